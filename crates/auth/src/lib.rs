@@ -1,0 +1,1 @@
+//! tis-auth (to be written).

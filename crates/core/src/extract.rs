@@ -1,0 +1,184 @@
+//! Extractors whose rejections are the standard JSON errors.
+//!
+//! axum's own extractors answer bad input with plain-text bodies; these answer with
+//! [`HttpError`]: 415 `unsupported_media_type` for a body that is not JSON, 413
+//! `payload_too_large` over the body limit, 400 `malformed_json` for broken syntax, and 400
+//! `validation_failed` with the failing field's path for JSON of the wrong shape. Query strings
+//! and path parameters that do not parse give 400 `invalid_query` / `invalid_path`.
+
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use bytes::Bytes;
+use http::request::Parts;
+use http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use crate::error::{FieldError, HttpError};
+
+/// A JSON request body.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = HttpError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(req.headers()) {
+            return Err(HttpError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "the body must be JSON, sent with Content-Type: application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(bytes_rejection)?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+/// Parses a JSON body, naming the failing field's path on a shape error.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, HttpError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.is_syntax() || inner.is_eof() || inner.is_io() {
+            HttpError::bad_request(
+                "malformed_json",
+                format!("the body is not valid JSON: {inner}"),
+            )
+        } else {
+            let field = if path == "." {
+                String::from("body")
+            } else {
+                path
+            };
+            HttpError::validation(vec![FieldError::new(field, inner.to_string())])
+        }
+    })
+}
+
+fn is_json(headers: &http::HeaderMap) -> bool {
+    let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+fn bytes_rejection(rej: BytesRejection) -> HttpError {
+    if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        HttpError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the body is larger than this endpoint accepts",
+        )
+    } else {
+        HttpError::bad_request("unreadable_body", rej.body_text())
+    }
+}
+
+/// A query string parsed into `T`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(Query(v)),
+            Err(rej) => Err(query_rejection(rej)),
+        }
+    }
+}
+
+fn query_rejection(rej: QueryRejection) -> HttpError {
+    HttpError::bad_request("invalid_query", rej.body_text())
+}
+
+/// Path parameters parsed into `T`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(rej) => Err(path_rejection(rej)),
+        }
+    }
+}
+
+fn path_rejection(rej: PathRejection) -> HttpError {
+    HttpError::bad_request("invalid_path", rej.body_text())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Grade {
+        name: String,
+        training: bool,
+    }
+
+    #[test]
+    fn shape_errors_name_the_field() {
+        let err = parse_json::<Vec<Grade>>(br#"[{"name":"F1","training":"yes"}]"#).unwrap_err();
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
+        assert_eq!(err.code, "validation_failed");
+        assert_eq!(err.fields[0].field, "[0].training");
+    }
+
+    #[test]
+    fn syntax_errors_are_malformed_json() {
+        let err = parse_json::<Grade>(b"{\"name\":").unwrap_err();
+        assert_eq!(err.code, "malformed_json");
+    }
+
+    #[test]
+    fn content_types() {
+        let mut h = http::HeaderMap::new();
+        assert!(!is_json(&h));
+        h.insert(
+            header::CONTENT_TYPE,
+            "application/json; charset=utf-8".parse().unwrap(),
+        );
+        assert!(is_json(&h));
+        h.insert(
+            header::CONTENT_TYPE,
+            "application/merge-patch+json".parse().unwrap(),
+        );
+        assert!(is_json(&h));
+        h.insert(header::CONTENT_TYPE, "text/plain".parse().unwrap());
+        assert!(!is_json(&h));
+    }
+}

@@ -1,0 +1,65 @@
+//! The standard wrapping of a service's router.
+//!
+//! Every TIS HTTP server (each service instance, the IdP, the gateway's admin listener) is
+//! assembled with [`standard`], so that all of them answer health probes, expose metrics,
+//! log in ECS, carry trace context, and reject bad input with the same JSON errors. Layers,
+//! outermost first:
+//!
+//! ```text
+//! catch panic → 500 JSON (a bug, never expected)
+//!   request context: request id, traceparent, TIS-Deadline, access log, TIS-Degraded
+//!     metrics per matched route
+//!       body limit (413 beyond it)
+//!         routes │ /health/live /health/ready /metrics │ 404 / 405 JSON fallbacks
+//! ```
+
+use std::any::Any;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::error::{self, HttpError};
+use crate::health::Health;
+
+/// Options of [`standard`].
+#[derive(Debug, Clone)]
+pub struct Standard {
+    /// The largest request body accepted, in bytes.
+    pub body_limit: usize,
+    /// Whether `/metrics` is served on this router (the gateway serves it on its admin
+    /// listener instead).
+    pub metrics: bool,
+}
+
+impl Default for Standard {
+    fn default() -> Self {
+        Standard {
+            body_limit: 1024 * 1024,
+            metrics: true,
+        }
+    }
+}
+
+/// Wraps `routes` with the standard endpoints and layers (see the module documentation).
+pub fn standard(routes: Router, health: &Health, opts: Standard) -> Router {
+    let mut router = routes.merge(health.router());
+    if opts.metrics {
+        router = router.route("/metrics", get(crate::metrics::handler));
+    }
+    router
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(opts.body_limit))
+        .layer(middleware::from_fn(crate::metrics::track))
+        .layer(middleware::from_fn(crate::context::middleware))
+        .layer(CatchPanicLayer::custom(panic_response))
+}
+
+fn panic_response(_err: Box<dyn Any + Send + 'static>) -> Response {
+    tracing::error!("a handler panicked; this is a bug");
+    HttpError::internal("an unexpected error occurred").into_response()
+}

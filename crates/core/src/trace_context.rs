@@ -1,0 +1,169 @@
+//! W3C Trace Context (`traceparent`), version 00.
+//!
+//! `traceparent: 00-<32 hex trace id>-<16 hex parent span id>-<2 hex flags>`. An incoming
+//! header that does not parse is ignored and a new trace is started, as the specification asks;
+//! an all-zero trace or span id is invalid.
+
+use std::fmt;
+
+/// The trace this request belongs to, and the span that stands for this hop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TraceContext {
+    pub trace_id: u128,
+    /// This hop's span id: the parent id of every call it makes.
+    pub span_id: u64,
+    /// The caller's span id, when the request carried a valid `traceparent`.
+    pub parent_id: Option<u64>,
+    pub flags: u8,
+}
+
+pub const HEADER: &str = "traceparent";
+
+impl TraceContext {
+    /// A new trace, for a request that arrived without (valid) trace context.
+    pub fn new_root() -> Self {
+        TraceContext {
+            trace_id: nonzero_u128(),
+            span_id: nonzero_u64(),
+            parent_id: None,
+            flags: 0x01,
+        }
+    }
+
+    /// Continues the caller's trace with a new span for this hop, or starts a new trace when
+    /// the header is absent or malformed.
+    pub fn continue_from(header: Option<&str>) -> Self {
+        match header.and_then(parse) {
+            Some((trace_id, parent, flags)) => TraceContext {
+                trace_id,
+                span_id: nonzero_u64(),
+                parent_id: Some(parent),
+                flags,
+            },
+            None => Self::new_root(),
+        }
+    }
+
+    /// The `traceparent` value for calls made on behalf of this hop.
+    pub fn header_value(&self) -> String {
+        format!(
+            "00-{:032x}-{:016x}-{:02x}",
+            self.trace_id, self.span_id, self.flags
+        )
+    }
+
+    pub fn trace_id_hex(&self) -> String {
+        format!("{:032x}", self.trace_id)
+    }
+
+    pub fn span_id_hex(&self) -> String {
+        format!("{:016x}", self.span_id)
+    }
+}
+
+impl fmt::Display for TraceContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.header_value())
+    }
+}
+
+/// Parses a `traceparent` value into (trace id, parent span id, flags).
+pub fn parse(value: &str) -> Option<(u128, u64, u8)> {
+    let value = value.trim();
+    let mut parts = value.split('-');
+    let version = parts.next()?;
+    let trace = parts.next()?;
+    let parent = parts.next()?;
+    let flags = parts.next()?;
+    if version.len() != 2 || trace.len() != 32 || parent.len() != 16 || flags.len() != 2 {
+        return None;
+    }
+    let version = u8::from_str_radix(version, 16).ok()?;
+    // Version ff is forbidden; version 00 has exactly four parts. Later versions may append
+    // fields, which we ignore.
+    if version == 0xff || (version == 0 && parts.next().is_some()) {
+        return None;
+    }
+    if !is_lower_hex(trace) || !is_lower_hex(parent) || !is_lower_hex(flags) {
+        return None;
+    }
+    let trace_id = u128::from_str_radix(trace, 16).ok()?;
+    let parent_id = u64::from_str_radix(parent, 16).ok()?;
+    let flags = u8::from_str_radix(flags, 16).ok()?;
+    if trace_id == 0 || parent_id == 0 {
+        return None;
+    }
+    Some((trace_id, parent_id, flags))
+}
+
+fn is_lower_hex(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn nonzero_u128() -> u128 {
+    loop {
+        let v = fastrand::u128(..);
+        if v != 0 {
+            return v;
+        }
+    }
+}
+
+fn nonzero_u64() -> u64 {
+    loop {
+        let v = fastrand::u64(..);
+        if v != 0 {
+            return v;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_valid_header_is_continued_with_a_new_span() {
+        let h = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let ctx = TraceContext::continue_from(Some(h));
+        assert_eq!(ctx.trace_id_hex(), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(ctx.parent_id, Some(0x00f067aa0ba902b7));
+        assert_ne!(ctx.span_id, 0x00f067aa0ba902b7);
+        assert!(
+            ctx.header_value()
+                .starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-")
+        );
+        assert!(ctx.header_value().ends_with("-01"));
+    }
+
+    #[test]
+    fn malformed_headers_start_a_new_trace() {
+        for bad in [
+            "",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+        ] {
+            assert_eq!(parse(bad), None, "{bad}");
+            assert_eq!(TraceContext::continue_from(Some(bad)).parent_id, None);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(s in ".{0,300}") {
+            let _ = parse(&s);
+        }
+
+        #[test]
+        fn formatting_round_trips(t in 1u128.., s in 1u64.., f in any::<u8>()) {
+            let ctx = TraceContext { trace_id: t, span_id: s, parent_id: None, flags: f };
+            prop_assert_eq!(parse(&ctx.header_value()), Some((t, s, f)));
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! tis-gateway (to be written).

@@ -1,0 +1,1 @@
+//! tis-idp (to be written).

@@ -1,0 +1,1 @@
+//! tis-mesh (to be written).

@@ -1,0 +1,1 @@
+//! tis-reference (to be written).

@@ -1,0 +1,1 @@
+//! tis-store (to be written).

@@ -1,0 +1,1 @@
+//! tis-testkit (to be written).
