@@ -1,0 +1,185 @@
+//! The demo realm `lin` for `tis up` in local mode.
+//!
+//! `lin` is the realm name of the old TIS Keycloak. The users cover the four kinds of
+//! people the services scope data for: a national admin, one who may also see sensitive
+//! fields, a trust admin and a programme observer. Every password and the `etl` secret are
+//! [`DEMO_PASSWORD`]; only their argon2 hashes are written.
+//!
+//! This is only ever produced when asked for (`tis up` in local mode); the provider itself
+//! never invents users.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::file::{ClientEntry, GrantType, RealmEntry, RealmFile, UserEntry};
+use crate::password::{self, HashFailed, Secret};
+
+/// The demo realm's name, Keycloak's realm in the old TIS.
+pub const DEMO_REALM: &str = "lin";
+/// The password of every demo user, and the secret of the `etl` client.
+pub const DEMO_PASSWORD: &str = "tis";
+/// The audience of the demo realm's access tokens.
+pub const DEMO_AUDIENCE: &str = "tis";
+
+/// Every designated body code the admin users get.
+///
+/// The list from issue 3, plus `1-AIIDH1` (Thames Valley) and `1-AIIDNQ` (North West), which
+/// the original's local-office mapper (TIS-REFERENCE `DbcToLocalOfficeMapper`) also lists:
+/// "every designated body" should not leave two out. London: `1-AIIDWA` (North West London),
+/// `1-AIIDVS` (North Central and East London), `1-AIIDWI` (South London), `1-AIIDR8` (Kent,
+/// Surrey and Sussex); Wessex `1-AIIDHJ`; NIMDTA `1-25U-830` (DOMAIN.md §1.1, §2.6).
+pub const ALL_DBCS: &[&str] = &[
+    "1-AIIDWA",
+    "1-AIIDVS",
+    "1-AIIDWI",
+    "1-AIIDSA",
+    "1-AIIDHJ",
+    "1-AIIDMQ",
+    "1-AIIDQQ",
+    "1-AIIDR8",
+    "1-AIIDSI",
+    "1-AIIDMY",
+    "1-AIIDWT",
+    "1-AIIDH1",
+    "1-AIIDNQ",
+    "1-1RSSPZ7",
+    "1-1RSSQ05",
+    "1-1RSG4X0",
+    "1-1RUZV1D",
+    "1-1RUZV4H",
+    "1-1RUZV6H",
+    "1-25U-830",
+];
+
+/// The trust admin's single designated body: North West London.
+pub const TRUST_ADMIN_DBC: &str = "1-AIIDWA";
+/// The programme observer's single designated body: East Midlands.
+pub const OBSERVER_DBC: &str = "1-1RSSPZ7";
+
+/// A demo realm file that cannot be written.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    Hash(#[from] HashFailed),
+    #[error("cannot write the demo realm file {path}: {source}")]
+    Write {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot render the demo realm: {0}")]
+    Render(#[from] toml::ser::Error),
+}
+
+/// The demo realm file: realm `lin` with users `admin`, `sensitive`, `trust.admin`,
+/// `observer` and clients `tis-ui` (public, password) and `etl` (client_credentials).
+///
+/// Blocking: it hashes five secrets with the production argon2 parameters (about a tenth of a
+/// second each); call it from `spawn_blocking` in async code.
+pub fn demo_realm_file() -> Result<RealmFile, HashFailed> {
+    let user = |username: &str, first: &str, last: &str, role: &str, dbcs: &[&str]| {
+        Ok::<_, HashFailed>(UserEntry {
+            username: username.into(),
+            id: None,
+            password_hash: password::hash(&Secret::new(DEMO_PASSWORD))?,
+            first_name: Some(first.into()),
+            last_name: Some(last.into()),
+            email: Some(format!("{username}@tis.localhost")),
+            email_verified: true,
+            enabled: true,
+            roles: vec![role.into()],
+            client_roles: BTreeMap::from([(
+                "account".to_owned(),
+                vec!["manage-account".to_owned(), "view-profile".to_owned()],
+            )]),
+            attributes: BTreeMap::from([(
+                "dbc".to_owned(),
+                dbcs.iter().map(|d| (*d).to_owned()).collect(),
+            )]),
+        })
+    };
+    let users = vec![
+        user("admin", "Demo", "Admin", "HEE Admin", ALL_DBCS)?,
+        user(
+            "sensitive",
+            "Demo",
+            "Sensitive",
+            "HEE Admin Sensitive",
+            ALL_DBCS,
+        )?,
+        user(
+            "trust.admin",
+            "Demo",
+            "Trust Admin",
+            "HEE Trust Admin",
+            &[TRUST_ADMIN_DBC],
+        )?,
+        user(
+            "observer",
+            "Demo",
+            "Observer",
+            "HEE Programme Observer",
+            &[OBSERVER_DBC],
+        )?,
+    ];
+    let clients = vec![
+        ClientEntry {
+            client_id: "tis-ui".into(),
+            secret_hash: None,
+            public: true,
+            enabled: true,
+            grants: vec![GrantType::Password, GrantType::RefreshToken],
+            roles: Vec::new(),
+            client_roles: BTreeMap::new(),
+        },
+        ClientEntry {
+            client_id: "etl".into(),
+            secret_hash: Some(password::hash(&Secret::new(DEMO_PASSWORD))?),
+            public: false,
+            enabled: true,
+            grants: vec![GrantType::ClientCredentials],
+            roles: vec!["ETL".into()],
+            client_roles: BTreeMap::new(),
+        },
+    ];
+    Ok(RealmFile {
+        realms: vec![RealmEntry {
+            name: DEMO_REALM.into(),
+            audience: DEMO_AUDIENCE.into(),
+            default_roles: vec!["offline_access".into(), "uma_authorization".into()],
+            users,
+            clients,
+        }],
+    })
+}
+
+/// Renders a realm file as TOML, with a header saying what it is.
+pub fn to_toml(file: &RealmFile) -> Result<String, toml::ser::Error> {
+    let body = toml::to_string(file)?;
+    Ok(format!(
+        "# Realms of the development identity provider (tis idp).\n\
+         # Passwords are argon2 PHC strings; `tis idp hash-password` makes new ones.\n\n{body}"
+    ))
+}
+
+/// Writes the demo realm to `path` (creating its folder), replacing any file there.
+/// Blocking, like [`demo_realm_file`].
+pub fn write_demo_realm(path: &Path) -> Result<(), DemoError> {
+    let text = to_toml(&demo_realm_file()?)?;
+    let write = |source| DemoError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(write)?;
+    }
+    std::fs::write(path, text).map_err(write)
+}
+
+/// Writes the demo realm to `path` unless a file is already there, so that a developer's
+/// edits survive the next `tis up`. Returns whether it wrote.
+pub fn ensure_demo_realm(path: &Path) -> Result<bool, DemoError> {
+    if path.exists() {
+        return Ok(false);
+    }
+    write_demo_realm(path).map(|()| true)
+}
