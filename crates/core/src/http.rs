@@ -46,6 +46,8 @@ impl Default for Standard {
 
 /// Wraps `routes` with the standard endpoints and layers (see the module documentation).
 pub fn standard(routes: Router, health: &Health, opts: Standard) -> Router {
+    // Install the recorder now, so that nothing counted before the first scrape is lost.
+    crate::metrics::handle();
     let mut router = routes.merge(health.router());
     if opts.metrics {
         router = router.route("/metrics", get(crate::metrics::handler));

@@ -1,1 +1,14 @@
-//! tis-testkit (to be written).
+//! tis-testkit: what tests need to exercise the real thing.
+//!
+//! It owns throwaway PostgreSQL servers and clusters (primary + streaming replicas) in
+//! temporary folders on free ports, and small helpers for polling with a deadline. It is a
+//! dev-dependency only: nothing in a production path may use it.
+//!
+//! # Layout
+//! - [`pg`]: PostgreSQL nodes and clusters, fresh databases per test.
+//! - [`wait`]: polling a condition until a deadline, instead of sleeping.
+//! - [`ports`]: free loopback ports for servers we do not bind ourselves (PostgreSQL).
+
+pub mod pg;
+pub mod ports;
+pub mod wait;

@@ -1,0 +1,223 @@
+//! tis-store on both backends: every test runs against SQLite and a real PostgreSQL.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use serde_json::json;
+use tis_core::Health;
+use tis_store::{Db, DbConfig, Migrations, Sql, StoreError, Value};
+
+static MIGRATIONS: LazyLock<Migrations> = LazyLock::new(|| Migrations {
+    sqlite: sqlx::migrate!("tests/migrations/sqlite"),
+    postgres: sqlx::migrate!("tests/migrations/postgres"),
+});
+
+struct Both {
+    sqlite: Db,
+    postgres: Db,
+    _dir: tempfile::TempDir,
+}
+
+async fn both() -> Both {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sqlite = Db::connect(&DbConfig {
+        url: format!("sqlite://{}", dir.path().join("t.db").display()),
+        ..Default::default()
+    })
+    .expect("sqlite");
+    let pg_url = tis_testkit::pg::fresh_database()
+        .await
+        .expect("PostgreSQL is required");
+    let postgres = Db::connect(&DbConfig {
+        url: pg_url,
+        ..Default::default()
+    })
+    .expect("postgres");
+    for db in [&sqlite, &postgres] {
+        db.migrate(&MIGRATIONS).await.expect("migrations");
+    }
+    Both {
+        sqlite,
+        postgres,
+        _dir: dir,
+    }
+}
+
+fn insert(code: &str) -> Sql {
+    let mut q = Sql::new(
+        "INSERT INTO widget (code, label, active, weight, made_on, made_at, ref, extra) VALUES (",
+    );
+    q.bind(code)
+        .push(", ")
+        .bind(Value::Null)
+        .push(", ")
+        .bind(false)
+        .push(", ")
+        .bind(2.5)
+        .push(", ")
+        .bind(time::macros::date!(2024 - 02 - 29))
+        .push(", ")
+        .bind(time::macros::datetime!(2024-02-29 12:30 UTC))
+        .push(", ")
+        .bind(uuid::Uuid::nil())
+        .push(", ")
+        .bind(json!({"a": [1, 2]}))
+        .push(") RETURNING id");
+    q
+}
+
+#[tokio::test]
+async fn values_round_trip_the_same_on_both_backends() {
+    let b = both().await;
+    for db in [&b.sqlite, &b.postgres] {
+        let id = db.fetch_one(insert("W1")).await.expect("insert")["id"]
+            .as_i64()
+            .expect("id");
+        let mut q = Sql::new(
+            r#"SELECT id, code, label, active, weight, made_on AS "madeOn", made_at AS "madeAt", ref, extra FROM widget WHERE id = "#,
+        );
+        q.bind(id);
+        let row = db.fetch_one(q).await.expect("select");
+        assert_eq!(row["code"], "W1", "{:?}", db.backend());
+        assert_eq!(row["label"], serde_json::Value::Null);
+        assert_eq!(row["active"], false, "{:?}", db.backend());
+        assert_eq!(row["weight"], 2.5);
+        assert_eq!(row["madeOn"], "2024-02-29");
+        assert_eq!(row["madeAt"], "2024-02-29T12:30:00Z", "{:?}", db.backend());
+        assert_eq!(row["ref"], "00000000-0000-0000-0000-000000000000");
+        #[derive(serde::Deserialize)]
+        struct Extra {
+            #[serde(deserialize_with = "tis_store::db::de::json")]
+            extra: serde_json::Value,
+        }
+        let extra: Extra = tis_store::db::decode(row).expect("decode");
+        assert_eq!(extra.extra, json!({"a": [1, 2]}), "{:?}", db.backend());
+    }
+}
+
+#[tokio::test]
+async fn a_duplicate_code_is_a_duplicate_naming_the_column() {
+    let b = both().await;
+    for db in [&b.sqlite, &b.postgres] {
+        db.fetch_one(insert("DUP")).await.expect("first");
+        let err = db
+            .fetch_one(insert("DUP"))
+            .await
+            .expect_err("second must fail");
+        match err {
+            StoreError::Duplicate { constraint } => {
+                assert!(constraint.contains("code"), "{constraint}")
+            }
+            other => panic!("{:?}: expected Duplicate, got {other:?}", db.backend()),
+        }
+        assert_eq!(
+            StoreError::Duplicate {
+                constraint: "code".into()
+            }
+            .into_http()
+            .status,
+            409
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_uncommitted_transaction_leaves_nothing_behind() {
+    let b = both().await;
+    for db in [&b.sqlite, &b.postgres] {
+        {
+            let mut tx = db.begin().await.expect("begin");
+            tx.fetch_one(insert("TX")).await.expect("insert in tx");
+            // dropped without commit
+        }
+        let mut tx = db.begin().await.expect("begin");
+        tx.fetch_one(insert("KEPT")).await.expect("insert");
+        tx.commit().await.expect("commit");
+        let rows = db
+            .fetch_all(Sql::new("SELECT code FROM widget ORDER BY code"))
+            .await
+            .expect("select");
+        let codes: Vec<_> = rows
+            .iter()
+            .map(|r| r["code"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(codes, vec!["KEPT"], "{:?}", db.backend());
+    }
+}
+
+#[tokio::test]
+async fn input_in_values_is_never_sql() {
+    let b = both().await;
+    for db in [&b.sqlite, &b.postgres] {
+        db.fetch_one(insert("A")).await.expect("insert");
+        let mut q = Sql::new("SELECT COUNT(*) AS n FROM widget WHERE code = ");
+        q.bind("A' OR '1'='1");
+        let row = db.fetch_one(q).await.expect("count");
+        assert_eq!(row["n"], 0, "{:?}", db.backend());
+        let mut q = Sql::new(r"SELECT COUNT(*) AS n FROM widget WHERE LOWER(code) LIKE LOWER(");
+        q.bind(format!("%{}%", tis_store::sql::escape_like("%")))
+            .push(r") ESCAPE '\'");
+        assert_eq!(
+            db.fetch_one(q).await.expect("like")["n"],
+            0,
+            "{:?}",
+            db.backend()
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_unavailable_and_the_instance_not_ready_until_it_returns() {
+    let cluster =
+        tokio::task::spawn_blocking(|| tis_testkit::pg::PgCluster::start(Default::default()))
+            .await
+            .expect("join")
+            .expect("PostgreSQL is required");
+    let cfg = DbConfig {
+        url: cluster.primary.url("postgres"),
+        acquire_timeout: Duration::from_millis(500),
+        health_interval: Duration::from_millis(100),
+        ..Default::default()
+    };
+    let db = Db::connect(&cfg).expect("connect");
+    let health = Health::new("test");
+    let _monitor = tis_store::monitor::start(db.clone(), health.clone(), cfg.health_interval, None);
+    let ready = |want: bool| {
+        let health = health.clone();
+        async move {
+            tis_testkit::wait::until("readiness", Duration::from_secs(10), Duration::from_millis(20), || {
+                let h = health.clone();
+                async move { (h.check("database").is_some() && h.is_ready() == want).then_some(()) }
+            })
+            .await
+        }
+    };
+    ready(true).await.expect("ready while the database runs");
+
+    cluster.primary.stop().expect("stop");
+    ready(false)
+        .await
+        .expect("not ready while the database is down");
+    let started = tokio::time::Instant::now();
+    let err = db
+        .fetch_all(Sql::new("SELECT 1 AS one"))
+        .await
+        .expect_err("must fail");
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_millis(100),
+        "fails fast once known down: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(err.into_http().status, 503);
+
+    cluster.primary.start().expect("restart");
+    ready(true)
+        .await
+        .expect("ready again without a restart of the instance");
+    let row = db
+        .fetch_one(Sql::new("SELECT 1 AS one"))
+        .await
+        .expect("query after recovery");
+    assert_eq!(row["one"], 1);
+}
