@@ -100,8 +100,8 @@ impl Default for IdpConfig {
         IdpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8180)),
             public_url: None,
-            realm_file: PathBuf::from("data/idp/realms.toml"),
-            key_dir: PathBuf::from("data/idp/keys"),
+            realm_file: PathBuf::from(".tis/idp/realms.toml"),
+            key_dir: PathBuf::from(".tis/idp/keys"),
             algorithm: SigningAlgorithm::RS256,
             access_token_lifetime: Duration::from_secs(5 * 60),
             refresh_token_lifetime: Duration::from_secs(30 * 60),

@@ -66,11 +66,7 @@ pub fn init(cfg: &LogConfig, service: &str) -> Result<(), String> {
             .try_init(),
         LogFormat::Pretty => tracing_subscriber::registry()
             .with(filter)
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .compact()
-                    .with_target(false),
-            )
+            .with(tracing_subscriber::fmt::layer().compact().with_target(true))
             .try_init(),
     };
     let _ = result;

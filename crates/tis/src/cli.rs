@@ -1,0 +1,185 @@
+//! The command line. Flags override the configuration file and the environment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// TIS, the Trainee Information System: the records of doctors and dentists in postgraduate
+/// training, as services that keep working when parts of them fail.
+#[derive(Debug, Parser)]
+#[command(name = "tis", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// Configuration file (TOML). Without it, `tis.toml` in the working folder is read when
+    /// present. Environment variables `TIS_<SECTION>__<KEY>` override the file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Log format: `json` (ECS, one object per line, for log shippers) or `pretty` (for
+    /// people). Overrides `log.format`.
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub log_format: Option<LogFormatArg>,
+
+    /// Log filter, e.g. `info` or `info,tis_mesh=debug`. Overrides `log.level`.
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log_level: Option<String>,
+
+    #[command(flatten)]
+    pub supervised: SupervisedArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormatArg {
+    Json,
+    Pretty,
+}
+
+/// Set by `tis up` on the processes it starts; not for people.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SupervisedArgs {
+    /// Write the bound address to this file once listening.
+    #[arg(long, global = true, hide = true, value_name = "FILE")]
+    pub announce_to: Option<PathBuf>,
+    /// Exit (draining) when this process is no longer our parent.
+    #[arg(long, global = true, hide = true, value_name = "PID")]
+    pub supervisor_pid: Option<i32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole system on this machine with zero setup: the development identity
+    /// provider and every service on embedded SQLite with demo data, supervised (crashed
+    /// processes are restarted with back-off). Ctrl-C drains and stops everything.
+    Up(UpArgs),
+    /// Run one instance of a domain service.
+    Serve(ServeArgs),
+    /// Run the development OpenID Connect provider (Keycloak's URL layout).
+    Idp(IdpArgs),
+    /// Print an access token for curl and scripts: `TOKEN=$(tis token --user admin)`.
+    Token(TokenArgs),
+    /// Apply a service's database migrations, then exit.
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// The folder for databases, keys and run files. Overrides `data_dir` (default `.tis`).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Instances per service. Overrides `up.instances`.
+    #[arg(long, value_name = "N")]
+    pub instances: Option<u16>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Service {
+    /// Lookup tables: sites, trusts, grades, designated bodies…
+    Reference,
+}
+
+impl Service {
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Reference => "reference",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The service to run.
+    pub service: Service,
+    /// Listen address; port 0 picks a free port. Overrides `<service>.listen`.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+pub struct IdpArgs {
+    /// Listen address. Overrides `idp.listen` (default 127.0.0.1:8180).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Write the demo realm (users admin, sensitive, trust.admin, observer; clients tis-ui
+    /// and etl; password `tis`) to `idp.realm_file` when it does not exist. Local mode only.
+    #[arg(long)]
+    pub demo: bool,
+    #[command(subcommand)]
+    pub action: Option<IdpAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IdpAction {
+    /// Rotate the signing key now; a running provider picks it up, and the previous key
+    /// stays published for `idp.rotation_overlap`.
+    RotateKeys,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("who").required(true).args(["user", "client"])))]
+pub struct TokenArgs {
+    /// Log in as this user (password grant).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// The user's password.
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        default_value = "tis",
+        requires = "user"
+    )]
+    pub password: String,
+    /// The public client the user logs in through.
+    #[arg(
+        long,
+        value_name = "CLIENT",
+        default_value = "tis-ui",
+        requires = "user"
+    )]
+    pub via: String,
+    /// Get a service-account token for this client (client-credentials grant).
+    #[arg(long, value_name = "CLIENT")]
+    pub client: Option<String>,
+    /// The client's secret.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        default_value = "tis",
+        requires = "client"
+    )]
+    pub secret: String,
+    /// The issuer (realm URL). Overrides `token.issuer`.
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The service whose database to migrate.
+    pub service: Service,
+    /// The database URL (`sqlite://…` or `postgres://…`). Overrides `<service>.database.url`.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_token_needs_a_user_or_a_client() {
+        assert!(Cli::try_parse_from(["tis", "token"]).is_err());
+        assert!(Cli::try_parse_from(["tis", "token", "--user", "admin"]).is_ok());
+        assert!(
+            Cli::try_parse_from(["tis", "token", "--user", "admin", "--client", "etl"]).is_err()
+        );
+    }
+}

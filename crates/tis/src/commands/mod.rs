@@ -1,0 +1,31 @@
+//! One module per command; [`run`] dispatches.
+
+mod idp;
+mod migrate;
+mod serve;
+mod token;
+
+use crate::cli::{Cli, Command};
+use crate::config::Config;
+
+/// Runs the command of `cli` with `config`.
+pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    let service = match &cli.command {
+        Command::Up(_) => "tis-up",
+        Command::Serve(args) => args.service.name(),
+        Command::Idp(_) => "idp",
+        Command::Token(_) => "tis-token",
+        Command::Migrate(_) => "tis-migrate",
+    };
+    // `tis token` prints only the token on stdout; its own logs would get in the way.
+    if !matches!(cli.command, Command::Token(_)) {
+        tis_core::telemetry::init(&config.log, service).map_err(crate::config::InvalidConfig)?;
+    }
+    match cli.command {
+        Command::Up(args) => crate::up::run(args, config).await,
+        Command::Serve(args) => serve::run(args, config, cli.supervised).await,
+        Command::Idp(args) => idp::run(args, config, cli.supervised).await,
+        Command::Token(args) => token::run(args, config).await,
+        Command::Migrate(args) => migrate::run(args, config).await,
+    }
+}

@@ -1,0 +1,124 @@
+//! The configuration of the `tis` binary: one section per component.
+//!
+//! ```toml
+//! mode = "local"          # or "production": no demo identities, no development shortcuts
+//! data_dir = ".tis"       # databases, keys and run files of `tis up`
+//! [log]                   # format = "json" | "pretty", level = "info"
+//! [up]                    # the supervisor
+//! [idp]                   # the development identity provider
+//! [token]                 # where `tis token` logs in
+//! ```
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tis_core::telemetry::{LogConfig, LogFormat};
+
+use crate::cli::{Cli, LogFormatArg};
+
+/// Where the system runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// One machine, demo data and demo identities (`tis up`).
+    #[default]
+    Local,
+    /// A real deployment: nothing is invented, every shortcut is off.
+    Production,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub mode: Mode,
+    pub data_dir: PathBuf,
+    pub log: LogConfig,
+    pub up: UpConfig,
+    pub token: TokenConfig,
+    pub idp: tis_idp::IdpConfig,
+}
+
+/// `[up]`: the supervisor of `tis up`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpConfig {
+    /// Instances of each service.
+    pub instances: u16,
+    /// The first wait before restarting a crashed process; doubles on each crash in a row.
+    #[serde(with = "humantime_serde")]
+    pub restart_backoff: Duration,
+    /// The longest wait before a restart.
+    #[serde(with = "humantime_serde")]
+    pub restart_backoff_max: Duration,
+    /// A process that ran this long is healthy again: its next crash restarts it quickly.
+    #[serde(with = "humantime_serde")]
+    pub stable_after: Duration,
+    /// How long a process may take to listen and report ready.
+    #[serde(with = "humantime_serde")]
+    pub ready_timeout: Duration,
+    /// How long a process may take to drain and exit after SIGTERM before SIGKILL.
+    #[serde(with = "humantime_serde")]
+    pub stop_timeout: Duration,
+    /// The drain delay given to each service (short on one machine: nothing to notice).
+    #[serde(with = "humantime_serde")]
+    pub drain_delay: Duration,
+}
+
+impl Default for UpConfig {
+    fn default() -> Self {
+        UpConfig {
+            instances: 2,
+            restart_backoff: Duration::from_millis(250),
+            restart_backoff_max: Duration::from_secs(30),
+            stable_after: Duration::from_secs(30),
+            ready_timeout: Duration::from_secs(30),
+            stop_timeout: Duration::from_secs(10),
+            drain_delay: Duration::from_millis(500),
+        }
+    }
+}
+
+/// `[token]`: where `tis token` gets its tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenConfig {
+    /// The issuer (realm URL); its discovery document names the token endpoint.
+    pub issuer: String,
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+impl Default for TokenConfig {
+    fn default() -> Self {
+        TokenConfig {
+            issuer: "http://127.0.0.1:8180/realms/lin".into(),
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A configuration that loads but cannot work, found after loading; exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct InvalidConfig(pub String);
+
+impl Config {
+    /// Defaults → file → environment → flags.
+    pub fn load(cli: &Cli) -> Result<Config, tis_core::config::ConfigError> {
+        let mut config: Config = tis_core::config::load(cli.config.as_deref())?;
+        if config.data_dir.as_os_str().is_empty() {
+            config.data_dir = PathBuf::from(".tis");
+        }
+        if let Some(format) = cli.log_format {
+            config.log.format = match format {
+                LogFormatArg::Json => LogFormat::Json,
+                LogFormatArg::Pretty => LogFormat::Pretty,
+            };
+        }
+        if let Some(level) = &cli.log_level {
+            config.log.level = level.clone();
+        }
+        Ok(config)
+    }
+}

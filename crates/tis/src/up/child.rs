@@ -1,0 +1,211 @@
+//! One supervised process: start it, learn its address, wait until it is ready, watch it,
+//! restart it with back-off when it dies, and stop it (SIGTERM, then SIGKILL) on request.
+//!
+//! Back-off: the first restart waits `restart_backoff`; each crash in a row doubles the wait
+//! up to `restart_backoff_max`, with ±20 % jitter so that siblings do not restart in step. A
+//! process that stayed up for `stable_after` is considered healthy again and its next crash
+//! restarts it after the initial wait.
+
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tokio::process::{Child, Command};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use crate::config::UpConfig;
+
+/// How to start one process.
+#[derive(Debug, Clone)]
+pub struct ChildSpec {
+    /// Unique, e.g. `reference-1`.
+    pub name: String,
+    /// The service it runs, e.g. `reference`.
+    pub service: String,
+    pub args: Vec<OsString>,
+    pub env: Vec<(String, String)>,
+}
+
+/// What the supervisor learns about its processes.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Ready {
+        name: String,
+        service: String,
+        addr: SocketAddr,
+    },
+    Down {
+        name: String,
+        service: String,
+        addr: Option<SocketAddr>,
+        reason: String,
+    },
+    /// The process could not be started at all (a bad binary path, a bad configuration).
+    Failed { name: String, reason: String },
+}
+
+/// Supervises `spec` until `stop` turns true.
+pub async fn supervise(
+    spec: ChildSpec,
+    exe: PathBuf,
+    run_dir: PathBuf,
+    cfg: UpConfig,
+    events: mpsc::UnboundedSender<Event>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let announce = run_dir.join(format!("{}.addr", spec.name));
+    let mut backoff = cfg.restart_backoff;
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let _ = std::fs::remove_file(&announce);
+        let started = Instant::now();
+        let mut child = match start(&spec, &exe, &announce) {
+            Ok(child) => child,
+            Err(err) => {
+                let _ = events.send(Event::Failed {
+                    name: spec.name.clone(),
+                    reason: format!("{err:#}"),
+                });
+                return;
+            }
+        };
+        let pid = child.id();
+        tracing::info!(process.name = %spec.name, process.pid = pid, "started");
+
+        let outcome = tokio::select! {
+            biased;
+            _ = stop.changed() => None,
+            status = child.wait() => Some(Err(status.map_or_else(|e| e.to_string(), describe))),
+            ready = wait_ready(&announce, cfg.ready_timeout) => Some(ready),
+        };
+        let addr = match outcome {
+            None => {
+                terminate(&mut child, cfg.stop_timeout).await;
+                return;
+            }
+            Some(Ok(addr)) => {
+                let _ = events.send(Event::Ready {
+                    name: spec.name.clone(),
+                    service: spec.service.clone(),
+                    addr,
+                });
+                Some(addr)
+            }
+            Some(Err(reason)) => {
+                tracing::warn!(process.name = %spec.name, reason, "did not become ready");
+                kill_now(&mut child).await;
+                None
+            }
+        };
+
+        if addr.is_some() {
+            tokio::select! {
+                biased;
+                _ = stop.changed() => {
+                    terminate(&mut child, cfg.stop_timeout).await;
+                    let _ = events.send(Event::Down { name: spec.name.clone(), service: spec.service.clone(), addr, reason: "stopped".into() });
+                    return;
+                }
+                status = child.wait() => {
+                    let reason = status.map_or_else(|e| e.to_string(), describe);
+                    tracing::warn!(process.name = %spec.name, reason, "exited; will restart");
+                    let _ = events.send(Event::Down { name: spec.name.clone(), service: spec.service.clone(), addr, reason });
+                }
+            }
+        }
+
+        if started.elapsed() >= cfg.stable_after {
+            backoff = cfg.restart_backoff;
+        }
+        let wait = jitter(backoff);
+        tracing::info!(process.name = %spec.name, restart_in = ?wait, "restarting after back-off");
+        tokio::select! {
+            _ = stop.changed() => return,
+            () = tokio::time::sleep(wait) => {}
+        }
+        backoff = (backoff * 2).min(cfg.restart_backoff_max);
+    }
+}
+
+fn start(spec: &ChildSpec, exe: &Path, announce: &Path) -> anyhow::Result<Child> {
+    let mut cmd = Command::new(exe);
+    cmd.args(&spec.args)
+        .arg("--announce-to")
+        .arg(announce)
+        .arg("--supervisor-pid")
+        .arg(std::process::id().to_string())
+        .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null())
+        // Its own process group: Ctrl-C reaches the supervisor only, which stops children in order.
+        .process_group(0)
+        .kill_on_drop(true);
+    Ok(cmd.spawn()?)
+}
+
+/// Waits for the announce file, then for `/health/ready` to answer 200.
+async fn wait_ready(announce: &Path, timeout: Duration) -> Result<SocketAddr, String> {
+    let deadline = Instant::now() + timeout;
+    let addr = loop {
+        if let Ok(text) = tokio::fs::read_to_string(announce).await
+            && let Ok(addr) = text.trim().parse::<SocketAddr>()
+        {
+            break addr;
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("did not announce its address within {timeout:?}"));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(1))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let url = format!("http://{addr}/health/ready");
+    loop {
+        if let Ok(res) = client.get(&url).send().await
+            && res.status().is_success()
+        {
+            return Ok(addr);
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("not ready within {timeout:?} at {url}"));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// SIGTERM, then SIGKILL after `timeout`.
+async fn terminate(child: &mut Child, timeout: Duration) {
+    if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+    }
+    if tokio::time::timeout(timeout, child.wait()).await.is_err() {
+        tracing::warn!(timeout = ?timeout, "did not stop in time; killing");
+        kill_now(child).await;
+    }
+}
+
+async fn kill_now(child: &mut Child) {
+    let _ = child.start_kill();
+    let _ = child.wait().await;
+}
+
+fn describe(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with code {code}"),
+        (None, Some(sig)) => format!("killed by signal {sig}"),
+        _ => status.to_string(),
+    }
+}
+
+fn jitter(d: Duration) -> Duration {
+    d.mul_f64(0.8 + 0.4 * fastrand::f64())
+}
