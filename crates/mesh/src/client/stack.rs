@@ -1,0 +1,147 @@
+//! The one place where a service client's stack is assembled.
+//!
+//! Outermost first, as in ARCHITECTURE.md §3 step 7:
+//!
+//! ```text
+//! ServiceClient::call      buffer a retryable body; traceparent, X-Request-Id; the deadline
+//!   │
+//!   ├ Retry                budgeted (20 % + 10/s); idempotent or Idempotency-Key only;
+//!   │                      connect errors, timeouts, broken connections, 502/503/504;
+//!   │                      on a different endpoint
+//!   ├ Deadline             TIS-Deadline: <ms left> on each try; DeadlineExceeded unsent
+//!   ├ ConcurrencyLimit     max_concurrency tries in flight; Overloaded at once beyond
+//!   ├ Balancer             P2C over peak-EWMA, ready endpoints only;
+//!   │                      NoHealthyEndpoints at once when every endpoint is ejected
+//!   │   ─ ─ ─ ─ ─ ─ ─ ─ ─  per endpoint, from discovery (driver)  ─ ─ ─ ─ ─ ─ ─ ─ ─ ─
+//!   ├ PeakEwma             (tower) latency × in-flight: the balancer's load metric
+//!   ├ Breaker              not ready while ejected; one probe in half-open   ◄── health checks
+//!   ├ PerTryTimeout        per_try_timeout, or the deadline if sooner
+//!   └ HttpEndpoint         the service's pooled hyper client (HTTP/1.1 or h2c)
+//! ```
+//!
+//! Why this order:
+//! - **Retry outermost**, so that each try goes through everything below it again: a new
+//!   deadline header, a new permit, a new balancer choice (avoiding the endpoint that failed).
+//! - **Deadline above the limit and balancer**, so that a try with nothing left is refused
+//!   before it takes a permit or an endpoint.
+//! - **Limit above the balancer**, so that waiting for an endpoint holds a permit: the queue
+//!   for the balancer is bounded by the limit, and excess is shed, not queued.
+//! - **Breaker below the balancer**, so that an ejected endpoint is just "not ready" and the
+//!   balancer routes around it without failing anything (linkerd2-proxy's placement).
+//! - **Timeout below the breaker**, so that an endpoint that stops answering is charged with
+//!   the timeout and ejected.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tower::ServiceBuilder;
+use tower::retry::{Retry, RetryLayer};
+
+use super::driver::{Driver, MakeEndpoint};
+use crate::balance::Balancer;
+use crate::balance::board::{Board, EndpointShared, ServiceCtx};
+use crate::breaker::{Breaker, BreakerLayer};
+use crate::config::MeshConfig;
+use crate::connect::{HttpClient, HttpEndpoint, http_client};
+use crate::deadline::{Deadline, DeadlineLayer};
+use crate::discover::{Changes, Discovery};
+use crate::limit::ConcurrencyLimit;
+use crate::retry::RetryPolicy;
+use crate::retry::budget::RetryBudget;
+use crate::task::AbortOnDrop;
+use crate::timeout::PerTryTimeout;
+
+/// One endpoint's stack, below the balancer.
+pub(crate) type Endpoint = Breaker<PerTryTimeout<HttpEndpoint>>;
+
+/// A service's stack above the endpoints.
+pub(crate) type Stack<S> = Retry<RetryPolicy, Deadline<ConcurrencyLimit<Balancer<S>>>>;
+
+/// The assembled stack and the handles the client reads its state through.
+pub(crate) struct Assembled<S> {
+    pub stack: Stack<S>,
+    pub limit: ConcurrencyLimit<Balancer<S>>,
+    pub budget: Arc<RetryBudget>,
+    pub board: Arc<Board>,
+    pub driver: AbortOnDrop,
+}
+
+/// The real stack: endpoints are pooled HTTP clients.
+pub(crate) fn assemble(
+    name: &str,
+    cfg: &MeshConfig,
+    discovery: &dyn Discovery,
+) -> Assembled<Endpoint> {
+    let client = http_client(cfg);
+    let make = {
+        let (client, cfg) = (client.clone(), cfg.clone());
+        let service: Arc<str> = Arc::from(name);
+        Box::new(move |shared: Arc<EndpointShared>| {
+            let addr = shared.addr;
+            ServiceBuilder::new()
+                .layer(BreakerLayer::new(shared))
+                .service(PerTryTimeout::new(
+                    HttpEndpoint::new(client.clone(), service.clone(), addr, cfg.h2c),
+                    cfg.per_try_timeout,
+                    service.clone(),
+                    addr,
+                ))
+        }) as MakeEndpoint<Endpoint>
+    };
+    let checks = cfg.health_check.enabled.then_some(client);
+    assemble_with(name, cfg, discovery, make, checks)
+}
+
+/// The stack over any endpoint services `make` builds (tests use mocks).
+pub(crate) fn assemble_with<S, B>(
+    name: &str,
+    cfg: &MeshConfig,
+    discovery: &dyn Discovery,
+    make: MakeEndpoint<S>,
+    checks: Option<HttpClient>,
+) -> Assembled<S>
+where
+    S: tower::Service<
+            crate::outbound::MeshRequest,
+            Response = http::Response<B>,
+            Error = crate::BoxError,
+        > + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    let ctx = ServiceCtx::new(name);
+    let board = Board::new(ctx.clone());
+    let (tx, rx) = mpsc::unbounded_channel();
+    let driver = Driver {
+        board: board.clone(),
+        cfg: cfg.clone(),
+        tx,
+        make,
+        checks,
+    }
+    .start(Changes::new(discovery.subscribe()));
+
+    let balancer = Balancer::new(rx, board.clone(), &cfg.balancer, cfg.per_try_timeout);
+    let limit = ConcurrencyLimit::new(balancer, cfg.max_concurrency, ctx.clone());
+    let budget = Arc::new(RetryBudget::new(
+        cfg.retry.budget_window,
+        cfg.retry.min_retries_per_second,
+        cfg.retry.budget_percent,
+    ));
+    let stack = ServiceBuilder::new()
+        .layer(RetryLayer::new(RetryPolicy::new(
+            budget.clone(),
+            cfg.retry.clone(),
+            board.clone(),
+        )))
+        .layer(DeadlineLayer::new(ctx.name.clone()))
+        .service(limit.clone());
+    Assembled {
+        stack,
+        limit,
+        budget,
+        board,
+        driver,
+    }
+}
