@@ -1,0 +1,49 @@
+//! Where a principal's profile comes from when a service is called with a raw identity
+//! provider token instead of a gateway principal (a batch job calling a service directly).
+//!
+//! The gateway and the Profile service's cached client implement [`ProfileSource`] over the
+//! real Profile data; [`RoleCatalogue`](crate::catalogue::RoleCatalogue) implements it from
+//! the token's realm roles alone, so that a service can authorise without any other service
+//! being up (the 2020 `/etl/api` path of TCS did the same with `hasRole('ETL')`).
+
+use futures::future::BoxFuture;
+
+use crate::claims::AccessClaims;
+use crate::error::AuthError;
+use crate::principal::UserProfile;
+
+/// A resolved profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedProfile {
+    pub profile: UserProfile,
+    /// Served from stale data because the source of truth was unreachable.
+    pub stale: bool,
+}
+
+/// Why no profile could be had.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProfileError {
+    /// The user has no profile (or is inactive): 403.
+    #[error("user {0:?} has no TIS profile")]
+    UnknownUser(String),
+    /// The source of profiles is unreachable and nothing usable is cached: 503, never 401.
+    #[error("profiles unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<ProfileError> for AuthError {
+    fn from(err: ProfileError) -> Self {
+        match err {
+            ProfileError::UnknownUser(user) => AuthError::UnknownUser(user),
+            ProfileError::Unavailable(_) => AuthError::ProfileUnavailable,
+        }
+    }
+}
+
+/// A source of user profiles for verified access tokens.
+pub trait ProfileSource: Send + Sync + 'static {
+    fn profile<'a>(
+        &'a self,
+        claims: &'a AccessClaims,
+    ) -> BoxFuture<'a, Result<ResolvedProfile, ProfileError>>;
+}

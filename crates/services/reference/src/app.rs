@@ -1,0 +1,198 @@
+//! The service as a runnable app.
+//!
+//! `App::build(config)` checks the configuration, sets up principal verification, creates the
+//! database handle (without connecting: an instance starts even when its database is down),
+//! starts the tis-store monitor (which runs the migrations when `database.migrate` is set and
+//! keeps the `database` readiness check honest), binds the listener (port 0 friendly) and
+//! assembles the router. `app.run(shutdown)` serves until `shutdown` resolves, then drains.
+//!
+//! Until the monitor has seen the database answer (and migrated it), API requests get 503
+//! `database_unavailable` at once instead of failing on missing tables; during an outage
+//! tis-store fails them fast the same way, and both recover by themselves.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tis_auth::{AccessTokenVerifier, Authenticator, JwksCache, PrincipalVerifier, RoleCatalogue};
+use tis_core::http::Standard;
+use tis_core::{CheckStatus, Health, HttpError, Server};
+use tis_store::Db;
+use tis_store::monitor::{self, Monitor};
+use utoipa::openapi::OpenApi;
+
+use crate::config::ReferenceConfig;
+use crate::routes::{self, API, AppState, Limits};
+
+/// A built instance, bound and ready to [`run`](App::run).
+pub struct App {
+    server: Server,
+    router: Router,
+    health: Health,
+    db: Db,
+    openapi: OpenApi,
+    config: ReferenceConfig,
+    _monitor: Monitor,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("local_addr", &self.server.local_addr())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Refuses API requests while the database has not been seen up (and migrated).
+async fn database_gate(State(health): State<Health>, req: Request, next: Next) -> Response {
+    let up = health
+        .check(monitor::CHECK)
+        .is_some_and(|c| c.status != CheckStatus::Down);
+    if !up && req.uri().path().starts_with(&format!("{API}/")) {
+        return HttpError::unavailable(
+            "database_unavailable",
+            "the database is unavailable; try again shortly",
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+impl App {
+    pub async fn build(config: ReferenceConfig) -> anyhow::Result<App> {
+        config.validate()?;
+        tis_core::metrics::handle();
+        let principals = PrincipalVerifier::from_config(&config.principal)
+            .context("setting up TIS-Principal verification")?;
+        let mut auth = Authenticator::new(principals);
+        let health = Health::new("reference");
+        if let Some(tokens) = &config.access_tokens {
+            let keys = JwksCache::start(tokens)
+                .await
+                .context("setting up access-token verification")?;
+            keys.report_to(health.clone());
+            let verifier = AccessTokenVerifier::new(tokens, keys)?;
+            auth = auth.with_access_tokens(verifier, Arc::new(RoleCatalogue::tis()));
+        }
+        let db = Db::connect(&config.database).context("configuring the database")?;
+        // Not ready until the monitor has seen the database answer (and migrated it).
+        health.set(
+            monitor::CHECK,
+            CheckStatus::Down,
+            Some("not checked yet".into()),
+        );
+        let migrations = config.database.migrate.then(crate::migrations);
+        let monitor = monitor::start(
+            db.clone(),
+            health.clone(),
+            config.database.health_interval,
+            migrations,
+        );
+        if config.demo_data {
+            tokio::spawn(seed_when_ready(db.clone(), health.clone()));
+        }
+        let server = Server::bind(config.listen)
+            .await
+            .with_context(|| format!("binding the reference listener to {}", config.listen))?;
+        let state = AppState {
+            repo: crate::repo::Repo::new(db.clone()),
+            auth,
+            limits: Limits {
+                default_page_size: config.default_page_size,
+                max_page_size: config.max_page_size,
+                max_items: config.max_items,
+            },
+        };
+        let (routes, openapi) = routes::router(state);
+        let routes = routes.layer(middleware::from_fn_with_state(
+            health.clone(),
+            database_gate,
+        ));
+        let router = tis_core::http::standard(
+            routes,
+            &health,
+            Standard {
+                body_limit: config.body_limit,
+                metrics: true,
+            },
+        );
+        tracing::info!(server.address = %server.local_addr(), db.backend = db.backend().as_str(), "reference service built");
+        Ok(App {
+            server,
+            router,
+            health,
+            db,
+            openapi,
+            config,
+            _monitor: monitor,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    pub fn health(&self) -> Health {
+        self.health.clone()
+    }
+
+    pub fn db(&self) -> Db {
+        self.db.clone()
+    }
+
+    /// The complete router (standard layers included), for tests without a socket.
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// The OpenAPI document served at `/reference/api-docs`.
+    pub fn openapi(&self) -> &OpenApi {
+        &self.openapi
+    }
+
+    /// Serves until `shutdown` resolves, then drains.
+    pub async fn run<F>(self, shutdown: F) -> anyhow::Result<()>
+    where
+        F: Future<Output = ()> + Send,
+    {
+        let App {
+            server,
+            router,
+            health,
+            config,
+            _monitor,
+            ..
+        } = self;
+        server
+            .serve(router, health, config.drain, shutdown)
+            .await
+            .context("serving the reference API")
+    }
+}
+
+/// Waits for the monitor to report the database up (migrated), then loads the demo data.
+async fn seed_when_ready(db: Db, health: Health) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
+    loop {
+        tick.tick().await;
+        if health
+            .check(monitor::CHECK)
+            .is_some_and(|c| c.status == CheckStatus::Up)
+        {
+            match crate::demo::seed(&db).await {
+                Ok(n) => {
+                    tracing::info!(demo.rows = n, "demo reference data loaded");
+                    return;
+                }
+                Err(err) => {
+                    tracing::warn!(error.message = %err, "loading the demo data failed; retrying")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The tables the descriptors imply, as DDL for each backend.
+//!
+//! The migration files under `migrations/{sqlite,postgres}/` are static (sqlx embeds them at
+//! compile time), but they are written from this renderer: a unit test fails when a file no
+//! longer matches what the descriptors say, and `TIS_BLESS=1 cargo test -p tis-reference
+//! migrations_match` rewrites it. A descriptor and its table therefore cannot drift apart.
+//!
+//! What each table gets: the id (a sequence, or a UUID), one column per field with its SQL
+//! type, `NOT NULL` for required fields, a `CHECK` for enumerations, a foreign key for
+//! references, a unique constraint on the business key, and an index on every other column
+//! that may be filtered or sorted on.
+
+use std::fmt::Write as _;
+
+use tis_store::Backend;
+
+use super::descriptor::{Descriptor, IdKind, Kind};
+
+fn sql_type(kind: Kind, backend: Backend) -> &'static str {
+    match (kind, backend) {
+        (Kind::Text | Kind::Enum(_), _) => "TEXT",
+        (Kind::Long, Backend::Postgres) => "BIGINT",
+        (Kind::Long, Backend::Sqlite) => "INTEGER",
+        (Kind::Bool, _) => "BOOLEAN",
+        (Kind::Date, _) => "DATE",
+        (Kind::Uuid, Backend::Postgres) => "UUID",
+        (Kind::Uuid, Backend::Sqlite) => "TEXT",
+        (Kind::Ref(target), backend) => id_type(target.id, backend),
+    }
+}
+
+fn id_type(id: IdKind, backend: Backend) -> &'static str {
+    match (id, backend) {
+        (IdKind::Long, Backend::Postgres) => "BIGINT",
+        (IdKind::Long, Backend::Sqlite) => "INTEGER",
+        (IdKind::Uuid, Backend::Postgres) => "UUID",
+        (IdKind::Uuid, Backend::Sqlite) => "TEXT",
+    }
+}
+
+/// The DDL of one table and its indexes.
+pub fn table(desc: &'static Descriptor, backend: Backend) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "CREATE TABLE {} (", desc.table);
+    let id = match (desc.id, backend) {
+        (IdKind::Long, Backend::Postgres) => "BIGSERIAL PRIMARY KEY",
+        (IdKind::Long, Backend::Sqlite) => "INTEGER PRIMARY KEY AUTOINCREMENT",
+        (IdKind::Uuid, Backend::Postgres) => "UUID PRIMARY KEY",
+        (IdKind::Uuid, Backend::Sqlite) => "TEXT PRIMARY KEY",
+    };
+    let mut lines = vec![format!("    id {id}")];
+    for f in desc.fields {
+        let mut line = format!("    {} {}", f.column, sql_type(f.kind, backend));
+        if f.required {
+            line.push_str(" NOT NULL");
+        }
+        match f.kind {
+            Kind::Enum(names) => {
+                let list: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+                let _ = write!(line, " CHECK ({} IN ({}))", f.column, list.join(", "));
+            }
+            Kind::Ref(target) => {
+                let _ = write!(line, " REFERENCES {} (id)", target.table);
+            }
+            _ => {}
+        }
+        lines.push(line);
+    }
+    let code = desc.code_field();
+    if let Some(code) = code {
+        lines.push(format!(
+            "    CONSTRAINT ux_{}_{} UNIQUE ({})",
+            desc.table, code.column, code.column
+        ));
+    }
+    let _ = writeln!(out, "{}", lines.join(",\n"));
+    let _ = writeln!(out, ");");
+    for f in desc.fields {
+        let is_code = code.is_some_and(|c| std::ptr::eq(c, f));
+        if (f.filter || f.sort) && !is_code {
+            let _ = writeln!(
+                out,
+                "CREATE INDEX ix_{}_{} ON {} ({});",
+                desc.table, f.column, desc.table, f.column
+            );
+        }
+    }
+    out
+}
+
+/// The whole schema, tables in the given (dependency) order.
+pub fn schema(descs: &[&'static Descriptor], backend: Backend) -> String {
+    let mut out = format!(
+        "-- The Reference schema ({}). Written by tis_reference::domain::ddl from the entity\n\
+         -- descriptors; do not edit by hand (see that module).\n",
+        backend.as_str()
+    );
+    for d in descs {
+        out.push('\n');
+        out.push_str(&table(d, backend));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::routes::dto;
+
+    fn check(backend: Backend, file: &str) {
+        let want = schema(&dto::all(), backend);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        if have != want {
+            if std::env::var_os("TIS_BLESS").is_some() {
+                std::fs::write(&path, &want).expect("write migration");
+            } else {
+                panic!(
+                    "{file} does not match the descriptors; run with TIS_BLESS=1 to rewrite it \
+                     (only before the migration was released: afterwards add a new version)"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn migrations_match_the_descriptors_on_sqlite() {
+        check(Backend::Sqlite, "migrations/sqlite/0001_reference.sql");
+    }
+
+    #[test]
+    fn migrations_match_the_descriptors_on_postgres() {
+        check(Backend::Postgres, "migrations/postgres/0001_reference.sql");
+    }
+
+    #[test]
+    fn a_table_has_its_key_constraint_and_indexes() {
+        let ddl = table(&dto::SITE, Backend::Postgres);
+        assert!(ddl.contains("id BIGSERIAL PRIMARY KEY"), "{ddl}");
+        assert!(ddl.contains("site_code TEXT NOT NULL"), "{ddl}");
+        assert!(
+            ddl.contains("CONSTRAINT ux_site_site_code UNIQUE (site_code)"),
+            "{ddl}"
+        );
+        assert!(
+            ddl.contains("CREATE INDEX ix_site_status ON site (status);"),
+            "{ddl}"
+        );
+        assert!(!ddl.contains("ix_site_site_code"), "{ddl}");
+        let contact = table(&dto::LOCAL_OFFICE_CONTACT, Backend::Sqlite);
+        assert!(
+            contact.contains("local_office_id INTEGER NOT NULL REFERENCES local_office (id)"),
+            "{contact}"
+        );
+    }
+}

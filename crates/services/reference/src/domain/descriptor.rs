@@ -1,0 +1,233 @@
+//! Entity descriptors: what the generic repository and handlers know about each lookup type.
+//!
+//! Reference has forty-odd entity types that differ only in their columns. Instead of forty
+//! repositories and forty sets of handlers, each type is declared once (with [`entity!`] or
+//! [`lookup!`]), which produces both its wire DTO (serde + utoipa) and a static
+//! [`Descriptor`]: the table, and for every field its JSON name, its SQL column, its kind and
+//! whether it may be searched, sorted or filtered on. The descriptor is the allow-list: a
+//! column name reaches SQL only by being found in it, and every value is bound.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use utoipa::ToSchema;
+
+/// How an entity's primary key is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdKind {
+    /// A database sequence (`BIGSERIAL` / `INTEGER PRIMARY KEY`).
+    Long,
+    /// A random UUID made by the service (the original's newer types use these).
+    Uuid,
+}
+
+/// What a field holds, which decides its SQL type, how input is parsed and how filters and
+/// searches may use it.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    Text,
+    Long,
+    Bool,
+    /// A UUID (text on SQLite, `UUID` on PostgreSQL).
+    Uuid,
+    /// A calendar date, `YYYY-MM-DD` on the wire.
+    Date,
+    /// One of a fixed set of names (`Status`, `DbcType`).
+    Enum(&'static [&'static str]),
+    /// A reference to another entity by id: a nested object on the wire, a foreign key in SQL.
+    Ref(&'static Descriptor),
+}
+
+impl Kind {
+    pub fn is_text(self) -> bool {
+        matches!(self, Kind::Text | Kind::Enum(_))
+    }
+}
+
+/// One field of an entity.
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    /// The JSON name of the original DTO (camelCase).
+    pub json: &'static str,
+    /// The SQL column.
+    pub column: &'static str,
+    pub kind: Kind,
+    pub required: bool,
+    /// The longest text accepted, in characters.
+    pub max_len: usize,
+    /// Part of the free-text `searchQuery`.
+    pub search: bool,
+    /// Accepted in `sort`.
+    pub sort: bool,
+    /// Accepted in `columnFilters`.
+    pub filter: bool,
+}
+
+impl Field {
+    pub const fn new(json: &'static str, column: &'static str, kind: Kind) -> Field {
+        Field {
+            json,
+            column,
+            kind,
+            required: false,
+            max_len: 255,
+            search: false,
+            sort: false,
+            filter: false,
+        }
+    }
+
+    pub const fn required(mut self) -> Field {
+        self.required = true;
+        self
+    }
+
+    pub const fn max(mut self, len: usize) -> Field {
+        self.max_len = len;
+        self
+    }
+
+    pub const fn search(mut self) -> Field {
+        self.search = true;
+        self
+    }
+
+    pub const fn sort(mut self) -> Field {
+        self.sort = true;
+        self
+    }
+
+    pub const fn filter(mut self) -> Field {
+        self.filter = true;
+        self
+    }
+
+    /// Searchable, sortable and filterable: the usual set for a name or a code.
+    pub const fn all(self) -> Field {
+        self.search().sort().filter()
+    }
+}
+
+/// The `id` pseudo-field every entity has; sortable and filterable.
+pub const ID_LONG: Field = Field::new("id", "id", Kind::Long).sort().filter();
+pub const ID_UUID: Field = Field::new("id", "id", Kind::Uuid).sort().filter();
+
+/// Everything the generic code knows about one entity type.
+#[derive(Debug)]
+pub struct Descriptor {
+    /// The type's name, for messages and the OpenAPI tags (`Site`).
+    pub name: &'static str,
+    /// The URL plural (`sites`, `marital-statuses`).
+    pub plural: &'static str,
+    pub table: &'static str,
+    pub id: IdKind,
+    pub fields: &'static [Field],
+    /// The JSON name of the unique business key (`code`, `siteCode`, `abbreviation`), which
+    /// the `exists` and `in/{codes}` look-ups use.
+    pub code: Option<&'static str>,
+}
+
+impl Descriptor {
+    /// The field with this JSON name, `id` included.
+    pub fn field(&'static self, json: &str) -> Option<&'static Field> {
+        if json == "id" {
+            return Some(self.id_field());
+        }
+        self.fields.iter().find(|f| f.json == json)
+    }
+
+    pub fn id_field(&'static self) -> &'static Field {
+        match self.id {
+            IdKind::Long => &ID_LONG,
+            IdKind::Uuid => &ID_UUID,
+        }
+    }
+
+    /// The unique business key, if the type has one.
+    pub fn code_field(&'static self) -> Option<&'static Field> {
+        self.code.and_then(|c| self.field(c))
+    }
+
+    /// Whether the type has a `status` (and so a `/current/{plural}` list).
+    pub fn has_status(&'static self) -> bool {
+        self.field("status").is_some()
+    }
+}
+
+/// A wire DTO with its descriptor. Implemented by [`entity!`].
+pub trait Entity: Serialize + DeserializeOwned + ToSchema + Send + Sync + 'static {
+    fn desc() -> &'static Descriptor;
+}
+
+/// Declares an entity: its DTO struct (every field optional on the wire, so that missing
+/// values become field errors rather than parse errors) and its [`Descriptor`].
+///
+/// ```ignore
+/// entity! {
+///     /// A designated body.
+///     DbcDto / DBC { name: "DBC", plural: "dbcs", table: "dbc", id: i64 = Long, code: Some("dbc") }
+///     dbc "dbc": String => "dbc" (Kind::Text) .required() .all() .max(20);
+///     internal "internal": bool => "internal" (Kind::Bool) .filter() .sort();
+/// }
+/// ```
+macro_rules! entity {
+    (
+        $(#[$meta:meta])*
+        $dto:ident / $desc:ident {
+            name: $name:literal,
+            plural: $plural:literal,
+            table: $table:literal,
+            id: $idty:ty = $idkind:ident,
+            code: $code:expr $(,)?
+        }
+        $(
+            $(#[$fmeta:meta])*
+            $field:ident $json:literal : $ty:ty => $col:literal ($kind:expr) $(. $m:ident ( $($a:expr),* ))* ;
+        )*
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        pub struct $dto {
+            /// Made by the service: absent when creating, required when updating.
+            pub id: Option<$idty>,
+            $(
+                $(#[$fmeta])*
+                #[serde(rename = $json)]
+                pub $field: Option<$ty>,
+            )*
+        }
+
+        pub static $desc: $crate::domain::Descriptor = $crate::domain::Descriptor {
+            name: $name,
+            plural: $plural,
+            table: $table,
+            id: $crate::domain::IdKind::$idkind,
+            code: $code,
+            fields: &[
+                $( $crate::domain::Field::new($json, $col, $kind) $(. $m ( $($a),* ))* , )*
+            ],
+        };
+
+        impl $crate::domain::Entity for $dto {
+            fn desc() -> &'static $crate::domain::Descriptor {
+                &$desc
+            }
+        }
+    };
+}
+
+/// Declares a plain code/label lookup (`{id, code, label, status}`), the shape of most of
+/// Reference.
+macro_rules! lookup {
+    ($(#[$meta:meta])* $dto:ident / $desc:ident, $name:literal, $plural:literal, $table:literal) => {
+        $crate::domain::entity! {
+            $(#[$meta])*
+            $dto / $desc { name: $name, plural: $plural, table: $table, id: i64 = Long, code: Some("code") }
+            code "code": String => "code" ($crate::domain::Kind::Text) .required() .all() .max(100);
+            label "label": String => "label" ($crate::domain::Kind::Text) .required() .all() .max(255);
+            status "status": $crate::domain::Status => "status" ($crate::domain::Kind::Enum($crate::domain::STATUS)) .sort() .filter();
+        }
+    };
+}
+
+pub(crate) use entity;
+pub(crate) use lookup;

@@ -1,0 +1,197 @@
+//! Checking a record against its descriptor, and turning its fields into bound values.
+//!
+//! Types are already right when we get here (the typed DTO refused `"trainingGrade": "yes"`
+//! with a field error); what is left are the rules the type cannot say: required fields,
+//! blank text, lengths, date formats, and that a reference names an id.
+
+use serde_json::{Map, Value as Json};
+use tis_core::FieldError;
+use tis_store::Value;
+
+use super::descriptor::{Descriptor, Field, IdKind, Kind};
+
+/// Parses `YYYY-MM-DD` (and the original's `dd-MM-yyyy` for filters).
+pub fn parse_date(text: &str) -> Option<time::Date> {
+    let iso = time::macros::format_description!("[year]-[month]-[day]");
+    let uk = time::macros::format_description!("[day]-[month]-[year]");
+    time::Date::parse(text.trim(), &iso)
+        .or_else(|_| time::Date::parse(text.trim(), &uk))
+        .ok()
+}
+
+/// The field errors of `record` (a DTO as a JSON object), each named `{prefix}{json}`.
+pub fn validate(
+    desc: &'static Descriptor,
+    record: &Map<String, Json>,
+    prefix: &str,
+) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    for f in desc.fields {
+        let name = format!("{prefix}{}", f.json);
+        let value = record.get(f.json).unwrap_or(&Json::Null);
+        if value.is_null() {
+            if f.required {
+                errors.push(FieldError::new(name, "must not be null"));
+            }
+            continue;
+        }
+        match (f.kind, value) {
+            (Kind::Text, Json::String(s)) => {
+                if f.required && s.trim().is_empty() {
+                    errors.push(FieldError::new(name, "must not be blank"));
+                } else if s.chars().count() > f.max_len {
+                    errors.push(FieldError::new(
+                        name,
+                        format!("size must be at most {}", f.max_len),
+                    ));
+                }
+            }
+            (Kind::Date, Json::String(s)) if parse_date(s).is_none() => {
+                errors.push(FieldError::new(name, "must be a date as YYYY-MM-DD"));
+            }
+            (Kind::Ref(target), Json::Object(o)) => {
+                let id = o.get("id").unwrap_or(&Json::Null);
+                if id_value(target.id, id).is_none() {
+                    errors.push(FieldError::new(
+                        name,
+                        format!("must name an existing {} by its id", target.name),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    errors
+}
+
+/// An id as a bound value, if it has the right shape for `kind`.
+pub fn id_value(kind: IdKind, id: &Json) -> Option<Value> {
+    match (kind, id) {
+        (IdKind::Long, Json::Number(n)) => n.as_i64().map(Value::Int),
+        (IdKind::Uuid, Json::String(s)) => uuid::Uuid::parse_str(s).ok().map(Value::Uuid),
+        _ => None,
+    }
+}
+
+/// An id given as text (a path segment, a list item), if it has the right shape.
+pub fn id_from_text(kind: IdKind, text: &str) -> Option<Value> {
+    let text = text.trim();
+    match kind {
+        IdKind::Long => text.parse::<i64>().ok().map(Value::Int),
+        IdKind::Uuid => uuid::Uuid::parse_str(text).ok().map(Value::Uuid),
+    }
+}
+
+/// The bound value of a field of a validated record.
+pub fn bind_value(f: &Field, value: Option<&Json>) -> Value {
+    let Some(value) = value.filter(|v| !v.is_null()) else {
+        return Value::Null;
+    };
+    match (f.kind, value) {
+        (Kind::Text | Kind::Enum(_), Json::String(s)) => Value::Text(s.clone()),
+        (Kind::Long, Json::Number(n)) => n.as_i64().map_or(Value::Null, Value::Int),
+        (Kind::Bool, Json::Bool(b)) => Value::Bool(*b),
+        (Kind::Uuid, Json::String(s)) => uuid::Uuid::parse_str(s).map_or(Value::Null, Value::Uuid),
+        (Kind::Date, Json::String(s)) => parse_date(s).map_or(Value::Null, Value::Date),
+        (Kind::Ref(target), Json::Object(o)) => o
+            .get("id")
+            .and_then(|id| id_value(target.id, id))
+            .unwrap_or(Value::Null),
+        _ => Value::Null,
+    }
+}
+
+/// Why a filter or look-up value does not fit its column.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{value}` is not a valid value for {field}: {expected}")]
+pub struct BadValue {
+    pub field: String,
+    pub value: String,
+    pub expected: String,
+}
+
+/// Converts text from a query (a filter value) into the bound value of `f`'s column.
+pub fn value_from_text(f: &Field, text: &str) -> Result<Value, BadValue> {
+    let bad = |expected: &str| BadValue {
+        field: f.json.to_owned(),
+        value: text.chars().take(64).collect(),
+        expected: expected.to_owned(),
+    };
+    match f.kind {
+        Kind::Text => Ok(Value::Text(text.to_owned())),
+        Kind::Enum(names) => names
+            .iter()
+            .find(|n| **n == text)
+            .map(|n| Value::Text((*n).to_owned()))
+            .ok_or_else(|| bad(&format!("one of {}", names.join(", ")))),
+        Kind::Long => text
+            .trim()
+            .parse::<i64>()
+            .map(Value::Int)
+            .map_err(|_| bad("a whole number")),
+        Kind::Bool => match text.trim().to_ascii_lowercase().as_str() {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => Err(bad("true or false")),
+        },
+        Kind::Uuid => uuid::Uuid::parse_str(text.trim())
+            .map(Value::Uuid)
+            .map_err(|_| bad("a UUID")),
+        Kind::Date => parse_date(text)
+            .map(Value::Date)
+            .ok_or_else(|| bad("a date as YYYY-MM-DD")),
+        Kind::Ref(target) => id_from_text(target.id, text).ok_or_else(|| bad("an id")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::routes::dto::{GRADE, SITE};
+    use serde_json::json;
+
+    fn map(v: Json) -> Map<String, Json> {
+        match v {
+            Json::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    #[test]
+    fn required_blank_and_long_fields_are_named() {
+        let long = "x".repeat(300);
+        let errors = validate(
+            &SITE,
+            &map(json!({"siteCode": "  ", "siteName": long, "startDate": "31/12/2020"})),
+            "[2].",
+        );
+        let named: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(named, vec!["[2].siteCode", "[2].siteName", "[2].startDate"]);
+        assert_eq!(errors[0].message, "must not be blank");
+    }
+
+    #[test]
+    fn missing_required_booleans_are_null_errors() {
+        let errors = validate(&GRADE, &map(json!({"abbreviation": "F1"})), "");
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(errors.iter().all(|e| e.message == "must not be null"));
+    }
+
+    #[test]
+    fn filter_values_are_typed_by_their_column() {
+        let status = SITE.field("status").expect("status");
+        assert_eq!(
+            value_from_text(status, "CURRENT"),
+            Ok(Value::Text("CURRENT".into()))
+        );
+        assert!(value_from_text(status, "current").is_err());
+        let trust = SITE.field("trustId").expect("trustId");
+        assert_eq!(value_from_text(trust, "12"), Ok(Value::Int(12)));
+        assert!(value_from_text(trust, "twelve").is_err());
+        let start = SITE.field("startDate").expect("startDate");
+        assert_eq!(
+            value_from_text(start, "10-10-2017"),
+            Ok(Value::Date(time::macros::date!(2017 - 10 - 10)))
+        );
+    }
+}

@@ -1,0 +1,183 @@
+//! The one repository: reads and writes any entity through its descriptor.
+//!
+//! Rows come back from tis-store as JSON maps keyed by the DTOs' JSON names (the select list
+//! aliases every column), so the same code serves SQLite and PostgreSQL and every entity. A
+//! reference field (`localOffice` of a contact) is stored as the referenced id and returned
+//! as the referenced record, fetched in one batched query per field and page.
+//!
+//! Writes run in one transaction per request: a bulk request is all or nothing.
+
+pub mod query;
+mod write;
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value as Json};
+use tis_store::{Db, Row, Sql, StoreError, Value};
+
+pub use query::{Filter, ListQuery, Page, Sort};
+pub use write::WriteError;
+
+use crate::domain::validate::id_from_text;
+use crate::domain::{Descriptor, Kind};
+
+/// The repository. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Repo {
+    db: Db,
+}
+
+/// A stable text key for an id value (a number or a UUID string).
+pub fn id_key(id: &Json) -> String {
+    match id {
+        Json::String(s) => s.to_lowercase(),
+        other => other.to_string(),
+    }
+}
+
+impl Repo {
+    pub fn new(db: Db) -> Self {
+        Repo { db }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// A page of `q` and the total count of its rows.
+    pub async fn page(
+        &self,
+        desc: &'static Descriptor,
+        q: &ListQuery,
+        page: Page,
+    ) -> Result<(Vec<Row>, u64), StoreError> {
+        let total = self.db.fetch_one(query::count(desc, q)).await?;
+        let total = total.get("n").and_then(Json::as_u64).unwrap_or(0);
+        let rows = if page.number.saturating_mul(page.size) >= total {
+            Vec::new()
+        } else {
+            self.fetch(desc, query::select(desc, q, Some(page))).await?
+        };
+        Ok((rows, total))
+    }
+
+    /// Every row of `q` (callers bound `q` by its filters).
+    pub async fn list(
+        &self,
+        desc: &'static Descriptor,
+        q: &ListQuery,
+    ) -> Result<Vec<Row>, StoreError> {
+        self.fetch(desc, query::select(desc, q, None)).await
+    }
+
+    /// The row with this id, if any.
+    pub async fn get(
+        &self,
+        desc: &'static Descriptor,
+        id: Value,
+    ) -> Result<Option<Row>, StoreError> {
+        let q = ListQuery::filtered(vec![Filter::new(desc.id_field(), vec![id])]);
+        Ok(self.list(desc, &q).await?.into_iter().next())
+    }
+
+    /// The rows with these ids, in the order of `ids` (missing ones left out).
+    pub async fn get_many(
+        &self,
+        desc: &'static Descriptor,
+        ids: &[Json],
+    ) -> Result<Vec<Row>, StoreError> {
+        let values: Vec<Value> = ids
+            .iter()
+            .filter_map(|id| id_from_text(desc.id, &id_key(id)))
+            .collect();
+        let q = ListQuery::filtered(vec![Filter::new(desc.id_field(), values)]);
+        let mut by_id: HashMap<String, Row> = self
+            .list(desc, &q)
+            .await?
+            .into_iter()
+            .map(|r| (id_key(r.get("id").unwrap_or(&Json::Null)), r))
+            .collect();
+        Ok(ids
+            .iter()
+            .filter_map(|id| by_id.remove(&id_key(id)))
+            .collect())
+    }
+
+    /// The values a column takes over the rows of `q`, as text.
+    pub async fn column_values(
+        &self,
+        desc: &'static Descriptor,
+        field: &'static crate::domain::Field,
+        q: &ListQuery,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = self
+            .db
+            .fetch_all(query::column_values(desc, field, q))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|mut r| match r.remove("v") {
+                Some(Json::String(s)) => Some(s),
+                Some(Json::Null) | None => None,
+                Some(other) => Some(other.to_string()),
+            })
+            .collect())
+    }
+
+    /// Deletes the row; `false` when there was none.
+    pub async fn delete(&self, desc: &'static Descriptor, id: Value) -> Result<bool, StoreError> {
+        let mut sql = Sql::new(&format!("DELETE FROM {} WHERE id = ", desc.table));
+        sql.bind(id);
+        Ok(self.db.execute(sql).await? > 0)
+    }
+
+    /// Runs a select of `desc`'s columns and nests referenced records.
+    async fn fetch(&self, desc: &'static Descriptor, sql: Sql) -> Result<Vec<Row>, StoreError> {
+        let mut rows = self.db.fetch_all(sql).await?;
+        self.nest_references(desc, &mut rows).await?;
+        Ok(rows)
+    }
+
+    /// Replaces each reference id by the referenced record (one level deep).
+    async fn nest_references(
+        &self,
+        desc: &'static Descriptor,
+        rows: &mut [Row],
+    ) -> Result<(), StoreError> {
+        for f in desc.fields {
+            let Kind::Ref(target) = f.kind else { continue };
+            let mut ids: Vec<Json> = rows
+                .iter()
+                .filter_map(|r| r.get(f.json).filter(|v| !v.is_null()).cloned())
+                .collect();
+            ids.sort_by_key(id_key);
+            ids.dedup_by_key(|v| id_key(v));
+            if ids.is_empty() {
+                continue;
+            }
+            let values: Vec<Value> = ids
+                .iter()
+                .filter_map(|id| id_from_text(target.id, &id_key(id)))
+                .collect();
+            let q = ListQuery::filtered(vec![Filter::new(target.id_field(), values)]);
+            let found: HashMap<String, Row> = self
+                .db
+                .fetch_all(query::select(target, &q, None))
+                .await?
+                .into_iter()
+                .map(|r| (id_key(r.get("id").unwrap_or(&Json::Null)), r))
+                .collect();
+            for row in rows.iter_mut() {
+                if let Some(id) = row.get(f.json).filter(|v| !v.is_null()).cloned() {
+                    let nested = found.get(&id_key(&id)).cloned().unwrap_or_else(|| {
+                        let mut m = Map::new();
+                        m.insert("id".into(), id);
+                        m
+                    });
+                    row.insert(f.json.to_owned(), Json::Object(nested));
+                }
+            }
+        }
+        Ok(())
+    }
+}

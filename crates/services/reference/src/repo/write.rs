@@ -1,0 +1,150 @@
+//! Creating and updating records, one transaction per request.
+
+use serde_json::{Map, Value as Json};
+use tis_store::{Row, Sql, StoreError, Tx, Value};
+
+use super::Repo;
+use crate::domain::validate::bind_value;
+use crate::domain::{Descriptor, IdKind, Kind};
+
+/// Why a write was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A reference names a record that does not exist (a field error of record `index`).
+    #[error("{field}: no {target} with id {id}")]
+    MissingReference {
+        index: usize,
+        field: &'static str,
+        target: &'static str,
+        id: String,
+    },
+    /// An update names a record that does not exist.
+    #[error("no {entity} with id {id}")]
+    NotFound { entity: &'static str, id: String },
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Int(i) => i.to_string(),
+        Value::Uuid(u) => u.to_string(),
+        Value::Text(t) => t.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+impl Repo {
+    /// Inserts every record (validated, without ids) and returns them as stored, in order.
+    pub async fn create_many(
+        &self,
+        desc: &'static Descriptor,
+        records: &[Map<String, Json>],
+    ) -> Result<Vec<Row>, WriteError> {
+        let mut tx = self.db().begin().await?;
+        let mut ids = Vec::with_capacity(records.len());
+        for (index, record) in records.iter().enumerate() {
+            check_references(&mut tx, desc, record, index).await?;
+            let mut columns: Vec<&str> = Vec::new();
+            let mut values: Vec<Value> = Vec::new();
+            if desc.id == IdKind::Uuid {
+                columns.push("id");
+                values.push(Value::Uuid(uuid::Uuid::new_v4()));
+            }
+            for f in desc.fields {
+                columns.push(f.column);
+                values.push(bind_value(f, record.get(f.json)));
+            }
+            let mut sql = Sql::new(&format!(
+                "INSERT INTO {} ({}) VALUES ",
+                desc.table,
+                columns.join(", ")
+            ));
+            sql.push("(");
+            for (i, v) in values.into_iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                push_value(&mut sql, v);
+            }
+            sql.push(r#") RETURNING id AS "id""#);
+            let row = tx.fetch_one(sql).await?;
+            ids.push(row.get("id").cloned().unwrap_or(Json::Null));
+        }
+        tx.commit().await?;
+        Ok(self.get_many(desc, &ids).await?)
+    }
+
+    /// Replaces every record named by its `id` (validated) and returns them as stored.
+    pub async fn update_many(
+        &self,
+        desc: &'static Descriptor,
+        records: &[(Value, Map<String, Json>)],
+    ) -> Result<Vec<Row>, WriteError> {
+        let mut tx = self.db().begin().await?;
+        let mut ids = Vec::with_capacity(records.len());
+        for (index, (id, record)) in records.iter().enumerate() {
+            check_references(&mut tx, desc, record, index).await?;
+            let mut sql = Sql::new(&format!("UPDATE {} SET ", desc.table));
+            for (i, f) in desc.fields.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.push(f.column).push(" = ");
+                push_value(&mut sql, bind_value(f, record.get(f.json)));
+            }
+            sql.push(" WHERE id = ").bind(id.clone());
+            if tx.execute(sql).await? == 0 {
+                return Err(WriteError::NotFound {
+                    entity: desc.name,
+                    id: describe(id),
+                });
+            }
+            ids.push(match id {
+                Value::Int(i) => Json::from(*i),
+                other => Json::String(describe(other)),
+            });
+        }
+        tx.commit().await?;
+        Ok(self.get_many(desc, &ids).await?)
+    }
+}
+
+/// Binds `v`, except a null, which is written as the literal `NULL`: tis-store binds nulls
+/// as text, which PostgreSQL refuses for a `BIGINT`, `DATE` or `BOOLEAN` column, while an
+/// untyped `NULL` takes the column's type on both backends.
+fn push_value(sql: &mut Sql, v: Value) {
+    if v == Value::Null {
+        sql.push("NULL");
+    } else {
+        sql.bind(v);
+    }
+}
+
+/// Refuses a record whose references name missing records, before the foreign key would
+/// (so the caller gets a field error, not a constraint name).
+async fn check_references(
+    tx: &mut Tx,
+    desc: &'static Descriptor,
+    record: &Map<String, Json>,
+    index: usize,
+) -> Result<(), WriteError> {
+    for f in desc.fields {
+        let Kind::Ref(target) = f.kind else { continue };
+        let id = bind_value(f, record.get(f.json));
+        if id == Value::Null {
+            continue;
+        }
+        let mut sql = Sql::new(&format!("SELECT id FROM {} WHERE id = ", target.table));
+        sql.bind(id.clone());
+        if tx.fetch_optional(sql).await?.is_none() {
+            return Err(WriteError::MissingReference {
+                index,
+                field: f.json,
+                target: target.name,
+                id: describe(&id),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! The wire DTOs, each declared once together with its descriptor (see
+//! [`crate::domain::descriptor`]).
+//!
+//! [`with_every_entity!`] names every entity type once, in dependency order (a referenced
+//! type before the types that refer to it); the DDL, the routes and the OpenAPI document are
+//! all built from it, so a type cannot be served without a table or documented without a
+//! route.
+
+mod lookups;
+mod rich;
+
+pub use lookups::*;
+pub use rich::*;
+
+use crate::domain::{Descriptor, Entity};
+
+/// Invokes `$callback! { T1, T2, … }` with every entity DTO type.
+macro_rules! with_every_entity {
+    ($callback:ident) => {
+        $callback! {
+            SiteDto, TrustDto, GradeDto, DbcDto, LocalOfficeDto, LocalOfficeContactTypeDto,
+            LocalOfficeContactDto, CountryDto, NationalityDto, CollegeDto, RoleCategoryDto, RoleDto,
+            FundingTypeDto, FundingSubTypeDto, FundingReasonDto, TariffRateDto, RotationDto,
+            EthnicOriginDto, AssessmentTypeDto, CurriculumSubTypeDto, FundingIssueDto, GdcStatusDto,
+            GmcStatusDto, GenderDto, InactiveReasonDto, LeavingDestinationDto, LeavingReasonDto,
+            MaritalStatusDto, MedicalSchoolDto, OrganizationTypeDto, PermitToWorkDto,
+            PlacementTypeDto, ProgrammeMembershipTypeDto, QualificationReferenceDto,
+            QualificationTypeDto, RecordTypeDto, ReligiousBeliefDto, SettledDto,
+            SexualOrientationDto, StatusDto, TitleDto, TrainingNumberTypeDto, ConcernSourceDto,
+            ConcernTypeDto, ConnectionSourceDto
+        }
+    };
+}
+pub(crate) use with_every_entity;
+
+macro_rules! descriptors {
+    ($($t:ident),* $(,)?) => {
+        vec![$(<$t as Entity>::desc()),*]
+    };
+}
+
+/// Every entity's descriptor, referenced types first.
+pub fn all() -> Vec<&'static Descriptor> {
+    with_every_entity!(descriptors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Kind;
+    use std::collections::HashSet;
+
+    #[test]
+    fn plurals_and_tables_are_unique_and_references_come_first() {
+        let all = all();
+        let plurals: HashSet<_> = all.iter().map(|d| d.plural).collect();
+        let tables: HashSet<_> = all.iter().map(|d| d.table).collect();
+        assert_eq!(plurals.len(), all.len());
+        assert_eq!(tables.len(), all.len());
+        for (i, d) in all.iter().enumerate() {
+            for f in d.fields {
+                if let Kind::Ref(target) = f.kind {
+                    let at = all
+                        .iter()
+                        .position(|x| std::ptr::eq(*x, target))
+                        .expect("referenced type is listed");
+                    assert!(
+                        at < i,
+                        "{} refers to {} listed after it",
+                        d.name,
+                        target.name
+                    );
+                }
+            }
+            if let Some(code) = d.code {
+                assert!(
+                    d.field(code).is_some(),
+                    "{}: code {code} is a field",
+                    d.name
+                );
+            }
+        }
+        assert!(all.len() >= 40, "{} entity types", all.len());
+    }
+}

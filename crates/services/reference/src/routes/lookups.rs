@@ -1,0 +1,328 @@
+//! The batched look-ups other services make (the original's `reference-client`), generic
+//! over the entity and registered for the types the original had them for.
+//!
+//! | route | types | answer |
+//! |---|---|---|
+//! | `POST /{t}/ids/exists[/]` | grades, sites, trusts | ids → `{id: bool}` |
+//! | `GET /{t}/ids/in?ids=1,2` | grades, sites, trusts | the records |
+//! | `POST /sites/ids/in/query` | sites | ids in the body → the records |
+//! | `GET /{t}/in/{codes}` | grades, sites, trusts, roles | comma-separated codes → the records |
+//! | `GET /{t}/code/{code}` | sites, dbcs | one record, or 404 |
+//! | `POST /{t}/codeexists[/]` | sites, trusts | a code (text) → 302 Found, or 204 No Content |
+//! | `POST /sites/trustmatch/{trustCode}` | sites | a site code → 302 when the site is the trust's, else 204 |
+//!
+//! Every list input is bounded (`max_items`, 1,000 by default): more is a 400.
+
+use std::collections::{BTreeMap, HashSet};
+
+use axum::extract::State;
+use bytes::Bytes;
+use http::{StatusCode, Uri};
+use tis_auth::Authenticated;
+use tis_core::extract::{Json as Body, Path};
+use tis_store::Value;
+
+use super::api::{Api, Body as Doc, Method, Op};
+use super::crud::decode;
+use super::dto::{DbcDto, GradeDto, RoleDto, SITE, SiteDto, TrustDto};
+use super::params::pairs;
+use super::{API, AppState};
+use crate::domain::Entity;
+use crate::domain::validate::id_from_text;
+use crate::error::ApiError;
+use crate::repo::{Filter, ListQuery};
+
+pub fn routes(api: Api) -> Api {
+    let api = ids::<GradeDto>(ids::<SiteDto>(ids::<TrustDto>(api)));
+    let api = in_codes::<GradeDto>(in_codes::<SiteDto>(in_codes::<TrustDto>(
+        in_codes::<RoleDto>(api),
+    )));
+    let api = by_code::<SiteDto>(by_code::<DbcDto>(api));
+    let api = code_exists::<SiteDto>(code_exists::<TrustDto>(api));
+    api.add(
+        Method::Post,
+        &format!("{API}/sites/ids/in/query"),
+        ids_in_body::<SiteDto>,
+        Op::new("Site", "The sites with these ids (ids in the body)")
+            .body(Doc::Ids)
+            .returns(200, Doc::Many("SiteDto".into())),
+    )
+    .add(
+        Method::Post,
+        &format!("{API}/sites/trustmatch/{{trustCode}}"),
+        trust_match,
+        Op::new(
+            "Site",
+            "Whether the site (code in the body) belongs to the trust",
+        )
+        .path("trustCode")
+        .body(Doc::Text)
+        .returns(302, Doc::None),
+    )
+}
+
+fn bounded(st: &AppState, n: usize) -> Result<(), ApiError> {
+    if n > st.limits.max_items {
+        return Err(ApiError::bad_query(format!(
+            "at most {} items per request",
+            st.limits.max_items
+        )));
+    }
+    Ok(())
+}
+
+/// Comma-separated values, trimmed, empties dropped, bounded.
+pub fn split_list(st: &AppState, raw: &str) -> Result<Vec<String>, ApiError> {
+    let items: Vec<String> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    bounded(st, items.len())?;
+    Ok(items)
+}
+
+fn ids<E: Entity>(api: Api) -> Api {
+    let d = E::desc();
+    let base = format!("{API}/{}", d.plural);
+    let many = Doc::Many(<E as utoipa::ToSchema>::name());
+    let mut api = api.add(
+        Method::Get,
+        &format!("{base}/ids/in"),
+        ids_in_query::<E>,
+        Op::new(d.name, format!("The {} records with these ids", d.name))
+            .query(&["ids"])
+            .returns(200, many),
+    );
+    for path in [format!("{base}/ids/exists"), format!("{base}/ids/exists/")] {
+        api = api.add(
+            Method::Post,
+            &path,
+            ids_exist::<E>,
+            Op::new(d.name, format!("Which of these {} ids exist", d.name))
+                .body(Doc::Ids)
+                .returns(200, Doc::BoolMap),
+        );
+    }
+    api
+}
+
+fn in_codes<E: Entity>(api: Api) -> Api {
+    let d = E::desc();
+    api.add(
+        Method::Get,
+        &format!("{API}/{}/in/{{codes}}", d.plural),
+        codes_in::<E>,
+        Op::new(
+            d.name,
+            format!("The {} records with these codes (comma-separated)", d.name),
+        )
+        .path("codes")
+        .returns(200, Doc::Many(<E as utoipa::ToSchema>::name())),
+    )
+}
+
+fn by_code<E: Entity>(api: Api) -> Api {
+    let d = E::desc();
+    api.add(
+        Method::Get,
+        &format!("{API}/{}/code/{{code}}", d.plural),
+        one_by_code::<E>,
+        Op::new(d.name, format!("The {} with this code", d.name))
+            .path("code")
+            .returns(200, Doc::One(<E as utoipa::ToSchema>::name())),
+    )
+}
+
+fn code_exists<E: Entity>(api: Api) -> Api {
+    let d = E::desc();
+    let mut api = api;
+    for path in [
+        format!("{API}/{}/codeexists", d.plural),
+        format!("{API}/{}/codeexists/", d.plural),
+    ] {
+        api = api.add(
+            Method::Post,
+            &path,
+            code_exists_handler::<E>,
+            Op::new(
+                d.name,
+                format!(
+                    "Whether a {} code exists: 302 Found, or 204 No Content",
+                    d.name
+                ),
+            )
+            .body(Doc::Text)
+            .returns(302, Doc::None),
+        );
+    }
+    api
+}
+
+async fn by_ids<E: Entity>(st: &AppState, ids: &[String]) -> Result<Vec<E>, ApiError> {
+    bounded(st, ids.len())?;
+    let d = E::desc();
+    let mut values = Vec::with_capacity(ids.len());
+    for id in ids {
+        values.push(id_from_text(d.id, id).ok_or_else(|| {
+            ApiError::bad_query(format!(
+                "`{}` is not an id",
+                id.chars().take(32).collect::<String>()
+            ))
+        })?);
+    }
+    let q = ListQuery::filtered(vec![Filter::new(d.id_field(), values)]);
+    decode(st.repo.list(d, &q).await?)
+}
+
+async fn ids_in_query<E: Entity>(
+    State(st): State<AppState>,
+    _who: Authenticated,
+    uri: Uri,
+) -> Result<axum::Json<Vec<E>>, ApiError> {
+    let raw = pairs(uri.query())
+        .into_iter()
+        .filter(|(k, _)| k == "ids")
+        .map(|(_, v)| v)
+        .collect::<Vec<_>>()
+        .join(",");
+    let ids = split_list(&st, &raw)?;
+    Ok(axum::Json(by_ids::<E>(&st, &ids).await?))
+}
+
+async fn ids_in_body<E: Entity>(
+    State(st): State<AppState>,
+    _who: Authenticated,
+    Body(ids): Body<Vec<i64>>,
+) -> Result<axum::Json<Vec<E>>, ApiError> {
+    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+    Ok(axum::Json(by_ids::<E>(&st, &ids).await?))
+}
+
+async fn ids_exist<E: Entity>(
+    State(st): State<AppState>,
+    _who: Authenticated,
+    Body(ids): Body<Vec<i64>>,
+) -> Result<axum::Json<BTreeMap<i64, bool>>, ApiError> {
+    bounded(&st, ids.len())?;
+    let d = E::desc();
+    let q = ListQuery::filtered(vec![Filter::new(
+        d.id_field(),
+        ids.iter().map(|i| Value::Int(*i)).collect(),
+    )]);
+    let found: HashSet<String> = st
+        .repo
+        .column_values(d, d.id_field(), &q)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(axum::Json(
+        ids.into_iter()
+            .map(|i| (i, found.contains(&i.to_string())))
+            .collect(),
+    ))
+}
+
+async fn codes_in<E: Entity>(
+    State(st): State<AppState>,
+    _who: Authenticated,
+    Path(codes): Path<String>,
+) -> Result<axum::Json<Vec<E>>, ApiError> {
+    let d = E::desc();
+    let codes = split_list(&st, &codes)?;
+    let Some(code) = d.code_field() else {
+        return Ok(axum::Json(Vec::new()));
+    };
+    let q = ListQuery::filtered(vec![Filter::new(
+        code,
+        codes.into_iter().map(Value::Text).collect(),
+    )]);
+    Ok(axum::Json(decode(st.repo.list(d, &q).await?)?))
+}
+
+async fn one_by_code<E: Entity>(
+    State(st): State<AppState>,
+    _who: Authenticated,
+    Path(code): Path<String>,
+) -> Result<axum::Json<E>, ApiError> {
+    let d = E::desc();
+    let field = d
+        .code_field()
+        .ok_or_else(|| ApiError::NotFound("no code".into()))?;
+    let q = ListQuery::filtered(vec![Filter::new(field, vec![Value::Text(code.clone())])]);
+    let mut items = decode::<E>(st.repo.list(d, &q).await?)?;
+    items
+        .pop()
+        .map(axum::Json)
+        .ok_or_else(|| ApiError::NotFound(format!("no {} with code {code}", d.name)))
+}
+
+/// A raw body, with the standard JSON 413 when it is over the limit.
+type RawBody = Result<Bytes, axum::extract::rejection::BytesRejection>;
+
+/// The code in a text body: raw text, or a JSON string.
+pub fn body_text(body: RawBody) -> Result<String, ApiError> {
+    let body = body.map_err(|rej| {
+        ApiError::Http(tis_core::HttpError::new(
+            rej.status(),
+            if rej.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+                "payload_too_large"
+            } else {
+                "unreadable_body"
+            },
+            rej.body_text(),
+        ))
+    })?;
+    let text = String::from_utf8_lossy(&body).trim().to_owned();
+    Ok(match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => text,
+    })
+}
+
+fn found(hit: bool) -> StatusCode {
+    if hit {
+        StatusCode::FOUND
+    } else {
+        StatusCode::NO_CONTENT
+    }
+}
+
+async fn code_exists_handler<E: Entity>(
+    State(st): State<AppState>,
+    _who: Authenticated,
+    body: RawBody,
+) -> Result<StatusCode, ApiError> {
+    let d = E::desc();
+    let code = body_text(body)?;
+    let Some(field) = d.code_field().filter(|_| !code.is_empty()) else {
+        return Ok(StatusCode::NO_CONTENT);
+    };
+    let q = ListQuery::filtered(vec![Filter::new(field, vec![Value::Text(code)])]);
+    Ok(found(
+        !st.repo.column_values(d, field, &q).await?.is_empty(),
+    ))
+}
+
+async fn trust_match(
+    State(st): State<AppState>,
+    _who: Authenticated,
+    Path(trust_code): Path<String>,
+    body: RawBody,
+) -> Result<StatusCode, ApiError> {
+    let site_code = body_text(body)?;
+    let (Some(site), Some(trust)) = (SITE.field("siteCode"), SITE.field("trustCode")) else {
+        return Ok(StatusCode::NO_CONTENT);
+    };
+    if site_code.is_empty() || trust_code.is_empty() {
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    let q = ListQuery::filtered(vec![
+        Filter::new(site, vec![Value::Text(site_code)]),
+        Filter::new(trust, vec![Value::Text(trust_code)]),
+    ]);
+    Ok(found(
+        !st.repo.column_values(&SITE, site, &q).await?.is_empty(),
+    ))
+}

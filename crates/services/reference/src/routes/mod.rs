@@ -1,0 +1,118 @@
+//! HTTP: the state, the permission extractors, and the assembly of every route (with its
+//! OpenAPI operation) under `/reference/api`.
+//!
+//! Reads need an authenticated caller; writes (`POST`/`PUT`, bulk included) need
+//! `reference:add:modify:entities`; deletes need `reference:delete:entities`. The permission
+//! extractors run before the body is read, so a caller without the permission gets its 403
+//! whatever it sent. Only `/health/*`, `/metrics` and `/reference/api-docs` are open.
+
+pub mod api;
+pub mod crud;
+pub mod dto;
+pub mod lookups;
+pub mod paging;
+pub mod params;
+pub mod special;
+
+use axum::Json;
+use axum::extract::{FromRef, FromRequestParts};
+use axum::routing::get;
+use http::request::Parts;
+use tis_auth::{Authenticated, Authenticator, Principal};
+use utoipa::openapi::OpenApi;
+
+use crate::error::ApiError;
+use crate::repo::Repo;
+use api::Api;
+
+/// Where every API route lives.
+pub const API: &str = "/reference/api";
+/// Where the OpenAPI document is served.
+pub const API_DOCS: &str = "/reference/api-docs";
+pub const WRITE: &str = "reference:add:modify:entities";
+pub const DELETE: &str = "reference:delete:entities";
+
+/// Sizes the handlers enforce.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub default_page_size: u64,
+    pub max_page_size: u64,
+    /// The most items in a bulk body, an `exists` list or an `in` list.
+    pub max_items: usize,
+}
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub repo: Repo,
+    pub auth: Authenticator,
+    pub limits: Limits,
+}
+
+impl FromRef<AppState> for Authenticator {
+    fn from_ref(s: &AppState) -> Authenticator {
+        s.auth.clone()
+    }
+}
+
+async fn require(
+    parts: &mut Parts,
+    state: &AppState,
+    permission: &str,
+) -> Result<Principal, ApiError> {
+    let Authenticated(who) = Authenticated::from_request_parts(parts, state).await?;
+    who.require_authority(permission)?;
+    Ok(who)
+}
+
+/// A caller allowed to create and update (`reference:add:modify:entities`).
+#[derive(Debug, Clone)]
+pub struct CanWrite(pub Principal);
+
+impl FromRequestParts<AppState> for CanWrite {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        require(parts, state, WRITE).await.map(CanWrite)
+    }
+}
+
+/// A caller allowed to delete (`reference:delete:entities`).
+#[derive(Debug, Clone)]
+pub struct CanDelete(pub Principal);
+
+impl FromRequestParts<AppState> for CanDelete {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        require(parts, state, DELETE).await.map(CanDelete)
+    }
+}
+
+macro_rules! crud_for_all {
+    ($($t:ident),* $(,)?) => {
+        |api: Api| api $(.pipe(crud::routes::<dto::$t>))*
+    };
+}
+
+trait Pipe: Sized {
+    fn pipe(self, f: impl FnOnce(Self) -> Self) -> Self {
+        f(self)
+    }
+}
+impl Pipe for Api {}
+
+/// Every route of the service, with its state, and the OpenAPI document describing them.
+pub fn router(state: AppState) -> (axum::Router, OpenApi) {
+    let all = dto::with_every_entity!(crud_for_all);
+    let api = special::routes(lookups::routes(all(Api::default())));
+    let (routes, doc) = api.finish();
+    let served = doc.clone();
+    let router = routes
+        .route(
+            API_DOCS,
+            get(move || std::future::ready(Json(served.clone()))),
+        )
+        .with_state(state);
+    (router, doc)
+}

@@ -1,0 +1,346 @@
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn a_site_is_created_read_updated_and_deleted() {
+    for b in BACKENDS {
+        let app = spawn_app(b).await;
+        let res = app
+            .send(Method::POST, "/reference/api/sites", &json!({"siteCode": "RJ122", "siteName": "St Thomas' Hospital", "trustCode": "RJ1", "trustId": 7, "startDate": "2013-04-01", "status": "CURRENT"}))
+            .await;
+        assert_eq!(res.status(), 201, "{b:?}");
+        let location = res.headers()["location"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        let site: Value = res.json().await.expect("json");
+        let id = site["id"].as_i64().expect("id");
+        assert_eq!(location, format!("/reference/api/sites/{id}"));
+        assert_eq!(site["siteCode"], "RJ122");
+        assert_eq!(site["startDate"], "2013-04-01", "{b:?}");
+        assert_eq!(site["trustId"], 7);
+        assert_eq!(site["endDate"], Value::Null);
+
+        let read = app.get_json(&location).await;
+        assert_eq!(read, site, "{b:?}");
+
+        let mut changed = site.clone();
+        changed["siteName"] = json!("St Thomas' Hospital (Lambeth)");
+        changed["status"] = json!("INACTIVE");
+        let res = app
+            .send(Method::PUT, "/reference/api/sites", &changed)
+            .await;
+        assert_eq!(res.status(), 200, "{b:?}");
+        assert_eq!(app.get_json(&location).await, changed, "{b:?}");
+
+        let res = app
+            .request(Method::DELETE, &location, Some(&admin()))
+            .send()
+            .await
+            .expect("delete");
+        assert_eq!(res.status(), 200);
+        let (status, code, _) = error_code(app.get(&location).await).await;
+        assert_eq!((status, code.as_str()), (404, "not_found"), "{b:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_simple_lookup_round_trips_and_put_without_an_id_creates() {
+    for b in BACKENDS {
+        let app = spawn_app(b).await;
+        let res = app
+            .send(
+                Method::PUT,
+                "/reference/api/genders",
+                &json!({"code": "F", "label": "Female", "status": "CURRENT"}),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "{b:?}: PUT without an id creates");
+        let created: Value = res.json().await.expect("json");
+        let id = created["id"].as_i64().expect("id");
+        assert_eq!(
+            app.get_json(&format!("/reference/api/genders/{id}")).await["label"],
+            "Female"
+        );
+        let list = app.get_json("/reference/api/genders").await;
+        assert_eq!(list.as_array().map(Vec::len), Some(1));
+    }
+}
+
+#[tokio::test]
+async fn invalid_bodies_are_400s_naming_the_fields() {
+    for b in BACKENDS {
+        let app = spawn_app(b).await;
+        let (status, code, body) = error_code(
+            app.send(
+                Method::POST,
+                "/reference/api/grades",
+                &json!({"abbreviation": " ", "trainingGrade": true}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!((status, code.as_str()), (400, "validation_failed"), "{b:?}");
+        let fields: Vec<&str> = body["error"]["fields"]
+            .as_array()
+            .expect("fields")
+            .iter()
+            .filter_map(|f| f["field"].as_str())
+            .collect();
+        assert_eq!(fields, vec!["abbreviation", "postGrade", "placementGrade"]);
+
+        let (status, _, body) = error_code(
+            app.send(
+                Method::POST,
+                "/reference/api/grades",
+                &json!({"abbreviation": "F1", "trainingGrade": "yes"}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert_eq!(body["error"]["fields"][0]["field"], "trainingGrade");
+
+        let (status, _, body) = error_code(
+            app.send(
+                Method::POST,
+                "/reference/api/genders",
+                &json!({"code": "M", "label": "Male", "status": "LIVE"}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 400, "an unknown enum value");
+        assert_eq!(body["error"]["fields"][0]["field"], "status");
+
+        let (status, _, body) = error_code(
+            app.send(
+                Method::POST,
+                "/reference/api/genders",
+                &json!({"id": 4, "code": "M", "label": "Male"}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 400, "an id on create");
+        assert_eq!(body["error"]["fields"][0]["field"], "id");
+
+        let (status, code, _) = error_code(
+            app.send(
+                Method::POST,
+                "/reference/api/genders",
+                &json!({"code": "x".repeat(101), "label": "Long"}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(
+            (status, code.as_str()),
+            (400, "validation_failed"),
+            "too long"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_ids_are_404s() {
+    for b in BACKENDS {
+        let app = spawn_app(b).await;
+        for (method, body) in [
+            (Method::GET, None),
+            (Method::DELETE, None),
+            (
+                Method::PUT,
+                Some(json!({"id": 999, "code": "X", "label": "X"})),
+            ),
+        ] {
+            let path = if method == Method::PUT {
+                "/reference/api/titles".to_owned()
+            } else {
+                "/reference/api/titles/999".to_owned()
+            };
+            let mut req = app.request(method.clone(), &path, Some(&admin()));
+            if let Some(body) = body {
+                req = req.json(&body);
+            }
+            let (status, code, _) = error_code(req.send().await.expect("send")).await;
+            assert_eq!(
+                (status, code.as_str()),
+                (404, "not_found"),
+                "{b:?} {method}"
+            );
+        }
+        let (status, code, _) = error_code(app.get("/reference/api/titles/abc").await).await;
+        assert_eq!((status, code.as_str()), (400, "invalid_path"));
+    }
+}
+
+#[tokio::test]
+async fn a_duplicate_code_is_a_409() {
+    for b in BACKENDS {
+        let app = spawn_app(b).await;
+        let body = json!({"code": "RJ1", "trustName": "Guy's and St Thomas'"});
+        assert_eq!(
+            app.send(Method::POST, "/reference/api/trusts", &body)
+                .await
+                .status(),
+            201
+        );
+        let (status, code, _) =
+            error_code(app.send(Method::POST, "/reference/api/trusts", &body).await).await;
+        assert_eq!((status, code.as_str()), (409, "conflict"), "{b:?}");
+    }
+}
+
+#[tokio::test]
+async fn bulk_writes_are_all_or_nothing() {
+    for b in BACKENDS {
+        let app = spawn_app(b).await;
+        let dup = json!([{"code": "A", "label": "a"}, {"code": "B", "label": "b"}, {"code": "A", "label": "again"}]);
+        let (status, _, _) = error_code(
+            app.send(Method::POST, "/reference/api/bulk-titles", &dup)
+                .await,
+        )
+        .await;
+        assert_eq!(status, 409, "{b:?}");
+        assert_eq!(
+            app.get_json("/reference/api/titles").await,
+            json!([]),
+            "{b:?}: nothing kept"
+        );
+
+        let invalid = json!([{"code": "A", "label": "a"}, {"code": "B"}]);
+        let (status, _, body) = error_code(
+            app.send(Method::POST, "/reference/api/bulk-titles", &invalid)
+                .await,
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert_eq!(body["error"]["fields"][0]["field"], "[1].label");
+        assert_eq!(app.get_json("/reference/api/titles").await, json!([]));
+
+        let created = app
+            .bulk(
+                "titles",
+                json!([{"code": "DR", "label": "Dr"}, {"code": "MR", "label": "Mr"}]),
+            )
+            .await;
+        let mut update: Vec<Value> = created.clone();
+        update[0]["label"] = json!("Doctor");
+        update[1]["id"] = json!(123456);
+        let (status, _, _) = error_code(
+            app.send(Method::PUT, "/reference/api/bulk-titles", &json!(update))
+                .await,
+        )
+        .await;
+        assert_eq!(status, 404, "{b:?}: an unknown id in a bulk update");
+        let list = app.get_json("/reference/api/titles?sort=code").await;
+        assert_eq!(
+            list[0]["label"], "Dr",
+            "{b:?}: the first update was rolled back"
+        );
+
+        let (status, _, body) = error_code(
+            app.send(
+                Method::PUT,
+                "/reference/api/bulk-titles",
+                &json!([{"code": "X", "label": "x"}]),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert_eq!(body["error"]["fields"][0]["field"], "[0].id");
+    }
+}
+
+#[tokio::test]
+async fn references_are_nested_objects_and_must_exist() {
+    for b in BACKENDS {
+        let app = spawn_app(b).await;
+        let office = &app
+            .bulk(
+                "local-offices",
+                json!([{"abbreviation": "HEWX", "name": "Health Education England Wessex"}]),
+            )
+            .await[0];
+        let kind = &app
+            .bulk(
+                "local-office-contact-types",
+                json!([{"code": "LTFT", "label": "Less than full time"}]),
+            )
+            .await[0];
+        let res = app.send(Method::POST, "/reference/api/local-office-contacts", &json!({"localOffice": {"id": office["id"]}, "contactType": {"id": kind["id"]}, "contact": "ltft@example.nhs.uk"})).await;
+        assert_eq!(res.status(), 201, "{b:?}");
+        let contact: Value = res.json().await.expect("json");
+        assert!(
+            contact["id"].as_str().is_some_and(|s| s.len() == 36),
+            "a UUID id: {contact}"
+        );
+        assert_eq!(
+            contact["localOffice"]["name"], "Health Education England Wessex",
+            "{b:?}"
+        );
+        assert_eq!(contact["contactType"]["code"], "LTFT");
+
+        let (status, _, body) = error_code(
+            app.send(
+                Method::POST,
+                "/reference/api/local-office-contacts",
+                &json!({"localOffice": {"id": 999}, "contactType": {"id": kind["id"]}}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 400, "{b:?}");
+        assert_eq!(body["error"]["fields"][0]["field"], "localOffice");
+
+        let (status, code, _) = error_code(
+            app.request(
+                Method::DELETE,
+                &format!("/reference/api/local-offices/{}", office["id"]),
+                Some(&admin()),
+            )
+            .send()
+            .await
+            .expect("delete"),
+        )
+        .await;
+        assert_eq!(
+            (status, code.as_str()),
+            (409, "reference_conflict"),
+            "{b:?}: still referenced"
+        );
+    }
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_413_and_other_content_types_415() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let big = json!([{"code": "x".repeat(70 * 1024), "label": "big"}]);
+    let (status, code, _) = error_code(
+        app.send(Method::POST, "/reference/api/bulk-titles", &big)
+            .await,
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (413, "payload_too_large"));
+    let res = app
+        .request(Method::POST, "/reference/api/titles", Some(&admin()))
+        .header("content-type", "text/plain")
+        .body(r#"{"code":"DR","label":"Dr"}"#)
+        .send()
+        .await
+        .expect("send");
+    let (status, code, _) = error_code(res).await;
+    assert_eq!((status, code.as_str()), (415, "unsupported_media_type"));
+    let res = app
+        .request(Method::POST, "/reference/api/titles", Some(&admin()))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(error_code(res).await.1, "malformed_json");
+}

@@ -1,0 +1,10 @@
+//! The Reference API test suite: the real app on 127.0.0.1:0, every test on SQLite and on
+//! PostgreSQL (a fresh database each; PostgreSQL tests fail when it cannot be started).
+
+mod authz;
+mod crud;
+mod helpers;
+mod lookups;
+mod openapi;
+mod outage;
+mod paging;

@@ -1,0 +1,186 @@
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+fn codes(list: &Value, key: &str) -> Vec<String> {
+    list.as_array()
+        .expect("a list")
+        .iter()
+        .map(|v| v[key].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+async fn five_grades(app: &TestApp) {
+    app.bulk("grades", json!([
+        {"abbreviation": "F1", "name": "Foundation Year 1", "trainingGrade": true, "postGrade": true, "placementGrade": true, "status": "CURRENT"},
+        {"abbreviation": "F2", "name": "Foundation Year 2", "trainingGrade": true, "postGrade": true, "placementGrade": true, "status": "CURRENT"},
+        {"abbreviation": "CT1", "name": "Core Training 1", "trainingGrade": true, "postGrade": false, "placementGrade": true, "status": "INACTIVE"},
+        {"abbreviation": "SHO", "name": "Senior House Officer", "trainingGrade": false, "postGrade": true, "placementGrade": true, "status": "CURRENT"},
+        {"abbreviation": "ST3", "name": "Specialty 50%_Training", "trainingGrade": true, "postGrade": true, "placementGrade": false, "status": "DELETE"}
+    ])).await;
+}
+
+#[tokio::test]
+async fn pages_carry_the_total_and_spring_link_headers() {
+    for b in BACKENDS {
+        let app = spawn_app(b).await;
+        five_grades(&app).await;
+        let res = app
+            .get("/reference/api/grades?page=1&size=2&sort=abbreviation,asc")
+            .await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["x-total-count"], "5", "{b:?}");
+        let p = "/reference/api/grades";
+        let s = "sort=abbreviation%2Casc";
+        assert_eq!(
+            res.headers()["link"].to_str().expect("ascii"),
+            format!(
+                "<{p}?page=2&size=2&{s}>; rel=\"next\",<{p}?page=0&size=2&{s}>; rel=\"prev\",<{p}?page=2&size=2&{s}>; rel=\"last\",<{p}?page=0&size=2&{s}>; rel=\"first\""
+            )
+        );
+        let body: Value = res.json().await.expect("json");
+        assert_eq!(codes(&body, "abbreviation"), vec!["F2", "SHO"], "{b:?}");
+        let beyond = app.get("/reference/api/grades?page=9&size=2").await;
+        assert_eq!(beyond.headers()["x-total-count"], "5");
+        assert_eq!(beyond.json::<Value>().await.expect("json"), json!([]));
+    }
+}
+
+#[tokio::test]
+async fn sorting_is_by_json_names_both_ways_and_unknown_fields_are_refused() {
+    for b in BACKENDS {
+        let app = spawn_app(b).await;
+        five_grades(&app).await;
+        let asc = app
+            .get_json("/reference/api/grades?sort=abbreviation")
+            .await;
+        assert_eq!(
+            codes(&asc, "abbreviation"),
+            vec!["CT1", "F1", "F2", "SHO", "ST3"],
+            "{b:?}"
+        );
+        let desc = app
+            .get_json("/reference/api/grades?sort=trainingGrade,asc&sort=abbreviation,desc")
+            .await;
+        assert_eq!(
+            codes(&desc, "abbreviation"),
+            vec!["SHO", "ST3", "F2", "F1", "CT1"],
+            "{b:?}"
+        );
+        let (status, code, body) =
+            error_code(app.get("/reference/api/grades?sort=password,desc").await).await;
+        assert_eq!((status, code.as_str()), (400, "invalid_query"));
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .expect("message")
+                .contains("password")
+        );
+    }
+}
+
+#[tokio::test]
+async fn search_is_a_case_insensitive_contains_with_literal_wildcards() {
+    for b in BACKENDS {
+        let app = spawn_app(b).await;
+        five_grades(&app).await;
+        let found = app
+            .get_json("/reference/api/grades?searchQuery=foundation&sort=abbreviation")
+            .await;
+        assert_eq!(codes(&found, "abbreviation"), vec!["F1", "F2"], "{b:?}");
+        let literal = app
+            .get_json("/reference/api/grades?searchQuery=50%25_")
+            .await;
+        assert_eq!(
+            codes(&literal, "abbreviation"),
+            vec!["ST3"],
+            "{b:?}: % and _ match themselves"
+        );
+        let none = app.get_json("/reference/api/grades?searchQuery=%25").await;
+        assert_eq!(
+            codes(&none, "abbreviation"),
+            vec!["ST3"],
+            "{b:?}: a lone % is not a wildcard"
+        );
+        let quoted = app
+            .get_json("/reference/api/grades?searchQuery=%22sho%22")
+            .await;
+        assert_eq!(codes(&quoted, "abbreviation"), vec!["SHO"]);
+    }
+}
+
+#[tokio::test]
+async fn column_filters_or_within_a_column_and_and_across_columns() {
+    for b in BACKENDS {
+        let app = spawn_app(b).await;
+        five_grades(&app).await;
+        let q = |f: &str| {
+            format!(
+                "/reference/api/grades?sort=abbreviation&columnFilters={}",
+                url_encode(f)
+            )
+        };
+        let or = app
+            .get_json(&q(r#"{"status":["CURRENT","INACTIVE"]}"#))
+            .await;
+        assert_eq!(
+            codes(&or, "abbreviation"),
+            vec!["CT1", "F1", "F2", "SHO"],
+            "{b:?}"
+        );
+        let and = app
+            .get_json(&q(
+                r#"{"status":["CURRENT","INACTIVE"],"trainingGrade":["true"],"postGrade":[true]}"#,
+            ))
+            .await;
+        assert_eq!(codes(&and, "abbreviation"), vec!["F1", "F2"], "{b:?}");
+        let res = app.get(&q(r#"{"status":["CURRENT"]}"#)).await;
+        assert_eq!(res.headers()["x-total-count"], "3");
+        let twice = format!(
+            "/reference/api/grades?columnFilters={}",
+            url_encode(&url_encode(r#"{"status":["DELETE"]}"#))
+        );
+        assert_eq!(
+            codes(&app.get_json(&twice).await, "abbreviation"),
+            vec!["ST3"],
+            "encoded twice, as the old UI did"
+        );
+        for bad in [
+            r#"{"status":["LIVE"]}"#,
+            r#"{"nope":["x"]}"#,
+            r#"{"status":"CURRENT"}"#,
+            "{status",
+            "[]",
+        ] {
+            let (status, code, _) = error_code(app.get(&q(bad)).await).await;
+            assert_eq!(
+                (status, code.as_str()),
+                (400, "invalid_query"),
+                "{b:?} {bad}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn current_lists_only_current_records_and_page_sizes_are_bounded() {
+    for b in BACKENDS {
+        let app = spawn_app(b).await;
+        five_grades(&app).await;
+        let res = app
+            .get("/reference/api/current/grades?sort=abbreviation")
+            .await;
+        assert_eq!(res.headers()["x-total-count"], "3", "{b:?}");
+        let body: Value = res.json().await.expect("json");
+        assert_eq!(codes(&body, "abbreviation"), vec!["F1", "F2", "SHO"]);
+        let (status, code, _) = error_code(app.get("/reference/api/grades?size=51").await).await;
+        assert_eq!((status, code.as_str()), (400, "invalid_query"));
+        assert_eq!(app.get("/reference/api/grades?size=50").await.status(), 200);
+        let (status, _, _) = error_code(app.get("/reference/api/grades?page=x").await).await;
+        assert_eq!(status, 400);
+    }
+}
+
+pub fn url_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
