@@ -1,0 +1,1 @@
+//! tis-profile-client (to be written).

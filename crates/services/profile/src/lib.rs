@@ -1,0 +1,1 @@
+//! tis-profile (to be written).
