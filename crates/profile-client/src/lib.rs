@@ -1,1 +1,59 @@
-//! tis-profile-client (to be written).
+//! tis-profile-client: the authorisation context of ARCHITECTURE §5, resolved once per user
+//! and kept, so that Profile being slow or down does not take the system down (failure F4).
+//!
+//! It owns the cache of users' `UserProfile`s in front of Profile's `/profile/api/userinfo`:
+//! keyed by user (issuer + `preferred_username`, never the raw token), fresh for 60 s, then
+//! served while one background call revalidates it, served marked stale (up to 12 h old)
+//! when Profile cannot be reached, single-flight (a thousand concurrent first requests of one
+//! user make one call), bounded in bytes, with short negative caching of "no such user" and
+//! "inactive", and explicit invalidation. It implements tis-auth's [`ProfileSource`], so the
+//! gateway (and a service receiving raw tokens) plugs it in where the static role catalogue
+//! was. It must not touch Profile's data or tables, nor verify tokens (tis-auth has done that
+//! before a profile is asked for); it calls Profile only through tis-mesh.
+//!
+//! # Wiring
+//!
+//! ```ignore
+//! let profiles = ProfileClient::new(&config.profile, registry.discovery("profile"))?;
+//! // per request, after tis-auth verified `token` into `claims`:
+//! let resolved = profiles.resolve(token, &claims).await?;             // distinct 403 codes
+//! // or through the trait (the token in a task-local, see `token`):
+//! let resolved = with_access_token(token, profiles.profile(&claims)).await?;
+//! ```
+//!
+//! # What tis-auth should gain
+//! [`ProfileSource::profile`] receives the claims but not the token, which Profile needs to
+//! authenticate the call; until the trait passes it, [`with_access_token`] carries it. And
+//! [`ProfileError`](tis_auth::ProfileError) cannot say "inactive", so through the trait both
+//! negative answers become `unknown_user`; [`ClientError`] has the distinct codes
+//! (`no_profile`, `inactive_user`, `authorisation_unavailable`).
+//!
+//! # Layout
+//! - [`config`]: [`ProfileClientConfig`], durations and the mesh settings.
+//! - [`discovery`]: [`DiscoveryConfig`] (static, DNS, SRV) for processes without a registry.
+//! - [`cache`]: the timeline of an entry (fresh → revalidate → must refresh → expired) and the
+//!   negative entries.
+//! - [`client`]: [`ProfileClient`]: lookups, single-flight calls, invalidation, the
+//!   `ProfileSource` implementation.
+//! - [`fetch`]: one `/userinfo` call over tis-mesh and what its answers mean.
+//! - [`token`]: the access token in scope, and the axum middleware that scopes it.
+//! - [`error`]: [`ClientError`] and its HTTP answers.
+//! - [`metrics`]: counter names and [`CacheStats`].
+
+pub mod cache;
+pub mod client;
+pub mod config;
+pub mod discovery;
+pub mod error;
+pub mod fetch;
+pub mod metrics;
+pub mod token;
+
+pub use client::ProfileClient;
+pub use config::{ConfigError, ProfileClientConfig, USERINFO_PATH};
+pub use discovery::DiscoveryConfig;
+pub use error::ClientError;
+pub use fetch::{Fetch, FetchFailure, Fetched, HttpFetch, UserKey};
+pub use metrics::CacheStats;
+pub use tis_auth::ProfileSource;
+pub use token::{current_access_token, forward_access_token, with_access_token};

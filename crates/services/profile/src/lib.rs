@@ -1,1 +1,55 @@
-//! tis-profile (to be written).
+//! tis-profile: the Profile service, owner of the authorisation context (ARCHITECTURE §5):
+//! TIS users (`HeeUser`), roles, permissions with their IAM-style policies, each user's
+//! designated bodies, trusts and programmes, and trainee id mappings, served under the
+//! original's `/profile/api` with its JSON names, and `GET /userinfo` in exactly the
+//! `UserProfile` shape every service authorised with (DOMAIN §1.3).
+//!
+//! It owns its own tables (through tis-store, on SQLite or PostgreSQL) and nothing else: it
+//! must not read other services' data (trusts and programmes are copied ids and names), and
+//! it must not depend on the gateway or on the cached Profile client: `/userinfo` verifies the
+//! caller's access token itself and reads this database, so there is no cycle. Its one call
+//! out is to Reference, to check designated-body codes on writes, through tis-mesh with the
+//! caller's own credential; a short cache of confirmed codes lets such writes survive a
+//! Reference outage, and anything else is refused with 503, never accepted unchecked.
+//!
+//! # Layout
+//! - [`config`]: `ProfileConfig` (`[profile]`), the Reference client's section, discovery.
+//! - [`app`]: `App::build` (binds, connects, starts the database monitor) and `App::run`.
+//! - [`domain`]: users, roles, permissions, trainees; user names; the `UserProfile` assembler.
+//! - [`repo`]: the repository and its SQL (users, roles and permissions, trainees).
+//! - [`routes`]: the router and permission extractors; `/userinfo` and the directory
+//!   look-ups, `/hee-users`, `/roles` and `/permissions`, `/trainee-id`; wire DTOs and inputs;
+//!   list parameters and paging headers.
+//! - [`reference`]: the Reference client (`POST /reference/api/dbcs/exists/`) and its cache
+//!   of confirmed codes.
+//! - [`local`]: `LocalProfiles`, the `ProfileSource` over this database.
+//! - [`error`]: `ApiError` and its mapping to the standard JSON errors.
+//! - [`demo`]: demo roles, permissions (from tis-auth's `RoleCatalogue`) and users.
+//! - `migrations/{sqlite,postgres}`: the schema.
+
+pub mod app;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod local;
+pub mod reference;
+pub mod repo;
+pub mod routes;
+
+use std::sync::LazyLock;
+
+pub use app::App;
+pub use config::{AUDIENCE, ProfileConfig, ReferenceClientConfig};
+pub use error::ApiError;
+pub use local::LocalProfiles;
+
+static MIGRATIONS: LazyLock<tis_store::Migrations> = LazyLock::new(|| tis_store::Migrations {
+    sqlite: sqlx::migrate!("./migrations/sqlite"),
+    postgres: sqlx::migrate!("./migrations/postgres"),
+});
+
+/// The service's migrations (for `tis migrate profile` and `tis up`).
+pub fn migrations() -> &'static tis_store::Migrations {
+    &MIGRATIONS
+}

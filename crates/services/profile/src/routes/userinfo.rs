@@ -1,0 +1,113 @@
+//! The authorisation context: `/userinfo` (and its deprecated alias `/userupdate`), and the
+//! two directory look-ups other services made (`/users`, `/users/ro-user/{dbc}`).
+//!
+//! `/userinfo` is called by the gateway (through tis-profile-client) on a user's behalf,
+//! before any principal exists, so it authenticates the user's own access token here
+//! (`Authorization: Bearer` or `OIDC_access_token`) against the identity provider's keys and
+//! looks up `preferred_username` in this database. It depends on nothing else: not on the
+//! gateway, not on a profile cache, not on another service. Answers:
+//!
+//! | case | status | code |
+//! |---|---|---|
+//! | active user | 200 | the `UserProfile` |
+//! | no such user | 404 | `no_profile` |
+//! | user not active | 403 | `inactive_user` |
+//! | no or bad token | 401 | tis-auth's codes (`missing_token`, `bad_signature`…) |
+//! | identity provider's keys beyond grace | 503 | `idp_unavailable` |
+
+use axum::Json;
+use axum::extract::State;
+use http::{HeaderMap, Uri};
+use tis_core::extract::Path;
+
+use super::dto::{Href, SelfLink, UserInfoDto, UserInfoResponse, UserListResponse};
+use super::paging::pairs;
+use super::{API, AppState, Can, GetRoUser, GetUsers};
+use crate::error::ApiError;
+use crate::repo::ProfileLookup;
+
+/// `GET /userinfo`: the caller's `UserProfile`.
+pub async fn userinfo(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<UserInfoDto>, ApiError> {
+    let verified = st.userinfo.verify_headers(&headers).await?;
+    let user = verified
+        .claims
+        .user_name()
+        .filter(|u| !u.trim().is_empty())
+        .ok_or_else(|| ApiError::NoProfile(String::new()))?;
+    match st.repo.user_profile(user).await? {
+        ProfileLookup::Found(profile) => Ok(Json(UserInfoDto::from(*profile))),
+        ProfileLookup::Inactive => Err(ApiError::Inactive(user.to_owned())),
+        ProfileLookup::Missing => Err(ApiError::NoProfile(user.to_owned())),
+    }
+}
+
+/// `GET /userupdate`: deprecated since the original's 3.0.0; the same as `/userinfo`.
+pub async fn userupdate(
+    state: State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<UserInfoDto>, ApiError> {
+    userinfo(state, headers).await
+}
+
+/// Comma-separated values of every occurrence of `name`, trimmed, without empties.
+fn list(params: &[(String, String)], name: &str) -> Vec<String> {
+    params
+        .iter()
+        .filter(|(k, _)| k == name)
+        .flat_map(|(_, v)| v.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `GET /users?designatedBodyCode=a,b&permissions=x,y`: active users whose designated bodies
+/// are exactly the given set (holding one of the permissions, when given), by first name.
+pub async fn users_by_dbcs(
+    State(st): State<AppState>,
+    _who: Can<GetUsers>,
+    uri: Uri,
+) -> Result<Json<UserListResponse>, ApiError> {
+    let params = pairs(uri.query());
+    let mut dbcs = list(&params, "designatedBodyCode");
+    if dbcs.is_empty() {
+        return Err(ApiError::bad_query("`designatedBodyCode` is required"));
+    }
+    dbcs.sort();
+    dbcs.dedup();
+    let permissions = list(&params, "permissions");
+    if dbcs.len() > st.limits.max_items || permissions.len() > st.limits.max_items {
+        return Err(ApiError::bad_query(format!(
+            "at most {} designated bodies and {0} permissions",
+            st.limits.max_items
+        )));
+    }
+    let users = st.repo.users_with_exact_dbcs(&dbcs, &permissions).await?;
+    let href = match uri.query() {
+        Some(q) => format!("{API}/users?{q}"),
+        None => format!("{API}/users"),
+    };
+    Ok(Json(UserListResponse {
+        total: users.len(),
+        users: users.iter().map(UserInfoResponse::from).collect(),
+        links: SelfLink {
+            this: Href { href },
+        },
+    }))
+}
+
+/// `GET /users/ro-user/{dbc}`: the Responsible Officer of a designated body, as a
+/// `UserProfile`; 404 when it has none.
+pub async fn responsible_officer(
+    State(st): State<AppState>,
+    _who: Can<GetRoUser>,
+    Path(dbc): Path<String>,
+) -> Result<Json<UserInfoDto>, ApiError> {
+    let user = st.repo.responsible_officer(&dbc).await?.ok_or_else(|| {
+        ApiError::NotFound(format!("designated body {dbc} has no Responsible Officer"))
+    })?;
+    Ok(Json(UserInfoDto::from(st.repo.profile_of(&user).await?)))
+}
