@@ -2,7 +2,8 @@
 //!
 //! `lin` is the realm name of the old TIS Keycloak. The users cover the four kinds of
 //! people the services scope data for: a national admin, one who may also see sensitive
-//! fields, a trust admin and a programme observer. Every password and the `etl` secret are
+//! fields, a trust admin and a programme observer, plus `profile.admin`, who administers
+//! users, roles and permissions in Profile. Every password and the `etl` secret are
 //! [`DEMO_PASSWORD`]; only their argon2 hashes are written.
 //!
 //! This is only ever produced when asked for (`tis up` in local mode); the provider itself
@@ -29,26 +30,23 @@ pub const DEMO_AUDIENCE: &str = "tis";
 /// `1-AIIDVS` (North Central and East London), `1-AIIDWI` (South London), `1-AIIDR8` (Kent,
 /// Surrey and Sussex); Wessex `1-AIIDHJ`; NIMDTA `1-25U-830` (DOMAIN.md §1.1, §2.6).
 pub const ALL_DBCS: &[&str] = &[
-    "1-AIIDWA",
-    "1-AIIDVS",
-    "1-AIIDWI",
-    "1-AIIDSA",
-    "1-AIIDHJ",
-    "1-AIIDMQ",
-    "1-AIIDQQ",
-    "1-AIIDR8",
-    "1-AIIDSI",
-    "1-AIIDMY",
-    "1-AIIDWT",
-    "1-AIIDH1",
-    "1-AIIDNQ",
-    "1-1RSSPZ7",
-    "1-1RSSQ05",
-    "1-1RSG4X0",
-    "1-1RUZV1D",
-    "1-1RUZV4H",
-    "1-1RUZV6H",
-    "1-25U-830",
+    // The designated bodies of the local offices in the Reference service's demo data
+    // (codes from the original's DbcToLocalOfficeMapper), so that a demo user's scope and
+    // the reference data agree.
+    "1-AIIDWA",  // North West London
+    "1-AIIDVS",  // North Central and East London
+    "1-AIIDWI",  // South London
+    "1-AIIDSA",  // Kent, Surrey and Sussex
+    "1-AIIDHJ",  // Wessex
+    "1-1RSSPZ7", // East Midlands
+    "1-1RSSQ05", // East of England
+    "1-1RSSQ1B", // North East
+    "1-1RSSQ6R", // Thames Valley
+    "1-1RSG4X0", // Yorkshire and the Humber
+    "1-1RUZUYF", // West Midlands
+    "1-1RUZUVB", // South West
+    "1-1RSSQ2H", // North West
+    "1-25U-830", // Northern Ireland (NIMDTA)
 ];
 
 /// The trust admin's single designated body: North West London.
@@ -119,6 +117,14 @@ pub fn demo_realm_file() -> Result<RealmFile, HashFailed> {
             "Observer",
             "HEE Programme Observer",
             &[OBSERVER_DBC],
+        )?,
+        // Administers users, roles and permissions in the Profile service.
+        user(
+            "profile.admin",
+            "Demo",
+            "Profile Admin",
+            "ProfileAdmin",
+            ALL_DBCS,
         )?,
     ];
     let clients = vec![
