@@ -118,9 +118,9 @@ fn classify_code(code: &str, message: String) -> StoreError {
         // found the new primary).
         "25006" => StoreError::ReadOnly(message),
         // connection_exception class, admin/crash shutdown, cannot_connect_now, too many
-        // connections, serialization/deadlock (retry later).
+        // connections, serialization/deadlock, statement timeout, lock timeout (retry later).
         c if c.starts_with("08") => StoreError::Unavailable(message),
-        "57P01" | "57P02" | "57P03" | "53300" | "40001" | "40P01" => {
+        "57P01" | "57P02" | "57P03" | "53300" | "40001" | "40P01" | "57014" | "55P03" => {
             StoreError::Unavailable(message)
         }
         // SQLite: SQLITE_BUSY (5), SQLITE_LOCKED (6), SQLITE_IOERR (10), SQLITE_FULL (13),

@@ -1,13 +1,32 @@
-//! The background check that keeps readiness honest.
+//! The background check that keeps readiness honest and finds the primary.
 //!
-//! Every `health_interval` it runs the pending migrations (until they have run once) and
-//! `SELECT 1`, and sets the `database` check of the instance's [`Health`]: `Down` with the
-//! reason while the database does not answer (the instance is not ready, and queries fail
-//! fast with 503), `Up` again as soon as it answers. It never panics and never gives up.
+//! From the moment it starts, the `database` check of the instance's [`Health`] is `Down`
+//! ("not checked yet") and [`crate::http::middleware`] refuses requests with 503, so an
+//! instance whose database has never answered (or is not migrated yet) is not ready. Then,
+//! every `health_interval` (every `failover_check_interval` while no primary answers, and at
+//! once when a slow connection asks), it checks the database and sets the check:
+//!
+//! | what it sees | `database` check | requests |
+//! |---|---|---|
+//! | nothing answers, or migrations pending | `Down` | 503 `database_unavailable`, fast |
+//! | replicas answer, no primary | `Degraded` "writes unavailable" | reads served, writes 503 `primary_unavailable`, `TIS-Degraded: db-read-only` |
+//! | a primary, but a replica is down or lags | `Degraded` naming it | all served; reads the replica would take go elsewhere |
+//! | all well | `Up` | all served |
+//!
+//! A `Degraded` check keeps the instance ready: it still serves reads, and balancers must not
+//! take it out for a failure that every instance shares. PostgreSQL endpoints are checked as
+//! [`crate::cluster`] describes; SQLite with `SELECT 1`. It also runs the pending migrations
+//! on the primary (until they have run once) and deletes expired idempotency keys every
+//! `idempotency_cleanup_interval`. It never panics and never gives up.
 
+use std::time::Duration;
+
+use sqlx::PgConnection;
 use tis_core::{CheckStatus, Health};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
+use crate::cluster::{Cluster, check_all};
 use crate::db::Db;
 use crate::migrate::Migrations;
 
@@ -21,61 +40,173 @@ impl Drop for Monitor {
     }
 }
 
+/// The name of the readiness check.
 pub const CHECK: &str = "database";
+
+/// The shortest time between two checks, however often connections ask for one.
+const MIN_GAP: Duration = Duration::from_millis(25);
 
 /// Starts the monitor. With `migrations`, they are applied before the first `Up`.
 pub fn start(
     db: Db,
     health: Health,
-    interval: std::time::Duration,
+    interval: Duration,
     migrations: Option<&'static Migrations>,
 ) -> Monitor {
+    crate::metrics::describe();
     db.set_monitored();
+    health.set(CHECK, CheckStatus::Down, Some("not checked yet".into()));
     let handle: JoinHandle<()> = tokio::spawn(async move {
-        let mut migrated = migrations.is_none();
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            if !migrated && let Some(m) = migrations {
-                match db.migrate(m).await {
-                    Ok(n) => {
-                        tracing::info!(db.migrations = n, "database migrations applied");
-                        migrated = true;
-                    }
-                    Err(err) => {
-                        db.set_reachable(!err.is_transient());
-                        health.set(
-                            CHECK,
-                            CheckStatus::Down,
-                            Some(format!("migrations pending: {err}")),
-                        );
-                        continue;
-                    }
-                }
-            }
-            match db.ping().await {
-                Ok(()) => {
-                    db.set_reachable(true);
-                    health.set(CHECK, CheckStatus::Up, None);
-                }
-                Err(err) => {
-                    db.set_reachable(false);
-                    health.set(CHECK, CheckStatus::Down, Some(err.to_string()));
-                }
-            }
-            let (open, idle) = db.pool_size();
-            let backend = db.backend().as_str();
-            metrics::gauge!("db_pool_connections", "backend" => backend, "state" => "idle")
-                .set(idle as f64);
-            metrics::gauge!("db_pool_connections", "backend" => backend, "state" => "busy")
-                .set(f64::from(open) - idle as f64);
-            metrics::gauge!("db_up", "backend" => backend).set(if db.is_reachable() {
-                1.0
-            } else {
-                0.0
-            });
+        if db.cluster().is_some() {
+            postgres(db, health, interval, migrations).await;
+        } else {
+            sqlite(db, health, interval, migrations).await;
         }
     });
     Monitor(handle)
+}
+
+/// Runs the migrations if still pending; `Err` says why they are.
+async fn migrate_once(
+    db: &Db,
+    migrations: Option<&'static Migrations>,
+    migrated: &mut bool,
+) -> Result<(), String> {
+    let Some(m) = migrations.filter(|_| !*migrated) else {
+        return Ok(());
+    };
+    match db.migrate(m).await {
+        Ok(n) => {
+            tracing::info!(db.migrations = n, "database migrations applied");
+            *migrated = true;
+            Ok(())
+        }
+        Err(err) => Err(format!("migrations pending: {err}")),
+    }
+}
+
+/// Deletes expired idempotency keys when the cleanup interval has passed.
+async fn purge_when_due(db: &Db, last: &mut Option<Instant>) {
+    let every = db.config().idempotency_cleanup_interval;
+    if last.is_some_and(|t| t.elapsed() < every) {
+        return;
+    }
+    *last = Some(Instant::now());
+    match crate::idempotency::purge_expired(db).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            db.idempotency_keys_deleted = n,
+            "expired idempotency keys deleted"
+        ),
+        Err(err) => {
+            tracing::debug!(error.message = %err, "could not delete expired idempotency keys")
+        }
+    }
+}
+
+async fn sqlite(
+    db: Db,
+    health: Health,
+    interval: Duration,
+    migrations: Option<&'static Migrations>,
+) {
+    let mut migrated = migrations.is_none();
+    let mut last_purge = None;
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if let Err(why) = migrate_once(&db, migrations, &mut migrated).await {
+            db.set_reachable(false);
+            db.set_serving(false);
+            health.set(CHECK, CheckStatus::Down, Some(why));
+            continue;
+        }
+        match db.ping().await {
+            Ok(()) => {
+                db.set_reachable(true);
+                db.set_serving(true);
+                health.set(CHECK, CheckStatus::Up, None);
+                purge_when_due(&db, &mut last_purge).await;
+            }
+            Err(err) => {
+                db.set_reachable(false);
+                db.set_serving(false);
+                health.set(CHECK, CheckStatus::Down, Some(err.to_string()));
+            }
+        }
+        let (open, idle) = db.pool_size();
+        let backend = db.backend().as_str();
+        metrics::gauge!("db_pool_connections", "backend" => backend, "state" => "idle")
+            .set(idle as f64);
+        metrics::gauge!("db_pool_connections", "backend" => backend, "state" => "busy")
+            .set(f64::from(open) - idle as f64);
+        metrics::gauge!("db_up", "backend" => backend).set(f64::from(u8::from(db.is_reachable())));
+    }
+}
+
+async fn postgres(
+    db: Db,
+    health: Health,
+    interval: Duration,
+    migrations: Option<&'static Migrations>,
+) {
+    let Some(cluster) = db.cluster() else { return };
+    let cfg = db.config().clone();
+    let mut conns: Vec<Option<PgConnection>> = cluster.nodes.iter().map(|_| None).collect();
+    let mut migrated = migrations.is_none();
+    let mut last_purge = None;
+    loop {
+        let round = check_all(cluster, &mut conns, cfg.check_timeout).await;
+        let mut pending = None;
+        if round.primary.is_some() {
+            pending = migrate_once(&db, migrations, &mut migrated).await.err();
+        } else if !migrated {
+            pending = Some("migrations pending: no primary answers".into());
+        }
+        let (status, detail) = if !round.any_up {
+            (
+                CheckStatus::Down,
+                Some(format!(
+                    "no database endpoint answers ({})",
+                    round.problems.join("; ")
+                )),
+            )
+        } else if let Some(why) = pending {
+            (CheckStatus::Down, Some(why))
+        } else if round.primary.is_none() {
+            (
+                CheckStatus::Degraded,
+                Some("writes unavailable: no primary answers; reads are served by replicas".into()),
+            )
+        } else if !round.problems.is_empty() {
+            (CheckStatus::Degraded, Some(round.problems.join("; ")))
+        } else {
+            (CheckStatus::Up, None)
+        };
+        db.set_serving(status != CheckStatus::Down);
+        health.set(CHECK, status, detail);
+        metrics::gauge!("db_up", "backend" => "postgres").set(f64::from(u8::from(round.any_up)));
+        if migrated && round.primary.is_some() {
+            purge_when_due(&db, &mut last_purge).await;
+        }
+        let wait = if round.primary.is_none() {
+            cfg.failover_check_interval
+        } else {
+            interval
+        };
+        pause(cluster, wait).await;
+    }
+}
+
+/// Waits for the next check: `wait`, or less when a connection asks (at least [`MIN_GAP`]).
+async fn pause(cluster: &Cluster, wait: Duration) {
+    let started = Instant::now();
+    tokio::select! {
+        () = tokio::time::sleep(wait) => {}
+        () = cluster.poke.notified() => {
+            let gap = MIN_GAP.min(wait);
+            tokio::time::sleep_until(started + gap).await;
+        }
+    }
 }

@@ -57,7 +57,7 @@ pub fn bin_dir() -> anyhow::Result<PathBuf> {
 }
 
 /// The user the server runs as: `postgres` when we are root, else ourselves.
-fn run_as() -> anyhow::Result<Option<(u32, u32)>> {
+pub(crate) fn run_as() -> anyhow::Result<Option<(u32, u32)>> {
     if !nix::unistd::geteuid().is_root() {
         return Ok(None);
     }
@@ -66,7 +66,7 @@ fn run_as() -> anyhow::Result<Option<(u32, u32)>> {
     Ok(Some((user.uid.as_raw(), user.gid.as_raw())))
 }
 
-fn command(bin: &Path, name: &str, owner: Option<(u32, u32)>) -> Command {
+pub(crate) fn command(bin: &Path, name: &str, owner: Option<(u32, u32)>) -> Command {
     let mut cmd = Command::new(bin.join(name));
     if let Some((uid, gid)) = owner {
         cmd.uid(uid).gid(gid);
@@ -105,6 +105,11 @@ impl PgNode {
     /// A superuser URL for `database` on this node.
     pub fn url(&self, database: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// `127.0.0.1:port`, as tis-store names the endpoint.
+    pub fn endpoint(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -372,11 +377,17 @@ fn init_primary(
     Err(last_err.unwrap_or_else(|| anyhow::anyhow!("could not start the primary")))
 }
 
-/// A detached shell that stops the servers and removes `root` once this process is gone.
-fn spawn_watchdog(bin: &Path, root: &Path, owner: Option<(u32, u32)>) -> anyhow::Result<()> {
+/// A detached shell that stops the servers (and any process whose pid is listed in
+/// `root/pids`) and removes `root` once this process is gone.
+pub(crate) fn spawn_watchdog(
+    bin: &Path,
+    root: &Path,
+    owner: Option<(u32, u32)>,
+) -> anyhow::Result<()> {
     let script = format!(
         "while [ -d /proc/{pid} ]; do sleep 1; done; \
-         for d in {root}/*/; do [ -f \"$d/postmaster.pid\" ] && {pg_ctl} -D \"$d\" -m immediate stop >/dev/null 2>&1; done; \
+         [ -f {root}/pids ] && kill -9 $(cat {root}/pids) >/dev/null 2>&1; \
+         for d in {root}/*/ {root}/*/data/; do [ -f \"$d/postmaster.pid\" ] && {pg_ctl} -D \"$d\" -m immediate stop >/dev/null 2>&1; done; \
          rm -rf {root}",
         pid = std::process::id(),
         root = root.display(),
@@ -397,7 +408,7 @@ fn spawn_watchdog(bin: &Path, root: &Path, owner: Option<(u32, u32)>) -> anyhow:
     Ok(())
 }
 
-async fn create_database_at(admin_url: &str, name: &str) -> anyhow::Result<()> {
+pub(crate) async fn create_database_at(admin_url: &str, name: &str) -> anyhow::Result<()> {
     let mut conn = sqlx::PgConnection::connect(admin_url)
         .await
         .with_context(|| {

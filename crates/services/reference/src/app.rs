@@ -6,9 +6,12 @@
 //! keeps the `database` readiness check honest), binds the listener (port 0 friendly) and
 //! assembles the router. `app.run(shutdown)` serves until `shutdown` resolves, then drains.
 //!
-//! Until the monitor has seen the database answer (and migrated it), API requests get 503
-//! `database_unavailable` at once instead of failing on missing tables; during an outage
-//! tis-store fails them fast the same way, and both recover by themselves.
+//! The API routes carry tis-store's middleware ([`tis_store::http::middleware`]): until the
+//! monitor has seen the database answer (and migrated it), API requests get 503
+//! `database_unavailable` at once instead of failing on missing tables; while the primary is
+//! down, reads go on from replicas and responses say `TIS-Degraded: db-read-only`; and
+//! `TIS-Consistency` gives a caller read-your-writes across replicas. Everything recovers by
+//! itself, promotions included.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -16,18 +19,15 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
 use tis_auth::{AccessTokenVerifier, Authenticator, JwksCache, PrincipalVerifier, RoleCatalogue};
 use tis_core::http::Standard;
-use tis_core::{CheckStatus, Health, HttpError, Server};
+use tis_core::{CheckStatus, Health, Server};
 use tis_store::Db;
 use tis_store::monitor::{self, Monitor};
 use utoipa::openapi::OpenApi;
 
 use crate::config::ReferenceConfig;
-use crate::routes::{self, API, AppState, Limits};
+use crate::routes::{self, AppState, Limits};
 
 /// A built instance, bound and ready to [`run`](App::run).
 pub struct App {
@@ -48,21 +48,6 @@ impl std::fmt::Debug for App {
     }
 }
 
-/// Refuses API requests while the database has not been seen up (and migrated).
-async fn database_gate(State(health): State<Health>, req: Request, next: Next) -> Response {
-    let up = health
-        .check(monitor::CHECK)
-        .is_some_and(|c| c.status != CheckStatus::Down);
-    if !up && req.uri().path().starts_with(&format!("{API}/")) {
-        return HttpError::unavailable(
-            "database_unavailable",
-            "the database is unavailable; try again shortly",
-        )
-        .into_response();
-    }
-    next.run(req).await
-}
-
 impl App {
     pub async fn build(config: ReferenceConfig) -> anyhow::Result<App> {
         config.validate()?;
@@ -80,12 +65,8 @@ impl App {
             auth = auth.with_access_tokens(verifier, Arc::new(RoleCatalogue::tis()));
         }
         let db = Db::connect(&config.database).context("configuring the database")?;
-        // Not ready until the monitor has seen the database answer (and migrated it).
-        health.set(
-            monitor::CHECK,
-            CheckStatus::Down,
-            Some("not checked yet".into()),
-        );
+        // Not ready, and API requests refused, until the monitor has seen the database answer
+        // (and migrated it).
         let migrations = config.database.migrate.then(crate::migrations);
         let monitor = monitor::start(
             db.clone(),
@@ -106,13 +87,10 @@ impl App {
                 default_page_size: config.default_page_size,
                 max_page_size: config.max_page_size,
                 max_items: config.max_items,
+                body_limit: config.body_limit,
             },
         };
         let (routes, openapi) = routes::router(state);
-        let routes = routes.layer(middleware::from_fn_with_state(
-            health.clone(),
-            database_gate,
-        ));
         let router = tis_core::http::standard(
             routes,
             &health,

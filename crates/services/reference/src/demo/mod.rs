@@ -74,6 +74,13 @@ async fn ids_by(
 
 /// Loads the demo data into every empty table; returns the number of rows inserted.
 pub async fn seed(db: &Db) -> Result<usize, StoreError> {
+    // Seeding reads back ids it has just written: every read on the primary, never a replica.
+    tis_store::scope::RequestScope::new(tis_store::Consistency::Primary)
+        .run(seed_all(db))
+        .await
+}
+
+async fn seed_all(db: &Db) -> Result<usize, StoreError> {
     let repo = Repo::new(db.clone());
     let mut n = 0;
     let office_name: HashMap<&str, &str> = LOCAL_OFFICES

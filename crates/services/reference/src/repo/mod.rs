@@ -5,7 +5,10 @@
 //! reference field (`localOffice` of a contact) is stored as the referenced id and returned
 //! as the referenced record, fetched in one batched query per field and page.
 //!
-//! Writes run in one transaction per request: a bulk request is all or nothing.
+//! Reads go through `db.read()`: on PostgreSQL a replica within the lag bound serves them,
+//! unless the request carries a `TIS-Consistency` token the replica has not reached, or has
+//! written (then the primary, so a create answers with what it stored). Writes run in one
+//! transaction per request on the primary: a bulk request is all or nothing.
 
 pub mod query;
 mod write;
@@ -51,7 +54,7 @@ impl Repo {
         q: &ListQuery,
         page: Page,
     ) -> Result<(Vec<Row>, u64), StoreError> {
-        let total = self.db.fetch_one(query::count(desc, q)).await?;
+        let total = self.db.read().fetch_one(query::count(desc, q)).await?;
         let total = total.get("n").and_then(Json::as_u64).unwrap_or(0);
         let rows = if page.number.saturating_mul(page.size) >= total {
             Vec::new()
@@ -112,6 +115,7 @@ impl Repo {
     ) -> Result<Vec<String>, StoreError> {
         let rows = self
             .db
+            .read()
             .fetch_all(query::column_values(desc, field, q))
             .await?;
         Ok(rows
@@ -128,12 +132,12 @@ impl Repo {
     pub async fn delete(&self, desc: &'static Descriptor, id: Value) -> Result<bool, StoreError> {
         let mut sql = Sql::new(&format!("DELETE FROM {} WHERE id = ", desc.table));
         sql.bind(id);
-        Ok(self.db.execute(sql).await? > 0)
+        Ok(self.db.write().execute(sql).await? > 0)
     }
 
     /// Runs a select of `desc`'s columns and nests referenced records.
     async fn fetch(&self, desc: &'static Descriptor, sql: Sql) -> Result<Vec<Row>, StoreError> {
-        let mut rows = self.db.fetch_all(sql).await?;
+        let mut rows = self.db.read().fetch_all(sql).await?;
         self.nest_references(desc, &mut rows).await?;
         Ok(rows)
     }
@@ -162,6 +166,7 @@ impl Repo {
             let q = ListQuery::filtered(vec![Filter::new(target.id_field(), values)]);
             let found: HashMap<String, Row> = self
                 .db
+                .read()
                 .fetch_all(query::select(target, &q, None))
                 .await?
                 .into_iter()

@@ -118,6 +118,8 @@ pub struct Op {
     pub paged: bool,
     /// The permission required beyond authentication, if any.
     pub permission: Option<&'static str>,
+    /// Whether the route writes and honours `Idempotency-Key` (see [`super::idempotent`]).
+    pub idempotent: bool,
 }
 
 impl Op {
@@ -132,6 +134,7 @@ impl Op {
             response: Body::None,
             paged: false,
             permission: None,
+            idempotent: false,
         }
     }
 
@@ -170,6 +173,13 @@ impl Op {
 
     pub fn needs(mut self, permission: &'static str) -> Op {
         self.permission = Some(permission);
+        self
+    }
+
+    /// The route writes: a retry carrying the same `Idempotency-Key` gets the first response
+    /// and writes nothing.
+    pub fn idempotent(mut self) -> Op {
+        self.idempotent = true;
         self
     }
 }
@@ -215,7 +225,11 @@ impl Api {
         H: Handler<T, AppState>,
         T: 'static,
     {
-        self.router = self.router.route(path, on(method.filter(), handler));
+        let mut route = on(method.filter(), handler);
+        if op.idempotent {
+            route = route.route_layer(axum::middleware::from_fn(super::idempotent));
+        }
+        self.router = self.router.route(path, route);
         let mut builder = OperationBuilder::new()
             .summary(Some(op.summary.clone()))
             .operation_id(Some(operation_id(method, path)))
@@ -238,6 +252,18 @@ impl Api {
                     .name(*name)
                     .parameter_in(ParameterIn::Query)
                     .required(Required::False)
+                    .schema(Some(string.clone())),
+            );
+        }
+        if op.idempotent {
+            builder = builder.parameter(
+                ParameterBuilder::new()
+                    .name("Idempotency-Key")
+                    .parameter_in(ParameterIn::Header)
+                    .required(Required::False)
+                    .description(Some(
+                        "Makes a retry safe: the same key and body return the first response (Idempotent-Replayed: true) without writing again; the same key with another body is a 422. Keys are kept 24 h.",
+                    ))
                     .schema(Some(string.clone())),
             );
         }

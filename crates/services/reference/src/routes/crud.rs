@@ -14,6 +14,10 @@
 //!
 //! Every record of a bulk body is validated before anything is written, and all field errors
 //! are reported together (`[3].siteCode`); any failure writes nothing.
+//!
+//! The four writing routes (`POST`/`PUT` of one record or a bulk list) honour
+//! `Idempotency-Key`: a retry with the same key and body gets the first response and writes
+//! nothing (see [`super::idempotent`]).
 
 use std::collections::BTreeMap;
 
@@ -66,7 +70,8 @@ pub fn routes<E: Entity>(api: Api) -> Api {
             Op::new(name, format!("Creates a {name}"))
                 .body(schema())
                 .returns(201, schema())
-                .needs(WRITE),
+                .needs(WRITE)
+                .idempotent(),
         )
         .add(
             Method::Put,
@@ -78,7 +83,8 @@ pub fn routes<E: Entity>(api: Api) -> Api {
             )
             .body(schema())
             .returns(200, schema())
-            .needs(WRITE),
+            .needs(WRITE)
+            .idempotent(),
         )
         .add(
             Method::Get,
@@ -103,7 +109,8 @@ pub fn routes<E: Entity>(api: Api) -> Api {
             Op::new(name, format!("Creates many {name} records, all or none"))
                 .body(many())
                 .returns(200, many())
-                .needs(WRITE),
+                .needs(WRITE)
+                .idempotent(),
         )
         .add(
             Method::Put,
@@ -112,7 +119,8 @@ pub fn routes<E: Entity>(api: Api) -> Api {
             Op::new(name, format!("Updates many {name} records, all or none"))
                 .body(many())
                 .returns(200, many())
-                .needs(WRITE),
+                .needs(WRITE)
+                .idempotent(),
         );
     if d.has_status() {
         api = api.add(

@@ -5,6 +5,12 @@
 //! `reference:add:modify:entities`; deletes need `reference:delete:entities`. The permission
 //! extractors run before the body is read, so a caller without the permission gets its 403
 //! whatever it sent. Only `/health/*`, `/metrics` and `/reference/api-docs` are open.
+//!
+//! Every API route runs under tis-store's middleware (readiness gate, `TIS-Degraded:
+//! db-read-only`, `TIS-Consistency`). The routes that write (`POST`/`PUT` of a record or a
+//! bulk list, registered with [`api::Op::idempotent`]) also honour `Idempotency-Key`, scoped
+//! by the caller ([`idempotent`]); the `POST` look-ups (`exists`, `match`, `ids/in/query`,
+//! `codeexists`, `trustmatch`) only read, so a retry is harmless and nothing is stored.
 
 pub mod api;
 pub mod crud;
@@ -14,9 +20,11 @@ pub mod paging;
 pub mod params;
 pub mod special;
 
-use axum::Json;
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::{FromRef, FromRequestParts, Request};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Extension, Json};
 use http::request::Parts;
 use tis_auth::{Authenticated, Authenticator, Principal};
 use utoipa::openapi::OpenApi;
@@ -39,6 +47,8 @@ pub struct Limits {
     pub max_page_size: u64,
     /// The most items in a bulk body, an `exists` list or an `in` list.
     pub max_items: usize,
+    /// The largest request body, in bytes (read whole for an idempotent request).
+    pub body_limit: usize,
 }
 
 /// What every handler can reach. Cheap to clone.
@@ -89,6 +99,24 @@ impl FromRequestParts<AppState> for CanDelete {
     }
 }
 
+/// `Idempotency-Key` on a route that writes: the key is scoped by the authenticated caller
+/// (a caller who fails authentication gets its 401 before anything is claimed), then
+/// tis-store runs the request in one transaction with its key (see
+/// [`tis_store::idempotency`]). Requests without the header pass straight through.
+pub async fn idempotent(Extension(st): Extension<AppState>, req: Request, next: Next) -> Response {
+    if !req.headers().contains_key(tis_store::idempotency::HEADER) {
+        return next.run(req).await;
+    }
+    let (mut parts, body) = req.into_parts();
+    let who = match Authenticated::from_request_parts(&mut parts, &st).await {
+        Ok(Authenticated(who)) => who,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let req = Request::from_parts(parts, body);
+    let db = st.repo.db().clone();
+    tis_store::idempotency::run(&db, who.user_name(), st.limits.body_limit, req, next).await
+}
+
 macro_rules! crud_for_all {
     ($($t:ident),* $(,)?) => {
         |api: Api| api $(.pipe(crud::routes::<dto::$t>))*
@@ -108,7 +136,13 @@ pub fn router(state: AppState) -> (axum::Router, OpenApi) {
     let api = special::routes(lookups::routes(all(Api::default())));
     let (routes, doc) = api.finish();
     let served = doc.clone();
+    let db = state.repo.db().clone();
     let router = routes
+        .layer(Extension(state.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            db,
+            tis_store::http::middleware,
+        ))
         .route(
             API_DOCS,
             get(move || std::future::ready(Json(served.clone()))),

@@ -41,7 +41,12 @@ static KEYS: LazyLock<Keys> = LazyLock::new(|| {
 
 /// A principal token with these permissions and designated bodies.
 pub fn token(permissions: &[&str], dbcs: &[&str]) -> String {
-    let mut profile = UserProfile::named("tester");
+    token_for("tester", permissions, dbcs)
+}
+
+/// The same, for the user `name`.
+pub fn token_for(name: &str, permissions: &[&str], dbcs: &[&str]) -> String {
+    let mut profile = UserProfile::named(name);
     profile.permissions = permissions.iter().map(|p| (*p).to_owned()).collect();
     profile.designated_body_codes = dbcs.iter().map(|d| (*d).to_owned()).collect();
     KEYS.signer
@@ -64,6 +69,8 @@ pub struct TestApp {
     pub addr: std::net::SocketAddr,
     pub backend: Backend,
     pub client: reqwest::Client,
+    /// The app's own database handle: its status shows where statements went.
+    pub db: tis_store::Db,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
 }
@@ -124,6 +131,7 @@ pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut ReferenceConfi
 pub async fn start(backend: Backend, cfg: ReferenceConfig, dir: tempfile::TempDir) -> TestApp {
     let app = App::build(cfg).await.expect("build");
     let addr = app.local_addr();
+    let db = app.db();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let app_to_run = app;
     let client = reqwest::Client::builder()
@@ -141,6 +149,7 @@ pub async fn start(backend: Backend, cfg: ReferenceConfig, dir: tempfile::TempDi
         addr,
         backend,
         client,
+        db,
         stop: Some(stop),
         _dir: dir,
     };
@@ -228,4 +237,70 @@ pub async fn error_code(res: Response) -> (u16, String, Value) {
             .to_owned(),
         body,
     )
+}
+
+/// A throwaway primary with `replicas` streaming replicas (the first synchronous when asked),
+/// with a `reference` database.
+pub async fn cluster(replicas: usize, synchronous: bool) -> tis_testkit::pg::PgCluster {
+    let cluster = tokio::task::spawn_blocking(move || {
+        tis_testkit::pg::PgCluster::start(tis_testkit::pg::ClusterOptions {
+            replicas,
+            synchronous,
+        })
+    })
+    .await
+    .expect("join")
+    .expect("PostgreSQL is required");
+    cluster
+        .create_database("reference")
+        .await
+        .expect("database");
+    cluster
+}
+
+/// The app on `cluster`: writes to its primary, reads from its replicas.
+pub async fn spawn_on_cluster(
+    cluster: &tis_testkit::pg::PgCluster,
+    tweak: impl FnOnce(&mut ReferenceConfig),
+) -> TestApp {
+    let mut cfg = config(cluster.primary.url("reference"));
+    cfg.database.replicas = cluster
+        .replicas
+        .iter()
+        .map(|r| r.url("reference"))
+        .collect();
+    tweak(&mut cfg);
+    let app = start(
+        Backend::Postgres,
+        cfg,
+        tempfile::tempdir().expect("tempdir"),
+    )
+    .await;
+    let db = app.db.clone();
+    let want = cluster.replicas.len();
+    tis_testkit::wait::until(
+        "every replica eligible for reads",
+        Duration::from_secs(30),
+        Duration::from_millis(20),
+        || {
+            let db = db.clone();
+            async move {
+                let s = db.status();
+                (s.nodes.iter().filter(|n| n.eligible_for_reads).count() == want).then_some(())
+            }
+        },
+    )
+    .await
+    .expect("replicas eligible");
+    app
+}
+
+/// Statements each node has served for this app: (reads, writes) by node name.
+pub fn served(app: &TestApp) -> Vec<(String, u64, u64)> {
+    app.db
+        .status()
+        .nodes
+        .into_iter()
+        .map(|n| (n.name, n.reads, n.writes))
+        .collect()
 }

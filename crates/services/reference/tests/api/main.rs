@@ -3,8 +3,12 @@
 
 mod authz;
 mod crud;
+mod durability;
 mod helpers;
+mod idempotency;
 mod lookups;
 mod openapi;
 mod outage;
 mod paging;
+mod patroni;
+mod replicas;
