@@ -62,7 +62,9 @@ pub use config::{
     BalancerConfig, BreakerConfig, ConfigError, DnsConfig, HealthCheckConfig, MeshConfig,
     RetryConfig,
 };
+pub use discover::config::{DiscoveryConfig, DiscoveryContext, DiscoveryError};
 pub use discover::dns::{DnsDiscovery, DnsTarget, HickoryResolve, Resolve};
+pub use discover::remote::RemoteRegistryDiscovery;
 pub use discover::{Discovery, EndpointSet, StaticDiscovery};
 pub use error::{
     BoxError, BreakerOpen, Connect, DeadlineExceeded, MeshError, NoHealthyEndpoints, Overloaded,

@@ -79,10 +79,15 @@ impl ProfileClient {
     /// Calls Profile at the endpoints of `config.discovery`.
     pub async fn from_config(config: &ProfileClientConfig) -> Result<Self, ConfigError> {
         config.validate()?;
+        let ctx = tis_mesh::DiscoveryContext {
+            registry: None,
+            dns: config.mesh.dns.clone(),
+        };
         let discovery = config
             .discovery
-            .start("discovery", &config.mesh.dns)
-            .await?;
+            .start("profile", &ctx)
+            .await
+            .map_err(|e| ConfigError::new("discovery", e.problem))?;
         Self::new(config, discovery)
     }
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tis_mesh::MeshConfig;
 
-use crate::discovery::DiscoveryConfig;
+use tis_mesh::DiscoveryConfig;
 
 /// The path of Profile's user-info endpoint.
 pub const USERINFO_PATH: &str = "/profile/api/userinfo";
@@ -99,7 +99,9 @@ impl ConfigError {
 
 impl ProfileClientConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.discovery.validate("discovery")?;
+        self.discovery
+            .validate()
+            .map_err(|e| ConfigError::new("discovery", e.problem))?;
         if !self.userinfo_path.starts_with('/') {
             return Err(ConfigError::new("userinfo_path", "must start with `/`"));
         }

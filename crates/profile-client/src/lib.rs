@@ -30,7 +30,6 @@
 //!
 //! # Layout
 //! - [`config`]: [`ProfileClientConfig`], durations and the mesh settings.
-//! - [`discovery`]: [`DiscoveryConfig`] (static, DNS, SRV) for processes without a registry.
 //! - [`cache`]: the timeline of an entry (fresh → revalidate → must refresh → expired) and the
 //!   negative entries.
 //! - [`client`]: [`ProfileClient`]: lookups, single-flight calls, invalidation, the
@@ -43,7 +42,6 @@
 pub mod cache;
 pub mod client;
 pub mod config;
-pub mod discovery;
 pub mod error;
 pub mod fetch;
 pub mod metrics;
@@ -51,9 +49,9 @@ pub mod token;
 
 pub use client::ProfileClient;
 pub use config::{ConfigError, ProfileClientConfig, USERINFO_PATH};
-pub use discovery::DiscoveryConfig;
 pub use error::ClientError;
 pub use fetch::{Fetch, FetchFailure, Fetched, HttpFetch, UserKey};
 pub use metrics::CacheStats;
 pub use tis_auth::ProfileSource;
+pub use tis_mesh::DiscoveryConfig;
 pub use token::{current_access_token, forward_access_token, with_access_token};

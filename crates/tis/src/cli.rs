@@ -58,6 +58,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run the development OpenID Connect provider (Keycloak's URL layout).
     Idp(IdpArgs),
+    /// Run the gateway: the stateless edge that authenticates, routes by path prefix to
+    /// weighted pools of each service, sheds load and serves the status page.
+    Gateway(GatewayArgs),
     /// Print an access token for curl and scripts: `TOKEN=$(tis token --user admin)`.
     Token(TokenArgs),
     /// Apply a service's database migrations, then exit.
@@ -76,6 +79,8 @@ pub struct UpArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Service {
+    /// Users, roles, permissions, and each user's designated bodies, trusts and programmes.
+    Profile,
     /// Lookup tables: sites, trusts, grades, designated bodies…
     Reference,
 }
@@ -83,6 +88,7 @@ pub enum Service {
 impl Service {
     pub fn name(self) -> &'static str {
         match self {
+            Service::Profile => "profile",
             Service::Reference => "reference",
         }
     }
@@ -95,6 +101,18 @@ pub struct ServeArgs {
     /// Listen address; port 0 picks a free port. Overrides `<service>.listen`.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+pub struct GatewayArgs {
+    /// Public listen address; port 0 picks a free port. Overrides `gateway.listen`
+    /// (default 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Admin listen address (metrics, health, full status, the local registry); keep it
+    /// private. Overrides `gateway.admin_listen` (default 127.0.0.1:8081).
+    #[arg(long, value_name = "ADDR")]
+    pub admin_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Args)]

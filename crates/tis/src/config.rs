@@ -6,6 +6,9 @@
 //! [log]                   # format = "json" | "pretty", level = "info"
 //! [up]                    # the supervisor
 //! [idp]                   # the development identity provider
+//! [reference]             # the Reference service (listen, database, principal keys)
+//! [profile]               # the Profile service (the same, plus its Reference client)
+//! [gateway]               # the edge: routes, pools, auth, principal key
 //! [token]                 # where `tis token` logs in
 //! ```
 
@@ -37,6 +40,9 @@ pub struct Config {
     pub up: UpConfig,
     pub token: TokenConfig,
     pub idp: tis_idp::IdpConfig,
+    pub reference: tis_reference::ReferenceConfig,
+    pub profile: tis_profile::ProfileConfig,
+    pub gateway: tis_gateway::GatewayConfig,
 }
 
 /// `[up]`: the supervisor of `tis up`.

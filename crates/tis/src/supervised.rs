@@ -8,12 +8,35 @@ use std::time::Duration;
 
 use crate::cli::SupervisedArgs;
 
-/// Writes `addr` to the announce file, atomically (temporary file, then rename).
-pub fn announce(args: &SupervisedArgs, addr: SocketAddr) -> anyhow::Result<()> {
+/// Writes `addr` (and any other named listeners, e.g. `admin`) to the announce file,
+/// atomically (temporary file, then rename). The format is the main address on the first
+/// line, then one `<name> <address>` line per other listener.
+pub fn announce(
+    args: &SupervisedArgs,
+    addr: SocketAddr,
+    others: &[(&str, SocketAddr)],
+) -> anyhow::Result<()> {
     let Some(path) = &args.announce_to else {
         return Ok(());
     };
-    write_atomically(path, &format!("{addr}\n"))
+    let mut text = format!("{addr}\n");
+    for (name, other) in others {
+        text.push_str(&format!("{name} {other}\n"));
+    }
+    write_atomically(path, &text)
+}
+
+/// Reads an announce file: the main address and the named others.
+pub fn parse_announcement(text: &str) -> Option<(SocketAddr, Vec<(String, SocketAddr)>)> {
+    let mut lines = text.lines();
+    let main = lines.next()?.trim().parse().ok()?;
+    let others = lines
+        .filter_map(|l| {
+            let (name, addr) = l.trim().split_once(' ')?;
+            Some((name.to_owned(), addr.trim().parse().ok()?))
+        })
+        .collect();
+    Some((main, others))
 }
 
 pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {

@@ -1,7 +1,8 @@
 //! Discovery: where a service's endpoints are, behind one trait.
 //!
-//! Every source — a static list, the local [`Registry`](crate::Registry) fed by `tis up`, DNS
-//! (A/AAAA or SRV, for Kubernetes headless Services) — publishes the *whole current set* of
+//! Every source — a static list, the local [`Registry`](crate::Registry) fed by `tis up` (or
+//! that registry followed over HTTP from another process), DNS (A/AAAA or SRV, for
+//! Kubernetes headless Services) — publishes the *whole current set* of
 //! endpoint addresses on a `tokio::sync::watch` channel; that is the [`Discovery`] trait.
 //! [`Changes`] turns successive sets into the `Insert`/`Remove` stream that tower's
 //! [`Discover`](tower::discover::Discover) expects, by diffing each set against the last.
@@ -11,7 +12,9 @@
 //! cannot get its reader out of step by losing an event. Each source only has to say what is
 //! there now.
 
+pub mod config;
 pub mod dns;
+pub mod remote;
 
 use std::collections::{BTreeSet, VecDeque};
 use std::convert::Infallible;

@@ -70,11 +70,16 @@ impl App {
     /// Builds with Reference found through `config.reference.discovery`.
     pub async fn build(config: ProfileConfig) -> anyhow::Result<App> {
         config.validate()?;
+        let ctx = tis_mesh::DiscoveryContext {
+            registry: None,
+            dns: config.reference.mesh.dns.clone(),
+        };
         let discovery = config
             .reference
             .discovery
-            .start(&config.reference.mesh.dns)
-            .await?;
+            .start("reference", &ctx)
+            .await
+            .map_err(|e| anyhow::anyhow!("invalid configuration: `profile.reference.discovery` {e}"))?;
         Self::build_with_reference(config, discovery).await
     }
 

@@ -19,15 +19,13 @@
 //! ```
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tis_auth::{AuthConfig, PrincipalConfig};
 use tis_core::DrainConfig;
-use tis_mesh::{
-    Discovery, DnsConfig, DnsDiscovery, DnsTarget, HickoryResolve, MeshConfig, StaticDiscovery,
-};
+pub use tis_mesh::DiscoveryConfig;
+use tis_mesh::MeshConfig;
 use tis_store::DbConfig;
 
 /// The audience principals for this service must carry.
@@ -108,48 +106,6 @@ impl Default for ReferenceClientConfig {
             known_codes_for: Duration::from_secs(10 * 60),
             known_codes_capacity: 10_000,
         }
-    }
-}
-
-/// Where a service's instances are. (The gateway has the same type plus its in-process
-/// registry; one shared type in tis-mesh would serve every caller.)
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum DiscoveryConfig {
-    /// A fixed list.
-    Static { addrs: Vec<SocketAddr> },
-    /// A and AAAA records of `host`, each with `port` (Kubernetes headless Services).
-    Dns { host: String, port: u16 },
-    /// SRV records of `name`.
-    Srv { name: String },
-}
-
-impl Default for DiscoveryConfig {
-    fn default() -> Self {
-        DiscoveryConfig::Static { addrs: Vec::new() }
-    }
-}
-
-impl DiscoveryConfig {
-    /// Starts following the configured source.
-    pub async fn start(&self, dns: &DnsConfig) -> Result<Box<dyn Discovery>, ConfigError> {
-        let target = match self {
-            DiscoveryConfig::Static { addrs } => {
-                return Ok(Box::new(StaticDiscovery::new(addrs.iter().copied())));
-            }
-            DiscoveryConfig::Dns { host, port } => DnsTarget::Host {
-                name: host.clone(),
-                port: *port,
-            },
-            DiscoveryConfig::Srv { name } => DnsTarget::Srv { name: name.clone() },
-        };
-        let resolver = HickoryResolve::from_system_conf(dns).map_err(|_| ConfigError {
-            key: "reference.discovery",
-            problem: "the system DNS configuration cannot be read",
-        })?;
-        Ok(Box::new(
-            DnsDiscovery::start(Arc::new(resolver), target, dns).await,
-        ))
     }
 }
 

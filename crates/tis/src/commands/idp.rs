@@ -32,6 +32,6 @@ pub async fn run(
             .await??;
     }
     let app = tis_idp::App::build(config.idp).await?;
-    crate::supervised::announce(&supervised, app.local_addr())?;
+    crate::supervised::announce(&supervised, app.local_addr(), &[])?;
     app.run(crate::supervised::shutdown(supervised)).await
 }

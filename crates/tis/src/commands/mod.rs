@@ -1,5 +1,6 @@
 //! One module per command; [`run`] dispatches.
 
+mod gateway;
 mod idp;
 mod migrate;
 mod serve;
@@ -14,6 +15,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Up(_) => "tis-up",
         Command::Serve(args) => args.service.name(),
         Command::Idp(_) => "idp",
+        Command::Gateway(_) => "gateway",
         Command::Token(_) => "tis-token",
         Command::Migrate(_) => "tis-migrate",
     };
@@ -25,6 +27,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Up(args) => crate::up::run(args, config).await,
         Command::Serve(args) => serve::run(args, config, cli.supervised).await,
         Command::Idp(args) => idp::run(args, config, cli.supervised).await,
+        Command::Gateway(args) => gateway::run(args, config, cli.supervised).await,
         Command::Token(args) => token::run(args, config).await,
         Command::Migrate(args) => migrate::run(args, config).await,
     }

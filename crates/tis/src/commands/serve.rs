@@ -1,15 +1,33 @@
 //! `tis serve <service>`: one instance of a domain service.
 
-use crate::cli::{ServeArgs, SupervisedArgs};
-use crate::config::Config;
+use crate::cli::{ServeArgs, Service, SupervisedArgs};
+use crate::config::{Config, InvalidConfig};
 
 pub async fn run(
     args: ServeArgs,
-    _config: Config,
-    _supervised: SupervisedArgs,
+    config: Config,
+    supervised: SupervisedArgs,
 ) -> anyhow::Result<()> {
-    anyhow::bail!(
-        "the {} service is not available in this build",
-        args.service.name()
-    )
+    match args.service {
+        Service::Profile => {
+            let mut cfg = config.profile;
+            if let Some(listen) = args.listen {
+                cfg.listen = listen;
+            }
+            cfg.validate().map_err(|e| InvalidConfig(e.to_string()))?;
+            let app = tis_profile::App::build(cfg).await?;
+            crate::supervised::announce(&supervised, app.local_addr(), &[])?;
+            app.run(crate::supervised::shutdown(supervised)).await
+        }
+        Service::Reference => {
+            let mut cfg = config.reference;
+            if let Some(listen) = args.listen {
+                cfg.listen = listen;
+            }
+            cfg.validate().map_err(|e| InvalidConfig(e.to_string()))?;
+            let app = tis_reference::App::build(cfg).await?;
+            crate::supervised::announce(&supervised, app.local_addr(), &[])?;
+            app.run(crate::supervised::shutdown(supervised)).await
+        }
+    }
 }

@@ -38,6 +38,9 @@ pub enum Event {
         name: String,
         service: String,
         addr: SocketAddr,
+        /// Other listeners it announced, e.g. the gateway's `admin`.
+        others: Vec<(String, SocketAddr)>,
+        pid: u32,
     },
     Down {
         name: String,
@@ -82,7 +85,19 @@ pub async fn supervise(
         let outcome = tokio::select! {
             biased;
             _ = stop.changed() => None,
-            status = child.wait() => Some(Err(status.map_or_else(|e| e.to_string(), describe))),
+            status = child.wait() => {
+                // Exit code 2 is an invalid configuration: restarting cannot help.
+                if let Ok(s) = &status
+                    && s.code() == Some(tis_core::config::EXIT_CONFIG)
+                {
+                    let _ = events.send(Event::Failed {
+                        name: spec.name.clone(),
+                        reason: "its configuration is invalid (exit code 2); see its error above".into(),
+                    });
+                    return;
+                }
+                Some(Err(status.map_or_else(|e| e.to_string(), describe)))
+            }
             ready = wait_ready(&announce, cfg.ready_timeout) => Some(ready),
         };
         let addr = match outcome {
@@ -90,11 +105,13 @@ pub async fn supervise(
                 terminate(&mut child, cfg.stop_timeout).await;
                 return;
             }
-            Some(Ok(addr)) => {
+            Some(Ok((addr, others))) => {
                 let _ = events.send(Event::Ready {
                     name: spec.name.clone(),
                     service: spec.service.clone(),
                     addr,
+                    others,
+                    pid: pid.unwrap_or_default(),
                 });
                 Some(addr)
             }
@@ -150,13 +167,16 @@ fn start(spec: &ChildSpec, exe: &Path, announce: &Path) -> anyhow::Result<Child>
 }
 
 /// Waits for the announce file, then for `/health/ready` to answer 200.
-async fn wait_ready(announce: &Path, timeout: Duration) -> Result<SocketAddr, String> {
+async fn wait_ready(
+    announce: &Path,
+    timeout: Duration,
+) -> Result<(SocketAddr, Vec<(String, SocketAddr)>), String> {
     let deadline = Instant::now() + timeout;
-    let addr = loop {
+    let (addr, others) = loop {
         if let Ok(text) = tokio::fs::read_to_string(announce).await
-            && let Ok(addr) = text.trim().parse::<SocketAddr>()
+            && let Some(found) = crate::supervised::parse_announcement(&text)
         {
-            break addr;
+            break found;
         }
         if Instant::now() >= deadline {
             return Err(format!("did not announce its address within {timeout:?}"));
@@ -172,7 +192,7 @@ async fn wait_ready(announce: &Path, timeout: Duration) -> Result<SocketAddr, St
         if let Ok(res) = client.get(&url).send().await
             && res.status().is_success()
         {
-            return Ok(addr);
+            return Ok((addr, others));
         }
         if Instant::now() >= deadline {
             return Err(format!("not ready within {timeout:?} at {url}"));

@@ -1,26 +1,30 @@
 //! `tis up`: the whole system on one machine, supervised.
 //!
-//! 1. Prepare the data folder on first start (`prepare`): the demo realm and its signing
+//! 1. Prepare the data folder on first start (`prepare`): the demo realm, the principal
 //!    keys, each service's SQLite database migrated and seeded with demo data.
-//! 2. Start every process (`plan`) — the identity provider, then each service's instances —
-//!    each in its own process group, told to announce its address and to exit if we die.
+//! 2. Start the processes in waves (`plan`): first the identity provider, then, once it is
+//!    ready and its real address is known, every service instance. Each runs in its own
+//!    process group, announces its address through a file, and exits if we die.
 //! 3. Watch them (`child`): restart a crashed process with back-off; print where everything
 //!    is once all are ready; keep `run/up.json` current for tools and tests.
 //! 4. On Ctrl-C or SIGTERM: stop every process (SIGTERM, which drains it; SIGKILL after
 //!    `up.stop_timeout`), then exit 0.
 
+mod announce;
 mod child;
 mod plan;
 mod prepare;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::path::Path;
 
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
 
 use crate::cli::UpArgs;
-use crate::config::{Config, InvalidConfig, Mode};
-use child::Event;
+use crate::config::{Config, InvalidConfig, Mode, UpConfig};
+use child::{ChildSpec, Event};
+pub use prepare::Running;
 
 pub async fn run(args: UpArgs, mut config: Config) -> anyhow::Result<()> {
     if config.mode != Mode::Local {
@@ -41,25 +45,24 @@ pub async fn run(args: UpArgs, mut config: Config) -> anyhow::Result<()> {
     let started = tokio::time::Instant::now();
     let layout = prepare::prepare(&mut config).await?;
     let exe = std::env::current_exe()?;
-    let specs = plan::children(&config, &layout);
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let (events_tx, mut events) = mpsc::unbounded_channel();
-    let mut tasks = tokio::task::JoinSet::new();
-    for spec in specs.clone() {
-        tasks.spawn(child::supervise(
-            spec,
-            exe.clone(),
-            layout.run_dir.clone(),
-            config.up.clone(),
-            events_tx.clone(),
-            stop_rx.clone(),
-        ));
-    }
-    drop(events_tx);
-
-    let mut ready: BTreeMap<String, (String, SocketAddr)> = BTreeMap::new();
+    let spawner = Spawner {
+        exe: &exe,
+        run_dir: &layout.run_dir,
+        up: &config.up,
+        events: &events_tx,
+        stop: &stop_rx,
+    };
+    let announcer = announce::Announcer::new();
+    let mut tasks = JoinSet::new();
+    let mut ready: BTreeMap<String, Running> = BTreeMap::new();
+    let mut wave_no = 0;
+    let mut wave = plan::wave(wave_no, &config, &layout, &ready);
+    spawner.spawn(&mut tasks, &wave);
     let mut announced = false;
+
     let shutdown = tis_core::shutdown::signal();
     tokio::pin!(shutdown);
     let result = loop {
@@ -67,20 +70,44 @@ pub async fn run(args: UpArgs, mut config: Config) -> anyhow::Result<()> {
             () = &mut shutdown => break Ok(()),
             event = events.recv() => match event {
                 None => break Ok(()),
-                Some(Event::Ready { name, service, addr }) => {
-                    tracing::info!(process.name = %name, server.address = %addr, "ready");
-                    ready.insert(name, (service, addr));
-                    layout.write_state(&ready)?;
-                    if !announced && ready.len() == specs.len() {
-                        announced = true;
-                        plan::print_banner(&config, &ready, started.elapsed());
+                Some(Event::Ready { name, service, addr, others, pid }) => {
+                    tracing::info!(process.name = %name, process.pid = pid, server.address = %addr, "ready");
+                    let running = Running { service, addr, others, pid };
+                    if let Some(admin) = running.admin() {
+                        // A (re)started gateway has an empty registry: tell it everything.
+                        for (instance, r) in ready.iter().filter(|(_, r)| plan::is_service(&r.service)) {
+                            announcer.register(admin, &r.service, instance, r.addr);
+                        }
+                    } else if plan::is_service(&running.service)
+                        && let Some(admin) = gateway_admin(&ready)
+                    {
+                        announcer.register(admin, &running.service, &name, running.addr);
                     }
+                    ready.insert(name, running);
+                    // The next wave starts once every process of this one is ready; its
+                    // settings may depend on their addresses.
+                    while !announced && wave.iter().all(|s| ready.contains_key(&s.name)) {
+                        wave_no += 1;
+                        wave = plan::wave(wave_no, &config, &layout, &ready);
+                        if wave.is_empty() {
+                            announced = true;
+                            plan::print_banner(&config, &layout, &ready, started.elapsed());
+                        } else {
+                            spawner.spawn(&mut tasks, &wave);
+                        }
+                    }
+                    layout.write_state(&ready, &plan::issuer(&ready, &config))?;
                 }
                 Some(Event::Down { name, service, addr, reason }) => {
                     let addr = addr.map(|a| a.to_string()).unwrap_or_default();
                     tracing::warn!(process.name = %name, service.name = %service, server.address = %addr, reason, "down");
                     ready.remove(&name);
-                    layout.write_state(&ready)?;
+                    if plan::is_service(&service)
+                        && let Some(admin) = gateway_admin(&ready)
+                    {
+                        announcer.deregister(admin, &service, &name);
+                    }
+                    layout.write_state(&ready, &plan::issuer(&ready, &config))?;
                 }
                 Some(Event::Failed { name, reason }) => {
                     break Err(anyhow::anyhow!("could not start {name}: {reason}"));
@@ -93,4 +120,33 @@ pub async fn run(args: UpArgs, mut config: Config) -> anyhow::Result<()> {
     while tasks.join_next().await.is_some() {}
     let _ = std::fs::remove_file(layout.state_file());
     result
+}
+
+/// The admin listener of the gateway, when it is ready.
+fn gateway_admin(ready: &BTreeMap<String, Running>) -> Option<std::net::SocketAddr> {
+    ready.values().find_map(Running::admin)
+}
+
+/// Starts supervision tasks.
+struct Spawner<'a> {
+    exe: &'a Path,
+    run_dir: &'a Path,
+    up: &'a UpConfig,
+    events: &'a mpsc::UnboundedSender<Event>,
+    stop: &'a watch::Receiver<bool>,
+}
+
+impl Spawner<'_> {
+    fn spawn(&self, tasks: &mut JoinSet<()>, specs: &[ChildSpec]) {
+        for spec in specs {
+            tasks.spawn(child::supervise(
+                spec.clone(),
+                self.exe.to_path_buf(),
+                self.run_dir.to_path_buf(),
+                self.up.clone(),
+                self.events.clone(),
+                self.stop.clone(),
+            ));
+        }
+    }
 }

@@ -4,7 +4,10 @@
 //! .tis/
 //!   idp/realms.toml      the demo realm (users admin, sensitive, trust.admin, observer; password tis)
 //!   idp/keys/            the identity provider's signing keys
+//!   keys/principal.key   the gateway's Ed25519 key for TIS-Principal (0600), and .pub
+//!   keys/jwks-*.json     each process's last-good copy of the identity provider's keys
 //!   reference.db         the Reference service's SQLite database (WAL), migrated and seeded
+//!   profile.db           the Profile service's, likewise
 //!   run/<process>.addr   where each process listens (written by the process)
 //!   run/up.json          every ready process and its address, while `tis up` runs
 //! ```
@@ -17,11 +20,34 @@ use anyhow::Context;
 
 use crate::config::Config;
 
+/// A process that is ready.
+#[derive(Debug, Clone)]
+pub struct Running {
+    pub service: String,
+    pub addr: SocketAddr,
+    /// Other listeners it announced (the gateway's `admin`).
+    pub others: Vec<(String, SocketAddr)>,
+    pub pid: u32,
+}
+
+impl Running {
+    /// The admin listener, if this is the gateway.
+    pub fn admin(&self) -> Option<SocketAddr> {
+        self.others
+            .iter()
+            .find(|(name, _)| name == "admin")
+            .map(|(_, a)| *a)
+    }
+}
+
 /// Where things are, once prepared.
 #[derive(Debug, Clone)]
 pub struct Layout {
     pub data_dir: PathBuf,
     pub run_dir: PathBuf,
+    pub keys_dir: PathBuf,
+    pub principal_key: PathBuf,
+    pub principal_pub: PathBuf,
 }
 
 impl Layout {
@@ -29,21 +55,24 @@ impl Layout {
         self.run_dir.join("up.json")
     }
 
-    /// Writes `run/up.json`: the supervisor's pid and every ready process.
+    /// Writes `run/up.json`: the supervisor's pid, the demo realm's issuer and every ready
+    /// process with its address and pid.
     pub fn write_state(
         &self,
-        ready: &BTreeMap<String, (String, SocketAddr)>,
+        ready: &BTreeMap<String, Running>,
+        issuer: &str,
     ) -> anyhow::Result<()> {
         let processes: serde_json::Map<String, serde_json::Value> = ready
             .iter()
-            .map(|(name, (service, addr))| {
-                (
-                    name.clone(),
-                    serde_json::json!({"service": service, "addr": addr.to_string()}),
-                )
+            .map(|(name, r)| {
+                let mut entry = serde_json::json!({"service": r.service, "addr": r.addr.to_string(), "pid": r.pid});
+                for (other, addr) in &r.others {
+                    entry[other.as_str()] = serde_json::Value::from(addr.to_string());
+                }
+                (name.clone(), entry)
             })
             .collect();
-        let state = serde_json::json!({"pid": std::process::id(), "processes": processes});
+        let state = serde_json::json!({"pid": std::process::id(), "issuer": issuer, "processes": processes});
         crate::supervised::write_atomically(
             &self.state_file(),
             &serde_json::to_string_pretty(&state)?,
@@ -74,5 +103,63 @@ pub async fn prepare(config: &mut Config) -> anyhow::Result<Layout> {
         tracing::info!(path = %config.idp.realm_file.display(), "demo realm written");
     }
 
-    Ok(Layout { data_dir, run_dir })
+    // The principal keys: the gateway signs TIS-Principal, services trust the public half.
+    let keys_dir = data_dir.join("keys");
+    std::fs::create_dir_all(&keys_dir)
+        .with_context(|| format!("could not create {}", keys_dir.display()))?;
+    let (principal_key, principal_pub) = (
+        keys_dir.join("principal.key"),
+        keys_dir.join("principal.pub"),
+    );
+    let kid = tis_auth::principal::keyfile::ensure_keypair_files(&principal_key, &principal_pub)?;
+    tracing::debug!(key.id = %kid, "principal key pair ready");
+
+    // Each service's database: migrated and seeded here, once, before its instances start,
+    // so that two instances never race to migrate the same file.
+    let reference_default = tis_reference::ReferenceConfig::default().database.url;
+    if config.reference.database.url == reference_default {
+        config.reference.database.url = sqlite_url(&data_dir, "reference");
+    }
+    let profile_default = tis_profile::ProfileConfig::default().database.url;
+    if config.profile.database.url == profile_default {
+        config.profile.database.url = sqlite_url(&data_dir, "profile");
+    }
+    let db = prepare_database(&config.reference.database, tis_reference::migrations()).await?;
+    report_seed("reference", tis_reference::demo::seed(&db).await?);
+    db.close().await;
+    let db = prepare_database(&config.profile.database, tis_profile::migrations()).await?;
+    report_seed("profile", tis_profile::demo::seed(&db).await?);
+    db.close().await;
+
+    Ok(Layout {
+        data_dir,
+        run_dir,
+        keys_dir,
+        principal_key,
+        principal_pub,
+    })
+}
+
+fn sqlite_url(data_dir: &std::path::Path, service: &str) -> String {
+    format!(
+        "sqlite://{}",
+        data_dir.join(format!("{service}.db")).display()
+    )
+}
+
+async fn prepare_database(
+    cfg: &tis_store::DbConfig,
+    migrations: &tis_store::Migrations,
+) -> anyhow::Result<tis_store::Db> {
+    let db = tis_store::Db::connect(cfg)?;
+    db.migrate(migrations)
+        .await
+        .with_context(|| format!("migrating {}", tis_store::db::redact(&cfg.url)))?;
+    Ok(db)
+}
+
+fn report_seed(service: &str, rows: usize) {
+    if rows > 0 {
+        tracing::info!(service.name = service, rows, "demo data loaded");
+    }
 }

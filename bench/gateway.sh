@@ -1,0 +1,280 @@
+#!/usr/bin/env bash
+# Gateway benchmark: the same trivial upstream (nginx returning ~1 KB) reached
+#   1. directly,
+#   2. through `tis gateway` (release build, JWT verification on every request),
+#   3. through nginx as a reverse proxy (keep-alive to the upstream),
+#   4. through HAProxy (keep-alive to the upstream),
+# in one run, with the same wrk settings for all; then added latency at a fixed 2,000 req/s
+# (oha -q) for the gateway against direct, and the gateway's RSS.
+#
+# Usage: bench/gateway.sh [DURATION_SECONDS]      (from the repository root)
+# Needs: wrk, nginx, haproxy (Debian), oha (cargo install oha), target/release/tis
+#        (cargo build --release -p tis; it also runs `tis idp` and `tis token`).
+# Optional: target/release/examples/bare_proxy (cargo build --release -p tis-gateway
+#        --example bare_proxy): a hyper-only proxy, and the same with a tis-mesh client,
+#        measured as the floor of a Rust data path on this machine.
+# Env: GATEWAY_BIN=example runs target/release/examples/gateway (the same App and config
+#        without the rest of `tis`; cargo build --release -p tis-gateway --example gateway);
+#      PERF=/tmp/name records perf profiles (/tmp/name.data, /tmp/name.mesh.data);
+#      GATEWAY_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 runs the gateway on jemalloc;
+#      OHA=/path/to/oha.
+# Everything listens on free loopback ports and is stopped on exit.
+set -euo pipefail
+
+DURATION=${1:-10}
+THREADS=2
+CONNS=32
+RATE=2000
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TIS=${TIS:-$ROOT/target/release/tis}
+OHA=${OHA:-$(command -v oha || echo "$HOME/.cargo/bin/oha")}
+WORK=$(mktemp -d /tmp/tis-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() { # url [header]
+  for _ in $(seq 1 300); do
+    if curl -fsS -o /dev/null ${2:+-H "$2"} "$1" 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  echo "timed out waiting for $1" >&2; return 1
+}
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+cpu_ticks() { # pid and its children
+  local t=0 p
+  for p in "$1" $(pgrep -P "$1" || true); do
+    t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo $t
+}
+cpu_per_req() { # ticks_before ticks_after rps
+  python3 -c "t=($2-$1)/$(getconf CLK_TCK); print(f'{t/$DURATION*100:.0f}% of one core, {t/($DURATION*float(\"$3\"))*1e6:.1f} µs CPU per request')"
+}
+
+UP=$(free_port); NGX=$(free_port); HAP=$(free_port); GW_ADMIN=$(free_port)
+
+# --- the upstream: nginx, one worker, answering 1 KB -------------------------------------
+BODY=$(head -c 1024 /dev/zero | tr '\0' 'x')
+mkdir -p "$WORK/up" "$WORK/ngx"
+cat > "$WORK/up/nginx.conf" <<CONF
+worker_processes 1;
+pid $WORK/up/nginx.pid;
+error_log $WORK/up/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$UP;
+    location = /health/ready { return 200 "ready"; }
+    location / { default_type application/json; return 200 '$BODY'; }
+  }
+}
+CONF
+nginx -c "$WORK/up/nginx.conf" -p "$WORK/up" -g 'daemon off;' & PIDS+=($!)
+
+# --- nginx as a reverse proxy ------------------------------------------------------------
+cat > "$WORK/ngx/nginx.conf" <<CONF
+worker_processes auto;
+pid $WORK/ngx/nginx.pid;
+error_log $WORK/ngx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  upstream up { server 127.0.0.1:$UP; keepalive 64; }
+  server {
+    listen 127.0.0.1:$NGX;
+    location / {
+      proxy_pass http://up;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+CONF
+nginx -c "$WORK/ngx/nginx.conf" -p "$WORK/ngx" -g 'daemon off;' & NGX_PID=$!; PIDS+=($NGX_PID)
+
+# --- HAProxy -----------------------------------------------------------------------------
+cat > "$WORK/haproxy.cfg" <<CONF
+global
+  nbthread 2
+  maxconn 4096
+defaults
+  mode http
+  option http-keep-alive
+  http-reuse always
+  timeout connect 1s
+  timeout client 30s
+  timeout server 30s
+frontend fe
+  bind 127.0.0.1:$HAP
+  default_backend be
+backend be
+  server up 127.0.0.1:$UP maxconn 256
+CONF
+haproxy -f "$WORK/haproxy.cfg" -db & HAP_PID=$!; PIDS+=($HAP_PID)
+
+# --- optional: the floor — hyper server + hyper-util client and nothing else ---------------
+BARE_BIN=$ROOT/target/release/examples/bare_proxy
+if [ -x "$BARE_BIN" ]; then
+  "$BARE_BIN" 127.0.0.1:0 "127.0.0.1:$UP" > "$WORK/bare.addr" & BARE_PID=$!; PIDS+=($BARE_PID)
+  "$BARE_BIN" 127.0.0.1:0 "127.0.0.1:$UP" mesh > "$WORK/mesh.addr" & MESH_PID=$!; PIDS+=($MESH_PID)
+fi
+
+# --- the identity provider and a token ---------------------------------------------------
+mkdir -p "$WORK/idp"
+(cd "$WORK/idp" && TIS_IDP__REALM_FILE="$WORK/idp/realm.toml" TIS_IDP__KEY_DIR="$WORK/idp/keys" \
+   TIS_LOG__LEVEL=warn "$TIS" idp --listen 127.0.0.1:0 --demo --announce-to "$WORK/idp.addr") & PIDS+=($!)
+for _ in $(seq 1 300); do [ -s "$WORK/idp.addr" ] && break; sleep 0.05; done
+IDP=$(cat "$WORK/idp.addr")
+ISSUER="http://$IDP/realms/lin"
+wait_http "$ISSUER/.well-known/openid-configuration"
+TOKEN=$("$TIS" token --client etl --issuer "$ISSUER")
+
+# --- the gateway -------------------------------------------------------------------------
+cat > "$WORK/gateway.toml" <<CONF
+[log]
+level = "warn"
+[gateway]
+[gateway.auth]
+issuer = "$ISSUER"
+audience = "tis"
+keys_file = "$WORK/jwks.json"
+[gateway.principal]
+signing_key_pem = """
+$(python3 - <<'PY'
+import subprocess
+print(subprocess.run(["openssl","genpkey","-algorithm","ED25519"],capture_output=True,text=True,check=True).stdout.strip())
+PY
+)
+"""
+[[gateway.routes]]
+prefix = "/bench"
+service = "bench"
+[gateway.services.bench]
+discovery = { kind = "static", addrs = ["127.0.0.1:$UP"] }
+CONF
+# GATEWAY_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 runs the gateway on another
+# malloc (an experiment: the binary itself uses the system allocator).
+# GATEWAY_BIN=example runs target/release/examples/gateway (the same App and configuration
+# without the rest of `tis`: cargo build --release -p tis-gateway --example gateway).
+sed -i "s/^\[gateway\]\$/[gateway]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:$GW_ADMIN\"/" "$WORK/gateway.toml"
+if [ "${GATEWAY_BIN:-tis}" = example ]; then
+  (cd "$WORK" && LD_PRELOAD="${GATEWAY_PRELOAD:-}" exec "$ROOT/target/release/examples/gateway" \
+     "$WORK/gateway.toml" "$WORK/gw.addr") & GW_PID=$!; PIDS+=($GW_PID)
+else
+  (cd "$WORK" && LD_PRELOAD="${GATEWAY_PRELOAD:-}" exec "$TIS" --config "$WORK/gateway.toml" gateway \
+     --announce-to "$WORK/gw.addr") & GW_PID=$!; PIDS+=($GW_PID)
+fi
+for _ in $(seq 1 300); do [ -s "$WORK/gw.addr" ] && break; sleep 0.05; done
+GW=$(cat "$WORK/gw.addr")
+wait_http "http://127.0.0.1:$UP/bench"
+wait_http "http://127.0.0.1:$NGX/bench"
+wait_http "http://127.0.0.1:$HAP/bench"
+wait_http "http://$GW/bench" "Authorization: Bearer $TOKEN"
+GW_REAL=$GW_PID   # the subshells exec the gateway
+
+echo "# tis gateway benchmark — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), wrk -t$THREADS -c$CONNS -d${DURATION}s --latency"
+echo "# gateway binary: ${GATEWAY_BIN:-tis} ${GATEWAY_PRELOAD:+(LD_PRELOAD $GATEWAY_PRELOAD)}"
+echo "# upstream: nginx (1 worker) returning $(curl -s "http://127.0.0.1:$UP/bench" | wc -c) bytes"
+printf "%-28s %10s %10s %10s %8s\n" "target" "req/s" "p50" "p99" "ratio"
+
+declare -A RPS
+run_wrk() { # name url [header]
+  local out
+  if [ -n "${3:-}" ]; then
+    out=$(wrk -t$THREADS -c$CONNS -d${DURATION}s --latency -H "$3" "$2")
+  else
+    out=$(wrk -t$THREADS -c$CONNS -d${DURATION}s --latency "$2")
+  fi
+  local rps p50 p99 non2xx
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p50=$(echo "$out" | awk '$1=="50%" {print $2}')
+  p99=$(echo "$out" | awk '$1=="99%" {print $2}')
+  non2xx=$(echo "$out" | awk '/Non-2xx/ {print $4}')
+  RPS[$1]=$rps
+  local ratio
+  ratio=$(python3 -c "print(f'{float(\"$rps\")/float(\"${RPS[direct]:-$rps}\"):.2f}')")
+  printf "%-28s %10s %10s %10s %8s %s\n" "$1" "$rps" "$p50" "$p99" "$ratio" "${non2xx:+(non-2xx: $non2xx)}"
+}
+
+wrk -t$THREADS -c$CONNS -d2s "http://$GW/bench" -H "Authorization: Bearer $TOKEN" >/dev/null   # warm-up
+run_wrk direct "http://127.0.0.1:$UP/bench"
+if [ -n "${PERF:-}" ]; then
+  perf record -F 299 -g -p "$GW_REAL" -o "$WORK/perf.data" -- sleep "$DURATION" >/dev/null 2>&1 &
+  PERF_PID=$!
+fi
+T0=$(cpu_ticks "$GW_REAL")
+run_wrk "tis gateway (JWT)" "http://$GW/bench" "Authorization: Bearer $TOKEN"
+T1=$(cpu_ticks "$GW_REAL")
+GW_CPU=$(cpu_per_req "$T0" "$T1" "${RPS[tis gateway (JWT)]}")
+if [ -n "${PERF:-}" ]; then
+  wait $PERF_PID || true
+  cp "$WORK/perf.data" "${PERF}.data"
+  (perf report -i "$WORK/perf.data" --stdio --no-children --sort symbol -g none 2>/dev/null | grep -v "^#" | grep "%" | head -60 > "${PERF}") || true
+fi
+GW_RSS_WRK=$(rss_kb "$GW_REAL")
+T0=$(cpu_ticks "$NGX_PID")
+run_wrk "nginx proxy" "http://127.0.0.1:$NGX/bench"
+T1=$(cpu_ticks "$NGX_PID")
+NGX_CPU=$(cpu_per_req "$T0" "$T1" "${RPS[nginx proxy]}")
+T0=$(cpu_ticks "$HAP_PID")
+run_wrk "haproxy" "http://127.0.0.1:$HAP/bench"
+T1=$(cpu_ticks "$HAP_PID")
+HAP_CPU=$(cpu_per_req "$T0" "$T1" "${RPS[haproxy]}")
+BARE_CPU=""
+if [ -n "${BARE_PID:-}" ]; then
+  for _ in $(seq 1 100); do [ -s "$WORK/bare.addr" ] && break; sleep 0.05; done
+  T0=$(cpu_ticks "$BARE_PID")
+  run_wrk "bare hyper proxy (floor)" "http://$(head -1 "$WORK/bare.addr")/bench"
+  T1=$(cpu_ticks "$BARE_PID")
+  BARE_CPU="; bare hyper $(cpu_per_req "$T0" "$T1" "${RPS[bare hyper proxy (floor)]}")"
+  for _ in $(seq 1 100); do [ -s "$WORK/mesh.addr" ] && break; sleep 0.05; done
+  T0=$(cpu_ticks "$MESH_PID")
+  if [ -n "${PERF:-}" ]; then
+    perf record -F 299 -g -p "$MESH_PID" -o "${PERF}.mesh.data" -- sleep "$DURATION" >/dev/null 2>&1 &
+    PERF_PID=$!
+  fi
+  run_wrk "hyper + tis-mesh only" "http://$(head -1 "$WORK/mesh.addr")/bench"
+  [ -n "${PERF:-}" ] && { wait $PERF_PID || true; }
+  T1=$(cpu_ticks "$MESH_PID")
+  BARE_CPU="$BARE_CPU; hyper + tis-mesh $(cpu_per_req "$T0" "$T1" "${RPS[hyper + tis-mesh only]}")"
+fi
+echo "CPU of the proxy during its own run: gateway $GW_CPU; nginx $NGX_CPU; haproxy $HAP_CPU$BARE_CPU"
+echo "gateway RSS after the wrk run: $((GW_RSS_WRK / 1024)) MB"
+curl -s "http://127.0.0.1:$GW_ADMIN/metrics" > "$WORK/metrics.txt" || true
+echo "gateway metrics: $(grep -E '^(gateway_principal_mints_total|tis_auth_verifications_total|gateway_requests_total)' "$WORK/metrics.txt" | tr '\n' ' ')"
+
+echo
+echo "# fixed rate: oha -q $RATE -z ${DURATION}s -c 16 (latency in ms)"
+run_oha() { # name url [header]
+  local json
+  json=$("$OHA" --no-tui --output-format json -q $RATE -z ${DURATION}s -c 16 ${3:+-H "$3"} "$2")
+  echo "$json" | python3 -c "
+import json,sys
+d=json.load(sys.stdin); p=d['latencyPercentiles']; s=d['summary']
+print(f\"{'$1':<28} rps {s['requestsPerSec']:.0f}  p50 {p['p50']*1000:.3f}  p99 {p['p99']*1000:.3f}  success {s['successRate']:.4f}\")
+print(f\"{p['p50']*1000} {p['p99']*1000}\", file=open('$WORK/$1.lat','w'))
+"
+}
+run_oha direct "http://127.0.0.1:$UP/bench"
+run_oha gateway "http://$GW/bench" "Authorization: Bearer $TOKEN" &
+OHA_PID=$!
+sleep $((DURATION / 2))
+GW_RSS_RATE=$(rss_kb "$GW_REAL")
+wait $OHA_PID
+python3 - "$WORK" <<'PY'
+import sys
+w=sys.argv[1]
+d=[float(x) for x in open(f"{w}/direct.lat").read().split()]
+g=[float(x) for x in open(f"{w}/gateway.lat").read().split()]
+print(f"added latency by the gateway at 2000 req/s: p50 {g[0]-d[0]:.3f} ms, p99 {g[1]-d[1]:.3f} ms")
+PY
+echo "gateway RSS under the 2000 req/s load: $((GW_RSS_RATE / 1024)) MB"

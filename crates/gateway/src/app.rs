@@ -1,0 +1,231 @@
+//! The gateway as a runnable app: `App::build(config).await?` sets up key verification,
+//! principal signing, the route table and both listeners (port 0 friendly: the real
+//! addresses are [`App::local_addr`] and [`App::admin_addr`]); `app.run(shutdown)` serves
+//! both until `shutdown` resolves, then drains both.
+//!
+//! Readiness (`/health/ready`) does not depend on the identity provider: a gateway whose
+//! keys are missing still serves the status page that explains why, and balancers must keep
+//! sending people to it. It turns unready only while draining.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use arc_swap::ArcSwap;
+use axum::Router;
+use tis_auth::{AccessTokenVerifier, JwksCache, PrincipalSigner, ProfileSource, RoleCatalogue};
+use tis_core::{DrainConfig, Health, Server};
+use tis_mesh::Registry;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::config::GatewayConfig;
+use crate::layers::admission::Admission;
+use crate::registry::Instances;
+use crate::reload::Reloader;
+use crate::routes::RouteTable;
+use crate::server::PublicServer;
+use crate::stack;
+use crate::status::{Sightings, Sources};
+
+/// A built gateway, bound and ready to [`run`](App::run).
+pub struct App {
+    public: PublicServer,
+    admin: Server,
+    public_router: Router,
+    admin_router: Router,
+    health: Health,
+    drain: DrainConfig,
+    reloader: Arc<Reloader>,
+    routes_poll: Duration,
+    instances: Arc<Instances>,
+    keys: JwksCache,
+    principal_public_pem: String,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("local_addr", &self.public.local_addr())
+            .field("admin_addr", &self.admin.local_addr())
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// Builds with profiles from tis-auth's static role catalogue.
+    pub async fn build(config: GatewayConfig) -> anyhow::Result<App> {
+        Self::build_with_profiles(config, Arc::new(RoleCatalogue::tis())).await
+    }
+
+    /// Builds with another source of profiles (the cached Profile client, in issue 5).
+    pub async fn build_with_profiles(
+        config: GatewayConfig,
+        profiles: Arc<dyn ProfileSource>,
+    ) -> anyhow::Result<App> {
+        config.validate()?;
+        tis_core::metrics::handle();
+        crate::metrics::describe();
+        let tls = config.tls.as_ref().map(crate::tls::acceptor).transpose()?;
+        let signer = PrincipalSigner::from_config(&config.principal)
+            .context("setting up TIS-Principal signing (gateway.principal)")?;
+        let principal_public_pem = signer.public_pem();
+        let keys = JwksCache::start(&config.auth)
+            .await
+            .context("setting up access-token verification (gateway.auth)")?;
+        let verifier = AccessTokenVerifier::new(&config.auth, keys.clone())?;
+
+        let registry = Registry::new();
+        let instances = Arc::new(Instances::new(registry.clone()));
+        let table = Arc::new(ArcSwap::from_pointee(RouteTable::empty()));
+        let reloader = Arc::new(Reloader::new(
+            table.clone(),
+            registry,
+            config.routes_file.clone(),
+        ));
+        if config.routes_file.is_some() {
+            reloader.reload_file().await?;
+        } else {
+            reloader
+                .apply(&config.routes, &config.services, "configuration")
+                .await?;
+        }
+
+        let health = Health::new("gateway");
+        let admission = Arc::new(Admission::new(config.max_concurrency));
+        let sightings = Arc::new(Sightings::default());
+        let sources = Sources {
+            keys: keys.clone(),
+            table: table.clone(),
+            admission: admission.clone(),
+            sightings: sightings.clone(),
+            reloader: reloader.clone(),
+            instances: instances.clone(),
+            started: Instant::now(),
+            degraded_memory: config.degraded_memory,
+        };
+        let public_router = stack::public(stack::Parts {
+            table,
+            health: health.clone(),
+            sources: sources.clone(),
+            admission,
+            verifier,
+            profiles,
+            signer,
+            principal_lifetime: config.principal.lifetime,
+            principal_reuse: config.principal_reuse,
+            body_limit: config.body_limit,
+            default_timeout: config.default_timeout,
+            max_timeout: config.max_timeout,
+            https: tls.is_some(),
+            trust_forwarded: config.trust_forwarded_headers,
+            sightings,
+        });
+        let admin_router =
+            crate::admin::router(sources, reloader.clone(), instances.clone(), &health);
+
+        let public =
+            PublicServer::bind(config.listen, tls, config.timeouts, config.max_connections)
+                .await
+                .with_context(|| format!("binding the gateway listener to {}", config.listen))?;
+        let admin = Server::bind(config.admin_listen)
+            .await
+            .with_context(|| format!("binding the admin listener to {}", config.admin_listen))?;
+        tracing::info!(server.address = %public.local_addr(), admin.address = %admin.local_addr(), "gateway built");
+        Ok(App {
+            public,
+            admin,
+            public_router,
+            admin_router,
+            health,
+            drain: config.drain,
+            reloader,
+            routes_poll: config.routes_file_poll,
+            instances,
+            keys,
+            principal_public_pem,
+        })
+    }
+
+    /// The public listener's address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.public.local_addr()
+    }
+
+    /// The admin listener's address.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin.local_addr()
+    }
+
+    pub fn health(&self) -> Health {
+        self.health.clone()
+    }
+
+    /// The local registry (what `PUT /admin/registry/…` changes).
+    pub fn instances(&self) -> Arc<Instances> {
+        self.instances.clone()
+    }
+
+    /// The identity provider's key cache (for status and tests).
+    pub fn keys(&self) -> JwksCache {
+        self.keys.clone()
+    }
+
+    /// The public key services must trust for this gateway's principals (SPKI PEM).
+    pub fn principal_public_pem(&self) -> &str {
+        &self.principal_public_pem
+    }
+
+    /// The public router (every layer), for tests without a socket.
+    pub fn router(&self) -> Router {
+        self.public_router.clone()
+    }
+
+    /// Reloads the routes file now (as SIGHUP does).
+    pub async fn reload(&self) -> Result<u64, crate::reload::ReloadError> {
+        self.reloader.reload_file().await
+    }
+
+    /// Serves both listeners until `shutdown` resolves, then drains both.
+    pub async fn run<F>(self, shutdown: F) -> anyhow::Result<()>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let App {
+            public,
+            admin,
+            public_router,
+            admin_router,
+            health,
+            drain,
+            reloader,
+            routes_poll,
+            ..
+        } = self;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let signal = tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        let stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let watchers = reloader.spawn_watchers(routes_poll);
+        let (_, admin_result) = tokio::join!(
+            public.serve(
+                public_router,
+                health.clone(),
+                drain,
+                stopped(stop_rx.clone())
+            ),
+            admin.serve(admin_router, health, drain, stopped(stop_rx)),
+        );
+        for w in watchers {
+            w.abort();
+        }
+        signal.abort();
+        admin_result.context("serving the admin listener")
+    }
+}

@@ -1,0 +1,378 @@
+//! `[gateway]`: the gateway's configuration.
+//!
+//! Every key has a default, so an empty section runs a gateway on `127.0.0.1:8080` (admin on
+//! `127.0.0.1:8081`) routing `/reference/**` to the service `reference`, whose instances come
+//! from the local registry that `tis up` feeds. What must be given: the identity provider
+//! (`auth.issuer`, `auth.audience`) and the principal signing key
+//! (`principal.signing_key_file`).
+//!
+//! ```toml
+//! [gateway]
+//! listen = "0.0.0.0:8080"
+//! admin_listen = "127.0.0.1:8081"
+//! max_concurrency = 1024
+//! routes_file = "/etc/tis/routes.toml"   # optional; reloaded on SIGHUP and when it changes
+//!
+//! [[gateway.routes]]
+//! prefix = "/reference"
+//! service = "reference"
+//! timeout = "10s"
+//!
+//! [gateway.services.reference.pools.blue]
+//! weight = 90
+//! discovery = { kind = "dns", host = "reference-blue.tis.svc.cluster.local", port = 8080 }
+//! [gateway.services.reference.pools.green]
+//! weight = 10
+//! discovery = { kind = "static", addrs = ["10.0.0.7:8080"] }
+//! [gateway.services.reference.mesh]       # tis_mesh::MeshConfig overrides
+//! per_try_timeout = "2s"
+//! ```
+//!
+//! The route table (`routes` and `services`) is the part that can change without a restart:
+//! see [`crate::reload`].
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tis_auth::{AuthConfig, PrincipalConfig};
+use tis_core::DrainConfig;
+use tis_mesh::MeshConfig;
+
+/// The whole `[gateway]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewayConfig {
+    /// The public listener; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// The admin listener (metrics, health, full status, the local registry). Never public.
+    pub admin_listen: SocketAddr,
+    /// Serve HTTPS on the public listener (HTTP/1.1 and HTTP/2 through ALPN).
+    pub tls: Option<TlsConfig>,
+    /// The largest request body, in bytes; more is a 413.
+    pub body_limit: usize,
+    pub timeouts: TimeoutsConfig,
+    /// Requests being served at once through the routed stack; beyond it requests are shed
+    /// with 503 `overloaded` at once.
+    pub max_concurrency: usize,
+    /// Open client connections at once; beyond it new connections wait in the backlog.
+    pub max_connections: usize,
+    /// The deadline of a request whose client sent no `X-Request-Timeout` and whose route
+    /// sets none.
+    #[serde(with = "humantime_serde")]
+    pub default_timeout: Duration,
+    /// The longest deadline a client may ask for with `X-Request-Timeout`.
+    #[serde(with = "humantime_serde")]
+    pub max_timeout: Duration,
+    /// Keep the client's `X-Forwarded-For` and append to it (only behind a proxy that sets
+    /// it); otherwise it is replaced by the peer address.
+    pub trust_forwarded_headers: bool,
+    /// Routes, longest prefix first when matched.
+    pub routes: Vec<RouteConfig>,
+    /// The services routes point at.
+    pub services: BTreeMap<String, ServiceConfig>,
+    /// When set, `routes` and `services` are read from this TOML file instead (same keys, at
+    /// the top level), re-read on SIGHUP and whenever it changes.
+    pub routes_file: Option<PathBuf>,
+    /// How often the routes file is checked for changes.
+    #[serde(with = "humantime_serde")]
+    pub routes_file_poll: Duration,
+    /// Verification of identity-provider access tokens (tis-auth).
+    pub auth: AuthConfig,
+    /// The `TIS-Principal` the gateway mints (its Ed25519 signing key, lifetime).
+    pub principal: PrincipalConfig,
+    /// Minted principals are reused for the same token and service for at most this long
+    /// (and never past half their lifetime), so that a busy user costs one signature per
+    /// interval, not one per request.
+    #[serde(with = "humantime_serde")]
+    pub principal_reuse: Duration,
+    /// How long the status page keeps saying "writes degraded" after an upstream last
+    /// reported `db-read-only`.
+    #[serde(with = "humantime_serde")]
+    pub degraded_memory: Duration,
+    pub drain: DrainConfig,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            admin_listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            tls: None,
+            body_limit: 2 * 1024 * 1024,
+            timeouts: TimeoutsConfig::default(),
+            max_concurrency: 1024,
+            max_connections: 10_000,
+            default_timeout: Duration::from_secs(10),
+            max_timeout: Duration::from_secs(60),
+            trust_forwarded_headers: false,
+            routes: vec![
+                RouteConfig {
+                    title: Some("Reference data".into()),
+                    ..RouteConfig::new("/reference", "reference")
+                },
+                RouteConfig {
+                    title: Some("User profiles".into()),
+                    // Profile validates designated bodies with Reference on the caller's behalf,
+                    // and its /userinfo resolves the caller from the access token itself.
+                    principal_audiences: vec!["reference".into()],
+                    forward_access_token: true,
+                    ..RouteConfig::new("/profile", "profile")
+                },
+            ],
+            services: BTreeMap::from([
+                ("reference".to_owned(), ServiceConfig::default()),
+                ("profile".to_owned(), ServiceConfig::default()),
+            ]),
+            routes_file: None,
+            routes_file_poll: Duration::from_secs(1),
+            auth: AuthConfig::default(),
+            principal: PrincipalConfig::default(),
+            principal_reuse: Duration::from_secs(10),
+            degraded_memory: Duration::from_secs(30),
+            drain: DrainConfig::default(),
+        }
+    }
+}
+
+/// PEM files of the public listener's certificate chain and private key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+}
+
+/// Connection timeouts of the public listener, against slow or idle clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimeoutsConfig {
+    /// How long a client may take to send a request's headers (and, with TLS, to finish the
+    /// handshake). Also bounds the wait for the next request on a keep-alive connection.
+    #[serde(with = "humantime_serde")]
+    pub header_read: Duration,
+    /// A connection with no request in flight for this long is closed (HTTP/1.1 and h2).
+    #[serde(with = "humantime_serde")]
+    pub idle: Duration,
+}
+
+impl Default for TimeoutsConfig {
+    fn default() -> Self {
+        TimeoutsConfig {
+            header_read: Duration::from_secs(10),
+            idle: Duration::from_secs(60),
+        }
+    }
+}
+
+/// One route: requests whose path is `prefix` or starts with `prefix/` go to `service`.
+/// The path is forwarded unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    pub prefix: String,
+    pub service: String,
+    /// The deadline of requests on this route when the client sends no `X-Request-Timeout`.
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+    /// What people call this service on the status page ("Reference data").
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Services this route's service calls on the caller's behalf, forwarding the caller's
+    /// `TIS-Principal` (Profile validates designated bodies with Reference): the principal
+    /// minted for this route names them as audiences too.
+    #[serde(default)]
+    pub principal_audiences: Vec<String>,
+    /// Forward the caller's access token (`Authorization: Bearer`, `OIDC_access_token`) to
+    /// the service. Only for a service that must see it: Profile's `/userinfo` resolves the
+    /// caller from the token itself. Off by default: a bearer token lets its holder act as
+    /// the user anywhere until it expires.
+    #[serde(default)]
+    pub forward_access_token: bool,
+}
+
+impl RouteConfig {
+    /// A route from `prefix` to `service` with every option at its default.
+    pub fn new(prefix: impl Into<String>, service: impl Into<String>) -> Self {
+        RouteConfig {
+            prefix: prefix.into(),
+            service: service.into(),
+            timeout: None,
+            title: None,
+            principal_audiences: Vec::new(),
+            forward_access_token: false,
+        }
+    }
+}
+
+/// One downstream service: where its instances are, split into weighted pools.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceConfig {
+    /// Where the instances are when no `pools` are given (one pool, `default`).
+    pub discovery: DiscoveryConfig,
+    /// Named pools (`blue`, `green`) with their own discovery and weight. Each pool has its
+    /// own balancer and breakers; a request picks a pool by weight, then an instance.
+    pub pools: BTreeMap<String, PoolConfig>,
+    /// The tis-mesh client settings for this service (every pool).
+    pub mesh: MeshConfig,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            discovery: DiscoveryConfig::Registry { name: None },
+            pools: BTreeMap::new(),
+            mesh: MeshConfig::default(),
+        }
+    }
+}
+
+/// One pool of a service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolConfig {
+    /// Relative share of requests; 0 keeps the pool warm (health-checked) but unused.
+    pub weight: u32,
+    pub discovery: DiscoveryConfig,
+}
+
+/// Where a pool's instances are: tis-mesh's one discovery configuration. `kind =
+/// "registry"` is the gateway's local registry (fed by `tis up` through the admin API); its
+/// name defaults to the service name, or `<service>-<pool>` for a named pool.
+pub use tis_mesh::DiscoveryConfig;
+
+/// A value that parses but cannot work; the message names the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: `gateway.{key}` {problem}")]
+pub struct ConfigError {
+    pub key: String,
+    pub problem: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        ConfigError {
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl GatewayConfig {
+    /// Checks what the route table does not (see [`crate::routes::RouteTable::build`] for
+    /// routes and services).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_concurrency == 0 {
+            return Err(ConfigError::new("max_concurrency", "must be at least 1"));
+        }
+        if self.max_connections == 0 {
+            return Err(ConfigError::new("max_connections", "must be at least 1"));
+        }
+        if self.body_limit < 1024 {
+            return Err(ConfigError::new(
+                "body_limit",
+                "must be at least 1024 bytes",
+            ));
+        }
+        for (key, d) in [
+            ("default_timeout", self.default_timeout),
+            ("max_timeout", self.max_timeout),
+            ("timeouts.header_read", self.timeouts.header_read),
+            ("timeouts.idle", self.timeouts.idle),
+            ("routes_file_poll", self.routes_file_poll),
+            ("principal_reuse", self.principal_reuse),
+        ] {
+            if d.is_zero() {
+                return Err(ConfigError::new(key, "must be longer than zero"));
+            }
+        }
+        if self.default_timeout > self.max_timeout {
+            return Err(ConfigError::new(
+                "default_timeout",
+                "must not be longer than max_timeout",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_section_routes_reference_through_the_registry() {
+        let cfg: GatewayConfig = toml::from_str("").expect("defaults");
+        assert_eq!(cfg, GatewayConfig::default());
+        assert_eq!(cfg.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(cfg.admin_listen.to_string(), "127.0.0.1:8081");
+        assert_eq!(cfg.default_timeout, Duration::from_secs(10));
+        assert_eq!(cfg.routes[0].prefix, "/reference");
+        assert_eq!(
+            cfg.services["reference"].discovery,
+            DiscoveryConfig::Registry { name: None }
+        );
+        cfg.validate().expect("valid");
+    }
+
+    #[test]
+    fn pools_discovery_and_mesh_overrides_parse_and_typos_are_refused() {
+        let cfg: GatewayConfig = toml::from_str(
+            r#"
+            max_concurrency = 10
+            [timeouts]
+            idle = "5s"
+            [[routes]]
+            prefix = "/tcs"
+            service = "tcs"
+            timeout = "250ms"
+            [services.tcs.pools.blue]
+            weight = 90
+            discovery = { kind = "static", addrs = ["127.0.0.1:9001"] }
+            [services.tcs.pools.green]
+            weight = 10
+            discovery = { kind = "dns", host = "tcs-green.local", port = 8080 }
+            [services.tcs.mesh]
+            per_try_timeout = "2s"
+            "#,
+        )
+        .expect("parses");
+        assert_eq!(cfg.timeouts.idle, Duration::from_secs(5));
+        assert_eq!(cfg.routes[0].timeout, Some(Duration::from_millis(250)));
+        let tcs = &cfg.services["tcs"];
+        assert_eq!(tcs.pools["blue"].weight, 90);
+        assert_eq!(
+            tcs.pools["green"].discovery,
+            DiscoveryConfig::Dns {
+                host: "tcs-green.local".into(),
+                port: 8080
+            }
+        );
+        assert_eq!(tcs.mesh.per_try_timeout, Duration::from_secs(2));
+
+        let err = toml::from_str::<GatewayConfig>("max_concurency = 1").expect_err("typo");
+        assert!(err.to_string().contains("max_concurency"), "{err}");
+        let err = toml::from_str::<GatewayConfig>(
+            "[services.x]\ndiscovery = { kind = \"static\", adrs = [] }",
+        )
+        .expect_err("typo in discovery");
+        assert!(err.to_string().contains("adrs"), "{err}");
+    }
+
+    #[test]
+    fn nonsense_values_are_refused_with_the_key_named() {
+        let cfg = GatewayConfig {
+            max_concurrency: 0,
+            ..GatewayConfig::default()
+        };
+        assert_eq!(cfg.validate().expect_err("zero").key, "max_concurrency");
+        let cfg = GatewayConfig {
+            default_timeout: Duration::from_secs(120),
+            ..GatewayConfig::default()
+        };
+        assert_eq!(cfg.validate().expect_err("long").key, "default_timeout");
+    }
+}

@@ -1,0 +1,155 @@
+//! Step 3: admission control — a global concurrency limit that sheds instead of queueing.
+//!
+//! A request takes a permit or is refused at once with 503 `overloaded` and `Retry-After`
+//! (no waiting: a queue in front of an overloaded gateway only turns overload into
+//! timeouts, for everyone). The permit is held until the response *body* has been sent, so
+//! a slow download counts as load for as long as it lasts.
+//!
+//! It sits after the deadline and before authentication: shedding must be cheaper than the
+//! work it saves, and verifying a token is work.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
+use metrics::{Counter, Gauge};
+use tis_mesh::BoxError;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tower::{Service, ServiceExt};
+
+use super::{Req, Res, Step};
+use crate::error::Overloaded;
+
+/// The admission step. Its counters are read by the status endpoints.
+pub struct Admission {
+    limit: usize,
+    permits: Arc<Semaphore>,
+    shed: AtomicU64,
+    shed_counter: Counter,
+    in_flight: Gauge,
+}
+
+impl Admission {
+    pub fn new(limit: usize) -> Self {
+        crate::metrics::describe();
+        Admission {
+            limit,
+            permits: Arc::new(Semaphore::new(limit)),
+            shed: AtomicU64::new(0),
+            shed_counter: metrics::counter!(crate::metrics::SHED_TOTAL),
+            in_flight: metrics::gauge!(crate::metrics::IN_FLIGHT),
+        }
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.limit - self.permits.available_permits()
+    }
+
+    pub fn shed_total(&self) -> u64 {
+        self.shed.load(Ordering::Relaxed)
+    }
+}
+
+impl Step for Admission {
+    async fn run<S>(self: Arc<Self>, req: Req, inner: S) -> Result<Res, BoxError>
+    where
+        S: Service<Req, Response = Res, Error = BoxError> + Clone + Send + 'static,
+        S::Future: Send,
+    {
+        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+            self.shed.fetch_add(1, Ordering::Relaxed);
+            self.shed_counter.increment(1);
+            return Err(Overloaded { limit: self.limit }.into());
+        };
+        self.in_flight.increment(1.0);
+        let held = Held {
+            _permit: permit,
+            gauge: self.in_flight.clone(),
+        };
+        let res = inner.oneshot(req).await?;
+        Ok(res.map(|body| Body::new(PermitBody { body, _held: held })))
+    }
+}
+
+/// A permit and the gauge it counts in, released together.
+struct Held {
+    _permit: OwnedSemaphorePermit,
+    gauge: Gauge,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.gauge.decrement(1.0);
+    }
+}
+
+/// A response body that holds the admission permit until it is done or dropped.
+struct PermitBody {
+    body: Body,
+    _held: Held,
+}
+
+impl http_body::Body for PermitBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::StepLayer;
+    use tower::Layer;
+
+    fn get() -> Req {
+        http::Request::get("/x")
+            .body(Body::empty())
+            .expect("request")
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn beyond_the_limit_requests_are_refused_at_once_and_the_permit_returns_with_the_body() {
+        let admission = Arc::new(Admission::new(1));
+        let (mock, mut handle) = tower_test::mock::pair::<Req, Res>();
+        let svc = StepLayer::shared(admission.clone()).layer(mock);
+        let first = tokio::spawn(svc.clone().oneshot(get()));
+        let (_, respond) = handle.next_request().await.expect("admitted");
+        assert_eq!(admission.in_flight(), 1);
+
+        let err = svc.clone().oneshot(get()).await.expect_err("shed");
+        assert!(err.is::<Overloaded>(), "{err}");
+        assert_eq!(admission.shed_total(), 1);
+
+        respond.send_response(Res::new(Body::from("done")));
+        let res = first.await.expect("join").expect("answered");
+        assert_eq!(admission.in_flight(), 1, "held until the body is done");
+        drop(res);
+        assert_eq!(admission.in_flight(), 0);
+        let second = tokio::spawn(svc.oneshot(get()));
+        let (_, respond) = handle.next_request().await.expect("admitted again");
+        respond.send_response(Res::new(Body::empty()));
+        second.await.expect("join").expect("answered");
+    }
+}

@@ -1,0 +1,161 @@
+//! Steps 4 and 5: who is calling (authentication), and what they may do (authorisation
+//! context).
+//!
+//! **Authentication** verifies the access token locally with tis-auth (`Authorization:
+//! Bearer`, or the legacy `OIDC_access_token`) against the cached, persisted JWKS. A 401
+//! body says which check failed (`missing_token`, `token_expired`, `bad_signature`,
+//! `wrong_audience`…); keys beyond their grace are a 503 `idp_unavailable` (our fault, not
+//! the caller's); keys within grace while the IdP is unreachable verify normally and mark the
+//! request `TIS-Degraded: idp` (tis-auth marks the request context).
+//!
+//! **Authorisation context** resolves the caller's `UserProfile` through a
+//! [`ProfileSource`]: today tis-auth's static `RoleCatalogue` from the token's realm roles;
+//! in issue 5 the cache-fronted Profile client, behind the same trait. The resolved
+//! principal is reused for the same token for `principal_reuse` (10 s), so a busy session
+//! costs one resolution per interval; that is also the longest a profile change takes to
+//! reach a live session through this cache.
+//!
+//! Tokens are remembered by a keyed 64-bit hash (SipHash with a per-process random key);
+//! every hit is also checked against the verified claims, so even a hash collision cannot
+//! hand one user another's principal.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::sync::Arc;
+use std::time::Duration;
+
+use moka::sync::Cache;
+use tis_auth::{
+    AccessClaims, AccessTokenVerifier, AuthError, AuthenticatedBy, Principal, ProfileSource,
+    VerifiedToken,
+};
+use tis_mesh::BoxError;
+use tower::{Service, ServiceExt};
+
+use super::{Req, Res, Step};
+
+/// The degradation name of a profile served from stale data.
+pub const DEGRADED_PROFILE: &str = "profile-stale";
+
+/// What authentication established, as a request extension.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub token: VerifiedToken,
+    /// The token's keyed hash, for the caches of later steps.
+    pub key: u64,
+}
+
+/// Step 4: authentication.
+pub struct Authenticate {
+    verifier: AccessTokenVerifier,
+    hasher: RandomState,
+}
+
+impl Authenticate {
+    pub fn new(verifier: AccessTokenVerifier) -> Self {
+        Authenticate {
+            verifier,
+            hasher: RandomState::new(),
+        }
+    }
+}
+
+impl Step for Authenticate {
+    async fn run<S>(self: Arc<Self>, mut req: Req, inner: S) -> Result<Res, BoxError>
+    where
+        S: Service<Req, Response = Res, Error = BoxError> + Clone + Send + 'static,
+        S::Future: Send,
+    {
+        let (token, key) = {
+            let raw = tis_auth::bearer_token(req.headers())?;
+            let key = self.hasher.hash_one(raw);
+            let verified = super::deadline::within(
+                super::deadline::deadline_of(&req),
+                "the identity provider's keys",
+                self.verifier.verify(raw),
+            )
+            .await?;
+            (verified, key)
+        };
+        super::edge::state(&mut req).verified = Some(Verified { token, key });
+        inner.oneshot(req).await
+    }
+}
+
+/// A resolved principal, remembered per token.
+struct Resolved {
+    claims: Arc<AccessClaims>,
+    principal: Arc<Principal>,
+}
+
+/// Step 5: the authorisation context.
+pub struct Authorise {
+    profiles: Arc<dyn ProfileSource>,
+    cache: Cache<(u64, bool), Arc<Resolved>>,
+}
+
+impl Authorise {
+    pub fn new(profiles: Arc<dyn ProfileSource>, reuse: Duration) -> Self {
+        Authorise {
+            profiles,
+            cache: Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(reuse)
+                .build(),
+        }
+    }
+
+    async fn resolve(&self, verified: &Verified) -> Result<Arc<Principal>, AuthError> {
+        let token = &verified.token;
+        let key = (verified.key, token.degraded);
+        if let Some(hit) = self.cache.get(&key)
+            && (Arc::ptr_eq(&hit.claims, &token.claims) || *hit.claims == *token.claims)
+        {
+            return Ok(hit.principal.clone());
+        }
+        let resolved = self.profiles.profile(&token.claims).await?;
+        let mut principal = Principal::new(resolved.profile, AuthenticatedBy::AccessToken);
+        principal.stale = resolved.stale;
+        if token.degraded {
+            principal
+                .degraded
+                .push(tis_auth::verify::DEGRADED_IDP.to_owned());
+        }
+        if resolved.stale {
+            principal.degraded.push(DEGRADED_PROFILE.to_owned());
+        }
+        let principal = Arc::new(principal);
+        self.cache.insert(
+            key,
+            Arc::new(Resolved {
+                claims: token.claims.clone(),
+                principal: principal.clone(),
+            }),
+        );
+        Ok(principal)
+    }
+}
+
+impl Step for Authorise {
+    async fn run<S>(self: Arc<Self>, mut req: Req, inner: S) -> Result<Res, BoxError>
+    where
+        S: Service<Req, Response = Res, Error = BoxError> + Clone + Send + 'static,
+        S::Future: Send,
+    {
+        let Some(verified) = super::edge::state(&mut req).verified.clone() else {
+            // Only reachable if the stack is assembled without authentication: refuse.
+            return Err(AuthError::MissingToken.into());
+        };
+        let principal = super::deadline::within(
+            super::deadline::deadline_of(&req),
+            "the caller's profile",
+            self.resolve(&verified),
+        )
+        .await?;
+        if principal.stale {
+            tis_core::context::mark_degraded(DEGRADED_PROFILE);
+        }
+        super::edge::state(&mut req).principal = Some(principal);
+        inner.oneshot(req).await
+    }
+}

@@ -1,0 +1,179 @@
+//! Steps 6 and 7: the route's service, one of its pools, and that pool's tis-mesh client.
+//!
+//! The request goes out with the client's path and query unchanged, its headers after
+//! hygiene (see [`crate::layers::hygiene`]) plus `X-Forwarded-For`/`-Proto` and the minted
+//! `TIS-Principal`, and only one extension: its [`tis_mesh::Deadline`]. tis-mesh adds
+//! `traceparent`, `X-Request-Id` and `TIS-Deadline`, balances, retries within its budget
+//! (marking the request `retried`) and fails fast when nothing is healthy.
+//!
+//! A pool with no healthy endpoint is not the end when the service has another pool with
+//! weight: a request without a body is sent there instead (a blue/green split must not fail
+//! its 10 % because green is down). A request with a body is not: its body is gone.
+//!
+//! The answer comes back with the service's hop-by-hop headers removed and its own
+//! `TIS-Degraded` merged into this request's degradations (the context middleware writes
+//! the merged header), so the client sees everything that was degraded on the way.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use futures::future::BoxFuture;
+use http::{HeaderMap, Request};
+use http_body::Body as _;
+use tis_core::context::DEGRADED;
+use tis_mesh::{BoxError, MeshError};
+use tower::Service;
+
+use crate::error::NoRoute;
+use crate::layers::edge::EdgeState;
+use crate::layers::hygiene;
+use crate::layers::{Req, Res};
+use crate::server::Peer;
+use crate::status::Sightings;
+
+/// The innermost service of the routed stack.
+#[derive(Clone)]
+pub struct Proxy(Arc<Inner>);
+
+struct Inner {
+    https: bool,
+    trust_forwarded: bool,
+    sightings: Arc<Sightings>,
+}
+
+impl Proxy {
+    pub fn new(https: bool, trust_forwarded: bool, sightings: Arc<Sightings>) -> Self {
+        Proxy(Arc::new(Inner {
+            https,
+            trust_forwarded,
+            sightings,
+        }))
+    }
+}
+
+impl Service<Req> for Proxy {
+    type Response = Res;
+    type Error = BoxError;
+    type Future = BoxFuture<'static, Result<Res, BoxError>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Req) -> Self::Future {
+        let inner = self.0.clone();
+        Box::pin(async move { inner.forward(req).await })
+    }
+}
+
+impl Inner {
+    async fn forward(&self, req: Req) -> Result<Res, BoxError> {
+        let (mut parts, body) = req.into_parts();
+        let state = parts.extensions.get::<EdgeState>();
+        let deadline = state.and_then(|s| s.deadline);
+        let Some(route) = state.and_then(|s| s.route.clone()) else {
+            return Err(NoRoute {
+                path: parts.uri.path().chars().take(200).collect(),
+            }
+            .into());
+        };
+        let peer = parts.extensions.get::<Peer>().and_then(|p| p.ip.as_ref());
+        hygiene::set_forwarded(&mut parts.headers, peer, self.https, self.trust_forwarded);
+        if !route.forward_access_token {
+            hygiene::strip_credentials(&mut parts.headers);
+        }
+        // Only the deadline travels on: every other extension would be copied for each try.
+        parts.extensions = http::Extensions::new();
+        if let Some(d) = deadline {
+            parts.extensions.insert(tis_mesh::Deadline(d));
+        }
+
+        let service = &route.service;
+        let pool = service.choose();
+        // Keep a copy only when a second pool could take a bodiless request.
+        let spare = (service.pools.len() > 1 && body.is_end_stream()).then(|| {
+            let mut copy = Request::new(());
+            *copy.method_mut() = parts.method.clone();
+            *copy.uri_mut() = parts.uri.clone();
+            *copy.version_mut() = parts.version;
+            *copy.headers_mut() = parts.headers.clone();
+            *copy.extensions_mut() = parts.extensions.clone();
+            copy
+        });
+        let result = pool.client.call(Request::from_parts(parts, body)).await;
+        let result = match (result, spare) {
+            (Err(MeshError::NoHealthyEndpoints(e)), Some(copy)) => match service.fallback(pool) {
+                Some(other) => {
+                    tracing::debug!(service = %service.name, from = %pool.name, to = %other.name, "pool has no healthy endpoint; trying another");
+                    other.client.call(copy.map(|()| Body::empty())).await
+                }
+                None => Err(MeshError::NoHealthyEndpoints(e)),
+            },
+            (result, _) => result,
+        };
+        let mut res = result.map_err(BoxError::from)?;
+        merge_degraded(res.headers_mut(), &service.name, &self.sightings);
+        hygiene::strip_hop_by_hop(res.headers_mut());
+        Ok(res.map(Body::new))
+    }
+}
+
+/// Moves the service's `TIS-Degraded` names into the request's degradations.
+fn merge_degraded(headers: &mut HeaderMap, service: &str, sightings: &Sightings) {
+    if !headers.contains_key(DEGRADED) {
+        return;
+    }
+    for value in headers.get_all(DEGRADED) {
+        let Ok(text) = value.to_str() else { continue };
+        for name in text.split(',').map(str::trim).take(16) {
+            if is_degradation_name(name) {
+                tis_core::context::mark_degraded(name);
+                sightings.record(service, name);
+            }
+        }
+    }
+    headers.remove(DEGRADED);
+}
+
+/// `idp`, `db-read-only`, `profile-stale`: short lowercase words with dashes.
+fn is_degradation_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 40
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+    use tis_core::context::RequestContext;
+    use tis_core::trace_context::TraceContext;
+
+    #[tokio::test]
+    async fn the_services_degradations_join_the_gateways_and_junk_is_dropped() {
+        let ctx = RequestContext::new("r".into(), TraceContext::new_root(), None);
+        let sightings = Sightings::default();
+        let mut headers = HeaderMap::new();
+        headers.append(DEGRADED, HeaderValue::from_static("db-read-only, retried"));
+        headers.append(DEGRADED, HeaderValue::from_static("<script>, idp"));
+        ctx.clone()
+            .scope(async {
+                tis_core::context::mark_degraded("idp");
+                merge_degraded(&mut headers, "reference", &sightings);
+            })
+            .await;
+        assert_eq!(ctx.degraded(), vec!["idp", "db-read-only", "retried"]);
+        assert!(
+            !headers.contains_key(DEGRADED),
+            "the header is rewritten, not passed on"
+        );
+        assert!(sightings.seen_recently(
+            "reference",
+            "db-read-only",
+            std::time::Duration::from_secs(5)
+        ));
+    }
+}

@@ -1,0 +1,295 @@
+//! Telling people what works (failure F7): the public status (`/api/status`, `/status`) and
+//! the operators' detail (`/admin/status`).
+//!
+//! The public view speaks of *capabilities*, not components: can people log in, can they
+//! use each service, can they save changes. Each is `ok`, `degraded` or `down`, with a
+//! sentence a person can act on ("Login is unavailable: the identity provider cannot be
+//! reached. People already logged in can keep working for up to 12 hours."). It shows no
+//! addresses, versions or counters: it is served without a token.
+//!
+//! The admin view ([`admin::AdminStatus`]) has everything: the key lifecycle (tis-auth's
+//! `KeyStatus`), every pool's instances with their breaker state, EWMA latency, success rate
+//! and retry budget (tis-mesh's `ServiceSnapshot`), admission counters, the route table and
+//! the last reload error, and the local registry.
+//!
+//! Everything is read from in-memory snapshots: building a status never waits on a
+//! request, a lock held across I/O, or another service.
+
+pub mod admin;
+pub mod page;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use arc_swap::ArcSwap;
+use serde::Serialize;
+use tis_auth::{JwksCache, KeyState};
+use tokio::time::Instant;
+
+use crate::layers::admission::Admission;
+use crate::registry::Instances;
+use crate::reload::Reloader;
+use crate::routes::RouteTable;
+
+/// Whether a capability works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Ok,
+    Degraded,
+    Down,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Ok => "ok",
+            Level::Degraded => "degraded",
+            Level::Down => "down",
+        }
+    }
+}
+
+/// One capability, as people see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Capability {
+    /// Stable: `login`, `service:<name>`, `writes`.
+    pub id: String,
+    pub name: String,
+    pub status: Level,
+    pub reason: String,
+}
+
+/// `GET /api/status`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicStatus {
+    /// The worst of the capabilities.
+    pub status: Level,
+    pub summary: String,
+    /// RFC 3339, UTC.
+    pub checked_at: String,
+    pub capabilities: Vec<Capability>,
+}
+
+/// Degradations the services reported recently (`db-read-only`), by service.
+#[derive(Debug, Default)]
+pub struct Sightings {
+    seen: Mutex<HashMap<(String, String), Instant>>,
+}
+
+impl Sightings {
+    pub fn record(&self, service: &str, name: &str) {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() > 1024 {
+            seen.clear(); // bounded: names come from services, which we trust only so far
+        }
+        seen.insert((service.to_owned(), name.to_owned()), Instant::now());
+    }
+
+    pub fn seen_recently(&self, service: &str, name: &str, within: Duration) -> bool {
+        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.get(&(service.to_owned(), name.to_owned()))
+            .is_some_and(|at| at.elapsed() <= within)
+    }
+}
+
+/// What the status endpoints read. Cheap to clone.
+#[derive(Clone)]
+pub struct Sources {
+    pub keys: JwksCache,
+    pub table: Arc<ArcSwap<RouteTable>>,
+    pub admission: Arc<Admission>,
+    pub sightings: Arc<Sightings>,
+    pub reloader: Arc<Reloader>,
+    pub instances: Arc<Instances>,
+    pub started: Instant,
+    pub degraded_memory: Duration,
+}
+
+impl Sources {
+    /// The public view (see the module documentation).
+    pub fn public(&self) -> PublicStatus {
+        let mut caps = vec![self.login()];
+        let table = self.table.load();
+        let mut read_only = Vec::new();
+        for service in table.services.values() {
+            let (ready, total) = service
+                .pools
+                .iter()
+                .filter(|p| p.weight > 0)
+                .map(|p| p.client.snapshot())
+                .fold((0, 0), |(r, t), s| {
+                    (r + s.ready, t + s.ready + s.probation + s.ejected)
+                });
+            caps.push(service_capability(
+                &service.name,
+                &service.title,
+                ready,
+                total,
+            ));
+            if self
+                .sightings
+                .seen_recently(&service.name, "db-read-only", self.degraded_memory)
+            {
+                read_only.push(service.title.clone());
+            }
+        }
+        caps.push(writes_capability(&read_only));
+        let status = caps.iter().map(|c| c.status).max().unwrap_or(Level::Ok);
+        let summary = match status {
+            Level::Ok => "TIS is working normally.",
+            Level::Degraded => "TIS is working, with some parts degraded: see below.",
+            Level::Down => "Parts of TIS are unavailable: see below.",
+        };
+        PublicStatus {
+            status,
+            summary: summary.to_owned(),
+            checked_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            capabilities: caps,
+        }
+    }
+
+    fn login(&self) -> Capability {
+        let keys = self.keys.status();
+        let (status, reason) = match keys.state {
+            KeyState::Ok => (Level::Ok, "People can log in.".to_owned()),
+            KeyState::Degraded => (
+                Level::Degraded,
+                format!(
+                    "Login is unavailable: the identity provider cannot be reached. People already \
+                     logged in can keep working for up to {}.",
+                    plain_duration(Duration::from_secs(keys.grace_remaining_seconds.unwrap_or(0)))
+                ),
+            ),
+            KeyState::Expired => (
+                Level::Down,
+                "Login is unavailable and signed-in sessions cannot be checked: the identity \
+                 provider has not been reachable for too long. Nothing can be used until it is back."
+                    .to_owned(),
+            ),
+            KeyState::Empty => (
+                Level::Down,
+                "Login is unavailable: the identity provider has not been reachable since this \
+                 gateway started, so no session can be checked."
+                    .to_owned(),
+            ),
+        };
+        Capability {
+            id: "login".into(),
+            name: "Login".into(),
+            status,
+            reason,
+        }
+    }
+}
+
+fn service_capability(name: &str, title: &str, ready: usize, total: usize) -> Capability {
+    let (status, reason) = if total == 0 {
+        (
+            Level::Down,
+            format!("{title} is unavailable: no instance of it is running."),
+        )
+    } else if ready == 0 {
+        (
+            Level::Down,
+            format!("{title} is unavailable: none of its {total} instances is responding."),
+        )
+    } else if ready < total {
+        (
+            Level::Degraded,
+            format!(
+                "{title} is working with reduced capacity: {} of {total} instances are not \
+                 responding. It may be slower than usual.",
+                total - ready
+            ),
+        )
+    } else {
+        (Level::Ok, format!("{title} is working normally."))
+    };
+    Capability {
+        id: format!("service:{name}"),
+        name: title.to_owned(),
+        status,
+        reason,
+    }
+}
+
+fn writes_capability(read_only: &[String]) -> Capability {
+    let (status, reason) = if read_only.is_empty() {
+        (Level::Ok, "Changes can be saved.".to_owned())
+    } else {
+        (
+            Level::Degraded,
+            format!(
+                "Changes cannot be saved in {} right now: its database is read-only while it \
+                 recovers. Viewing still works.",
+                read_only.join(", ")
+            ),
+        )
+    };
+    Capability {
+        id: "writes".into(),
+        name: "Saving changes".into(),
+        status,
+        reason,
+    }
+}
+
+/// "12 hours", "40 minutes", "less than a minute".
+pub fn plain_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs >= 2 * 3600 {
+        format!("{} hours", secs.div_ceil(3600))
+    } else if secs >= 120 {
+        format!("{} minutes", secs.div_ceil(60))
+    } else {
+        "less than a minute more".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_service_is_ok_degraded_or_down_by_its_ready_instances() {
+        assert_eq!(
+            service_capability("reference", "Reference", 2, 2).status,
+            Level::Ok
+        );
+        let half = service_capability("reference", "Reference", 1, 2);
+        assert_eq!(half.status, Level::Degraded);
+        assert!(half.reason.contains("1 of 2 instances"), "{}", half.reason);
+        let none = service_capability("reference", "Reference", 0, 2);
+        assert_eq!(none.status, Level::Down);
+        assert_eq!(
+            none.reason,
+            "Reference is unavailable: none of its 2 instances is responding."
+        );
+        assert_eq!(service_capability("r", "R", 0, 0).status, Level::Down);
+    }
+
+    #[test]
+    fn grace_is_said_in_plain_words() {
+        assert_eq!(plain_duration(Duration::from_secs(12 * 3600)), "12 hours");
+        assert_eq!(
+            plain_duration(Duration::from_secs(11 * 3600 + 5)),
+            "12 hours"
+        );
+        assert_eq!(plain_duration(Duration::from_secs(40 * 60)), "40 minutes");
+        assert_eq!(
+            plain_duration(Duration::from_secs(30)),
+            "less than a minute more"
+        );
+    }
+
+    #[test]
+    fn a_read_only_database_seen_recently_degrades_writes() {
+        assert_eq!(writes_capability(&[]).status, Level::Ok);
+        let w = writes_capability(&["Reference".into()]);
+        assert_eq!(w.status, Level::Degraded);
+        assert!(w.reason.starts_with("Changes cannot be saved in Reference"));
+    }
+}

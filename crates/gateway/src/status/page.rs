@@ -1,0 +1,72 @@
+//! The public status endpoints: `GET /api/status` (JSON) and `GET /status` (HTML for people,
+//! server-rendered with askama, refreshing itself every 5 s with htmx — vendored at
+//! `/status/static/htmx.min.js`, no CDN — or with a meta refresh when scripts are off).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http::header;
+
+use super::{Capability, Sources};
+
+/// htmx 2, minified, from the npm package `htmx.org` (see `static/README.md`).
+const HTMX: &[u8] = include_bytes!("../../static/htmx.min.js");
+
+/// The status page.
+#[derive(Template, WebTemplate)]
+#[template(path = "status.html")]
+pub struct StatusPage {
+    pub status: &'static str,
+    pub summary: String,
+    pub checked_at: String,
+    pub capabilities: Vec<Capability>,
+}
+
+/// The public status routes (no token needed).
+pub fn router(sources: Sources) -> Router {
+    Router::new()
+        .route("/api/status", get(api_status))
+        .route("/status", get(status_page))
+        .route("/status/static/htmx.min.js", get(htmx))
+        .with_state(sources)
+}
+
+async fn api_status(State(sources): State<Sources>) -> Response {
+    let mut res = Json(sources.public()).into_response();
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    res
+}
+
+async fn status_page(State(sources): State<Sources>) -> Response {
+    let s = sources.public();
+    let mut res = StatusPage {
+        status: s.status.as_str(),
+        summary: s.summary,
+        checked_at: s.checked_at,
+        capabilities: s.capabilities,
+    }
+    .into_response();
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    res
+}
+
+async fn htmx() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        HTMX,
+    )
+        .into_response()
+}

@@ -1,0 +1,150 @@
+use std::time::Duration;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn the_registry_api_adds_and_removes_instances_that_traffic_follows() {
+    let idp = Idp::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_up, addr) = Upstream::start("registered").await;
+    let mut cfg = config(&idp, &dir, vec![]);
+    cfg.services
+        .get_mut("reference")
+        .expect("service")
+        .discovery = tis_gateway::DiscoveryConfig::Registry { name: None };
+    let gw = Gateway::start(cfg).await;
+    let token = idp.token();
+    let res = gw.get("/reference/echo", &token).await;
+    assert_eq!(error_code(res).await, "no_healthy_endpoints");
+
+    let put = gw
+        .client
+        .put(gw.admin_url("/admin/registry/reference/reference-1"))
+        .json(&serde_json::json!({"addr": addr}))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(put.status(), 201);
+    eventually(
+        "the registered instance to serve",
+        Duration::from_secs(5),
+        || {
+            let (gw, token) = (&gw, &token);
+            async move { gw.get("/reference/echo", token).await.status() == 200 }
+        },
+    )
+    .await;
+    let list: serde_json::Value = gw
+        .client
+        .get(gw.admin_url("/admin/registry"))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(list["reference"]["reference-1"], addr.to_string());
+
+    let bad = gw
+        .client
+        .put(gw.admin_url("/admin/registry/reference/reference-2"))
+        .json(&serde_json::json!({"addr": "nowhere"}))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(bad.status(), 400);
+
+    let del = gw
+        .client
+        .delete(gw.admin_url("/admin/registry/reference/reference-1"))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(del.status(), 204);
+    eventually("the instance to be gone", Duration::from_secs(5), || {
+        let (gw, token) = (&gw, &token);
+        async move { gw.get("/reference/echo", token).await.status() == 503 }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_admin_listener_has_full_status_and_metrics_that_promtool_accepts() {
+    let idp = Idp::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_up, addr) = Upstream::start("a").await;
+    let gw = Gateway::start(config(&idp, &dir, vec![addr])).await;
+    let token = idp.token();
+    for _ in 0..3 {
+        assert_eq!(gw.get("/reference/echo", &token).await.status(), 200);
+    }
+    let _ = gw
+        .client
+        .get(gw.url("/reference/echo"))
+        .send()
+        .await
+        .expect("401");
+
+    let admin: serde_json::Value = gw
+        .client
+        .get(gw.admin_url("/admin/status"))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(admin["idp"]["state"], "ok");
+    let pool = &admin["services"][0]["pools"][0];
+    assert_eq!(pool["pool"], "default");
+    assert_eq!(pool["client"]["endpoints"][0]["address"], addr.to_string());
+    assert_eq!(pool["client"]["endpoints"][0]["state"], "ready");
+    assert!(
+        pool["client"]["retryBudget"]["availableRetries"].is_number(),
+        "{admin}"
+    );
+    assert_eq!(admin["routeTable"]["generation"], 1);
+    assert!(
+        gw.client
+            .get(gw.url("/admin/status"))
+            .send()
+            .await
+            .expect("get")
+            .status()
+            == 401,
+        "the admin status is not on the public listener"
+    );
+
+    let metrics = gw
+        .client
+        .get(gw.admin_url("/metrics"))
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    for name in [
+        "gateway_requests_total{route=\"/reference\",class=\"2xx\"}",
+        "gateway_auth_failures_total{code=\"missing_token\"}",
+        "gateway_principal_mints_total",
+        "gateway_pool_weight",
+        "mesh_requests_total",
+        "tis_auth_jwks_state",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from /metrics");
+    }
+    let path = dir.path().join("metrics.txt");
+    std::fs::write(&path, &metrics).expect("write");
+    let out = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::fs::File::open(&path).expect("open"))
+        .output()
+        .expect("promtool runs (install the `prometheus` package)");
+    assert!(
+        out.status.success(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

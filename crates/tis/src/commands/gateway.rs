@@ -1,0 +1,40 @@
+//! `tis gateway`: the edge (routes, authentication, principal, load shedding, status page).
+
+use crate::cli::{GatewayArgs, SupervisedArgs};
+use crate::config::{Config, InvalidConfig};
+
+/// Boxed: the gateway's start-up future is deep (keys, route table, DNS discovery, both
+/// listeners), and inlining it into `commands::run` exceeds the compiler's layout depth in
+/// release builds.
+pub async fn run(
+    args: GatewayArgs,
+    config: Config,
+    supervised: SupervisedArgs,
+) -> anyhow::Result<()> {
+    Box::pin(serve(args, config, supervised)).await
+}
+
+async fn serve(
+    args: GatewayArgs,
+    mut config: Config,
+    supervised: SupervisedArgs,
+) -> anyhow::Result<()> {
+    if let Some(listen) = args.listen {
+        config.gateway.listen = listen;
+    }
+    if let Some(admin) = args.admin_listen {
+        config.gateway.admin_listen = admin;
+    }
+    config
+        .gateway
+        .validate()
+        .map_err(|e| InvalidConfig(e.to_string()))?;
+    let app = tis_gateway::App::build(config.gateway).await?;
+    tracing::info!(server.address = %app.local_addr(), admin.address = %app.admin_addr(), "gateway ready");
+    crate::supervised::announce(
+        &supervised,
+        app.local_addr(),
+        &[("admin", app.admin_addr())],
+    )?;
+    app.run(crate::supervised::shutdown(supervised)).await
+}
