@@ -1,0 +1,1 @@
+//! tis-chaos (to be written).
