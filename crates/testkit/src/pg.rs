@@ -2,7 +2,7 @@
 //!
 //! Two ways in:
 //! - [`fresh_database`] gives a test its own empty database. The server is the one named by
-//!   `TIS_TEST_DATABASE_URL` when set (CI starts one for the whole run), otherwise a server this
+//!   `TISTEST_DATABASE_URL` when set (CI starts one for the whole run), otherwise a server this
 //!   test process starts for itself in a temporary folder.
 //! - [`PgCluster::start`] builds a primary with streaming replicas (optionally one
 //!   synchronous), for failover tests that kill and promote nodes for real.
@@ -29,8 +29,9 @@ use sqlx::Connection;
 use crate::ports::free_port;
 
 /// The environment variable naming a PostgreSQL server shared by a whole test run: a
-/// superuser URL without a database name, e.g. `postgres://postgres@127.0.0.1:5433`.
-pub const SHARED_URL_ENV: &str = "TIS_TEST_DATABASE_URL";
+/// superuser URL without a database name, e.g. `postgres://postgres@127.0.0.1:5433`. Not
+/// `TIS_…`: every `TIS_` variable is configuration, and an unknown one stops a process.
+pub const SHARED_URL_ENV: &str = "TISTEST_DATABASE_URL";
 
 /// Where the PostgreSQL server binaries are.
 pub fn bin_dir() -> anyhow::Result<PathBuf> {
@@ -424,7 +425,7 @@ pub(crate) async fn create_database_at(admin_url: &str, name: &str) -> anyhow::R
 
 /// The server this process creates test databases on.
 enum Shared {
-    /// Given by `TIS_TEST_DATABASE_URL`.
+    /// Given by `TISTEST_DATABASE_URL`.
     External(String),
     /// Started by this process.
     Own(PgCluster),

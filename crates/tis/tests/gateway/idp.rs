@@ -54,6 +54,7 @@ async fn with_the_idp_killed_valid_tokens_keep_working_marked_idp_even_after_a_g
         "[gateway.auth]\nissuer = \"{issuer}\"\naudience = \"tis\"\nkeys_file = \"{}\"\n\
          refresh_interval = \"300ms\"\nbackoff_initial = \"100ms\"\nbackoff_max = \"300ms\"\n\
          [gateway.principal]\nsigning_key_file = \"{}\"\n\
+         [gateway.profiles]\nsource = \"role-catalogue\"\n\
          [[gateway.routes]]\nprefix = \"/realms\"\nservice = \"upstream\"\n\
          [gateway.services.upstream]\ndiscovery = {{ kind = \"static\", addrs = [\"{}\"] }}\n",
         path.join("jwks.json").display(),

@@ -103,17 +103,22 @@ pub async fn spawn(name: &str, dir: &Path, args: &[&str], env: &[(&str, String)]
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     proc.addr = loop {
+        // The main address is the first line (named listeners such as `admin` follow).
         if let Ok(text) = std::fs::read_to_string(&announce)
-            && let Ok(addr) = text.trim().parse()
+            && let Some(Ok(addr)) = text.lines().next().map(|l| l.trim().parse())
         {
             break addr;
         }
         if let Some(status) = proc.child.try_wait().expect("try_wait") {
-            panic!("{name} exited before announcing: {status}");
+            panic!(
+                "{name} exited before announcing: {status}\n{}",
+                proc.log.lock().expect("lock").join("\n")
+            );
         }
         assert!(
             Instant::now() < deadline,
-            "{name} did not announce its address"
+            "{name} did not announce its address\n{}",
+            proc.log.lock().expect("lock").join("\n")
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
@@ -316,7 +321,8 @@ pub fn base_toml(dir: &Path, tokens: &Tokens) -> String {
         .expect("principal keys");
     format!(
         "[gateway.auth]\nissuer = \"{}\"\naudience = \"{}\"\nkeys_file = \"{}\"\n\
-         [gateway.principal]\nsigning_key_file = \"{}\"\n",
+         [gateway.principal]\nsigning_key_file = \"{}\"\n\
+         [gateway.profiles]\nsource = \"role-catalogue\"\n",
         tokens.idp.issuer(),
         testing::AUDIENCE,
         dir.join("jwks.json").display(),
