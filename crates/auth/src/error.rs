@@ -8,7 +8,7 @@
 //! |---|---|
 //! | 400 | `conflicting_tokens` |
 //! | 401 | `missing_token`, `malformed_token`, `token_too_large`, `wrong_token_type`, `unsupported_critical_header`, `algorithm_not_allowed`, `unknown_key`, `bad_signature`, `missing_claim`, `wrong_issuer`, `wrong_audience`, `token_expired`, `token_not_yet_valid`, `token_lifetime_too_long` |
-//! | 403 | `forbidden` ("missing permission `x`"), `unknown_user` |
+//! | 403 | `forbidden` ("missing permission `x`"), `no_profile`, `inactive_user` |
 //! | 503 | `idp_unavailable` (keys beyond their grace, or none yet), `authorisation_unavailable` |
 //!
 //! Key lifecycle failures ([`FetchError`]) never reach a client directly: they are logged,
@@ -65,7 +65,9 @@ pub enum AuthError {
     #[error("missing permission `{0}`")]
     Forbidden(String),
     #[error("user {0:?} has no TIS profile")]
-    UnknownUser(String),
+    NoProfile(String),
+    #[error("user {0:?} is inactive in TIS")]
+    InactiveUser(String),
     #[error("the authorisation service is unavailable")]
     ProfileUnavailable,
 }
@@ -100,7 +102,8 @@ impl AuthError {
             AuthError::LifetimeTooLong { .. } => "token_lifetime_too_long",
             AuthError::IdpUnavailable { .. } => "idp_unavailable",
             AuthError::Forbidden(_) => "forbidden",
-            AuthError::UnknownUser(_) => "unknown_user",
+            AuthError::NoProfile(_) => "no_profile",
+            AuthError::InactiveUser(_) => "inactive_user",
             AuthError::ProfileUnavailable => "authorisation_unavailable",
         }
     }
@@ -108,7 +111,9 @@ impl AuthError {
     pub fn status(&self) -> StatusCode {
         match self {
             AuthError::ConflictingTokens => StatusCode::BAD_REQUEST,
-            AuthError::Forbidden(_) | AuthError::UnknownUser(_) => StatusCode::FORBIDDEN,
+            AuthError::Forbidden(_) | AuthError::NoProfile(_) | AuthError::InactiveUser(_) => {
+                StatusCode::FORBIDDEN
+            }
             AuthError::IdpUnavailable { .. } | AuthError::ProfileUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }

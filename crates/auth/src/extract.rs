@@ -108,8 +108,9 @@ impl Authenticator {
         let Some((verifier, profiles)) = &self.0.access else {
             return Err(AuthError::MissingToken);
         };
-        let verified = verifier.verify_headers(headers).await?;
-        let resolved = profiles.profile(&verified.claims).await?;
+        let token = crate::headers::bearer_token(headers)?;
+        let verified = verifier.verify(token).await?;
+        let resolved = profiles.profile(token, &verified.claims).await?;
         let mut principal = Principal::new(resolved.profile, AuthenticatedBy::AccessToken);
         principal.stale = resolved.stale;
         if verified.degraded {

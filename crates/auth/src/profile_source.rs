@@ -23,9 +23,12 @@ pub struct ResolvedProfile {
 /// Why no profile could be had.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProfileError {
-    /// The user has no profile (or is inactive): 403.
+    /// The identity provider knows the user but TIS does not: 403 `no_profile`.
     #[error("user {0:?} has no TIS profile")]
-    UnknownUser(String),
+    NoProfile(String),
+    /// The user's TIS profile is switched off: 403 `inactive_user`.
+    #[error("user {0:?} is inactive")]
+    Inactive(String),
     /// The source of profiles is unreachable and nothing usable is cached: 503, never 401.
     #[error("profiles unavailable: {0}")]
     Unavailable(String),
@@ -34,16 +37,22 @@ pub enum ProfileError {
 impl From<ProfileError> for AuthError {
     fn from(err: ProfileError) -> Self {
         match err {
-            ProfileError::UnknownUser(user) => AuthError::UnknownUser(user),
+            ProfileError::NoProfile(user) => AuthError::NoProfile(user),
+            ProfileError::Inactive(user) => AuthError::InactiveUser(user),
             ProfileError::Unavailable(_) => AuthError::ProfileUnavailable,
         }
     }
 }
 
 /// A source of user profiles for verified access tokens.
+///
+/// `token` is the caller's raw access token, already verified: a source that asks the
+/// Profile service (`/userinfo` authenticates the user by it) forwards it; `claims` are its
+/// verified claims.
 pub trait ProfileSource: Send + Sync + 'static {
     fn profile<'a>(
         &'a self,
+        token: &'a str,
         claims: &'a AccessClaims,
     ) -> BoxFuture<'a, Result<ResolvedProfile, ProfileError>>;
 }

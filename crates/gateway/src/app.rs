@@ -17,11 +17,12 @@ use arc_swap::ArcSwap;
 use axum::Router;
 use tis_auth::{AccessTokenVerifier, JwksCache, PrincipalSigner, ProfileSource, RoleCatalogue};
 use tis_core::{DrainConfig, Health, Server};
-use tis_mesh::Registry;
+use tis_mesh::{DiscoveryContext, Registry};
+use tis_profile_client::ProfileClient;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::config::GatewayConfig;
+use crate::config::{GatewayConfig, ProfilesSource};
 use crate::layers::admission::Admission;
 use crate::registry::Instances;
 use crate::reload::Reloader;
@@ -55,15 +56,41 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
-    /// Builds with profiles from tis-auth's static role catalogue.
+    /// Builds with the profile source of `config.profiles`: the cached Profile client
+    /// (following the local registry by default) or the static role catalogue.
     pub async fn build(config: GatewayConfig) -> anyhow::Result<App> {
-        Self::build_with_profiles(config, Arc::new(RoleCatalogue::tis())).await
+        let registry = Registry::new();
+        let profiles: Arc<dyn ProfileSource> = match config.profiles.source {
+            ProfilesSource::RoleCatalogue => Arc::new(RoleCatalogue::tis()),
+            ProfilesSource::Profile => {
+                let client = &config.profiles.client;
+                let ctx = DiscoveryContext {
+                    registry: Some(registry.clone()),
+                    dns: client.mesh.dns.clone(),
+                };
+                let discovery = client.discovery.start("profile", &ctx).await.map_err(|e| {
+                    anyhow::anyhow!(
+                        "invalid configuration: `gateway.profiles.client.discovery` {e}"
+                    )
+                })?;
+                Arc::new(ProfileClient::new(client, discovery)?)
+            }
+        };
+        Self::assemble(config, profiles, registry).await
     }
 
-    /// Builds with another source of profiles (the cached Profile client, in issue 5).
+    /// Builds with another source of profiles (tests).
     pub async fn build_with_profiles(
         config: GatewayConfig,
         profiles: Arc<dyn ProfileSource>,
+    ) -> anyhow::Result<App> {
+        Self::assemble(config, profiles, Registry::new()).await
+    }
+
+    async fn assemble(
+        config: GatewayConfig,
+        profiles: Arc<dyn ProfileSource>,
+        registry: Arc<Registry>,
     ) -> anyhow::Result<App> {
         config.validate()?;
         tis_core::metrics::handle();
@@ -77,7 +104,6 @@ impl App {
             .context("setting up access-token verification (gateway.auth)")?;
         let verifier = AccessTokenVerifier::new(&config.auth, keys.clone())?;
 
-        let registry = Registry::new();
         let instances = Arc::new(Instances::new(registry.clone()));
         let table = Arc::new(ArcSwap::from_pointee(RouteTable::empty()));
         let reloader = Arc::new(Reloader::new(

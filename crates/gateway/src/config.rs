@@ -88,6 +88,8 @@ pub struct GatewayConfig {
     /// interval, not one per request.
     #[serde(with = "humantime_serde")]
     pub principal_reuse: Duration,
+    /// Where each caller's authorisation context (UserProfile) comes from.
+    pub profiles: ProfilesConfig,
     /// How long the status page keeps saying "writes degraded" after an upstream last
     /// reported `db-read-only`.
     #[serde(with = "humantime_serde")]
@@ -131,6 +133,7 @@ impl Default for GatewayConfig {
             auth: AuthConfig::default(),
             principal: PrincipalConfig::default(),
             principal_reuse: Duration::from_secs(10),
+            profiles: ProfilesConfig::default(),
             degraded_memory: Duration::from_secs(30),
             drain: DrainConfig::default(),
         }
@@ -191,6 +194,39 @@ pub struct RouteConfig {
     /// the user anywhere until it expires.
     #[serde(default)]
     pub forward_access_token: bool,
+}
+
+/// `[gateway.profiles]`: where the authorisation context comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProfilesConfig {
+    pub source: ProfilesSource,
+    /// The cached Profile client (`source = "profile"`): freshness, stale-if-error bound,
+    /// and where Profile's instances are (default: the local registry, name `profile`).
+    pub client: tis_profile_client::ProfileClientConfig,
+}
+
+impl Default for ProfilesConfig {
+    fn default() -> Self {
+        ProfilesConfig {
+            source: ProfilesSource::Profile,
+            client: tis_profile_client::ProfileClientConfig {
+                discovery: DiscoveryConfig::Registry { name: None },
+                ..Default::default()
+            },
+        }
+    }
+}
+
+/// The sources of the authorisation context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProfilesSource {
+    /// The Profile service, through the cached client (production).
+    Profile,
+    /// tis-auth's built-in role catalogue, from the token's realm roles and `dbc` claim: no
+    /// other service needed (tests, and deployments without Profile).
+    RoleCatalogue,
 }
 
 impl RouteConfig {

@@ -57,4 +57,7 @@ pub mod status;
 pub mod tls;
 
 pub use app::App;
-pub use config::{DiscoveryConfig, GatewayConfig, PoolConfig, RouteConfig, ServiceConfig};
+pub use config::{
+    DiscoveryConfig, GatewayConfig, PoolConfig, ProfilesConfig, ProfilesSource, RouteConfig,
+    ServiceConfig,
+};

@@ -28,7 +28,6 @@ use crate::config::{ConfigError, ProfileClientConfig};
 use crate::error::ClientError;
 use crate::fetch::{Fetch, FetchFailure, Fetched, HttpFetch, UserKey};
 use crate::metrics::{self, CacheStats, Counters, Lookup};
-use crate::token::current_access_token;
 
 type Flight = Shared<BoxFuture<'static, Result<Fetched, FetchFailure>>>;
 
@@ -147,8 +146,7 @@ impl ProfileClient {
         access_token: &str,
         claims: &AccessClaims,
     ) -> Result<ResolvedProfile, ClientError> {
-        self.resolve_with(Some(Arc::from(access_token)), claims)
-            .await
+        self.resolve_with(Arc::from(access_token), claims).await
     }
 
     /// Forgets everything known about `user` (under every issuer), so that the next request
@@ -175,7 +173,7 @@ impl ProfileClient {
 
     async fn resolve_with(
         &self,
-        token: Option<Arc<str>>,
+        token: Arc<str>,
         claims: &AccessClaims,
     ) -> Result<ResolvedProfile, ClientError> {
         let user = claims
@@ -198,10 +196,8 @@ impl ProfileClient {
                     return answer(&key, &entry.known, stale);
                 }
                 Verdict::Revalidate => {
-                    if let Some(token) = token {
-                        // The call runs as its own task; nobody waits for it here.
-                        let (_background, _) = self.flight(&key, token);
-                    }
+                    // The call runs as its own task; nobody waits for it here.
+                    let (_background, _) = self.flight(&key, token);
                     let what = if stale {
                         Lookup::Stale
                     } else {
@@ -242,16 +238,7 @@ impl ProfileClient {
         }
     }
 
-    async fn wait_for_call(
-        &self,
-        key: &UserKey,
-        token: Option<Arc<str>>,
-    ) -> Result<Fetched, FetchFailure> {
-        let Some(token) = token else {
-            tracing::error!(user.name = %key.user,
-                "no access token in scope to ask Profile with (see tis_profile_client::with_access_token)");
-            return Err(FetchFailure("no access token to forward to Profile".into()));
-        };
+    async fn wait_for_call(&self, key: &UserKey, token: Arc<str>) -> Result<Fetched, FetchFailure> {
         let (flight, joined) = self.flight(key, token);
         if joined {
             self.inner.counters.joined();
@@ -354,15 +341,14 @@ fn from_fetched(key: &UserKey, fetched: Fetched) -> Result<ResolvedProfile, Clie
 }
 
 impl ProfileSource for ProfileClient {
-    /// The profile through the cache, asking Profile with the access token in scope
-    /// ([`crate::with_access_token`]). `no_profile` and `inactive_user` both arrive as
-    /// tis-auth's `UnknownUser` (403) until tis-auth can tell them apart.
+    /// The profile through the cache, asking Profile with the caller's access token.
     fn profile<'a>(
         &'a self,
+        token: &'a str,
         claims: &'a AccessClaims,
     ) -> BoxFuture<'a, Result<ResolvedProfile, ProfileError>> {
         Box::pin(async move {
-            self.resolve_with(current_access_token(), claims)
+            self.resolve(token, claims)
                 .await
                 .map_err(ProfileError::from)
         })

@@ -8,11 +8,8 @@
 //!
 //! Never a 401 (the caller's token was fine) and never a 500.
 //!
-//! tis-auth's [`ProfileError`] has no "inactive" variant and maps an unknown user to
-//! `unknown_user`; through the [`ProfileSource`](tis_auth::ProfileSource) trait both
-//! `NoProfile` and `Inactive` therefore arrive as [`ProfileError::UnknownUser`] (403). Callers
-//! that want the distinct codes call [`ProfileClient::resolve`](crate::ProfileClient::resolve)
-//! and use [`ClientError::to_http`].
+//! Through tis-auth's [`ProfileSource`](tis_auth::ProfileSource) trait the same three
+//! conditions arrive as [`ProfileError`] and answer with the same codes.
 
 use http::StatusCode;
 use tis_auth::ProfileError;
@@ -67,9 +64,8 @@ impl From<ClientError> for HttpError {
 impl From<ClientError> for ProfileError {
     fn from(err: ClientError) -> Self {
         match err {
-            ClientError::NoProfile(user) | ClientError::Inactive(user) => {
-                ProfileError::UnknownUser(user)
-            }
+            ClientError::NoProfile(user) => ProfileError::NoProfile(user),
+            ClientError::Inactive(user) => ProfileError::Inactive(user),
             ClientError::Unavailable(why) => ProfileError::Unavailable(why),
         }
     }

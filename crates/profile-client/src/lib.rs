@@ -16,17 +16,10 @@
 //! ```ignore
 //! let profiles = ProfileClient::new(&config.profile, registry.discovery("profile"))?;
 //! // per request, after tis-auth verified `token` into `claims`:
-//! let resolved = profiles.resolve(token, &claims).await?;             // distinct 403 codes
-//! // or through the trait (the token in a task-local, see `token`):
-//! let resolved = with_access_token(token, profiles.profile(&claims)).await?;
+//! let resolved = profiles.resolve(token, &claims).await?;      // ClientError: distinct codes
+//! // or as tis-auth's ProfileSource (the gateway's authorisation step):
+//! let resolved = profiles.profile(token, &claims).await?;      // ProfileError → AuthError
 //! ```
-//!
-//! # What tis-auth should gain
-//! [`ProfileSource::profile`] receives the claims but not the token, which Profile needs to
-//! authenticate the call; until the trait passes it, [`with_access_token`] carries it. And
-//! [`ProfileError`](tis_auth::ProfileError) cannot say "inactive", so through the trait both
-//! negative answers become `unknown_user`; [`ClientError`] has the distinct codes
-//! (`no_profile`, `inactive_user`, `authorisation_unavailable`).
 //!
 //! # Layout
 //! - [`config`]: [`ProfileClientConfig`], durations and the mesh settings.
@@ -35,7 +28,6 @@
 //! - [`client`]: [`ProfileClient`]: lookups, single-flight calls, invalidation, the
 //!   `ProfileSource` implementation.
 //! - [`fetch`]: one `/userinfo` call over tis-mesh and what its answers mean.
-//! - [`token`]: the access token in scope, and the axum middleware that scopes it.
 //! - [`error`]: [`ClientError`] and its HTTP answers.
 //! - [`metrics`]: counter names and [`CacheStats`].
 
@@ -45,7 +37,6 @@ pub mod config;
 pub mod error;
 pub mod fetch;
 pub mod metrics;
-pub mod token;
 
 pub use client::ProfileClient;
 pub use config::{ConfigError, ProfileClientConfig, USERINFO_PATH};
@@ -54,4 +45,3 @@ pub use fetch::{Fetch, FetchFailure, Fetched, HttpFetch, UserKey};
 pub use metrics::CacheStats;
 pub use tis_auth::ProfileSource;
 pub use tis_mesh::DiscoveryConfig;
-pub use token::{current_access_token, forward_access_token, with_access_token};

@@ -11,7 +11,6 @@ use futures::future::BoxFuture;
 use tis_auth::{AccessClaims, ProfileError, ProfileSource, UserProfile};
 use tis_profile_client::{
     ClientError, Fetch, FetchFailure, Fetched, ProfileClient, ProfileClientConfig, UserKey,
-    with_access_token,
 };
 use tokio::time::{Instant, advance};
 
@@ -321,23 +320,14 @@ async fn a_call_that_started_before_an_invalidation_does_not_refill_the_cache() 
 }
 
 #[tokio::test(start_paused = true)]
-async fn through_tis_auth_the_token_to_forward_comes_from_the_task_local() {
+async fn through_tis_auth_the_token_is_forwarded_and_the_profile_cached() {
     let script = Script::new(profile("admin", "HEE Admin"));
     let c = client(&script);
     let source: &dyn ProfileSource = &c;
     let claims = claims("admin");
-    let err = source
-        .profile(&claims)
-        .await
-        .expect_err("no token in scope");
-    assert!(matches!(err, ProfileError::Unavailable(_)), "{err:?}");
-    assert_eq!(script.calls(), 0);
-
-    let resolved = with_access_token("token", source.profile(&claims))
-        .await
-        .expect("profile");
+    let resolved = source.profile("token", &claims).await.expect("profile");
     assert!(resolved.profile.roles.contains("HEE Admin"));
-    // Cached now: no token needed.
-    source.profile(&claims).await.expect("from cache");
+    assert!(!resolved.stale);
+    source.profile("token", &claims).await.expect("from cache");
     assert_eq!(script.calls(), 1);
 }

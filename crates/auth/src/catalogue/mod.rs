@@ -130,7 +130,7 @@ impl RoleCatalogue {
         let user = claims
             .user_name()
             .filter(|u| !u.is_empty())
-            .ok_or_else(|| ProfileError::UnknownUser(String::new()))?;
+            .ok_or_else(|| ProfileError::NoProfile(String::new()))?;
         let mut profile = self.profile(user, claims.realm_roles(), &claims.dbc);
         profile.first_name = claims.given_name.clone();
         profile.last_name = claims.family_name.clone();
@@ -158,6 +158,7 @@ fn expand(role: &str, rows: &BTreeMap<&str, &[&str]>, out: &mut BTreeSet<String>
 impl ProfileSource for RoleCatalogue {
     fn profile<'a>(
         &'a self,
+        _token: &'a str,
         claims: &'a AccessClaims,
     ) -> BoxFuture<'a, Result<ResolvedProfile, ProfileError>> {
         Box::pin(async move {

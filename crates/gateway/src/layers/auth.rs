@@ -105,7 +105,7 @@ impl Authorise {
         }
     }
 
-    async fn resolve(&self, verified: &Verified) -> Result<Arc<Principal>, AuthError> {
+    async fn resolve(&self, raw: &str, verified: &Verified) -> Result<Arc<Principal>, AuthError> {
         let token = &verified.token;
         let key = (verified.key, token.degraded);
         if let Some(hit) = self.cache.get(&key)
@@ -113,7 +113,7 @@ impl Authorise {
         {
             return Ok(hit.principal.clone());
         }
-        let resolved = self.profiles.profile(&token.claims).await?;
+        let resolved = self.profiles.profile(raw, &token.claims).await?;
         let mut principal = Principal::new(resolved.profile, AuthenticatedBy::AccessToken);
         principal.stale = resolved.stale;
         if token.degraded {
@@ -146,10 +146,11 @@ impl Step for Authorise {
             // Only reachable if the stack is assembled without authentication: refuse.
             return Err(AuthError::MissingToken.into());
         };
+        let raw = tis_auth::bearer_token(req.headers())?;
         let principal = super::deadline::within(
             super::deadline::deadline_of(&req),
             "the caller's profile",
-            self.resolve(&verified),
+            self.resolve(raw, &verified),
         )
         .await?;
         if principal.stale {

@@ -141,6 +141,8 @@ pub fn config(idp: &Idp, dir: &tempfile::TempDir, addrs: Vec<SocketAddr>) -> Gat
     cfg.auth = testing::auth_config(&idp.fake.issuer());
     cfg.auth.keys_file = Some(dir.path().join("jwks.json"));
     cfg.principal.signing_key_pem = Some(private);
+    // Profiles from the token's roles: these tests run no Profile service.
+    cfg.profiles.source = tis_gateway::ProfilesSource::RoleCatalogue;
     cfg.drain.drain_delay = Duration::from_millis(10);
     cfg.routes = vec![RouteConfig {
         title: Some("Reference data".into()),

@@ -23,21 +23,21 @@ impl LocalProfiles {
 impl ProfileSource for LocalProfiles {
     fn profile<'a>(
         &'a self,
+        _token: &'a str,
         claims: &'a AccessClaims,
     ) -> BoxFuture<'a, Result<ResolvedProfile, ProfileError>> {
         Box::pin(async move {
             let user = claims
                 .user_name()
                 .filter(|u| !u.trim().is_empty())
-                .ok_or_else(|| ProfileError::UnknownUser(String::new()))?;
+                .ok_or_else(|| ProfileError::NoProfile(String::new()))?;
             match self.repo.user_profile(user).await {
                 Ok(ProfileLookup::Found(profile)) => Ok(ResolvedProfile {
                     profile: *profile,
                     stale: false,
                 }),
-                Ok(ProfileLookup::Missing | ProfileLookup::Inactive) => {
-                    Err(ProfileError::UnknownUser(user.to_owned()))
-                }
+                Ok(ProfileLookup::Missing) => Err(ProfileError::NoProfile(user.to_owned())),
+                Ok(ProfileLookup::Inactive) => Err(ProfileError::Inactive(user.to_owned())),
                 Err(e) => Err(ProfileError::Unavailable(e.to_string())),
             }
         })

@@ -64,9 +64,9 @@ async fn a_caller_with_an_access_token_is_authorised_from_profiles_own_database(
     let (status, code, _) = error_code(get("admin").await.expect("get")).await;
     assert_eq!((status, code.as_str()), (403, "forbidden"));
     let (status, code, _) = error_code(get("nobody").await.expect("get")).await;
-    assert_eq!((status, code.as_str()), (403, "unknown_user"));
-    let (status, _, _) = error_code(get("inactive.admin").await.expect("get")).await;
-    assert_eq!(status, 403);
+    assert_eq!((status, code.as_str()), (403, "no_profile"));
+    let (status, code, _) = error_code(get("inactive.admin").await.expect("get")).await;
+    assert_eq!((status, code.as_str()), (403, "inactive_user"));
     let res = app
         .request(Method::GET, "/profile/api/roles", Some("not-a-principal"))
         .bearer_auth(app.access_token("profile.admin"))
