@@ -15,6 +15,8 @@
 //! - [`trace_context`]: W3C `traceparent` parsing and formatting.
 //! - [`error`]: the JSON error body and the rejections of the standard extractors.
 //! - [`extract`]: `Json`, `Query` and `Path` extractors whose rejections are JSON errors.
+//! - [`paging`]: `page`/`size`/`sort` of a list (the allow-list and limits are the caller's)
+//!   and the `X-Total-Count` and `Link` headers of its answer.
 //! - [`server`]: binding (port 0 friendly), serving HTTP/1.1 and h2c, drain on shutdown.
 //! - [`shutdown`]: SIGTERM/SIGINT as a future.
 //! - [`http`]: the standard router wrapper every service uses.
@@ -26,6 +28,7 @@ pub mod extract;
 pub mod health;
 pub mod http;
 pub mod metrics;
+pub mod paging;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;

@@ -11,7 +11,7 @@ use sqlx::{AssertSqlSafe, Column, Postgres, Row as _, Sqlite, TypeInfo, ValueRef
 
 use crate::db::Row;
 use crate::error::{StoreError, classify};
-use crate::sql::Value;
+use crate::sql::{SqlType, Value};
 
 // ---- SQLite ----------------------------------------------------------------------------
 
@@ -20,7 +20,8 @@ type SqliteQuery = sqlx::query::Query<'static, Sqlite, sqlx::sqlite::SqliteArgum
 fn sqlite_bind(mut q: SqliteQuery, values: Vec<Value>) -> SqliteQuery {
     for v in values {
         q = match v {
-            Value::Null => q.bind(Option::<String>::None),
+            // SQLite's NULL has no type: every column takes it.
+            Value::Null | Value::NullOf(_) => q.bind(Option::<String>::None),
             Value::Bool(b) => q.bind(b),
             Value::Int(i) => q.bind(i),
             Value::Float(f) => q.bind(f),
@@ -100,8 +101,9 @@ type PgQuery = sqlx::query::Query<'static, Postgres, sqlx::postgres::PgArguments
 fn pg_bind(mut q: PgQuery, values: Vec<Value>) -> PgQuery {
     for v in values {
         q = match v {
-            // An untyped NULL: PostgreSQL infers the parameter's type from its use.
+            // Declared TEXT, as it always was: only text columns take it (see `crate::sql`).
             Value::Null => q.bind(Option::<String>::None),
+            Value::NullOf(ty) => pg_bind_null(q, ty),
             Value::Bool(b) => q.bind(b),
             Value::Int(i) => q.bind(i),
             Value::Float(f) => q.bind(f),
@@ -113,6 +115,20 @@ fn pg_bind(mut q: PgQuery, values: Vec<Value>) -> PgQuery {
         };
     }
     q
+}
+
+/// A NULL declared as `ty`, the type PostgreSQL then gives the parameter.
+fn pg_bind_null(q: PgQuery, ty: SqlType) -> PgQuery {
+    match ty {
+        SqlType::Bool => q.bind(Option::<bool>::None),
+        SqlType::Int => q.bind(Option::<i64>::None),
+        SqlType::Float => q.bind(Option::<f64>::None),
+        SqlType::Text => q.bind(Option::<String>::None),
+        SqlType::Date => q.bind(Option::<time::Date>::None),
+        SqlType::Timestamp => q.bind(Option::<time::OffsetDateTime>::None),
+        SqlType::Uuid => q.bind(Option::<uuid::Uuid>::None),
+        SqlType::Json => q.bind(Option::<sqlx::types::Json<Json>>::None),
+    }
 }
 
 pub(crate) async fn pg_fetch<'e, E>(

@@ -1,7 +1,7 @@
 //! `Idempotency-Key`: a retried write returns the first result and never writes twice.
 //!
-//! A service calls [`run`] from a middleware on each route that writes (creates, bulk
-//! creates, updates), with the caller's identity as the key's scope. With no
+//! A service calls [`run_scoped`] (or [`run`]) from a middleware on each route that writes
+//! (creates, bulk creates, updates), with the caller's identity as the key's scope. With no
 //! `Idempotency-Key` header the request runs as usual. With one:
 //!
 //! 1. The request body is read (up to `max_body`) and fingerprinted: SHA-256 of the method,
@@ -39,6 +39,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use serde_json::{Map, Value as Json};
 use sha2::{Digest, Sha256};
@@ -164,6 +165,35 @@ pub async fn run(db: &Db, scope: &str, max_body: usize, req: Request, next: Next
     )
     .with_retry_after(1)
     .into_response()
+}
+
+/// [`run`] for a middleware that finds the caller in the request head (an authentication
+/// extractor): `scope` runs only when the request carries a key (a request without one
+/// passes straight through and pays nothing), and an `Err` from it (a 401) is the answer,
+/// before any key is claimed.
+pub async fn run_scoped<E: IntoResponse>(
+    db: &Db,
+    max_body: usize,
+    req: Request,
+    next: Next,
+    scope: impl AsyncFnOnce(&mut Parts) -> Result<String, E>,
+) -> Response {
+    if !req.headers().contains_key(HEADER) {
+        return next.run(req).await;
+    }
+    let (mut parts, body) = req.into_parts();
+    let caller = match scope(&mut parts).await {
+        Ok(caller) => caller,
+        Err(refused) => return refused.into_response(),
+    };
+    run(
+        db,
+        &caller,
+        max_body,
+        Request::from_parts(parts, body),
+        next,
+    )
+    .await
 }
 
 /// Inserts the key in `tx`; `false` when a live row holds it already.

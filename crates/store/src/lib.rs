@@ -26,7 +26,8 @@
 //! - [`http`]: the middleware: readiness gate, `TIS-Degraded: db-read-only`, `TIS-Consistency`.
 //! - [`idempotency`]: `Idempotency-Key` claims, stored responses, replays, expiry.
 //! - [`status`]: [`DbStatus`], the snapshot for status pages.
-//! - [`sql`]: [`Sql`], the portable builder, and [`Value`], what can be bound.
+//! - [`sql`]: [`Sql`], the portable builder, and [`Value`], what can be bound (NULLs with
+//!   their [`SqlType`]).
 //! - [`exec`]: running one statement on one connection, and row decoding.
 //! - [`error`]: [`StoreError`] and the classification of driver errors.
 //! - [`migrate`]: [`Migrations`], one embedded migrator per backend, and tis-store's own.
@@ -56,6 +57,6 @@ pub use db::{Backend, Db, Row};
 pub use error::StoreError;
 pub use lsn::{Consistency, Lsn};
 pub use migrate::Migrations;
-pub use sql::{Sql, Value};
+pub use sql::{Sql, SqlType, Value};
 pub use status::{DbStatus, NodeStatus};
 pub use tx::Tx;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use tis_core::Health;
-use tis_store::{Db, DbConfig, Migrations, Sql, StoreError, Value};
+use tis_store::{Db, DbConfig, Migrations, Sql, SqlType, StoreError, Value};
 
 static MIGRATIONS: LazyLock<Migrations> = LazyLock::new(|| Migrations {
     sqlite: sqlx::migrate!("tests/migrations/sqlite"),
@@ -119,6 +119,112 @@ async fn a_duplicate_code_is_a_duplicate_naming_the_column() {
             409
         );
     }
+}
+
+/// The column of `typed` holding each type, and a value of that type.
+fn typed_columns() -> [(SqlType, &'static str, Value); 8] {
+    [
+        (SqlType::Bool, "b", Value::Bool(true)),
+        (SqlType::Int, "i", Value::Int(42)),
+        (SqlType::Float, "f", Value::Float(1.5)),
+        (SqlType::Text, "t", Value::Text("x".into())),
+        (
+            SqlType::Date,
+            "d",
+            Value::Date(time::macros::date!(2024 - 02 - 29)),
+        ),
+        (
+            SqlType::Timestamp,
+            "ts",
+            Value::Timestamp(time::macros::datetime!(2024-02-29 12:30 UTC)),
+        ),
+        (SqlType::Uuid, "u", Value::Uuid(uuid::Uuid::nil())),
+        (SqlType::Json, "j", Value::Json(json!({"k": 1}))),
+    ]
+}
+
+#[tokio::test]
+async fn a_null_of_each_type_binds_into_its_column_even_in_statements_first_prepared_with_it() {
+    let b = both().await;
+    for db in [&b.sqlite, &b.postgres] {
+        for (ty, column, value) in typed_columns() {
+            let on = format!("{:?} {column}", db.backend());
+            // Each text is run first with the NULL, so PostgreSQL prepares (and caches) the
+            // statement with the NULL's declared type, then runs it again with a value.
+            let insert = |v: Value| {
+                let mut q = Sql::new(&format!("INSERT INTO typed ({column}) VALUES ("));
+                q.bind(v).push(r#") RETURNING id AS "id""#);
+                q
+            };
+            let id_of = |row: tis_store::Row| row["id"].as_i64().expect("id");
+            let was_null = id_of(db.fetch_one(insert(Value::null(ty))).await.expect(&on));
+            let had_value = id_of(db.fetch_one(insert(value.clone())).await.expect(&on));
+
+            let update = |v: Value, id: i64| {
+                let mut q = Sql::new(&format!("UPDATE typed SET {column} = "));
+                q.bind(v).push(" WHERE id = ").bind(id);
+                q
+            };
+            assert_eq!(
+                db.execute(update(Value::null(ty), had_value))
+                    .await
+                    .expect(&on),
+                1
+            );
+            assert_eq!(
+                db.execute(update(value.clone(), was_null))
+                    .await
+                    .expect(&on),
+                1
+            );
+
+            let matching = |v: Value| {
+                let mut q = Sql::new(&format!(
+                    "SELECT COUNT(*) AS n FROM typed WHERE {column} = "
+                ));
+                q.bind(v);
+                q
+            };
+            let n = |row: tis_store::Row| row["n"].as_i64().expect("n");
+            assert_eq!(
+                n(db.fetch_one(matching(Value::null(ty))).await.expect(&on)),
+                0,
+                "{on}"
+            );
+            assert_eq!(
+                n(db.fetch_one(matching(value)).await.expect(&on)),
+                1,
+                "{on}"
+            );
+
+            let mut q = Sql::new(&format!(r#"SELECT {column} AS "v" FROM typed WHERE id = "#));
+            q.bind(had_value);
+            let row = db.fetch_one(q).await.expect(&on);
+            assert_eq!(
+                row["v"],
+                serde_json::Value::Null,
+                "{on}: the NULL was stored"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_untyped_null_is_text_which_postgres_refuses_for_a_date_column() {
+    // Why NULLs carry their type: this is what repositories had to work around.
+    let b = both().await;
+    let mut q = Sql::new("INSERT INTO typed (d) VALUES (");
+    q.bind(Value::Null).push(")");
+    b.sqlite
+        .execute(q.clone())
+        .await
+        .expect("SQLite takes any NULL");
+    let err = b
+        .postgres
+        .execute(q)
+        .await
+        .expect_err("a TEXT NULL in a DATE column");
+    assert!(err.to_string().contains("date"), "{err}");
 }
 
 #[tokio::test]

@@ -7,8 +7,12 @@
 //! Reference client (discovery, breakers); binds the listener (port 0 friendly) and assembles
 //! the router. `app.run(shutdown)` serves until `shutdown` resolves, then drains.
 //!
-//! Until the monitor has seen the database answer (and migrated it), API requests get 503
-//! `database_unavailable` at once instead of failing on missing tables.
+//! The API routes carry tis-store's middleware ([`tis_store::http::middleware`], see
+//! [`crate::routes`]): until the monitor has seen the database answer (and migrated it), API
+//! requests get 503 `database_unavailable` at once instead of failing on missing tables;
+//! while the primary is down, reads (`/userinfo` among them) go on from replicas and
+//! responses say `TIS-Degraded: db-read-only`, and writes get 503 `primary_unavailable`;
+//! `TIS-Consistency` gives a caller read-your-writes across replicas.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -16,12 +20,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
 use tis_auth::{AccessTokenVerifier, Authenticator, JwksCache, PrincipalVerifier};
 use tis_core::http::Standard;
-use tis_core::{CheckStatus, Health, HttpError, Server};
+use tis_core::{CheckStatus, Health, Server};
 use tis_mesh::Discovery;
 use tis_store::Db;
 use tis_store::monitor::{self, Monitor};
@@ -30,7 +31,7 @@ use crate::config::ProfileConfig;
 use crate::local::LocalProfiles;
 use crate::reference::ReferenceClient;
 use crate::repo::Repo;
-use crate::routes::{self, API, AppState, Limits};
+use crate::routes::{self, AppState, Limits};
 
 /// A built instance, bound and ready to [`run`](App::run).
 pub struct App {
@@ -51,21 +52,6 @@ impl std::fmt::Debug for App {
     }
 }
 
-/// Refuses API requests while the database has not been seen up (and migrated).
-async fn database_gate(State(health): State<Health>, req: Request, next: Next) -> Response {
-    let up = health
-        .check(monitor::CHECK)
-        .is_some_and(|c| c.status != CheckStatus::Down);
-    if !up && req.uri().path().starts_with(&format!("{API}/")) {
-        return HttpError::unavailable(
-            "database_unavailable",
-            "the database is unavailable; try again shortly",
-        )
-        .into_response();
-    }
-    next.run(req).await
-}
-
 impl App {
     /// Builds with Reference found through `config.reference.discovery`.
     pub async fn build(config: ProfileConfig) -> anyhow::Result<App> {
@@ -79,7 +65,9 @@ impl App {
             .discovery
             .start("reference", &ctx)
             .await
-            .map_err(|e| anyhow::anyhow!("invalid configuration: `profile.reference.discovery` {e}"))?;
+            .map_err(|e| {
+                anyhow::anyhow!("invalid configuration: `profile.reference.discovery` {e}")
+            })?;
         Self::build_with_reference(config, discovery).await
     }
 
@@ -131,14 +119,11 @@ impl App {
                 default_page_size: config.default_page_size,
                 max_page_size: config.max_page_size,
                 max_items: config.max_items,
+                body_limit: config.body_limit,
             },
         };
-        let routes = routes::router(state).layer(middleware::from_fn_with_state(
-            health.clone(),
-            database_gate,
-        ));
         let router = tis_core::http::standard(
-            routes,
+            routes::router(state),
             &health,
             Standard {
                 body_limit: config.body_limit,

@@ -59,6 +59,12 @@ impl ApiError {
     }
 }
 
+impl From<tis_core::paging::PagingError> for ApiError {
+    fn from(err: tis_core::paging::PagingError) -> Self {
+        ApiError::BadQuery(err.to_string())
+    }
+}
+
 impl From<HttpError> for ApiError {
     fn from(err: HttpError) -> Self {
         ApiError::Http(err)

@@ -19,7 +19,7 @@
 //! - [`repo`]: the repository and its SQL (users, roles and permissions, trainees).
 //! - [`routes`]: the router and permission extractors; `/userinfo` and the directory
 //!   look-ups, `/hee-users`, `/roles` and `/permissions`, `/trainee-id`; wire DTOs and inputs;
-//!   list parameters and paging headers.
+//!   tis-store's middleware and `Idempotency-Key` on the routes that write.
 //! - [`reference`]: the Reference client (`POST /reference/api/dbcs/exists/`) and its cache
 //!   of confirmed codes.
 //! - [`local`]: `LocalProfiles`, the `ProfileSource` over this database.

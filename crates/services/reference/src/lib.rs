@@ -15,9 +15,10 @@
 //! - [`app`]: `App::build` (binds, connects, starts the database monitor) and `App::run`.
 //! - [`domain`]: descriptors and the `entity!`/`lookup!` macros, enumerations, validation,
 //!   the DDL the descriptors imply.
-//! - [`routes`]: the DTO declarations (`routes::dto`), list parameters, paging headers, the
-//!   generic CRUD handlers, the batched look-ups, the type-specific look-ups, and the route
-//!   registrar that writes the OpenAPI document as it adds routes.
+//! - [`routes`]: the DTO declarations (`routes::dto`), list parameters (`searchQuery`,
+//!   `columnFilters`; paging is tis-core's), the generic CRUD handlers, the batched look-ups,
+//!   the type-specific look-ups, and the route registrar that writes the OpenAPI document as
+//!   it adds routes.
 //! - [`repo`]: the one repository and its SQL.
 //! - [`error`]: `ApiError` and its mapping to the standard JSON errors.
 //! - [`demo`]: demo reference data for England.

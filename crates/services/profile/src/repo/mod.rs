@@ -5,7 +5,15 @@
 //! Rows come back as JSON maps keyed by their aliases and are decoded into small row structs,
 //! then into the domain types. A user's roles, designated bodies, trusts and programmes are
 //! loaded for a whole page of users at once (one query per kind), never one user at a time.
-//! Each write runs in one transaction.
+//!
+//! Reads go through `db.read()`: on PostgreSQL a replica within the lag bound serves them,
+//! unless the request carries a `TIS-Consistency` token the replica has not reached or has
+//! written (then the primary, so a write answers with what it stored). That is what keeps
+//! `/userinfo` (and every caller authenticated by access token, [`crate::LocalProfiles`])
+//! answering while the primary is down. Each write runs in one transaction on the primary,
+//! and so do the existence checks that decide a write ([`Repo::existing_roles`],
+//! [`Repo::existing_permissions`]): a role created a moment ago may not have reached a
+//! replica, and a write must not be refused for that.
 
 mod permissions;
 mod roles;
@@ -22,20 +30,7 @@ pub use users::UserQuery;
 
 use crate::domain::{HeeUser, assemble};
 
-/// A page: 0-based number and size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Page {
-    pub number: u64,
-    pub size: u64,
-}
-
-impl Page {
-    fn push_limit(self, sql: &mut Sql) {
-        let size = i64::try_from(self.size).unwrap_or(i64::MAX);
-        let offset = i64::try_from(self.number.saturating_mul(self.size)).unwrap_or(i64::MAX);
-        sql.push(" LIMIT ").bind(size).push(" OFFSET ").bind(offset);
-    }
-}
+pub use tis_core::paging::Page;
 
 /// What a delete did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +87,7 @@ impl Repo {
         )))
     }
 
-    /// Which of `names` are in `table` (its `name` column).
+    /// Which of `names` are in `table` (its `name` column), read on the primary.
     pub(super) async fn existing(
         &self,
         table: &str,
@@ -105,7 +100,7 @@ impl Repo {
                 r#"SELECT name AS "name" FROM {table} WHERE name IN "#
             ));
             q.bind_list(texts(part));
-            let rows: Vec<NameRow> = self.db.fetch_all_as(q).await?;
+            let rows: Vec<NameRow> = self.db.write().fetch_all_as(q).await?;
             found.extend(rows.into_iter().map(|r| r.name));
         }
         Ok(found)
@@ -140,7 +135,7 @@ fn distinct(items: impl IntoIterator<Item = String>) -> Vec<String> {
 
 /// `COUNT(*)` of a query whose single column is aliased `n`.
 async fn count(db: &Db, q: Sql) -> Result<u64, StoreError> {
-    let row = db.fetch_one(q).await?;
+    let row = db.read().fetch_one(q).await?;
     Ok(row
         .get("n")
         .and_then(serde_json::Value::as_u64)

@@ -52,7 +52,7 @@ impl TryFrom<PermissionRow> for Permission {
 impl Repo {
     async fn permissions_where(&self, mut q: Sql) -> Result<Vec<Permission>, StoreError> {
         q.push(" ORDER BY p.name");
-        let rows: Vec<PermissionRow> = self.db.fetch_all_as(q).await?;
+        let rows: Vec<PermissionRow> = self.db.read().fetch_all_as(q).await?;
         rows.into_iter().map(Permission::try_from).collect()
     }
 
@@ -65,8 +65,8 @@ impl Repo {
         let total = count(&self.db, Sql::new("SELECT COUNT(*) AS n FROM permission")).await?;
         let mut q = Self::select_permissions();
         q.push(" ORDER BY p.name");
-        page.push_limit(&mut q);
-        let rows: Vec<PermissionRow> = self.db.fetch_all_as(q).await?;
+        q.push_page(page);
+        let rows: Vec<PermissionRow> = self.db.read().fetch_all_as(q).await?;
         Ok((
             rows.into_iter()
                 .map(Permission::try_from)
@@ -109,7 +109,7 @@ impl Repo {
                 r#"SELECT DISTINCT permission_name AS "name" FROM role_permission WHERE role_name IN "#,
             );
             q.bind_list(texts(part));
-            let rows: Vec<NameRow> = self.db.fetch_all_as(q).await?;
+            let rows: Vec<NameRow> = self.db.read().fetch_all_as(q).await?;
             names.extend(rows.into_iter().map(|r| r.name));
         }
         self.permissions_named(&names.into_iter().collect::<Vec<_>>())
@@ -140,7 +140,11 @@ impl Repo {
 
     /// Creates a permission; one of the same name is `Duplicate`.
     pub async fn create_permission(&self, p: &Permission) -> Result<(), StoreError> {
-        self.db.execute(insert_permission(p)).await.map(drop)
+        self.db
+            .write()
+            .execute(insert_permission(p))
+            .await
+            .map(drop)
     }
 
     /// Replaces the permission of that name, or creates it; returns whether it was created.

@@ -45,7 +45,7 @@ impl Repo {
             Sql::new(r#"SELECT r.name AS "name", r.restricted AS "restricted" FROM role r"#);
         filter(&mut q);
         q.push(" ORDER BY r.name");
-        page.push_limit(&mut q);
+        q.push_page(page);
         Ok((self.complete_roles(q).await?, total))
     }
 
@@ -81,7 +81,7 @@ impl Repo {
     }
 
     async fn complete_roles(&self, q: Sql) -> Result<Vec<Role>, StoreError> {
-        let rows: Vec<RoleRow> = self.db.fetch_all_as(q).await?;
+        let rows: Vec<RoleRow> = self.db.read().fetch_all_as(q).await?;
         let names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
         let mut grants: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for part in chunks(&names) {
@@ -89,7 +89,7 @@ impl Repo {
                 r#"SELECT role_name AS "role", permission_name AS "permission" FROM role_permission WHERE role_name IN "#,
             );
             g.bind_list(texts(part));
-            for r in self.db.fetch_all_as::<GrantRow>(g).await? {
+            for r in self.db.read().fetch_all_as::<GrantRow>(g).await? {
                 grants.entry(r.role).or_default().insert(r.permission);
             }
         }

@@ -42,19 +42,6 @@ impl TryFrom<TraineeRow> for TraineeProfile {
     }
 }
 
-/// A date, or a literal `NULL`: tis-store binds an absent value as a text NULL, which
-/// PostgreSQL refuses for a `DATE` column when the statement is first prepared with it.
-fn push_date(q: &mut Sql, date: Option<time::Date>) {
-    match date {
-        Some(d) => {
-            q.bind(d);
-        }
-        None => {
-            q.push("NULL");
-        }
-    }
-}
-
 /// `YYYY-MM-DD` (a DATE from PostgreSQL, ISO text from SQLite).
 pub fn parse_date(text: &str) -> Option<time::Date> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
@@ -94,9 +81,9 @@ impl Repo {
                         .bind(true)
                         .push(", ")
                         .bind(dbc)
-                        .push(", ");
-                    push_date(&mut q, r.date_added);
-                    q.push(&format!(") RETURNING {COLUMNS}"));
+                        .push(", ")
+                        .bind(r.date_added)
+                        .push(&format!(") RETURNING {COLUMNS}"));
                     let row = tx.fetch_one(q).await?;
                     created.push(TraineeProfile::try_from(tis_store::db::decode::<
                         TraineeRow,
@@ -111,9 +98,10 @@ impl Repo {
                 }
                 Some(mut t) => {
                     let mut q = Sql::new("UPDATE trainee_profile SET designated_body_code = ");
-                    q.bind(dbc).push(", date_added = ");
-                    push_date(&mut q, r.date_added);
-                    q.push(", active = ")
+                    q.bind(dbc)
+                        .push(", date_added = ")
+                        .bind(r.date_added)
+                        .push(", active = ")
                         .bind(true)
                         .push(" WHERE tis_id = ")
                         .bind(t.tis_id);
@@ -145,8 +133,8 @@ impl Repo {
             "SELECT {COLUMNS} FROM trainee_profile WHERE designated_body_code = "
         ));
         q.bind(dbc).push(" ORDER BY tis_id");
-        page.push_limit(&mut q);
-        let rows: Vec<TraineeRow> = self.db.fetch_all_as(q).await?;
+        q.push_page(page);
+        let rows: Vec<TraineeRow> = self.db.read().fetch_all_as(q).await?;
         let trainees = rows
             .into_iter()
             .map(TraineeProfile::try_from)

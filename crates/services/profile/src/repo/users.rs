@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use serde::Deserialize;
+use tis_core::paging::Sort;
 use tis_store::sql::escape_like;
 use tis_store::{Sql, StoreError, Tx, Value};
 
@@ -12,33 +13,25 @@ use crate::domain::{HeeUser, RESPONSIBLE_OFFICER, UserProgramme, UserTrust};
 
 const USER_COLUMNS: &str = r#"u.name AS "name", u.first_name AS "firstName", u.last_name AS "lastName", u.gmc_id AS "gmcId", u.phone_number AS "phoneNumber", u.email_address AS "emailAddress", u.active AS "active""#;
 
-/// The JSON names users may be sorted by, and their columns.
-const SORTABLE: &[(&str, &str)] = &[
-    ("name", "u.name"),
-    ("firstName", "u.first_name"),
-    ("lastName", "u.last_name"),
-    ("emailAddress", "u.email_address"),
-    ("gmcId", "u.gmc_id"),
-    ("active", "u.active"),
-];
-
 /// A list of users: free-text search and sort terms.
 #[derive(Debug, Clone, Default)]
 pub struct UserQuery {
     /// Case-insensitive "contains" over name, first name, last name and email address.
     pub search: Option<String>,
-    /// (column, ascending), from [`UserQuery::sort_column`].
-    pub sort: Vec<(&'static str, bool)>,
+    /// Columns from [`UserQuery::SORTABLE`].
+    pub sort: Vec<Sort<&'static str>>,
 }
 
 impl UserQuery {
-    /// The column of a sortable JSON name.
-    pub fn sort_column(json_name: &str) -> Option<&'static str> {
-        SORTABLE
-            .iter()
-            .find(|(j, _)| *j == json_name)
-            .map(|(_, c)| *c)
-    }
+    /// The JSON names users may be sorted by, and their columns: the sort allow-list.
+    pub const SORTABLE: &[(&str, &str)] = &[
+        ("name", "u.name"),
+        ("firstName", "u.first_name"),
+        ("lastName", "u.last_name"),
+        ("emailAddress", "u.email_address"),
+        ("gmcId", "u.gmc_id"),
+        ("active", "u.active"),
+    ];
 
     fn push_where(&self, sql: &mut Sql) {
         if let Some(search) = self.search.as_deref().filter(|s| !s.trim().is_empty()) {
@@ -119,7 +112,10 @@ impl Repo {
     pub async fn user(&self, name: &str) -> Result<Option<HeeUser>, StoreError> {
         let mut q = select_users();
         q.push(" WHERE u.name = ").bind(name);
-        Ok(self.complete(self.db.fetch_all_as(q).await?).await?.pop())
+        Ok(self
+            .complete(self.db.read().fetch_all_as(q).await?)
+            .await?
+            .pop())
     }
 
     /// The user whose name equals `name` ignoring case (at most one: names are unique
@@ -127,7 +123,10 @@ impl Repo {
     pub async fn user_ignoring_case(&self, name: &str) -> Result<Option<HeeUser>, StoreError> {
         let mut q = select_users();
         q.push(" WHERE lower(u.name) = lower(").bind(name).push(")");
-        Ok(self.complete(self.db.fetch_all_as(q).await?).await?.pop())
+        Ok(self
+            .complete(self.db.read().fetch_all_as(q).await?)
+            .await?
+            .pop())
     }
 
     /// A page of users and how many match in all.
@@ -139,18 +138,19 @@ impl Repo {
         let mut c = Sql::new("SELECT COUNT(*) AS n FROM hee_user u");
         query.push_where(&mut c);
         let total = count(&self.db, c).await?;
-        if page.number.saturating_mul(page.size) >= total {
+        if page.offset() >= total {
             return Ok((Vec::new(), total));
         }
         let mut q = select_users();
         query.push_where(&mut q);
         q.push(" ORDER BY ");
-        for (col, asc) in &query.sort {
-            q.push(&format!("{col} {}, ", if *asc { "ASC" } else { "DESC" }));
+        for s in &query.sort {
+            let direction = if s.descending { "DESC" } else { "ASC" };
+            q.push(&format!("{} {direction}, ", s.field));
         }
         q.push("u.name ASC");
-        page.push_limit(&mut q);
-        let users = self.complete(self.db.fetch_all_as(q).await?).await?;
+        q.push_page(page);
+        let users = self.complete(self.db.read().fetch_all_as(q).await?).await?;
         Ok((users, total))
     }
 
@@ -160,7 +160,7 @@ impl Repo {
         q.push(" WHERE u.name IN (SELECT ur.user_name FROM user_role ur WHERE ur.role_name IN ")
             .bind_list(texts(roles))
             .push(") ORDER BY u.name");
-        self.complete(self.db.fetch_all_as(q).await?).await
+        self.complete(self.db.read().fetch_all_as(q).await?).await
     }
 
     /// Active users holding a role whose designated bodies are exactly `dbcs`, optionally
@@ -188,7 +188,7 @@ impl Repo {
             .push(") = ")
             .bind(n)
             .push(" ORDER BY u.first_name, u.name");
-        self.complete(self.db.fetch_all_as(q).await?).await
+        self.complete(self.db.read().fetch_all_as(q).await?).await
     }
 
     /// The Responsible Officer of a designated body: a user holding `RVOfficer` there
@@ -200,7 +200,10 @@ impl Repo {
             .push(") AND EXISTS (SELECT 1 FROM user_designated_body d WHERE d.user_name = u.name AND d.designated_body_code = ")
             .bind(dbc)
             .push(") ORDER BY u.active DESC, u.name LIMIT 1");
-        Ok(self.complete(self.db.fetch_all_as(q).await?).await?.pop())
+        Ok(self
+            .complete(self.db.read().fetch_all_as(q).await?)
+            .await?
+            .pop())
     }
 
     /// Creates a user; a user of the same name (ignoring case) is `Duplicate`.
@@ -252,7 +255,7 @@ impl Repo {
     pub async fn delete_user(&self, name: &str) -> Result<bool, StoreError> {
         let mut q = Sql::new("DELETE FROM hee_user WHERE name = ");
         q.bind(name);
-        Ok(self.db.execute(q).await? > 0)
+        Ok(self.db.write().execute(q).await? > 0)
     }
 
     /// Loads the roles, designated bodies, trusts and programmes of `rows`' users.
@@ -275,6 +278,7 @@ impl Repo {
             };
             let roles: Vec<PairRow> = self
                 .db
+                .read()
                 .fetch_all_as(pairs(r#"SELECT user_name AS "user", role_name AS "value" FROM user_role WHERE user_name IN "#))
                 .await?;
             for r in roles {
@@ -284,6 +288,7 @@ impl Repo {
             }
             let dbcs: Vec<PairRow> = self
                 .db
+                .read()
                 .fetch_all_as(pairs(r#"SELECT user_name AS "user", designated_body_code AS "value" FROM user_designated_body WHERE user_name IN "#))
                 .await?;
             for r in dbcs {
@@ -295,7 +300,7 @@ impl Repo {
                 r#"SELECT user_name AS "user", trust_id AS "trustId", trust_code AS "trustCode", trust_name AS "trustName" FROM user_trust WHERE user_name IN "#,
             );
             q.push(" ORDER BY trust_id");
-            for r in self.db.fetch_all_as::<TrustRow>(q).await? {
+            for r in self.db.read().fetch_all_as::<TrustRow>(q).await? {
                 if let Some(&i) = index.get(&r.user) {
                     users[i].trusts.push(UserTrust {
                         trust_id: r.trust_id,
@@ -308,7 +313,7 @@ impl Repo {
                 r#"SELECT user_name AS "user", programme_id AS "programmeId", programme_name AS "programmeName", programme_number AS "programmeNumber" FROM user_programme WHERE user_name IN "#,
             );
             q.push(" ORDER BY programme_id");
-            for r in self.db.fetch_all_as::<ProgrammeRow>(q).await? {
+            for r in self.db.read().fetch_all_as::<ProgrammeRow>(q).await? {
                 if let Some(&i) = index.get(&r.user) {
                     users[i].programmes.push(UserProgramme {
                         programme_id: r.programme_id,

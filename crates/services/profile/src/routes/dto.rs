@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use tis_auth::principal::{AssignedProgramme, AssignedTrust};
 use tis_auth::{PermissionPolicy, UserProfile};
+use tis_core::paging::Page;
 
 use crate::domain::{HeeUser, Permission, Role, TraineeProfile, effect_name};
 
@@ -266,6 +267,16 @@ pub struct PagedResponse<T> {
     pub total_pages: u64,
 }
 
+impl<T> PagedResponse<T> {
+    pub fn new(content: Vec<T>, page: Page, total: u64) -> Self {
+        PagedResponse {
+            content,
+            total_elements: total,
+            total_pages: page.total_pages(total),
+        }
+    }
+}
+
 /// A Spring Data `Page` as Jackson wrote it (the body of `GET /hee-users`).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -282,18 +293,18 @@ pub struct SpringPage<T> {
 }
 
 impl<T> SpringPage<T> {
-    pub fn new(content: Vec<T>, number: u64, size: u64, total: u64) -> Self {
-        let total_pages = total.div_ceil(size.max(1));
+    pub fn new(content: Vec<T>, page: Page, total: u64) -> Self {
+        let total_pages = page.total_pages(total);
         SpringPage {
-            first: number == 0,
-            last: number + 1 >= total_pages,
+            first: page.number == 0,
+            last: page.number.saturating_add(1) >= total_pages,
             number_of_elements: content.len(),
             empty: content.is_empty(),
             content,
             total_elements: total,
             total_pages,
-            size,
-            number,
+            size: page.size,
+            number: page.number,
         }
     }
 }

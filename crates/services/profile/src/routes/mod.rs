@@ -18,10 +18,21 @@
 //! (audience `profile`), or an access token whose profile comes from this service's own
 //! database ([`crate::LocalProfiles`]). The permission extractor runs before the body is
 //! read, so a caller without the permission gets its 403 whatever it sent.
+//!
+//! Every route runs under tis-store's middleware, as Reference's do: API requests wait for
+//! the database to be seen up (503 `database_unavailable` until then), reads go to replicas
+//! (`TIS-Consistency` gives a caller read-your-writes) and go on while the primary is down
+//! (`TIS-Degraded: db-read-only`), so `/userinfo`, on the path of every first request at the
+//! gateway, keeps answering through a failover. The routes that write (`POST`/`PUT` of
+//! users, roles and permissions, and `POST /trainee-id/{dbc}/register`) also honour
+//! `Idempotency-Key`, scoped by the caller ([`idempotent`]): a retry gets the first response
+//! and writes nothing. `DELETE` is idempotent by itself.
+//!
+//! Lists take tis-core's `page`, `size` and `sort` ([`tis_core::paging`]); their links carry
+//! every other parameter of the request.
 
 pub mod dto;
 pub mod input;
-pub mod paging;
 mod roles;
 mod trainees;
 mod userinfo;
@@ -31,10 +42,14 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRef, FromRequestParts};
-use axum::routing::get;
+use axum::extract::{FromRef, FromRequestParts, Request, State};
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::Response;
+use axum::routing::{MethodRouter, get, post};
 use http::request::Parts;
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use tis_auth::{AccessTokenVerifier, Authenticated, AuthenticatedBy, Authenticator, Principal};
+use tis_core::paging::Rules;
 
 use crate::error::ApiError;
 use crate::reference::{Credential, ReferenceClient};
@@ -43,6 +58,9 @@ use crate::repo::Repo;
 /// Where every API route lives.
 pub const API: &str = "/profile/api";
 
+/// The most `sort` terms a list accepts.
+const MAX_SORT_TERMS: usize = 5;
+
 /// Sizes the handlers enforce.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -50,6 +68,38 @@ pub struct Limits {
     pub max_page_size: u64,
     /// The most items in one list input.
     pub max_items: usize,
+    /// The largest request body, in bytes (read whole for an idempotent request).
+    pub body_limit: usize,
+}
+
+impl Limits {
+    /// The paging rules of a list sortable by `sortable` (client name → column; empty: the
+    /// list has a fixed order and refuses `sort`).
+    pub fn paging<'a, F>(&self, sortable: &'a [(&'a str, F)]) -> Rules<'a, F> {
+        Rules::new(self.default_page_size, self.max_page_size)
+            .sortable(sortable)
+            .max_sort_terms(MAX_SORT_TERMS)
+    }
+}
+
+/// What must be escaped in one path segment.
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
+/// `name` escaped for use as one path segment (`HEE Admin` → `HEE%20Admin`), for `Location`
+/// and `Link` URLs naming a record.
+pub fn segment(name: &str) -> String {
+    utf8_percent_encode(name, SEGMENT).to_string()
 }
 
 /// What every handler can reach. Cheap to clone.
@@ -131,9 +181,30 @@ impl<P: Needs> FromRequestParts<AppState> for Can<P> {
     }
 }
 
-/// Every route of the service, with its state.
+/// `Idempotency-Key` on a route that writes: the key is scoped by the authenticated caller
+/// (a caller who fails authentication gets its 401 before anything is claimed), then
+/// tis-store runs the request in one transaction with its key (see
+/// [`tis_store::idempotency`]). Requests without the header pass straight through.
+pub async fn idempotent(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let db = st.repo.db().clone();
+    let limit = st.limits.body_limit;
+    tis_store::idempotency::run_scoped(&db, limit, req, next, async |parts| {
+        let Authenticated(who) = Authenticated::from_request_parts(parts, &st).await?;
+        Ok::<_, tis_auth::AuthError>(who.user_name().to_owned())
+    })
+    .await
+}
+
+/// `writes` (the methods that write) honouring `Idempotency-Key`; methods added after are not.
+fn keyed(state: &AppState, writes: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    writes.route_layer(from_fn_with_state(state.clone(), idempotent))
+}
+
+/// Every route of the service, with its state, under tis-store's middleware.
 pub fn router(state: AppState) -> Router {
     let api = |path: &str| format!("{API}{path}");
+    let st = &state;
+    let db = state.repo.db().clone();
     Router::new()
         .route(&api("/userinfo"), get(userinfo::userinfo))
         .route(&api("/userupdate"), get(userinfo::userupdate))
@@ -144,7 +215,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             &api("/hee-users"),
-            get(users::page).post(users::create).put(users::update),
+            keyed(st, post(users::create).put(users::update)).get(users::page),
         )
         .route(
             &api("/hee-users/{name}"),
@@ -161,9 +232,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             &api("/roles"),
-            get(roles::roles_page)
-                .post(roles::create_role)
-                .put(roles::update_role),
+            keyed(st, post(roles::create_role).put(roles::update_role)).get(roles::roles_page),
         )
         .route(
             &api("/roles/{name}"),
@@ -172,9 +241,11 @@ pub fn router(state: AppState) -> Router {
         .route(&api("/restricted-roles"), get(roles::restricted))
         .route(
             &api("/permissions"),
-            get(roles::permissions_page)
-                .post(roles::create_permission)
-                .put(roles::update_permission),
+            keyed(
+                st,
+                post(roles::create_permission).put(roles::update_permission),
+            )
+            .get(roles::permissions_page),
         )
         .route(
             &api("/permissions/{name}"),
@@ -182,8 +253,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             &api("/trainee-id/{dbc}/register"),
-            axum::routing::post(trainees::register),
+            keyed(st, post(trainees::register)),
         )
         .route(&api("/trainee-id/{dbc}/mappings"), get(trainees::mappings))
+        .layer(from_fn_with_state(db, tis_store::http::middleware))
         .with_state(state)
 }

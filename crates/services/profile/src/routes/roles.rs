@@ -13,7 +13,8 @@
 //! | `POST`/`PUT /permissions` | create (409 if it exists) / replace or create |
 //! | `DELETE /permissions/{name}` | 200; 404; 409 while a role grants it |
 //!
-//! Lists are by name; `sort` is refused rather than silently ignored.
+//! Lists are by name; `sort` is refused rather than silently ignored (the lists have a fixed
+//! order, see [`tis_core::paging`]).
 
 use axum::Json;
 use axum::extract::State;
@@ -21,29 +22,18 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, Uri, header};
 use tis_core::FieldError;
 use tis_core::extract::{Json as Body, Path};
+use tis_core::paging::{ListParams, query_pairs};
 
 use super::dto::{PermissionDto, RoleDto};
 use super::input::{PermissionInput, RoleInput};
-use super::paging::{self, ListParams, list_params, pairs};
-use super::{API, AppState, Can, Delete, Modify, View};
+use super::{API, AppState, Can, Delete, Modify, View, segment};
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::repo::Removed;
 
-fn list(st: &AppState, uri: &Uri) -> Result<(ListParams, Vec<(String, String)>), ApiError> {
-    let params = pairs(uri.query());
-    let list = list_params(&params, &st.limits)?;
-    if !list.sort.is_empty() {
-        return Err(ApiError::bad_query(
-            "`sort` is not supported here: lists are by name",
-        ));
-    }
-    Ok((list, params))
-}
-
 fn created(path: &str, name: &str, body: impl IntoResponse) -> Response {
     let mut res = (StatusCode::CREATED, body).into_response();
-    let location = format!("{API}/{path}/{}", paging::segment(name));
+    let location = format!("{API}/{path}/{}", segment(name));
     if let Ok(v) = HeaderValue::from_str(&location) {
         res.headers_mut().insert(header::LOCATION, v);
     }
@@ -68,16 +58,23 @@ pub async fn roles_page(
     _who: Can<View>,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let (list, params) = list(&st, &uri)?;
-    let exclude = match params.iter().find(|(k, _)| k == "excludeRestricted") {
-        None => false,
-        Some((_, v)) => v
-            .trim()
-            .parse::<bool>()
-            .map_err(|_| ApiError::bad_query("`excludeRestricted` must be true or false"))?,
-    };
-    let (roles, total) = st.repo.roles_page(list.page, exclude).await?;
-    let headers = paging::headers(&format!("{API}/roles"), list.page, total, &list.carried);
+    let mut exclude = None;
+    let rules = st.limits.paging::<()>(&[]);
+    let list = ListParams::parse_with(&query_pairs(uri.query()), &rules, |name, value| {
+        if name == "excludeRestricted" && exclude.is_none() {
+            let parsed = value.trim().parse::<bool>();
+            exclude =
+                Some(parsed.map_err(|_| {
+                    ApiError::bad_query("`excludeRestricted` must be true or false")
+                })?);
+        }
+        Ok::<(), ApiError>(())
+    })?;
+    let (roles, total) = st
+        .repo
+        .roles_page(list.page, exclude.unwrap_or(false))
+        .await?;
+    let headers = list.headers(&format!("{API}/roles"), total);
     Ok((headers, Json(role_dtos(&st, &roles).await?)).into_response())
 }
 
@@ -204,14 +201,9 @@ pub async fn permissions_page(
     _who: Can<View>,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let (list, _) = list(&st, &uri)?;
+    let list = ListParams::parse(&query_pairs(uri.query()), &st.limits.paging::<()>(&[]))?;
     let (permissions, total) = st.repo.permissions_page(list.page).await?;
-    let headers = paging::headers(
-        &format!("{API}/permissions"),
-        list.page,
-        total,
-        &list.carried,
-    );
+    let headers = list.headers(&format!("{API}/permissions"), total);
     let body: Vec<PermissionDto> = permissions.iter().map(PermissionDto::from).collect();
     Ok((headers, Json(body)).into_response())
 }

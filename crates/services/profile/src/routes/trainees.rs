@@ -3,7 +3,7 @@
 //! | route | answer |
 //! |---|---|
 //! | `POST /trainee-id/{dbc}/register`, body `[{gmcNumber, dateAdded}]` | `{traineeIds: [TraineeProfileDto]}`: the new ids, then those already of this body, then those moved in |
-//! | `GET /trainee-id/{dbc}/mappings?page=&size=` | `{content, totalElements, totalPages}` plus `X-Total-Count` and `Link` |
+//! | `GET /trainee-id/{dbc}/mappings?page=&size=` | `{content, totalElements, totalPages}` plus `X-Total-Count` and `Link`; by id (`sort` refused) |
 
 use std::collections::BTreeSet;
 
@@ -14,11 +14,11 @@ use http::Uri;
 use serde::Deserialize;
 use tis_core::FieldError;
 use tis_core::extract::{Json as Body, Path};
+use tis_core::paging::{ListParams, query_pairs};
 
 use super::dto::{PagedResponse, TraineeDto, TraineeIdList};
 use super::input::Fields;
-use super::paging::{self, list_params, pairs};
-use super::{API, AppState, Can, RegisterTrainee, ViewMappings};
+use super::{API, AppState, Can, RegisterTrainee, ViewMappings, segment};
 use crate::domain::Registration;
 use crate::domain::names::check_label;
 use crate::error::ApiError;
@@ -100,20 +100,13 @@ pub async fn mappings(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     designated_body(&dbc)?;
-    let list = list_params(&pairs(uri.query()), &st.limits)?;
-    if !list.sort.is_empty() {
-        return Err(ApiError::bad_query(
-            "`sort` is not supported here: mappings are by id",
-        ));
-    }
+    // Mappings are by id: a fixed order, `sort` refused.
+    let list = ListParams::parse(&query_pairs(uri.query()), &st.limits.paging::<()>(&[]))?;
     let (trainees, total) = st.repo.trainee_mappings(&dbc, list.page).await?;
-    let path = format!("{API}/trainee-id/{}/mappings", paging::segment(&dbc));
-    let headers = paging::headers(&path, list.page, total, &list.carried);
-    let body = PagedResponse {
-        content: trainees.iter().map(TraineeDto::from).collect(),
-        total_elements: total,
-        total_pages: total.div_ceil(list.page.size.max(1)),
-    };
+    let path = format!("{API}/trainee-id/{}/mappings", segment(&dbc));
+    let headers = list.headers(&path, total);
+    let content = trainees.iter().map(TraineeDto::from).collect();
+    let body = PagedResponse::new(content, list.page, total);
     Ok((headers, Json(body)).into_response())
 }
 

@@ -19,9 +19,9 @@ use axum::Json;
 use axum::extract::State;
 use http::{HeaderMap, Uri};
 use tis_core::extract::Path;
+use tis_core::paging::query_pairs;
 
 use super::dto::{Href, SelfLink, UserInfoDto, UserInfoResponse, UserListResponse};
-use super::paging::pairs;
 use super::{API, AppState, Can, GetRoUser, GetUsers};
 use crate::error::ApiError;
 use crate::repo::ProfileLookup;
@@ -71,7 +71,7 @@ pub async fn users_by_dbcs(
     _who: Can<GetUsers>,
     uri: Uri,
 ) -> Result<Json<UserListResponse>, ApiError> {
-    let params = pairs(uri.query());
+    let params = query_pairs(uri.query());
     let mut dbcs = list(&params, "designatedBodyCode");
     if dbcs.is_empty() {
         return Err(ApiError::bad_query("`designatedBodyCode` is required"));

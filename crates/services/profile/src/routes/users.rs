@@ -24,10 +24,10 @@ use http::{HeaderValue, StatusCode, Uri, header};
 use serde::Deserialize;
 use tis_core::FieldError;
 use tis_core::extract::{Json as Body, Path, Query};
+use tis_core::paging::{ListParams, query_pairs};
 
 use super::dto::{HeeUserDto, SpringPage};
 use super::input::HeeUserInput;
-use super::paging::{self, list_params, pairs};
 use super::{API, AppState, Can, Delete, Modify, View};
 use crate::domain::{HeeUser, NO_DBC};
 use crate::error::ApiError;
@@ -69,38 +69,26 @@ pub async fn page(
     _who: Can<View>,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let params = pairs(uri.query());
-    let list = list_params(&params, &st.limits)?;
-    let search = params
-        .iter()
-        .find(|(k, _)| k == "search")
-        .map(|(_, v)| v.clone());
-    if search
-        .as_deref()
-        .is_some_and(|s| s.chars().count() > MAX_SEARCH_CHARS)
-    {
-        return Err(ApiError::bad_query(format!(
-            "`search` is longer than {MAX_SEARCH_CHARS} characters"
-        )));
-    }
-    let mut query = UserQuery {
+    let mut search = None;
+    let rules = st.limits.paging(UserQuery::SORTABLE);
+    let list = ListParams::parse_with(&query_pairs(uri.query()), &rules, |name, value| {
+        if name == "search" && search.is_none() {
+            if value.chars().count() > MAX_SEARCH_CHARS {
+                return Err(ApiError::bad_query(format!(
+                    "`search` is longer than {MAX_SEARCH_CHARS} characters"
+                )));
+            }
+            search = Some(value.to_owned());
+        }
+        Ok(())
+    })?;
+    let query = UserQuery {
         search,
-        sort: Vec::new(),
+        sort: list.sort.clone(),
     };
-    for (field, asc) in &list.sort {
-        let col = UserQuery::sort_column(field).ok_or_else(|| {
-            ApiError::bad_query(format!("cannot sort by `{field}`: not a sortable field"))
-        })?;
-        query.sort.push((col, *asc));
-    }
     let (users, total) = st.repo.users_page(&query, list.page).await?;
-    let body = SpringPage::new(
-        dtos(&st, &users).await?,
-        list.page.number,
-        list.page.size,
-        total,
-    );
-    let headers = paging::headers(&format!("{API}/hee-users"), list.page, total, &list.carried);
+    let body = SpringPage::new(dtos(&st, &users).await?, list.page, total);
+    let headers = list.headers(&format!("{API}/hee-users"), total);
     Ok((headers, Json(body)).into_response())
 }
 

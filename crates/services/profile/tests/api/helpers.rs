@@ -149,6 +149,11 @@ pub fn config(url: String, idp: &FakeIdp, reference: Vec<SocketAddr>) -> Profile
     }
 }
 
+/// A fake identity provider whose keys sign this suite's access tokens.
+pub async fn idp() -> FakeIdp {
+    FakeIdp::start(jwks(&[&KEYS.idp])).await
+}
+
 /// Profile with its demo data, and no Reference.
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_with(backend, Vec::new(), |_| {}).await
@@ -160,11 +165,21 @@ pub async fn spawn_with(
     reference: Vec<SocketAddr>,
     tweak: impl FnOnce(&mut ProfileConfig),
 ) -> TestApp {
-    let idp = FakeIdp::start(jwks(&[&KEYS.idp])).await;
+    let idp = idp().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let url = database_url(backend, &dir, "profile.db").await;
     let mut cfg = config(url, &idp, reference);
     tweak(&mut cfg);
+    start(backend, cfg, idp, dir).await
+}
+
+/// Builds and serves `cfg`, waits until ready, and loads the demo data.
+pub async fn start(
+    backend: Backend,
+    cfg: ProfileConfig,
+    idp: FakeIdp,
+    dir: tempfile::TempDir,
+) -> TestApp {
     let app = App::build(cfg).await.expect("build");
     let addr = app.local_addr();
     let db = app.db();

@@ -12,29 +12,24 @@
 
 use std::fmt::Write as _;
 
-use tis_store::Backend;
+use tis_store::{Backend, SqlType};
 
 use super::descriptor::{Descriptor, IdKind, Kind};
 
-fn sql_type(kind: Kind, backend: Backend) -> &'static str {
-    match (kind, backend) {
-        (Kind::Text | Kind::Enum(_), _) => "TEXT",
-        (Kind::Long, Backend::Postgres) => "BIGINT",
-        (Kind::Long, Backend::Sqlite) => "INTEGER",
-        (Kind::Bool, _) => "BOOLEAN",
-        (Kind::Date, _) => "DATE",
-        (Kind::Uuid, Backend::Postgres) => "UUID",
-        (Kind::Uuid, Backend::Sqlite) => "TEXT",
-        (Kind::Ref(target), backend) => id_type(target.id, backend),
-    }
-}
-
-fn id_type(id: IdKind, backend: Backend) -> &'static str {
-    match (id, backend) {
-        (IdKind::Long, Backend::Postgres) => "BIGINT",
-        (IdKind::Long, Backend::Sqlite) => "INTEGER",
-        (IdKind::Uuid, Backend::Postgres) => "UUID",
-        (IdKind::Uuid, Backend::Sqlite) => "TEXT",
+/// The column type of values bound as `ty` (the kinds' types are [`Kind::sql_type`]).
+fn column_type(ty: SqlType, backend: Backend) -> &'static str {
+    match (ty, backend) {
+        (SqlType::Int, Backend::Postgres) => "BIGINT",
+        (SqlType::Int, Backend::Sqlite) => "INTEGER",
+        (SqlType::Uuid, Backend::Postgres) => "UUID",
+        (SqlType::Bool, _) => "BOOLEAN",
+        (SqlType::Date, _) => "DATE",
+        (SqlType::Float, Backend::Postgres) => "DOUBLE PRECISION",
+        (SqlType::Float, Backend::Sqlite) => "REAL",
+        (SqlType::Timestamp, Backend::Postgres) => "TIMESTAMPTZ",
+        (SqlType::Json, Backend::Postgres) => "JSONB",
+        (SqlType::Text, _)
+        | (SqlType::Uuid | SqlType::Timestamp | SqlType::Json, Backend::Sqlite) => "TEXT",
     }
 }
 
@@ -50,7 +45,11 @@ pub fn table(desc: &'static Descriptor, backend: Backend) -> String {
     };
     let mut lines = vec![format!("    id {id}")];
     for f in desc.fields {
-        let mut line = format!("    {} {}", f.column, sql_type(f.kind, backend));
+        let mut line = format!(
+            "    {} {}",
+            f.column,
+            column_type(f.kind.sql_type(), backend)
+        );
         if f.required {
             line.push_str(" NOT NULL");
         }

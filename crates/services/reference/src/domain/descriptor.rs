@@ -9,6 +9,7 @@
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tis_store::SqlType;
 use utoipa::ToSchema;
 
 /// How an entity's primary key is made.
@@ -18,6 +19,16 @@ pub enum IdKind {
     Long,
     /// A random UUID made by the service (the original's newer types use these).
     Uuid,
+}
+
+impl IdKind {
+    /// The type an id of this kind binds as.
+    pub fn sql_type(self) -> SqlType {
+        match self {
+            IdKind::Long => SqlType::Int,
+            IdKind::Uuid => SqlType::Uuid,
+        }
+    }
 }
 
 /// What a field holds, which decides its SQL type, how input is parsed and how filters and
@@ -40,6 +51,18 @@ pub enum Kind {
 impl Kind {
     pub fn is_text(self) -> bool {
         matches!(self, Kind::Text | Kind::Enum(_))
+    }
+
+    /// The type a value (and a NULL) of this kind binds as, and its column's type.
+    pub fn sql_type(self) -> SqlType {
+        match self {
+            Kind::Text | Kind::Enum(_) => SqlType::Text,
+            Kind::Long => SqlType::Int,
+            Kind::Bool => SqlType::Bool,
+            Kind::Uuid => SqlType::Uuid,
+            Kind::Date => SqlType::Date,
+            Kind::Ref(target) => target.id.sql_type(),
+        }
     }
 }
 

@@ -82,23 +82,19 @@ pub fn id_from_text(kind: IdKind, text: &str) -> Option<Value> {
     }
 }
 
-/// The bound value of a field of a validated record.
+/// The bound value of a field of a validated record; an absent value is a NULL of the
+/// field's type (see `tis_store::sql` for why the type matters).
 pub fn bind_value(f: &Field, value: Option<&Json>) -> Value {
-    let Some(value) = value.filter(|v| !v.is_null()) else {
-        return Value::Null;
+    let value = match (f.kind, value.unwrap_or(&Json::Null)) {
+        (Kind::Text | Kind::Enum(_), Json::String(s)) => Some(Value::Text(s.clone())),
+        (Kind::Long, Json::Number(n)) => n.as_i64().map(Value::Int),
+        (Kind::Bool, Json::Bool(b)) => Some(Value::Bool(*b)),
+        (Kind::Uuid, Json::String(s)) => uuid::Uuid::parse_str(s).ok().map(Value::Uuid),
+        (Kind::Date, Json::String(s)) => parse_date(s).map(Value::Date),
+        (Kind::Ref(target), Json::Object(o)) => o.get("id").and_then(|id| id_value(target.id, id)),
+        _ => None,
     };
-    match (f.kind, value) {
-        (Kind::Text | Kind::Enum(_), Json::String(s)) => Value::Text(s.clone()),
-        (Kind::Long, Json::Number(n)) => n.as_i64().map_or(Value::Null, Value::Int),
-        (Kind::Bool, Json::Bool(b)) => Value::Bool(*b),
-        (Kind::Uuid, Json::String(s)) => uuid::Uuid::parse_str(s).map_or(Value::Null, Value::Uuid),
-        (Kind::Date, Json::String(s)) => parse_date(s).map_or(Value::Null, Value::Date),
-        (Kind::Ref(target), Json::Object(o)) => o
-            .get("id")
-            .and_then(|id| id_value(target.id, id))
-            .unwrap_or(Value::Null),
-        _ => Value::Null,
-    }
+    value.unwrap_or(Value::NullOf(f.kind.sql_type()))
 }
 
 /// Why a filter or look-up value does not fit its column.

@@ -56,7 +56,7 @@ impl Repo {
     ) -> Result<(Vec<Row>, u64), StoreError> {
         let total = self.db.read().fetch_one(query::count(desc, q)).await?;
         let total = total.get("n").and_then(Json::as_u64).unwrap_or(0);
-        let rows = if page.number.saturating_mul(page.size) >= total {
+        let rows = if page.offset() >= total {
             Vec::new()
         } else {
             self.fetch(desc, query::select(desc, q, Some(page))).await?

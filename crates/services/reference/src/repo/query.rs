@@ -29,19 +29,10 @@ impl Filter {
     }
 }
 
-/// One `ORDER BY` term.
-#[derive(Debug, Clone, Copy)]
-pub struct Sort {
-    pub field: &'static Field,
-    pub descending: bool,
-}
+/// One `ORDER BY` term: a sortable field of the descriptor, found by its JSON name.
+pub type Sort = tis_core::paging::Sort<&'static Field>;
 
-/// A page: 0-based number and size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Page {
-    pub number: u64,
-    pub size: u64,
-}
+pub use tis_core::paging::Page;
 
 /// The rows a request asks for. Filters are AND'ed; the search term matches when any
 /// searchable column contains it (case-insensitively).
@@ -144,9 +135,7 @@ pub fn select(desc: &'static Descriptor, q: &ListQuery, page: Option<Page>) -> S
     sql.append(where_clause(desc, q));
     sql.push(&order_by(q));
     if let Some(p) = page {
-        let size = i64::try_from(p.size).unwrap_or(i64::MAX);
-        let offset = i64::try_from(p.number.saturating_mul(p.size)).unwrap_or(i64::MAX);
-        sql.push(" LIMIT ").bind(size).push(" OFFSET ").bind(offset);
+        sql.push_page(p);
     }
     sql
 }

@@ -60,14 +60,7 @@ impl Repo {
                 desc.table,
                 columns.join(", ")
             ));
-            sql.push("(");
-            for (i, v) in values.into_iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                push_value(&mut sql, v);
-            }
-            sql.push(r#") RETURNING id AS "id""#);
+            sql.bind_list(values).push(r#" RETURNING id AS "id""#);
             let row = tx.fetch_one(sql).await?;
             ids.push(row.get("id").cloned().unwrap_or(Json::Null));
         }
@@ -91,7 +84,7 @@ impl Repo {
                     sql.push(", ");
                 }
                 sql.push(f.column).push(" = ");
-                push_value(&mut sql, bind_value(f, record.get(f.json)));
+                sql.bind(bind_value(f, record.get(f.json)));
             }
             sql.push(" WHERE id = ").bind(id.clone());
             if tx.execute(sql).await? == 0 {
@@ -110,17 +103,6 @@ impl Repo {
     }
 }
 
-/// Binds `v`, except a null, which is written as the literal `NULL`: tis-store binds nulls
-/// as text, which PostgreSQL refuses for a `BIGINT`, `DATE` or `BOOLEAN` column, while an
-/// untyped `NULL` takes the column's type on both backends.
-fn push_value(sql: &mut Sql, v: Value) {
-    if v == Value::Null {
-        sql.push("NULL");
-    } else {
-        sql.bind(v);
-    }
-}
-
 /// Refuses a record whose references name missing records, before the foreign key would
 /// (so the caller gets a field error, not a constraint name).
 async fn check_references(
@@ -132,7 +114,7 @@ async fn check_references(
     for f in desc.fields {
         let Kind::Ref(target) = f.kind else { continue };
         let id = bind_value(f, record.get(f.json));
-        if id == Value::Null {
+        if id.is_null() {
             continue;
         }
         let mut sql = Sql::new(&format!("SELECT id FROM {} WHERE id = ", target.table));

@@ -28,11 +28,12 @@ use serde_json::{Map, Value as Json};
 use tis_auth::Authenticated;
 use tis_core::FieldError;
 use tis_core::extract::{Json as Body, Path};
+use tis_core::paging::{self, query_pairs};
 use tis_store::{Row, Value};
 
 use super::api::{Api, Body as Doc, Method, Op};
-use super::params::{self, ParamError, list_request, pairs};
-use super::{API, AppState, CanDelete, CanWrite, DELETE, WRITE, paging};
+use super::params::{self, ParamError, list_request};
+use super::{API, AppState, CanDelete, CanWrite, DELETE, WRITE};
 use crate::domain::validate::{id_from_text, validate};
 use crate::domain::{Descriptor, Entity};
 use crate::error::ApiError;
@@ -192,7 +193,7 @@ fn single(err: ApiError) -> ApiError {
 
 async fn page_of<E: Entity>(st: &AppState, uri: &Uri, current: bool) -> Result<Response, ApiError> {
     let d = E::desc();
-    let params = pairs(uri.query());
+    let params = query_pairs(uri.query());
     let mut req = list_request(
         d,
         &params,
@@ -274,7 +275,7 @@ async fn update_rows<E: Entity>(st: &AppState, dtos: &[E]) -> Result<Vec<E>, Api
             ));
         }
         errors.extend(validate(d, &map, &format!("[{i}].")));
-        records.push((id.unwrap_or(Value::Null), map));
+        records.push((id.unwrap_or(Value::null(d.id.sql_type())), map));
     }
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
@@ -397,7 +398,7 @@ async fn exists<E: Entity>(
         code,
         codes.iter().map(|c| Value::Text(c.clone())).collect(),
     )]);
-    if let Some((_, cf)) = pairs(uri.query())
+    if let Some((_, cf)) = query_pairs(uri.query())
         .into_iter()
         .find(|(k, _)| k == "columnFilters")
     {

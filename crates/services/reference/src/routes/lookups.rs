@@ -20,12 +20,12 @@ use bytes::Bytes;
 use http::{StatusCode, Uri};
 use tis_auth::Authenticated;
 use tis_core::extract::{Json as Body, Path};
+use tis_core::paging::query_pairs;
 use tis_store::Value;
 
 use super::api::{Api, Body as Doc, Method, Op};
 use super::crud::decode;
 use super::dto::{DbcDto, GradeDto, RoleDto, SITE, SiteDto, TrustDto};
-use super::params::pairs;
 use super::{API, AppState};
 use crate::domain::Entity;
 use crate::domain::validate::id_from_text;
@@ -181,7 +181,7 @@ async fn ids_in_query<E: Entity>(
     _who: Authenticated,
     uri: Uri,
 ) -> Result<axum::Json<Vec<E>>, ApiError> {
-    let raw = pairs(uri.query())
+    let raw = query_pairs(uri.query())
         .into_iter()
         .filter(|(k, _)| k == "ids")
         .map(|(_, v)| v)

@@ -16,13 +16,12 @@ pub mod api;
 pub mod crud;
 pub mod dto;
 pub mod lookups;
-pub mod paging;
 pub mod params;
 pub mod special;
 
 use axum::extract::{FromRef, FromRequestParts, Request};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Json};
 use http::request::Parts;
@@ -104,17 +103,13 @@ impl FromRequestParts<AppState> for CanDelete {
 /// tis-store runs the request in one transaction with its key (see
 /// [`tis_store::idempotency`]). Requests without the header pass straight through.
 pub async fn idempotent(Extension(st): Extension<AppState>, req: Request, next: Next) -> Response {
-    if !req.headers().contains_key(tis_store::idempotency::HEADER) {
-        return next.run(req).await;
-    }
-    let (mut parts, body) = req.into_parts();
-    let who = match Authenticated::from_request_parts(&mut parts, &st).await {
-        Ok(Authenticated(who)) => who,
-        Err(e) => return ApiError::from(e).into_response(),
-    };
-    let req = Request::from_parts(parts, body);
     let db = st.repo.db().clone();
-    tis_store::idempotency::run(&db, who.user_name(), st.limits.body_limit, req, next).await
+    let limit = st.limits.body_limit;
+    tis_store::idempotency::run_scoped(&db, limit, req, next, async |parts| {
+        let Authenticated(who) = Authenticated::from_request_parts(parts, &st).await?;
+        Ok::<_, tis_auth::AuthError>(who.user_name().to_owned())
+    })
+    .await
 }
 
 macro_rules! crud_for_all {

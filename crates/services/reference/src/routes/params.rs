@@ -2,9 +2,9 @@
 //! `columnFilters`), parsed at the boundary into a typed [`ListRequest`] or a [`ParamError`]
 //! (always a 400, never a panic, whatever the input).
 //!
-//! - `page` (0-based, default 0) and `size` (default 20, at most the configured maximum);
-//! - `sort=field,asc|desc`, repeatable; `sort=a,b,desc` sorts both descending (Spring's
-//!   form); the field is a JSON name found in the entity's allow-list;
+//! - `page`, `size` and `sort` are tis-core's ([`tis_core::paging`]), with the entity's
+//!   descriptor as the allow-list: `sort=field,asc|desc`, repeatable, `sort=a,b,desc` sorts
+//!   both descending, the field is a JSON name whose descriptor field is sortable;
 //! - `searchQuery`: free text, case-insensitive "contains" over the searchable columns; a
 //!   JSON string (`"abc"`) is unquoted and percent-escapes are decoded, as the original's
 //!   `StringConverter` did; LIKE wildcards in it match literally;
@@ -12,13 +12,17 @@
 //!   or not); values in one column are OR'ed, columns AND'ed; each value is typed by its
 //!   column (an unknown enum value, a bad number or date is a 400, where the original
 //!   silently dropped it); an empty list puts no condition.
+//!
+//! The `Link` URLs carry `sort`, `searchQuery` and `columnFilters`; other parameters are
+//! ignored, as Spring ignored them.
 
 use percent_encoding::percent_decode_str;
 use serde_json::Value as Json;
+use tis_core::paging::{Carry, ListParams, PagingError, Rules};
 
-use crate::domain::Descriptor;
 use crate::domain::validate::{BadValue, value_from_text};
-use crate::repo::{Filter, ListQuery, Page, Sort};
+use crate::domain::{Descriptor, Field};
+use crate::repo::{Filter, ListQuery, Page};
 
 /// The longest `searchQuery`, in characters.
 pub const MAX_SEARCH_CHARS: usize = 200;
@@ -27,24 +31,14 @@ pub const MAX_FILTER_BYTES: usize = 16 * 1024;
 /// The most values in one filter column, and the most `sort` terms.
 pub const MAX_FILTER_VALUES: usize = 1000;
 pub const MAX_SORT_TERMS: usize = 10;
+/// The parameters of a list besides paging, carried into its links.
+const LIST_PARAMS: &[&str] = &["searchQuery", "columnFilters"];
 
 /// Why list parameters were refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParamError {
-    #[error("`{name}` must be a whole number from {min}, not `{value}`")]
-    NotANumber {
-        name: &'static str,
-        value: String,
-        min: u64,
-    },
-    #[error("`size` must be at most {max}")]
-    PageTooLarge { max: u64 },
-    #[error("cannot sort by `{0}`: not a sortable field")]
-    UnknownSortField(String),
-    #[error("`{0}` is not a sort direction (asc or desc)")]
-    BadDirection(String),
-    #[error("too many sort terms (at most {MAX_SORT_TERMS})")]
-    TooManySorts,
+    #[error(transparent)]
+    Paging(#[from] PagingError),
     #[error("`searchQuery` is longer than {MAX_SEARCH_CHARS} characters")]
     SearchTooLong,
     #[error("`columnFilters` is not a JSON object of column → list of values: {0}")]
@@ -64,24 +58,13 @@ pub struct ListRequest {
     pub carried: Vec<(String, String)>,
 }
 
-/// The raw query string as (name, value) pairs, in order; repeated names kept.
-pub fn pairs(raw: Option<&str>) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(raw.unwrap_or("").as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+/// The sort allow-list of `desc`: its sortable fields (`id` included) by JSON name.
+pub fn sortable(desc: &'static Descriptor) -> Vec<(&'static str, &'static Field)> {
+    std::iter::once(desc.id_field())
+        .chain(desc.fields)
+        .filter(|f| f.sort)
+        .map(|f| (f.json, f))
         .collect()
-}
-
-fn number(name: &'static str, value: &str, min: u64) -> Result<u64, ParamError> {
-    value
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .filter(|n| *n >= min)
-        .ok_or_else(|| ParamError::NotANumber {
-            name,
-            value: value.chars().take(32).collect(),
-            min,
-        })
 }
 
 /// Parses the list parameters of `desc` (unknown parameters are ignored, as Spring did).
@@ -91,93 +74,26 @@ pub fn list_request(
     default_size: u64,
     max_size: u64,
 ) -> Result<ListRequest, ParamError> {
-    let mut page = Page {
-        number: 0,
-        size: default_size.min(max_size).max(1),
-    };
+    let sortable = sortable(desc);
+    let rules = Rules::new(default_size, max_size)
+        .sortable(&sortable)
+        .max_sort_terms(MAX_SORT_TERMS)
+        .carry(Carry::Only(LIST_PARAMS));
     let mut query = ListQuery::default();
-    let mut carried = Vec::new();
-    for (name, value) in params {
-        match name.as_str() {
-            "page" => page.number = number("page", value, 0)?,
-            "size" => {
-                page.size = number("size", value, 1)?;
-                if page.size > max_size {
-                    return Err(ParamError::PageTooLarge { max: max_size });
-                }
-            }
-            "sort" => {
-                query.sort.extend(sort(desc, value)?);
-                if query.sort.len() > MAX_SORT_TERMS {
-                    return Err(ParamError::TooManySorts);
-                }
-                carried.push((name.clone(), value.clone()));
-            }
-            "searchQuery" => {
-                query.search = search(value)?;
-                carried.push((name.clone(), value.clone()));
-            }
-            "columnFilters" => {
-                query.filters.extend(column_filters(desc, value)?);
-                carried.push((name.clone(), value.clone()));
-            }
+    let list = ListParams::parse_with(params, &rules, |name, value| {
+        match name {
+            "searchQuery" => query.search = search(value)?,
+            "columnFilters" => query.filters.extend(column_filters(desc, value)?),
             _ => {}
         }
-    }
-    // Offsets beyond what a database can count are refused rather than overflowed.
-    if page
-        .number
-        .checked_mul(page.size)
-        .is_none_or(|o| o > i64::MAX as u64)
-    {
-        return Err(ParamError::NotANumber {
-            name: "page",
-            value: page.number.to_string(),
-            min: 0,
-        });
-    }
+        Ok::<(), ParamError>(())
+    })?;
+    query.sort = list.sort;
     Ok(ListRequest {
         query,
-        page,
-        carried,
+        page: list.page,
+        carried: list.carried,
     })
-}
-
-/// One `sort` parameter: `field[,field…][,asc|desc]`.
-pub fn sort(desc: &'static Descriptor, value: &str) -> Result<Vec<Sort>, ParamError> {
-    let mut parts: Vec<&str> = value
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect();
-    if parts.len() > MAX_SORT_TERMS + 1 {
-        return Err(ParamError::TooManySorts);
-    }
-    let mut descending = false;
-    if let Some(last) = parts.last() {
-        match last.to_ascii_lowercase().as_str() {
-            "asc" => {
-                parts.pop();
-            }
-            "desc" => {
-                descending = true;
-                parts.pop();
-            }
-            _ => {}
-        }
-    }
-    if parts.is_empty() && !value.trim().is_empty() && value.contains(',') {
-        return Err(ParamError::BadDirection(value.chars().take(32).collect()));
-    }
-    parts
-        .into_iter()
-        .map(|name| {
-            desc.field(name)
-                .filter(|f| f.sort)
-                .map(|field| Sort { field, descending })
-                .ok_or_else(|| ParamError::UnknownSortField(name.chars().take(64).collect()))
-        })
-        .collect()
 }
 
 /// `searchQuery`: unquoted, percent-decoded, trimmed, bounded. `None` when empty.
@@ -258,68 +174,75 @@ mod tests {
     use super::*;
     use crate::routes::dto::SITE;
     use proptest::prelude::*;
+    use tis_core::paging::{query_pairs, sort_terms};
     use tis_store::Value;
 
     fn req(q: &str) -> Result<ListRequest, ParamError> {
-        list_request(&SITE, &pairs(Some(q)), 20, 500)
+        list_request(&SITE, &query_pairs(Some(q)), 20, 500)
+    }
+
+    fn sort(value: &str) -> Result<Vec<crate::repo::Sort>, PagingError> {
+        sort_terms(value, &sortable(&SITE), MAX_SORT_TERMS)
+    }
+
+    fn paging(e: Result<ListRequest, ParamError>) -> PagingError {
+        match e {
+            Err(ParamError::Paging(p)) => p,
+            other => panic!("expected a paging error, got {other:?}"),
+        }
     }
 
     #[test]
-    fn paging_defaults_and_limits() {
-        let r = req("").expect("defaults");
+    fn the_descriptor_is_the_sort_allow_list_and_the_limits_are_the_services() {
         assert_eq!(
-            r.page,
+            req("").expect("defaults").page,
             Page {
                 number: 0,
                 size: 20
             }
         );
         assert_eq!(
-            req("page=3&size=500").expect("ok").page,
-            Page {
-                number: 3,
-                size: 500
-            }
+            paging(req("size=501")),
+            PagingError::PageTooLarge { max: 500 }
         );
-        assert_eq!(
-            req("size=501").unwrap_err(),
-            ParamError::PageTooLarge { max: 500 }
-        );
-        assert!(matches!(req("size=0"), Err(ParamError::NotANumber { .. })));
-        assert!(matches!(req("page=-1"), Err(ParamError::NotANumber { .. })));
-        assert!(matches!(
-            req("page=99999999999999999999"),
-            Err(ParamError::NotANumber { .. })
-        ));
-        assert!(matches!(
-            req("page=18446744073709551615&size=2"),
-            Err(ParamError::NotANumber { .. })
-        ));
-    }
-
-    #[test]
-    fn sorts_are_repeatable_and_use_json_names() {
-        let r = req("sort=siteName,desc&sort=siteCode").expect("ok");
+        let r = req("sort=siteName,desc&sort=siteCode&sort=id").expect("ok");
         let terms: Vec<_> = r
             .query
             .sort
             .iter()
             .map(|s| (s.field.column, s.descending))
             .collect();
-        assert_eq!(terms, vec![("site_name", true), ("site_code", false)]);
-        let both = sort(&SITE, "siteName,siteCode,DESC").expect("spring form");
+        assert_eq!(
+            terms,
+            vec![("site_name", true), ("site_code", false), ("id", false)]
+        );
+        let both = sort("siteName,siteCode,DESC").expect("spring form");
         assert!(both.iter().all(|s| s.descending));
         assert_eq!(
-            req("sort=site_name").unwrap_err(),
-            ParamError::UnknownSortField("site_name".into())
+            paging(req("sort=site_name")),
+            PagingError::UnknownSortField("site_name".into()),
+            "JSON names, never columns"
+        );
+        assert_eq!(
+            paging(req("sort=address")),
+            PagingError::UnknownSortField("address".into()),
+            "a field that is not sortable"
+        );
+    }
+
+    #[test]
+    fn the_links_carry_search_filters_and_sort_and_the_first_bad_parameter_is_reported() {
+        let r = req("searchQuery=guy&junk=1&sort=siteName&page=1&columnFilters={}").expect("ok");
+        let carried: Vec<&str> = r.carried.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(carried, ["searchQuery", "sort", "columnFilters"]);
+        let long = "é".repeat(201);
+        assert_eq!(
+            req(&format!("searchQuery={long}&size=0")).unwrap_err(),
+            ParamError::SearchTooLong
         );
         assert!(matches!(
-            req("sort=address"),
-            Err(ParamError::UnknownSortField(_))
-        ));
-        assert!(matches!(
-            req("sort=,desc"),
-            Err(ParamError::BadDirection(_))
+            paging(req(&format!("size=0&searchQuery={long}"))),
+            PagingError::NotANumber { name: "size", .. }
         ));
     }
 
@@ -411,7 +334,7 @@ mod tests {
 
         #[test]
         fn any_sort_parses_to_sortable_fields_or_is_refused(raw in "\\PC{0,200}") {
-            if let Ok(terms) = sort(&SITE, &raw) {
+            if let Ok(terms) = sort(&raw) {
                 for t in terms {
                     prop_assert!(t.field.sort);
                 }
@@ -432,7 +355,7 @@ mod tests {
             let long: String = std::iter::repeat_n(c.as_str(), n).collect();
             prop_assert!(search(&long).is_err() || long.trim().is_empty() || long.chars().count() <= MAX_SEARCH_CHARS);
             prop_assert!(column_filters(&SITE, &long).map_or(true, |f| f.is_empty()));
-            let _ = sort(&SITE, &long);
+            let _ = sort(&long);
         }
     }
 }

@@ -16,6 +16,7 @@ use axum::extract::State;
 use http::Uri;
 use tis_auth::Authenticated;
 use tis_core::extract::{Json as Body, Path};
+use tis_core::paging::query_pairs;
 use tis_store::Value;
 
 use super::api::{Api, Body as Doc, Method, Op};
@@ -25,7 +26,6 @@ use super::dto::{
     LocalOfficeDto, PROGRAMME_MEMBERSHIP_TYPE, ROLE, ROLE_CATEGORY, RoleDto,
 };
 use super::lookups::split_list;
-use super::params::pairs;
 use super::{API, AppState};
 use crate::domain::{Descriptor, Field};
 use crate::error::ApiError;
@@ -184,7 +184,7 @@ async fn roles_by_codes(
     _who: Authenticated,
     uri: Uri,
 ) -> Result<axum::Json<Vec<RoleDto>>, ApiError> {
-    let raw = pairs(uri.query())
+    let raw = query_pairs(uri.query())
         .into_iter()
         .filter(|(k, _)| k == "codes")
         .map(|(_, v)| v)
@@ -241,7 +241,7 @@ async fn roles_match(
     Body(codes): Body<Vec<String>>,
 ) -> Result<axum::Json<BTreeMap<String, String>>, ApiError> {
     let mut extra = Vec::new();
-    if let Some((_, cf)) = pairs(uri.query())
+    if let Some((_, cf)) = query_pairs(uri.query())
         .into_iter()
         .find(|(k, _)| k == "columnFilters")
     {
