@@ -5,6 +5,11 @@
 //! up to `restart_backoff_max`, with ±20 % jitter so that siblings do not restart in step. A
 //! process that stayed up for `stable_after` is considered healthy again and its next crash
 //! restarts it after the initial wait.
+//!
+//! Holding a process down: while `run/hold/<name>` exists, a process that exits is not
+//! restarted; removing the file restarts it at once. Nothing but the file's presence is read,
+//! so a tool (`tis chaos`) or a person (`touch .tis/run/hold/idp`) can keep a component down
+//! for as long as an outage should last, and the supervisor still restarts everything else.
 
 use std::ffi::OsString;
 use std::net::SocketAddr;
@@ -141,6 +146,16 @@ pub async fn supervise(
         if started.elapsed() >= cfg.stable_after {
             backoff = cfg.restart_backoff;
         }
+        if held(&run_dir, &spec.name) {
+            tracing::info!(process.name = %spec.name, "held down; not restarting until released");
+            if !wait_released(&run_dir, &spec.name, &mut stop).await {
+                return;
+            }
+            // A deliberate outage is not a crash loop: restart at once.
+            tracing::info!(process.name = %spec.name, "released; restarting");
+            backoff = cfg.restart_backoff;
+            continue;
+        }
         let wait = jitter(backoff);
         tracing::info!(process.name = %spec.name, restart_in = ?wait, "restarting after back-off");
         tokio::select! {
@@ -149,6 +164,28 @@ pub async fn supervise(
         }
         backoff = (backoff * 2).min(cfg.restart_backoff_max);
     }
+}
+
+/// The file whose presence keeps `name` down: `run/hold/<name>`. `tis chaos` creates it
+/// before it kills a process it wants to stay down (an identity provider outage, every
+/// instance of a service), and removes it to let the process come back.
+pub fn hold_file(run_dir: &Path, name: &str) -> PathBuf {
+    run_dir.join("hold").join(name)
+}
+
+fn held(run_dir: &Path, name: &str) -> bool {
+    hold_file(run_dir, name).exists()
+}
+
+/// Waits until the hold on `name` is lifted (true) or the supervisor stops (false).
+async fn wait_released(run_dir: &Path, name: &str, stop: &mut watch::Receiver<bool>) -> bool {
+    while held(run_dir, name) {
+        tokio::select! {
+            _ = stop.changed() => return false,
+            () = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+    }
+    !*stop.borrow()
 }
 
 fn start(spec: &ChildSpec, exe: &Path, announce: &Path) -> anyhow::Result<Child> {

@@ -6,7 +6,9 @@
 //!    ready and its real address is known, every service instance. Each runs in its own
 //!    process group, announces its address through a file, and exits if we die.
 //! 3. Watch them (`child`): restart a crashed process with back-off; print where everything
-//!    is once all are ready; keep `run/up.json` current for tools and tests.
+//!    is once all are ready; keep `run/up.json` current for tools and tests. A process
+//!    whose `run/hold/<name>` file exists is not restarted until the file is removed
+//!    (`tis chaos` holds the identity provider or a service down this way).
 //! 4. On Ctrl-C or SIGTERM: stop every process (SIGTERM, which drains it; SIGKILL after
 //!    `up.stop_timeout`), then exit 0.
 

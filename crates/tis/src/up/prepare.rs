@@ -10,6 +10,7 @@
 //!   profile.db           the Profile service's, likewise
 //!   run/<process>.addr   where each process listens (written by the process)
 //!   run/up.json          every ready process and its address, while `tis up` runs
+//!   run/hold/<process>   while present, that process is not restarted when it exits
 //! ```
 
 use std::collections::BTreeMap;
