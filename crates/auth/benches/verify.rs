@@ -1,8 +1,11 @@
 //! Verification cost: `cargo bench -p tis-auth --bench verify`.
 //!
-//! Targets (crates/auth/BENCHMARKS.md): RS256 ≤ 30 µs, ES256 ≤ 80 µs, a cached repeat ≤ 2 µs.
+//! Targets (docs/benchmarks.md): RS256 ≤ 30 µs, ES256 ≤ 80 µs, a cached repeat ≤ 2 µs.
 //! "Uncached" verifiers have the verified-token cache disabled, so every iteration runs the
-//! whole path: front end, key lookup, signature, claims, audience and time checks.
+//! whole path: front end, key lookup, signature, claims, audience and time checks. Each
+//! algorithm is measured twice, side by side in the same run: "uncached" (keys parsed once,
+//! `jws`) and "uncached, previous path" (the same checks with jsonwebtoken's `decode`, which
+//! parses the key and the header again and the claims twice on every call).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -62,6 +65,16 @@ fn bench(c: &mut Criterion) {
     ] {
         let token = key.sign(&claims);
         uncached.verify_now(&token).expect("verifies");
+        uncached
+            .verify_now_with_jsonwebtoken(&token)
+            .expect("verifies the old way");
+        group.bench_function(format!("{name} uncached, previous path"), |b| {
+            b.iter(|| {
+                uncached
+                    .verify_now_with_jsonwebtoken(black_box(&token))
+                    .expect("ok")
+            })
+        });
         group.bench_function(format!("{name} uncached"), |b| {
             b.iter(|| uncached.verify_now(black_box(&token)).expect("ok"))
         });

@@ -11,11 +11,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use aws_lc_rs::signature::ParsedPublicKey;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 
+use crate::jws;
 use crate::token::MAX_KID_LEN;
 
 /// More keys than this in one set is not a real key set; the rest are ignored.
@@ -35,13 +37,17 @@ pub enum KeyType {
 }
 
 /// One key that may verify signatures.
-#[derive(Debug)]
 pub struct VerificationKey {
     pub kid: String,
     pub key_type: KeyType,
     /// The algorithms this key may verify, already narrowed by configuration.
     pub algorithms: Vec<Algorithm>,
-    pub(crate) decoding: DecodingKey,
+    /// jsonwebtoken's form of the key, for the before/after benchmark's old path only.
+    #[cfg(feature = "test-util")]
+    pub(crate) decoding: jsonwebtoken::DecodingKey,
+    /// One aws-lc-rs key per algorithm in `algorithms`, parsed once when the key set is
+    /// loaded, so that verifying a token never parses a key (see `jws`).
+    pub(crate) parsed: Vec<(Algorithm, ParsedPublicKey)>,
     /// The JWK as published, for persistence and to notice a changed key under an old kid.
     pub(crate) jwk: serde_json::Value,
 }
@@ -49,6 +55,23 @@ pub struct VerificationKey {
 impl VerificationKey {
     pub fn allows(&self, alg: Algorithm) -> bool {
         self.algorithms.contains(&alg)
+    }
+
+    /// The parsed key that verifies `alg`, if this key may verify it.
+    pub(crate) fn parsed_for(&self, alg: Algorithm) -> Option<&ParsedPublicKey> {
+        self.parsed
+            .iter()
+            .find_map(|(a, k)| (*a == alg).then_some(k))
+    }
+}
+
+impl std::fmt::Debug for VerificationKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerificationKey")
+            .field("kid", &self.kid)
+            .field("key_type", &self.key_type)
+            .field("algorithms", &self.algorithms)
+            .finish_non_exhaustive()
     }
 }
 
@@ -141,7 +164,9 @@ pub fn parse_jwk(
         None => None,
         Some(a) => Some(a.parse().map_err(|_| "alg not a signature algorithm")?),
     };
-    let (key_type, family, decoding) = match f.kty.as_str() {
+    // The public key material aws-lc-rs parses: `n` and `e`, or the point / raw key.
+    let material: Material;
+    let (key_type, family) = match f.kty.as_str() {
         "RSA" => {
             let n = decode_b64(f.n.as_deref()).ok_or("RSA key without n")?;
             let e = decode_b64(f.e.as_deref()).ok_or("RSA key without e")?;
@@ -157,8 +182,8 @@ pub fn parse_jwk(
                 Algorithm::PS384,
                 Algorithm::PS512,
             ];
-            let key = DecodingKey::from_rsa_raw_components(&n, &e);
-            (KeyType::Rsa, family.to_vec(), key)
+            material = Material::Rsa { n, e };
+            (KeyType::Rsa, family.to_vec())
         }
         "EC" => {
             let (key_type, alg, len) = match f.crv.as_deref() {
@@ -175,7 +200,8 @@ pub fn parse_jwk(
             point.push(0x04);
             point.extend_from_slice(&x);
             point.extend_from_slice(&y);
-            (key_type, vec![alg], DecodingKey::from_ec_der(&point))
+            material = Material::Point(point);
+            (key_type, vec![alg])
         }
         "OKP" => {
             if f.crv.as_deref() != Some("Ed25519") {
@@ -185,11 +211,8 @@ pub fn parse_jwk(
             if x.len() != 32 {
                 return Err("Ed25519 key of the wrong length");
             }
-            (
-                KeyType::Ed25519,
-                vec![Algorithm::EdDSA],
-                DecodingKey::from_ed_der(&x),
-            )
+            material = Material::Point(x);
+            (KeyType::Ed25519, vec![Algorithm::EdDSA])
         }
         "oct" => return Err("symmetric keys are never used"),
         _ => return Err("unsupported kty"),
@@ -202,13 +225,34 @@ pub fn parse_jwk(
     if algorithms.is_empty() {
         return Err("no accepted algorithm fits this key");
     }
+    let mut parsed = Vec::with_capacity(algorithms.len());
+    for alg in &algorithms {
+        let key = match &material {
+            Material::Rsa { n, e } => jws::rsa_key(n, e, *alg),
+            Material::Point(public) => jws::point_key(public, *alg),
+        };
+        parsed.push((*alg, key.ok_or("the public key does not parse")?));
+    }
     Ok(VerificationKey {
         kid,
         key_type,
         algorithms,
-        decoding,
+        #[cfg(feature = "test-util")]
+        decoding: match &material {
+            Material::Rsa { n, e } => jsonwebtoken::DecodingKey::from_rsa_raw_components(n, e),
+            Material::Point(p) if key_type == KeyType::Ed25519 => {
+                jsonwebtoken::DecodingKey::from_ed_der(p)
+            }
+            Material::Point(p) => jsonwebtoken::DecodingKey::from_ec_der(p),
+        },
+        parsed,
         jwk: jwk.clone(),
     })
+}
+
+enum Material {
+    Rsa { n: Vec<u8>, e: Vec<u8> },
+    Point(Vec<u8>),
 }
 
 fn decode_b64(s: Option<&str>) -> Option<Vec<u8>> {
@@ -274,20 +318,45 @@ mod tests {
 
     #[test]
     fn curves_bind_their_algorithm() {
-        let x = URL_SAFE_NO_PAD.encode([1u8; 32]);
+        use aws_lc_rs::signature::{
+            ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair,
+        };
+        let p256 = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).expect("p256");
+        let point = p256.public_key().as_ref();
+        let (x, y) = (
+            URL_SAFE_NO_PAD.encode(&point[1..33]),
+            URL_SAFE_NO_PAD.encode(&point[33..]),
+        );
         let ec = parse_jwk(
-            &json!({"kty":"EC","kid":"e","crv":"P-256","x":x,"y":x}),
+            &json!({"kty":"EC","kid":"e","crv":"P-256","x":x,"y":y}),
             ALL,
         )
         .expect("ec");
         assert_eq!(ec.algorithms, vec![Algorithm::ES256]);
-        let ed = parse_jwk(&json!({"kty":"OKP","kid":"d","crv":"Ed25519","x":x}), ALL).expect("ed");
+        assert!(ec.parsed_for(Algorithm::ES256).is_some());
+        let ed25519 = Ed25519KeyPair::generate().expect("ed25519");
+        let ed_x = URL_SAFE_NO_PAD.encode(ed25519.public_key().as_ref());
+        let ed = parse_jwk(
+            &json!({"kty":"OKP","kid":"d","crv":"Ed25519","x":ed_x}),
+            ALL,
+        )
+        .expect("ed");
         assert_eq!(ed.algorithms, vec![Algorithm::EdDSA]);
         let wrong = parse_jwk(
-            &json!({"kty":"EC","kid":"e","crv":"P-256","x":x,"y":x,"alg":"RS256"}),
+            &json!({"kty":"EC","kid":"e","crv":"P-256","x":x,"y":y,"alg":"RS256"}),
             ALL,
         );
         assert!(wrong.is_err());
+    }
+
+    #[test]
+    fn a_point_off_the_curve_is_skipped_when_the_set_is_loaded() {
+        let x = URL_SAFE_NO_PAD.encode([1u8; 32]);
+        let bad = parse_jwk(
+            &json!({"kty":"EC","kid":"e","crv":"P-256","x":x,"y":x}),
+            ALL,
+        );
+        assert_eq!(bad.err(), Some("the public key does not parse"));
     }
 
     #[test]

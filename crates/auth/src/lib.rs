@@ -28,6 +28,7 @@
 //! - [`keys`]: JWKs into verification keys, each bound to the algorithms it may verify.
 //! - [`jwks`]: the key lifecycle (`JwksCache`): discovery, fetch, persistence, refresh,
 //!   unknown-`kid` rate limit, grace, status.
+//! - `jws`: the signature check against keys parsed once; the required-claims check.
 //! - `cache`: verified tokens by SHA-256, bounded and expiring.
 //! - [`verify`]: the `AccessTokenVerifier`.
 //! - [`principal`]: `UserProfile`, `Principal` and its permission checks, the principal
@@ -49,6 +50,7 @@ pub mod error;
 pub mod extract;
 pub mod headers;
 pub mod jwks;
+mod jws;
 pub mod keys;
 pub mod metrics;
 pub mod principal;

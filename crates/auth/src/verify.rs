@@ -8,22 +8,18 @@
 //!    beyond grace is 503 `idp_unavailable`;
 //! 5. the algorithm must be one the key allows (an RS256 key never checks an ES256 or HS256
 //!    signature);
-//! 6. the signature, then the claims, with jsonwebtoken: `exp`, `iss` and `aud` required,
-//!    `iss` exact;
-//! 7. our own time checks (`exp`, `nbf`, `iat` with the configured skew, on the injectable
-//!    clock) and the audience (`aud`, else Keycloak's `azp`), which jsonwebtoken cannot do
-//!    because its audience check has no `azp` fallback and its time checks read the system
-//!    clock.
+//! 6. the signature, with the aws-lc-rs key parsed once per JWK and algorithm (`jws`), then
+//!    the claims, parsed once: `exp`, `iss` and `aud` required, `iss` exact;
+//! 7. the time checks (`exp`, `nbf`, `iat` with the configured skew, on the injectable
+//!    clock) and the audience (`aud`, else Keycloak's `azp`).
 //!
 //! When the keys are degraded (IdP unreachable, within grace) the request is marked
 //! `TIS-Degraded: idp` through `tis_core::context::mark_degraded`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use http::HeaderMap;
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, Validation};
+use jsonwebtoken::Algorithm;
 
 use crate::cache::VerifiedCache;
 use crate::claims::{AccessClaims, check_times};
@@ -31,6 +27,7 @@ use crate::config::{AuthConfig, ConfigError};
 use crate::error::AuthError;
 use crate::headers;
 use crate::jwks::{JwksCache, Lookup};
+use crate::jws;
 use crate::keys::VerificationKey;
 use crate::metrics::{self, TokenKind};
 use crate::token::{self, TokenHead, TypPolicy};
@@ -57,11 +54,11 @@ pub struct AccessTokenVerifier(Arc<Inner>);
 
 struct Inner {
     keys: JwksCache,
+    issuer: String,
     audience: Vec<String>,
     skew: u64,
     max_bytes: usize,
     accepted: Vec<Algorithm>,
-    validations: HashMap<Algorithm, Validation>,
     cache: VerifiedCache<AccessClaims>,
 }
 
@@ -78,22 +75,9 @@ impl AccessTokenVerifier {
     pub fn new(config: &AuthConfig, keys: JwksCache) -> Result<Self, ConfigError> {
         let accepted = config.validate()?;
         metrics::describe();
-        let validations = accepted
-            .iter()
-            .map(|alg| {
-                let mut v = Validation::new(*alg);
-                v.set_required_spec_claims(&["exp", "iss", "aud"]);
-                v.set_issuer(&[config.issuer.as_str()]);
-                // Time and audience are checked by us (module documentation, step 7).
-                v.validate_exp = false;
-                v.validate_nbf = false;
-                v.validate_aud = false;
-                v.leeway = 0;
-                (*alg, v)
-            })
-            .collect();
         Ok(AccessTokenVerifier(Arc::new(Inner {
             keys,
+            issuer: config.issuer.clone(),
             audience: config
                 .audience
                 .iter()
@@ -103,7 +87,6 @@ impl AccessTokenVerifier {
             skew: config.clock_skew.as_secs(),
             max_bytes: config.max_token_bytes,
             accepted,
-            validations,
             cache: VerifiedCache::new(config.cache_capacity),
         })))
     }
@@ -234,14 +217,12 @@ impl AccessTokenVerifier {
                 alg: format!("{:?}", head.alg),
             });
         }
-        let validation = self
-            .0
-            .validations
-            .get(&head.alg)
+        let parsed = key
+            .parsed_for(head.alg)
             .ok_or_else(|| AuthError::AlgorithmNotAllowed(format!("{:?}", head.alg)))?;
-        let data = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, validation)
-            .map_err(map_jwt_error)?;
-        let claims = data.claims;
+        let payload = jws::verify_signature(token, parsed)?;
+        let claims: AccessClaims = jws::parse_claims(&payload)?;
+        self.check_claims(&claims, &payload)?;
         let now = self.0.keys.clock().unix_secs();
         check_times(now, self.0.skew, claims.exp, claims.nbf, claims.iat)?;
         claims.check_audience(&self.0.audience)?;
@@ -264,6 +245,63 @@ impl AccessTokenVerifier {
     }
 }
 
+impl AccessTokenVerifier {
+    /// What jsonwebtoken's validation checked: `exp`, `iss` and `aud` present, `iss` exact.
+    /// The parsed claims tell presence unless a claim equals its default (empty `iss`, zero
+    /// `exp`, empty `aud`); only then is the payload read again for presence.
+    fn check_claims(&self, claims: &AccessClaims, payload: &[u8]) -> Result<(), AuthError> {
+        let looks_default = claims.iss.is_empty()
+            || claims.exp == 0
+            || matches!(&claims.aud, crate::claims::Audience::Many(v) if v.is_empty());
+        if looks_default && let Some(missing) = jws::first_missing(payload) {
+            return Err(AuthError::MissingClaim(missing.into()));
+        }
+        if claims.iss != self.0.issuer {
+            return Err(AuthError::WrongIssuer);
+        }
+        Ok(())
+    }
+
+    /// The signature and claims step as it was before `jws` (jsonwebtoken's `decode`, which
+    /// parses the key per call), for the before/after benchmark only. Same answer, slower.
+    #[cfg(feature = "test-util")]
+    #[doc(hidden)]
+    pub fn verify_now_with_jsonwebtoken(&self, token: &str) -> Result<VerifiedToken, AuthError> {
+        token::check_size(token, self.0.max_bytes)?;
+        let head = token::inspect(
+            token,
+            self.0.max_bytes,
+            TypPolicy::AccessToken,
+            &self.0.accepted,
+        )?;
+        let Lookup::Trusted(key, degraded) = self.0.keys.lookup(&head.kid) else {
+            return Err(AuthError::UnknownKey(head.kid));
+        };
+        if !key.allows(head.alg) {
+            return Err(AuthError::AlgorithmNotAllowed(format!("{:?}", head.alg)));
+        }
+        let mut validation = jsonwebtoken::Validation::new(head.alg);
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        validation.set_issuer(&[self.0.issuer.as_str()]);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.leeway = 0;
+        let claims = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)
+            .map_err(map_jwt_error)?
+            .claims;
+        let now = self.0.keys.clock().unix_secs();
+        check_times(now, self.0.skew, claims.exp, claims.nbf, claims.iat)?;
+        claims.check_audience(&self.0.audience)?;
+        Ok(VerifiedToken {
+            claims: Arc::new(claims),
+            kid: Arc::from(head.kid.as_str()),
+            degraded,
+            cached: false,
+        })
+    }
+}
+
 /// The synchronous part could not finish.
 enum Pending {
     /// The key is unknown or untrusted: a (rate-limited) fetch may help.
@@ -271,8 +309,10 @@ enum Pending {
     Failed(AuthError),
 }
 
-/// Maps jsonwebtoken's errors to ours.
-pub(crate) fn map_jwt_error(err: jsonwebtoken::errors::Error) -> AuthError {
+/// Maps jsonwebtoken's errors to ours (the before/after benchmark's old path).
+#[cfg(feature = "test-util")]
+fn map_jwt_error(err: jsonwebtoken::errors::Error) -> AuthError {
+    use jsonwebtoken::errors::ErrorKind;
     match err.kind() {
         ErrorKind::InvalidSignature => AuthError::BadSignature,
         ErrorKind::InvalidAlgorithm

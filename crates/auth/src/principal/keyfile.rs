@@ -16,7 +16,7 @@ use aws_lc_rs::digest;
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use jsonwebtoken::EncodingKey;
 
 /// The DER prefix of an Ed25519 SubjectPublicKeyInfo; the 32 key bytes follow.
 const SPKI_PREFIX: [u8; 12] = [
@@ -54,7 +54,6 @@ impl std::fmt::Debug for SigningKey {
 /// A public key whose principals are trusted.
 #[derive(Clone)]
 pub struct TrustedKey {
-    pub(crate) decoding: DecodingKey,
     pub kid: String,
     pub public: [u8; 32],
 }
@@ -106,7 +105,6 @@ pub fn parse_public_pem(pem: &str) -> Result<TrustedKey, KeyFileError> {
 
 pub(crate) fn trusted(public: [u8; 32]) -> TrustedKey {
     TrustedKey {
-        decoding: DecodingKey::from_ed_der(&public),
         kid: kid_for(&public),
         public,
     }

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use jsonwebtoken::{Algorithm, Header, Validation};
+use jsonwebtoken::{Algorithm, Header};
 use serde::{Deserialize, Serialize};
 
 use super::keyfile::{self, KeyFileError, SigningKey, TrustedKey};
@@ -25,10 +25,10 @@ use crate::claims::{Audience, check_times, numeric_date};
 use crate::clock::Clock;
 use crate::config::{ConfigError, MAX_PRINCIPAL_LIFETIME, PrincipalConfig};
 use crate::error::AuthError;
+use crate::jws;
 use crate::keys::{KeyType, VerificationKey};
 use crate::metrics::{self, TokenKind};
 use crate::token::{self, PRINCIPAL_TYP, TypPolicy};
-use crate::verify::map_jwt_error;
 
 /// The claims of a principal token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -159,10 +159,10 @@ pub struct PrincipalVerifier(Arc<Inner>);
 
 struct Inner {
     keys: HashMap<String, Arc<VerificationKey>>,
+    issuer: String,
     audience: String,
     skew: u64,
     max_bytes: usize,
-    validation: Validation,
     cache: VerifiedCache<Principal>,
     clock: Clock,
 }
@@ -207,31 +207,28 @@ impl PrincipalVerifier {
             .into());
         }
         metrics::describe();
-        let keys = keys
-            .into_iter()
-            .map(|k| {
-                let key = VerificationKey {
-                    kid: k.kid.clone(),
-                    key_type: KeyType::Ed25519,
-                    algorithms: vec![Algorithm::EdDSA],
-                    decoding: k.decoding,
-                    jwk: serde_json::Value::Null,
-                };
-                (k.kid, Arc::new(key))
-            })
-            .collect();
-        let mut validation = Validation::new(Algorithm::EdDSA);
-        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
-        validation.set_issuer(&[config.issuer.as_str()]);
-        validation.set_audience(&[config.audience.as_str()]);
-        validation.validate_exp = false; // on our clock, below
-        validation.leeway = 0;
+        let mut by_kid = HashMap::with_capacity(keys.len());
+        for k in keys {
+            let parsed =
+                jws::point_key(&k.public, Algorithm::EdDSA).ok_or(KeyFileError::NotEd25519)?;
+            let key = VerificationKey {
+                kid: k.kid.clone(),
+                key_type: KeyType::Ed25519,
+                algorithms: vec![Algorithm::EdDSA],
+                #[cfg(feature = "test-util")]
+                decoding: jsonwebtoken::DecodingKey::from_ed_der(&k.public),
+                parsed: vec![(Algorithm::EdDSA, parsed)],
+                jwk: serde_json::Value::Null,
+            };
+            by_kid.insert(k.kid, Arc::new(key));
+        }
+        let keys = by_kid;
         Ok(PrincipalVerifier(Arc::new(Inner {
             keys,
+            issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             skew: config.clock_skew.as_secs(),
             max_bytes: config.max_token_bytes,
-            validation,
             cache: VerifiedCache::new(config.cache_capacity),
             clock,
         })))
@@ -270,10 +267,23 @@ impl PrincipalVerifier {
             .keys
             .get(&head.kid)
             .ok_or_else(|| AuthError::UnknownKey(head.kid.chars().take(64).collect()))?;
-        let claims =
-            jsonwebtoken::decode::<PrincipalClaims>(token, &key.decoding, &inner.validation)
-                .map_err(map_jwt_error)?
-                .claims;
+        let parsed = key
+            .parsed_for(Algorithm::EdDSA)
+            .ok_or_else(|| AuthError::AlgorithmNotAllowed("EdDSA".into()))?;
+        let payload = jws::verify_signature(token, parsed)?;
+        let claims: PrincipalClaims = jws::parse_claims(&payload)?;
+        let looks_default = claims.iss.is_empty()
+            || claims.exp == 0
+            || matches!(&claims.aud, Audience::Many(v) if v.is_empty());
+        if looks_default && let Some(missing) = jws::first_missing(&payload) {
+            return Err(AuthError::MissingClaim(missing.into()));
+        }
+        if claims.iss != inner.issuer {
+            return Err(AuthError::WrongIssuer);
+        }
+        if !claims.aud.contains(&inner.audience) {
+            return Err(AuthError::WrongAudience);
+        }
         if claims.iat == 0 {
             return Err(AuthError::MissingClaim("iat".into()));
         }
