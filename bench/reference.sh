@@ -5,6 +5,14 @@
 # on SQLite and on PostgreSQL, in one run. The sites table is filled to 5,033 rows first.
 #
 #   bench/reference.sh                # DURATION=15s CONNS=32 THREADS=2 by default
+#   TIS=/path/to/tis bench/reference.sh   # use this binary instead of building one
+#
+# The instance is the `reference-1` of a `tis up` with one instance per service (gateway and
+# identity provider on free ports), reached directly with an access token (tis up lets
+# services verify access tokens themselves), so the figures are the service's own, without
+# the gateway. RSS is read from /proc: right after the instance reports ready (idle), after
+# the sites are loaded, sampled every 200 ms while wrk runs (the largest sample), and VmHWM
+# (the peak over the process's life, including the bulk load).
 #
 # Needs wrk and PostgreSQL's server binaries (Debian: wrk, postgresql). Runs as root or not.
 set -euo pipefail
@@ -13,9 +21,12 @@ DURATION=${DURATION:-15s}
 CONNS=${CONNS:-32}
 THREADS=${THREADS:-2}
 
-cargo build --release -q -p tis
-TIS=$PWD/target/release/tis
+if [ -z "${TIS:-}" ]; then
+    cargo build --release -q -p tis
+    TIS=$PWD/target/release/tis
+fi
 WORK=$(mktemp -d /tmp/tis-bench-ref.XXXXXX)
+chmod 755 "$WORK"   # the postgres user must reach its data folder inside
 PIDS=()
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 RUN_AS=()
@@ -55,14 +66,20 @@ start_up() {
     mkdir -p "$WORK/$name"
     (
         cd "$WORK/$name"
-        export TIS_IDP__LISTEN=127.0.0.1:0 TIS_UP__INSTANCES=1 TIS_LOG__LEVEL=warn
+        export TIS_IDP__LISTEN=127.0.0.1:0 TIS_UP__INSTANCES=1 TIS_LOG__LEVEL=warn \
+            TIS_GATEWAY__LISTEN=127.0.0.1:0 TIS_GATEWAY__ADMIN_LISTEN=127.0.0.1:0
         [ -n "$url" ] && export TIS_REFERENCE__DATABASE__URL="$url"
         exec "$TIS" up --data-dir .tis >up.log 2>&1
     ) &
     PIDS+=($!)
     local state="$WORK/$name/.tis/run/up.json"
-    for _ in $(seq 1 300); do
-        [ -f "$state" ] && grep -q reference-1 "$state" && break
+    local deadline=$((SECONDS + 120))
+    until [ -f "$state" ] && grep -q reference-1 "$state"; do
+        if [ $SECONDS -ge $deadline ]; then
+            echo "tis up did not report reference-1 ready within 120 s; its log:" >&2
+            tail -n 30 "$WORK/$name/up.log" >&2
+            exit 1
+        fi
         sleep 0.1
     done
     ADDR=$(json "$state" "d['processes']['reference-1']['addr']")
@@ -71,7 +88,7 @@ start_up() {
 }
 
 fill_sites() {
-    python3 - "$ADDR" "$TOKEN" <<'PY'
+    python3 - "$ADDR" "$WRITER" <<'PY'
 import json, sys, urllib.request
 addr, token = sys.argv[1], sys.argv[2]
 types = ["NHS Trust", "GP Practice", "Independent", "Hospice"]
@@ -91,13 +108,17 @@ run_backend() {
     local name=$1 url=${2:-}
     start_up "$name" "$url"
     TOKEN=$("$TIS" token --user admin --issuer "$ISSUER")
+    # HEE Admin reads; writes need reference:add:modify:entities, which the ETL client has.
+    WRITER=$("$TIS" token --client etl --issuer "$ISSUER")
+    local idle; idle=$(rss_kb "$PID")
     fill_sites
     sleep 2
-    local idle; idle=$(rss_kb "$PID")
+    local loaded; loaded=$(rss_kb "$PID")
     echo "### $name"
     echo
-    echo "Idle RSS of the instance after start and data load: $((idle / 1024)) MB"
+    echo "RSS of the instance: idle after start $((idle / 1024)) MB; after loading 5,000 sites $((loaded / 1024)) MB"
     echo
+    local peak=0
     for label in grade sites; do
         if [ "$label" = grade ]; then
             path="/reference/api/grades/1"; echo '`GET /reference/api/grades/1`'
@@ -105,17 +126,24 @@ run_backend() {
             path="/reference/api/sites?page=0&size=20&columnFilters=$FILTER"
             echo '`GET /reference/api/sites?page=0&size=20&columnFilters={"status":["CURRENT"],"organizationType":["GP Practice","Hospice"]}` (5,033 sites)'
         fi
+        # Sanity: the request must succeed before it is measured.
+        curl -fsS -o /dev/null -H "Authorization: Bearer $TOKEN" "http://$ADDR$path"
         echo '```'
+        ( while sleep 0.2; do rss_kb "$PID"; done > "$WORK/rss.$label" ) &
+        local sampler=$!
         wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "Authorization: Bearer $TOKEN" "http://$ADDR$path" \
-            | grep -E 'Latency  |50%|99%|Requests/sec|Non-2xx|Socket errors'
+            | grep -E 'Latency  |50%|75%|90%|99%|requests in|Requests/sec|Non-2xx|Socket errors'
+        kill "$sampler"; wait "$sampler" 2>/dev/null || true
         echo '```'
+        local m; m=$(sort -n "$WORK/rss.$label" | tail -n 1)
+        [ "${m:-0}" -gt "$peak" ] && peak=$m
     done
-    echo "Peak RSS under load (VmHWM): $(( $(hwm_kb "$PID") / 1024 )) MB"
+    echo "RSS under load: largest sample while wrk ran $((peak / 1024)) MB; VmHWM (life peak, includes the bulk load) $(( $(hwm_kb "$PID") / 1024 )) MB"
     echo
     kill -INT "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
 }
 
-echo "## Reference baselines — $(date -u +%Y-%m-%d), $(nproc) cores, wrk -t$THREADS -c$CONNS -d$DURATION"
+echo "## Reference baselines — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), wrk -t$THREADS -c$CONNS -d$DURATION"
 echo
 run_backend sqlite
 run_backend postgres "$(start_pg)"

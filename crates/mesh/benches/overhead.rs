@@ -5,7 +5,7 @@
 //! that both see the same machine. Sequential calls measure latency (the stack's added
 //! microseconds); concurrent calls measure throughput. On a 2-core machine the load generator
 //! and the upstream share the CPU, so compare the two columns, not absolute numbers.
-//! Results are recorded in `BENCHMARKS.md`.
+//! Results are recorded in `docs/benchmarks.md`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
