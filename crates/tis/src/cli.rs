@@ -65,6 +65,56 @@ pub enum Command {
     Token(TokenArgs),
     /// Apply a service's database migrations, then exit.
     Migrate(MigrateArgs),
+    /// Fault scenarios under a steady workload: availability, latency, status and lost
+    /// writes per phase, against expectations (docs/resilience.md).
+    Chaos(ChaosArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ChaosArgs {
+    #[command(subcommand)]
+    pub action: ChaosAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChaosAction {
+    /// Run a scenario (a name from `tis chaos list`, or a TOML file), or every one with --all.
+    /// Exits non-zero when an expectation is missed.
+    Run(ChaosRunArgs),
+    /// List the scenarios.
+    List {
+        /// Read scenarios from this folder instead of `./scenarios` or the built-in ones.
+        #[arg(long, value_name = "DIR")]
+        scenarios: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["scenario", "all"])))]
+pub struct ChaosRunArgs {
+    /// The scenario: a name (`instance-kill`) or a file.
+    pub scenario: Option<String>,
+    /// Run every scenario, one after the other.
+    #[arg(long)]
+    pub all: bool,
+    /// The CI version: short phases (about 20 s a scenario) at a lower rate.
+    #[arg(long)]
+    pub short: bool,
+    /// Print the report as JSON on stdout (progress still goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// Use the `tis up` already running on this data folder instead of starting one.
+    #[arg(long, value_name = "DATA_DIR")]
+    pub attach: Option<PathBuf>,
+    /// Read scenarios from this folder instead of `./scenarios` or the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    pub scenarios: Option<PathBuf>,
+    /// Keep the temporary folder of the `tis up` we start (its `up.log`), even on success.
+    #[arg(long)]
+    pub keep: bool,
+    /// No progress on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -75,6 +125,15 @@ pub struct UpArgs {
     /// Instances per service. Overrides `up.instances`.
     #[arg(long, value_name = "N")]
     pub instances: Option<u16>,
+    /// Run every service on this PostgreSQL server (a role that may create databases,
+    /// e.g. `postgres://postgres@127.0.0.1:5432`) instead of SQLite: each service gets its
+    /// own database there, created and migrated on start. Overrides `up.postgres.primary`.
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
+    /// A streaming replica of the PostgreSQL primary, for reads; repeat for each. Overrides
+    /// `up.postgres.replicas`.
+    #[arg(long, value_name = "URL")]
+    pub replica: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

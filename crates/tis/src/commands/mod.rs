@@ -1,5 +1,6 @@
 //! One module per command; [`run`] dispatches.
 
+mod chaos;
 mod gateway;
 mod idp;
 mod migrate;
@@ -18,9 +19,11 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Gateway(_) => "gateway",
         Command::Token(_) => "tis-token",
         Command::Migrate(_) => "tis-migrate",
+        Command::Chaos(_) => "tis-chaos",
     };
-    // `tis token` prints only the token on stdout; its own logs would get in the way.
-    if !matches!(cli.command, Command::Token(_)) {
+    // `tis token` prints only the token on stdout, `tis chaos` its report; their own logs
+    // would get in the way.
+    if !matches!(cli.command, Command::Token(_) | Command::Chaos(_)) {
         tis_core::telemetry::init(&config.log, service).map_err(crate::config::InvalidConfig)?;
     }
     match cli.command {
@@ -30,5 +33,6 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Gateway(args) => gateway::run(args, config, cli.supervised).await,
         Command::Token(args) => token::run(args, config).await,
         Command::Migrate(args) => migrate::run(args, config).await,
+        Command::Chaos(args) => chaos::run(args).await,
     }
 }

@@ -1,0 +1,605 @@
+//! The steady load: an open model. Requests start at a fixed rate whatever the answers take
+//! (a slow system does not slow the load down, as with real people), each one a journey
+//! chosen by weight, as one of the demo users.
+//!
+//! | journey | request | as | group |
+//! |---|---|---|---|
+//! | `list` | `GET /reference/api/{grades,sites,trusts}?page=…&size=20&sort=…` | a reader | `reference.read` |
+//! | `search` | `GET /reference/api/sites?searchQuery=…` | a reader | `reference.read` |
+//! | `filter` | `GET /reference/api/grades?columnFilters={"status":["CURRENT"]}` | a reader | `reference.read` |
+//! | `read` | `GET /reference/api/grades/{id}` | a reader | `reference.read` |
+//! | `userinfo` | `GET /profile/api/userinfo` | a reader | `profile.read` |
+//! | `create` | `POST /reference/api/grades` + `Idempotency-Key` | `etl` | `reference.write` |
+//! | `update` | `PUT /reference/api/grades` + `Idempotency-Key`, on a grade we created | `etl` | `reference.write` |
+//! | `login` | `POST {issuer}/protocol/openid-connect/token` | a reader | `idp.login` |
+//!
+//! Retries, as a careful client does them: a request that never reached a server (a refused
+//! or reset connection) is retried for `connect_retry_for`; a keyed write is retried with
+//! the same key on a connection error, 429, 502, 503 or 504 for `write_retry_for`. A
+//! request's latency is the whole time, retries included.
+
+pub mod ledger;
+pub mod tokens;
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::scenario::{Mix, WorkloadSpec};
+use ledger::Ledger;
+use tokens::{READERS, Tokens, WRITER};
+
+/// One kind of user journey (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Journey {
+    List,
+    Search,
+    Filter,
+    Read,
+    Userinfo,
+    Create,
+    Update,
+    Login,
+}
+
+impl Journey {
+    pub const ALL: [Journey; 8] = [
+        Journey::List,
+        Journey::Search,
+        Journey::Filter,
+        Journey::Read,
+        Journey::Userinfo,
+        Journey::Create,
+        Journey::Update,
+        Journey::Login,
+    ];
+
+    /// The request group expectations select on (`<service>.<kind>`).
+    pub fn group(self) -> &'static str {
+        match self {
+            Journey::List | Journey::Search | Journey::Filter | Journey::Read => "reference.read",
+            Journey::Userinfo => "profile.read",
+            Journey::Create | Journey::Update => "reference.write",
+            Journey::Login => "idp.login",
+        }
+    }
+
+    fn weight(self, mix: &Mix) -> u32 {
+        match self {
+            Journey::List => mix.list,
+            Journey::Search => mix.search,
+            Journey::Filter => mix.filter,
+            Journey::Read => mix.read,
+            Journey::Userinfo => mix.userinfo,
+            Journey::Create => mix.create,
+            Journey::Update => mix.update,
+            Journey::Login => mix.login,
+        }
+    }
+
+    /// The journey that `roll` (in `0..mix.total()`) lands on.
+    pub fn pick(mix: &Mix, roll: u32) -> Journey {
+        let mut left = roll;
+        for j in Journey::ALL {
+            let w = j.weight(mix);
+            if left < w {
+                return j;
+            }
+            left -= w;
+        }
+        Journey::List
+    }
+}
+
+/// What became of one request (with its retries).
+#[derive(Debug, Clone, Serialize)]
+pub struct Sample {
+    /// The phase in which it started.
+    pub phase: usize,
+    /// When it started, from the phase's start.
+    pub offset: Duration,
+    pub journey: Journey,
+    pub group: &'static str,
+    pub user: &'static str,
+    pub ok: bool,
+    /// The final HTTP status, if an answer came.
+    pub status: Option<u16>,
+    /// Why it failed: the JSON error code, `http_<status>`, `connect`, `timeout`,
+    /// `client_backlog`.
+    pub code: Option<String>,
+    pub message: Option<String>,
+    /// `TIS-Degraded` names of the answer.
+    pub degraded: Vec<String>,
+    pub latency: Duration,
+    pub attempts: u32,
+    /// Safe to retry (a GET or a keyed write): failing one is what `max_failed_idempotent` counts.
+    pub idempotent: bool,
+}
+
+/// Which phase the run is in, for the samples.
+pub struct Clock {
+    phase: AtomicUsize,
+    started: Mutex<Instant>,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock {
+            phase: AtomicUsize::new(0),
+            started: Mutex::new(Instant::now()),
+        }
+    }
+}
+
+impl Clock {
+    pub fn enter(&self, phase: usize) {
+        *self.started.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        self.phase.store(phase, Ordering::SeqCst);
+    }
+
+    /// The current phase and the time since it started.
+    pub fn now(&self) -> (usize, Duration) {
+        let started = *self.started.lock().unwrap_or_else(|p| p.into_inner());
+        (self.phase.load(Ordering::SeqCst), started.elapsed())
+    }
+
+    pub fn phase_started(&self) -> Instant {
+        *self.started.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Everything a request needs.
+pub struct Workload {
+    pub http: reqwest::Client,
+    pub entry: String,
+    pub issuer: String,
+    pub tokens: Arc<Tokens>,
+    pub ledger: Arc<Ledger>,
+    pub spec: WorkloadSpec,
+    pub clock: Arc<Clock>,
+    rng: Mutex<fastrand::Rng>,
+    in_flight: AtomicU64,
+}
+
+/// How a request may be retried.
+#[derive(Debug, Clone, Copy)]
+enum Retry {
+    /// Only when it never reached a server, for this long.
+    Connect(Duration),
+    /// A keyed write: connection errors, 429, 502, 503, 504, for this long.
+    Keyed(Duration),
+}
+
+impl Workload {
+    pub fn new(
+        http: reqwest::Client,
+        entry: String,
+        issuer: String,
+        tokens: Arc<Tokens>,
+        ledger: Arc<Ledger>,
+        spec: WorkloadSpec,
+        clock: Arc<Clock>,
+    ) -> Workload {
+        let rng = match spec.seed {
+            Some(seed) => fastrand::Rng::with_seed(seed),
+            None => fastrand::Rng::new(),
+        };
+        Workload {
+            http,
+            entry,
+            issuer,
+            tokens,
+            ledger,
+            spec,
+            clock,
+            rng: Mutex::new(rng),
+            in_flight: AtomicU64::new(0),
+        }
+    }
+
+    fn rng<T>(&self, f: impl FnOnce(&mut fastrand::Rng) -> T) -> T {
+        f(&mut self.rng.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Starts `rate` requests a second until `stop`, then waits (at most `grace`) for those
+    /// in flight. Every outcome goes to `samples`.
+    pub async fn drive(
+        self: Arc<Self>,
+        rate: f64,
+        mut stop: watch::Receiver<bool>,
+        samples: mpsc::UnboundedSender<Sample>,
+        grace: Duration,
+    ) {
+        let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+        // Open model: a late tick is caught up, not skipped.
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        let mut tasks = JoinSet::new();
+        loop {
+            tokio::select! {
+                biased;
+                _ = stop.changed() => break,
+                _ = tick.tick() => {}
+            }
+            while tasks.try_join_next().is_some() {}
+            let journey =
+                self.rng(|r| Journey::pick(&self.spec.mix, r.u32(0..self.spec.mix.total())));
+            let (phase, offset) = self.clock.now();
+            if self.in_flight.load(Ordering::SeqCst) >= self.spec.max_in_flight as u64 {
+                let _ = samples.send(Sample {
+                    phase,
+                    offset,
+                    journey,
+                    group: journey.group(),
+                    user: "",
+                    ok: false,
+                    status: None,
+                    code: Some("client_backlog".into()),
+                    message: Some(format!(
+                        "{} requests already in flight",
+                        self.spec.max_in_flight
+                    )),
+                    degraded: Vec::new(),
+                    latency: Duration::ZERO,
+                    attempts: 0,
+                    idempotent: journey != Journey::Login,
+                });
+                continue;
+            }
+            let me = self.clone();
+            let out = samples.clone();
+            self.in_flight.fetch_add(1, Ordering::SeqCst);
+            tasks.spawn(async move {
+                let sample = me.run(journey, phase, offset).await;
+                me.in_flight.fetch_sub(1, Ordering::SeqCst);
+                let _ = out.send(sample);
+            });
+        }
+        let _ =
+            tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
+        tasks.abort_all();
+    }
+
+    fn reader(&self) -> &'static str {
+        self.rng(|r| READERS[r.usize(0..READERS.len())])
+    }
+
+    async fn run(&self, journey: Journey, phase: usize, offset: Duration) -> Sample {
+        let started = Instant::now();
+        let connect = Retry::Connect(self.spec.connect_retry_for);
+        let keyed = Retry::Keyed(self.spec.write_retry_for);
+        let api = format!("{}/reference/api", self.entry);
+        let (user, idempotent, result) = match journey {
+            Journey::List => {
+                let user = self.reader();
+                let (table, sort) = self.rng(|r| {
+                    [
+                        ("grades", "name,asc"),
+                        ("sites", "siteName,asc"),
+                        ("trusts", "trustName,desc"),
+                    ][r.usize(0..3)]
+                });
+                let page = self.rng(|r| r.u32(0..2));
+                let url = format!("{api}/{table}?page={page}&size=20&sort={sort}");
+                (user, true, self.get(user, &url, connect).await)
+            }
+            Journey::Search => {
+                let user = self.reader();
+                let term =
+                    self.rng(|r| ["hosp", "royal", "general", "st", "clinic"][r.usize(0..5)]);
+                let url = format!("{api}/sites?searchQuery={term}&size=20");
+                (user, true, self.get(user, &url, connect).await)
+            }
+            Journey::Filter => {
+                let user = self.reader();
+                let filter = percent_encoding::utf8_percent_encode(
+                    r#"{"status":["CURRENT"]}"#,
+                    percent_encoding::NON_ALPHANUMERIC,
+                );
+                let url = format!("{api}/grades?size=50&columnFilters={filter}");
+                (user, true, self.get(user, &url, connect).await)
+            }
+            Journey::Read => {
+                let user = self.reader();
+                let id = self.rng(|r| r.u32(1..=27));
+                let url = format!("{api}/grades/{id}");
+                (user, true, self.get(user, &url, connect).await)
+            }
+            Journey::Userinfo => {
+                let user = self.reader();
+                let url = format!("{}/profile/api/userinfo", self.entry);
+                (user, true, self.get(user, &url, connect).await)
+            }
+            Journey::Create | Journey::Update => {
+                let target = if journey == Journey::Update {
+                    self.rng(|r| self.ledger.pick(r))
+                } else {
+                    None
+                };
+                let (method, body, abbreviation) = match target {
+                    Some((id, abbreviation)) => {
+                        let n = self.rng(|r| r.u32(..));
+                        (
+                            reqwest::Method::PUT,
+                            grade_body(Some(id), &abbreviation, &format!("Chaos grade v{n}")),
+                            None,
+                        )
+                    }
+                    None => {
+                        let abbreviation = self.ledger.next_abbreviation();
+                        (
+                            reqwest::Method::POST,
+                            grade_body(None, &abbreviation, "Chaos grade"),
+                            Some(abbreviation),
+                        )
+                    }
+                };
+                let key = uuid::Uuid::new_v4().to_string();
+                let url = format!("{api}/grades");
+                let result = self
+                    .send(
+                        || {
+                            self.http
+                                .request(method.clone(), &url)
+                                .bearer_auth(self.tokens.get(WRITER))
+                                .header("Idempotency-Key", &key)
+                                .json(&body)
+                        },
+                        keyed,
+                    )
+                    .await;
+                if let Some(abbreviation) = abbreviation {
+                    let id = result
+                        .ok
+                        .then(|| serde_json::from_slice::<serde_json::Value>(&result.body).ok())
+                        .flatten()
+                        .and_then(|v| v["id"].as_i64());
+                    match id {
+                        Some(id) => self.ledger.acknowledged(abbreviation, id),
+                        None => self.ledger.unacknowledged(abbreviation),
+                    }
+                }
+                (WRITER, true, result)
+            }
+            Journey::Login => {
+                let user = self.reader();
+                let url = tokens::token_endpoint(&self.issuer);
+                let form = tokens::login_form(user);
+                let result = self
+                    .send(
+                        || self.http.post(&url).form(&form),
+                        Retry::Keyed(Duration::ZERO),
+                    )
+                    .await;
+                (user, false, result)
+            }
+        };
+        Sample {
+            phase,
+            offset,
+            journey,
+            group: journey.group(),
+            user,
+            ok: result.ok,
+            status: result.status,
+            code: result.code,
+            message: result.message,
+            degraded: result.degraded,
+            latency: started.elapsed(),
+            attempts: result.attempts,
+            idempotent,
+        }
+    }
+
+    async fn get(&self, user: &'static str, url: &str, retry: Retry) -> Answer {
+        self.send(
+            || self.http.get(url).bearer_auth(self.tokens.get(user)),
+            retry,
+        )
+        .await
+    }
+
+    async fn send(&self, make: impl Fn() -> reqwest::RequestBuilder, retry: Retry) -> Answer {
+        let started = Instant::now();
+        let mut attempts = 0;
+        let mut pause = Duration::from_millis(50);
+        loop {
+            attempts += 1;
+            let window = match retry {
+                Retry::Connect(d) | Retry::Keyed(d) => d,
+            };
+            let may_retry = started.elapsed() + pause < window;
+            match make().send().await {
+                Err(e) if e.is_timeout() => {
+                    return Answer::failed(attempts, None, "timeout", e.to_string());
+                }
+                Err(e) => {
+                    if !may_retry {
+                        return Answer::failed(attempts, None, "connect", error_chain(&e));
+                    }
+                }
+                Ok(res) => {
+                    let status = res.status().as_u16();
+                    let retryable = matches!(status, 429 | 502 | 503 | 504);
+                    if !(retryable && may_retry && matches!(retry, Retry::Keyed(_))) {
+                        return Answer::from_response(attempts, res).await;
+                    }
+                }
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(1));
+        }
+    }
+}
+
+/// A grade of ours (`abbreviation` is unique per create).
+fn grade_body(id: Option<i64>, abbreviation: &str, name: &str) -> serde_json::Value {
+    let mut body = serde_json::json!({
+        "abbreviation": abbreviation,
+        "name": name,
+        "label": "Chaos",
+        "trainingGrade": true,
+        "postGrade": false,
+        "placementGrade": false,
+        "status": "CURRENT",
+    });
+    if let Some(id) = id {
+        body["id"] = id.into();
+    }
+    body
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// One request's final answer.
+struct Answer {
+    ok: bool,
+    status: Option<u16>,
+    code: Option<String>,
+    message: Option<String>,
+    degraded: Vec<String>,
+    attempts: u32,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn failed(attempts: u32, status: Option<u16>, code: &str, message: String) -> Answer {
+        Answer {
+            ok: false,
+            status,
+            code: Some(code.to_owned()),
+            message: Some(message),
+            degraded: Vec::new(),
+            attempts,
+            body: Vec::new(),
+        }
+    }
+
+    async fn from_response(attempts: u32, res: reqwest::Response) -> Answer {
+        let status = res.status();
+        let degraded = parse_degraded(
+            res.headers()
+                .get("tis-degraded")
+                .and_then(|v| v.to_str().ok()),
+        );
+        let body = match res.bytes().await {
+            Ok(b) => b.to_vec(),
+            Err(e) => {
+                return Answer::failed(attempts, Some(status.as_u16()), "connect", error_chain(&e));
+            }
+        };
+        if status.is_success() {
+            return Answer {
+                ok: true,
+                status: Some(status.as_u16()),
+                code: None,
+                message: None,
+                degraded,
+                attempts,
+                body,
+            };
+        }
+        let (code, message) = error_code(status.as_u16(), &body);
+        Answer {
+            ok: false,
+            status: Some(status.as_u16()),
+            code: Some(code),
+            message: Some(message),
+            degraded,
+            attempts,
+            body,
+        }
+    }
+}
+
+/// The names in a `TIS-Degraded` header.
+pub fn parse_degraded(header: Option<&str>) -> Vec<String> {
+    header
+        .map(|h| {
+            h.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The error code and message of a failed answer: TIS's `{"error":{"code","message"}}`, an
+/// OAuth `{"error","error_description"}`, or `http_<status>`.
+pub fn error_code(status: u16, body: &[u8]) -> (String, String) {
+    let json: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    if let Some(code) = json["error"]["code"].as_str() {
+        let message = json["error"]["message"].as_str().unwrap_or_default();
+        return (code.to_owned(), message.to_owned());
+    }
+    if let Some(code) = json["error"].as_str() {
+        let message = json["error_description"].as_str().unwrap_or_default();
+        return (code.to_owned(), message.to_owned());
+    }
+    let text = String::from_utf8_lossy(body);
+    (
+        format!("http_{status}"),
+        text.chars().take(200).collect::<String>(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn journeys_are_picked_by_weight() {
+        let mix = Mix {
+            list: 2,
+            search: 0,
+            filter: 0,
+            read: 1,
+            userinfo: 0,
+            create: 0,
+            update: 0,
+            login: 1,
+        };
+        let picked: Vec<Journey> = (0..mix.total()).map(|r| Journey::pick(&mix, r)).collect();
+        assert_eq!(
+            picked,
+            [Journey::List, Journey::List, Journey::Read, Journey::Login]
+        );
+    }
+
+    #[test]
+    fn error_codes_come_from_the_body_or_the_status() {
+        let tis = br#"{"error":{"code":"service_unavailable","message":"no instance","requestId":"x","degraded":[]}}"#;
+        assert_eq!(
+            error_code(503, tis),
+            ("service_unavailable".into(), "no instance".into())
+        );
+        let oauth = br#"{"error":"invalid_grant","error_description":"bad password"}"#;
+        assert_eq!(error_code(400, oauth).0, "invalid_grant");
+        assert_eq!(error_code(502, b"<html>bad gateway</html>").0, "http_502");
+    }
+
+    #[test]
+    fn degraded_names_are_split_and_trimmed() {
+        assert_eq!(
+            parse_degraded(Some("idp, profile-stale")),
+            ["idp", "profile-stale"]
+        );
+        assert!(parse_degraded(None).is_empty());
+        assert!(parse_degraded(Some(" ")).is_empty());
+    }
+}
