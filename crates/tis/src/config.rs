@@ -69,6 +69,9 @@ pub struct UpConfig {
     /// The drain delay given to each service (short on one machine: nothing to notice).
     #[serde(with = "humantime_serde")]
     pub drain_delay: Duration,
+    /// `[up.postgres]`: run every service on a PostgreSQL primary and its replicas instead
+    /// of SQLite files (see `up::postgres`).
+    pub postgres: crate::up::UpPostgres,
 }
 
 impl Default for UpConfig {
@@ -81,6 +84,7 @@ impl Default for UpConfig {
             ready_timeout: Duration::from_secs(30),
             stop_timeout: Duration::from_secs(10),
             drain_delay: Duration::from_millis(500),
+            postgres: crate::up::UpPostgres::default(),
         }
     }
 }

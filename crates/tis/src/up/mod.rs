@@ -1,7 +1,9 @@
 //! `tis up`: the whole system on one machine, supervised.
 //!
 //! 1. Prepare the data folder on first start (`prepare`): the demo realm, the principal
-//!    keys, each service's SQLite database migrated and seeded with demo data.
+//!    keys, each service's database migrated and seeded with demo data — a SQLite file in
+//!    the data folder, or, with `[up.postgres]` / `--postgres`, a database of its own on a
+//!    PostgreSQL primary whose replicas serve the reads (`postgres`).
 //! 2. Start the processes in waves (`plan`): first the identity provider, then, once it is
 //!    ready and its real address is known, every service instance. Each runs in its own
 //!    process group, announces its address through a file, and exits if we die.
@@ -15,6 +17,7 @@
 mod announce;
 mod child;
 mod plan;
+pub mod postgres;
 mod prepare;
 
 use std::collections::BTreeMap;
@@ -26,6 +29,7 @@ use tokio::task::JoinSet;
 use crate::cli::UpArgs;
 use crate::config::{Config, InvalidConfig, Mode, UpConfig};
 use child::{ChildSpec, Event};
+pub use postgres::UpPostgres;
 pub use prepare::Running;
 
 pub async fn run(args: UpArgs, mut config: Config) -> anyhow::Result<()> {
@@ -44,6 +48,13 @@ pub async fn run(args: UpArgs, mut config: Config) -> anyhow::Result<()> {
     if config.up.instances == 0 {
         return Err(InvalidConfig("up.instances must be at least 1".into()).into());
     }
+    if let Some(url) = args.postgres {
+        config.up.postgres.primary = Some(url);
+    }
+    if !args.replica.is_empty() {
+        config.up.postgres.replicas = args.replica;
+    }
+    config.up.postgres.validate()?;
     let started = tokio::time::Instant::now();
     let layout = prepare::prepare(&mut config).await?;
     let exe = std::env::current_exe()?;

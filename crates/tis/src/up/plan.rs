@@ -118,12 +118,13 @@ fn gateway(config: &Config, layout: &Layout, issuer: &str) -> ChildSpec {
     }
 }
 
-/// Settings every service instance gets: its listener, database (already migrated), drain,
+/// Settings every service instance gets: its listener, database (already migrated; its
+/// replicas too, so that a `tis.toml` is not needed for them), drain,
 /// the gateway's public key, and direct access-token verification against the local IdP.
 fn service_env(
     service: &str,
     i: u16,
-    database_url: &str,
+    database: &tis_store::DbConfig,
     config: &Config,
     layout: &Layout,
     issuer: &str,
@@ -133,7 +134,11 @@ fn service_env(
     let mut env = common_env(config, layout);
     env.extend([
         (format!("{prefix}LISTEN"), "127.0.0.1:0".into()),
-        (format!("{prefix}DATABASE__URL"), database_url.to_owned()),
+        (format!("{prefix}DATABASE__URL"), database.url.clone()),
+        (
+            format!("{prefix}DATABASE__REPLICAS"),
+            toml_list(&database.replicas),
+        ),
         (format!("{prefix}DATABASE__MIGRATE"), "false".into()),
         (
             format!("{prefix}DRAIN__DRAIN_DELAY"),
@@ -161,7 +166,7 @@ fn reference(i: u16, config: &Config, layout: &Layout, issuer: &str) -> ChildSpe
         env: service_env(
             "reference",
             i,
-            &config.reference.database.url,
+            &config.reference.database,
             config,
             layout,
             issuer,
@@ -179,7 +184,7 @@ fn profile(
     let mut env = service_env(
         "profile",
         i,
-        &config.profile.database.url,
+        &config.profile.database,
         config,
         layout,
         issuer,
@@ -255,6 +260,16 @@ pub fn print_banner(
         took.as_secs_f64(),
         layout.data_dir.display()
     );
+    if let Some(primary) = &config.up.postgres.primary {
+        text.push_str(&format!(
+            "  Database:  PostgreSQL {} with {} replica(s); databases {}\n",
+            tis_store::db::redact(primary),
+            config.up.postgres.replicas.len(),
+            ["reference", "profile"]
+                .map(|s| config.up.postgres.database_name(s))
+                .join(", ")
+        ));
+    }
     if let Some(gw) = ready.get("gateway") {
         text.push_str(&format!(
             "  Gateway:   http://{}        status page: http://{}/status\n",

@@ -7,7 +7,8 @@
 //!   keys/principal.key   the gateway's Ed25519 key for TIS-Principal (0600), and .pub
 //!   keys/jwks-*.json     each process's last-good copy of the identity provider's keys
 //!   reference.db         the Reference service's SQLite database (WAL), migrated and seeded
-//!   profile.db           the Profile service's, likewise
+//!   profile.db           the Profile service's, likewise (in PostgreSQL mode, `[up.postgres]`,
+//!                        both live on the primary instead: `tis_reference`, `tis_profile`)
 //!   run/<process>.addr   where each process listens (written by the process)
 //!   run/up.json          every ready process and its address, while `tis up` runs
 //!   run/hold/<process>   while present, that process is not restarted when it exits
@@ -119,11 +120,23 @@ pub async fn prepare(config: &mut Config) -> anyhow::Result<Layout> {
     // so that two instances never race to migrate the same file.
     let reference_default = tis_reference::ReferenceConfig::default().database.url;
     if config.reference.database.url == reference_default {
-        config.reference.database.url = sqlite_url(&data_dir, "reference");
+        place_database(
+            &mut config.reference.database,
+            &config.up.postgres,
+            &data_dir,
+            "reference",
+        )
+        .await?;
     }
     let profile_default = tis_profile::ProfileConfig::default().database.url;
     if config.profile.database.url == profile_default {
-        config.profile.database.url = sqlite_url(&data_dir, "profile");
+        place_database(
+            &mut config.profile.database,
+            &config.up.postgres,
+            &data_dir,
+            "profile",
+        )
+        .await?;
     }
     let db = prepare_database(&config.reference.database, tis_reference::migrations()).await?;
     report_seed("reference", tis_reference::demo::seed(&db).await?);
@@ -148,11 +161,44 @@ fn sqlite_url(data_dir: &std::path::Path, service: &str) -> String {
     )
 }
 
+/// Points `cfg` at the service's database: a SQLite file in the data folder, or its own
+/// database on the PostgreSQL primary (created when missing) read through every replica.
+async fn place_database(
+    cfg: &mut tis_store::DbConfig,
+    pg: &super::UpPostgres,
+    data_dir: &std::path::Path,
+    service: &str,
+) -> anyhow::Result<()> {
+    let Some(primary) = &pg.primary else {
+        cfg.url = sqlite_url(data_dir, service);
+        return Ok(());
+    };
+    let name = pg.database_name(service);
+    if super::postgres::ensure_database(primary, &name).await? {
+        tracing::info!(service.name = service, db.name = %name, "database created on the primary");
+    }
+    cfg.url = super::postgres::database_url(primary, &name)?;
+    cfg.replicas = pg
+        .replicas
+        .iter()
+        .map(|r| super::postgres::database_url(r, &name))
+        .collect::<Result<_, _>>()?;
+    for replica in &cfg.replicas {
+        super::postgres::wait_for_replica(replica, pg.replica_wait).await?;
+    }
+    Ok(())
+}
+
 async fn prepare_database(
     cfg: &tis_store::DbConfig,
     migrations: &tis_store::Migrations,
 ) -> anyhow::Result<tis_store::Db> {
-    let db = tis_store::Db::connect(cfg)?;
+    // Migrations and demo data are written on the primary: no replica pools for this.
+    let cfg = tis_store::DbConfig {
+        replicas: Vec::new(),
+        ..cfg.clone()
+    };
+    let db = tis_store::Db::connect(&cfg)?;
     db.migrate(migrations)
         .await
         .with_context(|| format!("migrating {}", tis_store::db::redact(&cfg.url)))?;
