@@ -240,9 +240,39 @@ pub(crate) fn classify(err: &BoxError) -> Failure {
     }
 }
 
+/// Whether an upstream's error response reports an outage of something *every* endpoint of
+/// the service shares: `TIS-Degraded: db-read-only` (its database has no primary, so writes
+/// get 503 `primary_unavailable` from every instance alike). Such a response is the endpoint
+/// working as designed: it must not trip the endpoint's breaker (ejecting every instance
+/// would turn a write outage into a total one, reads included), and another try elsewhere
+/// cannot help.
+pub(crate) fn shared_outage<B>(res: &http::Response<B>) -> bool {
+    res.headers()
+        .get_all(tis_core::context::DEGRADED)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|name| name.trim() == "db-read-only")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_read_only_database_is_a_shared_outage_not_the_endpoints() {
+        let res = |degraded: Option<&str>| {
+            let mut b = http::Response::builder().status(503);
+            if let Some(d) = degraded {
+                b = b.header("tis-degraded", d);
+            }
+            b.body(()).expect("response")
+        };
+        assert!(shared_outage(&res(Some("db-read-only"))));
+        assert!(shared_outage(&res(Some("idp, db-read-only"))));
+        assert!(!shared_outage(&res(Some("idp"))));
+        assert!(!shared_outage(&res(None)));
+    }
 
     fn svc() -> Arc<str> {
         Arc::from("reference")

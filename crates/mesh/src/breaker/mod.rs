@@ -10,8 +10,9 @@
 //!
 //! What counts as a failure: connect errors, per-try timeouts, a connection broken after
 //! sending, and the statuses in [`crate::BreakerConfig::failure_statuses`] (502/503/504 by
-//! default; a 4xx never). The caller's deadline cutting a try short, or the caller going away,
-//! counts as nothing. The rules of tripping and probation are in [`state`].
+//! default; a 4xx never) — except a response saying `TIS-Degraded: db-read-only`, an outage
+//! every endpoint shares (`error::shared_outage`). The caller's deadline cutting a try short,
+//! or the caller going away, counts as nothing. The rules of tripping and probation are in [`state`].
 //!
 //! In half-open the one probe is reserved in `poll_ready` and sent by the next `call`; if the
 //! breaker opened again in between (a response of another request), `call` refuses with
@@ -34,7 +35,7 @@ use tower::Service;
 
 use self::state::{Admit, Outcome};
 use crate::balance::board::EndpointShared;
-use crate::error::{BoxError, BreakerOpen, Failure, classify};
+use crate::error::{BoxError, BreakerOpen, Failure, classify, shared_outage};
 use crate::outbound::{MeshRequest, Served};
 
 pub(crate) use self::layer::BreakerLayer;
@@ -187,7 +188,8 @@ impl Attempt {
                 if self
                     .shared
                     .failure_statuses
-                    .contains(&res.status().as_u16()) =>
+                    .contains(&res.status().as_u16())
+                    && !shared_outage(res) =>
             {
                 (Outcome::Failure, Some("status"))
             }

@@ -41,7 +41,9 @@ use tower::retry::Policy;
 use self::budget::RetryBudget;
 use crate::balance::board::Board;
 use crate::config::RetryConfig;
-use crate::error::{BoxError, BreakerOpen, Connect, Failure, Timeout, Upstream, classify};
+use crate::error::{
+    BoxError, BreakerOpen, Connect, Failure, Timeout, Upstream, classify, shared_outage,
+};
 use crate::outbound::{self, MeshRequest, Outbound, Served};
 
 /// Leave at least this much of the deadline for a retry to be worth starting.
@@ -71,7 +73,8 @@ impl RetryPolicy {
     ) -> (bool, Option<std::net::SocketAddr>) {
         match result {
             Ok(res) => (
-                self.cfg.retry_statuses.contains(&res.status().as_u16()),
+                // A read-only database answers the same from every endpoint: no retry.
+                self.cfg.retry_statuses.contains(&res.status().as_u16()) && !shared_outage(res),
                 res.extensions().get::<Served>().map(|s| s.endpoint),
             ),
             Err(e) => match classify(e) {
