@@ -437,15 +437,24 @@ impl TisUp {
                 )
                 .await
             }
-            "gateway" => self
-                .wait_capability(
-                    "overall",
-                    "ok",
-                    deadline.saturating_duration_since(Instant::now()),
-                )
-                .await
-                .or_else(|_| Ok(())),
+            "gateway" => self.wait_answering(deadline).await,
             _ => Ok(()),
+        }
+    }
+
+    /// Waits until the gateway answers `/api/status` at all (whatever it says).
+    async fn wait_answering(&self, deadline: Instant) -> anyhow::Result<()> {
+        let url = format!("http://{}/api/status", self.gateway);
+        loop {
+            if let Ok(res) = self.http.get(&url).send().await
+                && res.status().is_success()
+            {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                bail!("the gateway did not answer {url} again within {BACK_TIMEOUT:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 

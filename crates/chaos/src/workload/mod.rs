@@ -14,7 +14,7 @@
 //! | `login` | `POST {issuer}/protocol/openid-connect/token` | a reader | `idp.login` |
 //!
 //! Retries, as a careful client does them: a request that never reached a server (a refused
-//! or reset connection) is retried for `connect_retry_for`; a keyed write is retried with
+//! or reset connection) is retried for `connect_retry_for` (a login for 300 ms); a keyed write is retried with
 //! the same key on a connection error, 429, 502, 503 or 504 for `write_retry_for`. A
 //! request's latency is the whole time, retries included.
 
@@ -33,6 +33,9 @@ use tokio::time::Instant;
 use crate::scenario::{Mix, WorkloadSpec};
 use ledger::Ledger;
 use tokens::{READERS, Tokens, WRITER};
+
+/// How long a login is retried on a connection error.
+const LOGIN_RETRY_FOR: Duration = Duration::from_millis(300);
 
 /// One kind of user journey (see the module documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -370,10 +373,13 @@ impl Workload {
                 let user = self.reader();
                 let url = tokens::token_endpoint(&self.issuer);
                 let form = tokens::login_form(user);
+                // A login is not repeated for long (a person sees the error), but one sent
+                // on a pooled connection the provider closed while idle is, at once, as
+                // browsers do.
                 let result = self
                     .send(
                         || self.http.post(&url).form(&form),
-                        Retry::Keyed(Duration::ZERO),
+                        Retry::Connect(LOGIN_RETRY_FOR),
                     )
                     .await;
                 (user, false, result)
