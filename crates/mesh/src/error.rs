@@ -242,17 +242,19 @@ pub(crate) fn classify(err: &BoxError) -> Failure {
 
 /// Whether an upstream's error response reports an outage of something *every* endpoint of
 /// the service shares: `TIS-Degraded: db-read-only` (its database has no primary, so writes
-/// get 503 `primary_unavailable` from every instance alike). Such a response is the endpoint
-/// working as designed: it must not trip the endpoint's breaker (ejecting every instance
-/// would turn a write outage into a total one, reads included), and another try elsewhere
-/// cannot help.
+/// get 503 `primary_unavailable` from every instance alike), or `dependency-<service>` (a
+/// service it calls is down: Profile's writes get 503 `dependency_unavailable` while
+/// Reference is). Such a response is the endpoint working as designed: it must not trip the
+/// endpoint's breaker (ejecting every instance would turn a write outage into a total one,
+/// reads included), and another try elsewhere cannot help.
 pub(crate) fn shared_outage<B>(res: &http::Response<B>) -> bool {
     res.headers()
         .get_all(tis_core::context::DEGRADED)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|name| name.trim() == "db-read-only")
+        .map(str::trim)
+        .any(|name| name == "db-read-only" || name.starts_with("dependency-"))
 }
 
 #[cfg(test)]
@@ -270,6 +272,7 @@ mod tests {
         };
         assert!(shared_outage(&res(Some("db-read-only"))));
         assert!(shared_outage(&res(Some("idp, db-read-only"))));
+        assert!(shared_outage(&res(Some("dependency-reference"))));
         assert!(!shared_outage(&res(Some("idp"))));
         assert!(!shared_outage(&res(None)));
     }

@@ -9,10 +9,14 @@
 //! | `Conflict` | 409 | `conflict` (a duplicate name; a role still held; a permission still granted) |
 //! | `NoProfile` | 404 | `no_profile`: `/userinfo` for a user Profile does not know |
 //! | `Inactive` | 403 | `inactive_user`: `/userinfo` for a user who is not active |
-//! | `ReferenceUnavailable` | 503 + `Retry-After` | `dependency_unavailable`: designated bodies could not be checked |
+//! | `ReferenceUnavailable` | 503 + `Retry-After` + `TIS-Degraded: dependency-reference` | `dependency_unavailable`: designated bodies could not be checked |
 //! | `Auth` | 400/401/403/503 | from tis-auth (`missing_token`, `forbidden` naming the permission…) |
 //! | `Store` | 409/503/500 | from tis-store (`conflict`, `database_unavailable`…) |
 //! | `Http` | any | an error already in its final form (extractor rejections) |
+//!
+//! `TIS-Degraded: dependency-reference` says the outage is Reference's, which every Profile
+//! instance shares: the gateway's breakers must not eject this instance for it (tis-mesh's
+//! `shared_outage`), or a Reference outage would take every Profile read down with the writes.
 //!
 //! `no_profile` and `inactive_user` are what the Profile client (tis-profile-client) reads to
 //! tell "no such user" and "inactive" from an outage; the gateway answers both with 403.
@@ -24,6 +28,10 @@ use tis_core::{FieldError, HttpError};
 use tis_store::StoreError;
 
 use crate::reference::ReferenceUnavailable;
+
+/// The degradation a 503 `dependency_unavailable` carries: Reference, shared by every
+/// instance, is unavailable (not this instance).
+pub const DEGRADED_REFERENCE: &str = "dependency-reference";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -84,13 +92,16 @@ impl From<ApiError> for HttpError {
             e @ ApiError::Inactive(_) => {
                 HttpError::new(StatusCode::FORBIDDEN, "inactive_user", e.to_string())
             }
-            ApiError::ReferenceUnavailable(e) => HttpError::unavailable(
-                "dependency_unavailable",
-                format!(
-                    "the designated bodies cannot be checked because Reference is unavailable; try again shortly ({})",
-                    e.0
-                ),
-            ),
+            ApiError::ReferenceUnavailable(e) => {
+                tis_core::context::mark_degraded(DEGRADED_REFERENCE);
+                HttpError::unavailable(
+                    "dependency_unavailable",
+                    format!(
+                        "the designated bodies cannot be checked because Reference is unavailable; try again shortly ({})",
+                        e.0
+                    ),
+                )
+            }
             ApiError::Auth(e) => e.to_http(),
             ApiError::Store(e) => e.into_http(),
             ApiError::Http(e) => e,
@@ -150,5 +161,20 @@ mod tests {
         )));
         assert!(http.message.contains("Reference"), "{}", http.message);
         assert_eq!(http.retry_after_secs, Some(1));
+    }
+
+    #[tokio::test]
+    async fn an_unavailable_reference_is_marked_as_a_shared_outage_not_this_instances() {
+        use tis_core::context::RequestContext;
+        use tis_core::trace_context::TraceContext;
+        let ctx = RequestContext::new("r".into(), TraceContext::new_root(), None);
+        ctx.clone()
+            .scope(async {
+                let _ = HttpError::from(ApiError::ReferenceUnavailable(ReferenceUnavailable(
+                    "down".into(),
+                )));
+            })
+            .await;
+        assert_eq!(ctx.degraded(), vec![DEGRADED_REFERENCE]);
     }
 }

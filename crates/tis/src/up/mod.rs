@@ -115,7 +115,13 @@ pub async fn run(args: UpArgs, mut config: Config) -> anyhow::Result<()> {
                     let addr = addr.map(|a| a.to_string()).unwrap_or_default();
                     tracing::warn!(process.name = %name, service.name = %service, server.address = %addr, reason, "down");
                     ready.remove(&name);
+                    // A crashed (or held-down) instance stays in the gateway's registry: it is
+                    // expected back, so the gateway's breaker ejects it and /api/status says the
+                    // service runs with reduced capacity, as it would if nobody had noticed the
+                    // crash. Only one that stopped cleanly (drained) leaves the rotation.
+                    let clean = reason == "stopped" || reason == "exited with code 0";
                     if plan::is_service(&service)
+                        && clean
                         && let Some(admin) = gateway_admin(&ready)
                     {
                         announcer.deregister(admin, &service, &name);
