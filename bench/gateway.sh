@@ -13,7 +13,14 @@
 # Optional: target/release/examples/bare_proxy (cargo build --release -p tis-gateway
 #        --example bare_proxy): a hyper-only proxy, and the same with a tis-mesh client,
 #        measured as the floor of a Rust data path on this machine.
-# Env: GATEWAY_BIN=example runs target/release/examples/gateway (the same App and config
+# Env: GATEWAY_BEFORE=/path/to/an/older/examples/gateway adds that binary as a second
+#        gateway target ("gateway (before)") in the same run, for before/after figures;
+#      PROFILE=0 skips the issue-5 comparison. Otherwise (the default) the script runs
+#        `tis up --instances 1` for a real IdP and Profile instance, and a second gateway with
+#        [gateway.profiles] source = "profile" (warm cache) next to the first one
+#        (source = "role-catalogue": no call to anyone for authorisation), and reports the
+#        ratio of their CPU per request;
+#      GATEWAY_BIN=example runs target/release/examples/gateway (the same App and config
 #        without the rest of `tis`; cargo build --release -p tis-gateway --example gateway);
 #      PERF=/tmp/name records perf profiles (/tmp/name.data, /tmp/name.mesh.data);
 #      GATEWAY_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 runs the gateway on jemalloc;
@@ -129,49 +136,84 @@ if [ -x "$BARE_BIN" ]; then
 fi
 
 # --- the identity provider and a token ---------------------------------------------------
-mkdir -p "$WORK/idp"
-(cd "$WORK/idp" && TIS_IDP__REALM_FILE="$WORK/idp/realm.toml" TIS_IDP__KEY_DIR="$WORK/idp/keys" \
-   TIS_LOG__LEVEL=warn "$TIS" idp --listen 127.0.0.1:0 --demo --announce-to "$WORK/idp.addr") & PIDS+=($!)
-for _ in $(seq 1 300); do [ -s "$WORK/idp.addr" ] && break; sleep 0.05; done
-IDP=$(cat "$WORK/idp.addr")
-ISSUER="http://$IDP/realms/lin"
+# With PROFILE (default), `tis up` provides the IdP and a real Profile instance (demo data);
+# otherwise a bare `tis idp`.
+PROFILE=${PROFILE:-1}
+if [ "$PROFILE" = 1 ]; then
+  mkdir -p "$WORK/up"
+  (cd "$WORK/up" && TIS_IDP__LISTEN=127.0.0.1:0 TIS_GATEWAY__LISTEN=127.0.0.1:0 \
+     TIS_GATEWAY__ADMIN_LISTEN=127.0.0.1:0 TIS_UP__INSTANCES=1 TIS_LOG__LEVEL=warn \
+     exec "$TIS" up --data-dir .tis > "$WORK/up/up.log" 2>&1) & UP_PID=$!; PIDS+=($UP_PID)
+  STATE="$WORK/up/.tis/run/up.json"
+  for _ in $(seq 1 1200); do
+    [ -f "$STATE" ] && grep -q '"profile-1"' "$STATE" && grep -q '"idp"' "$STATE" && break
+    sleep 0.1
+  done
+  ISSUER=$(python3 -c "import json; print(json.load(open('$STATE'))['issuer'])")
+  PROFILE_ADDR=$(python3 -c "import json; print(json.load(open('$STATE'))['processes']['profile-1']['addr'])")
+else
+  mkdir -p "$WORK/idp"
+  (cd "$WORK/idp" && TIS_IDP__REALM_FILE="$WORK/idp/realm.toml" TIS_IDP__KEY_DIR="$WORK/idp/keys" \
+     TIS_LOG__LEVEL=warn "$TIS" idp --listen 127.0.0.1:0 --demo --announce-to "$WORK/idp.addr") & PIDS+=($!)
+  for _ in $(seq 1 300); do [ -s "$WORK/idp.addr" ] && break; sleep 0.05; done
+  ISSUER="http://$(cat "$WORK/idp.addr")/realms/lin"
+fi
 wait_http "$ISSUER/.well-known/openid-configuration"
 TOKEN=$("$TIS" token --client etl --issuer "$ISSUER")
 
 # --- the gateway -------------------------------------------------------------------------
-cat > "$WORK/gateway.toml" <<CONF
+gateway_config() { # listen admin_listen [profiles section]
+cat <<CONF
 [log]
 level = "warn"
 [gateway]
+listen = "$1"
+admin_listen = "$2"
 [gateway.auth]
 issuer = "$ISSUER"
 audience = "tis"
-keys_file = "$WORK/jwks.json"
+keys_file = "$WORK/jwks-$RANDOM.json"
 [gateway.principal]
 signing_key_pem = """
-$(python3 - <<'PY'
-import subprocess
-print(subprocess.run(["openssl","genpkey","-algorithm","ED25519"],capture_output=True,text=True,check=True).stdout.strip())
-PY
-)
+$PRINCIPAL_KEY
 """
+${3:-}
 [[gateway.routes]]
 prefix = "/bench"
 service = "bench"
 [gateway.services.bench]
 discovery = { kind = "static", addrs = ["127.0.0.1:$UP"] }
 CONF
+}
+PRINCIPAL_KEY=$(openssl genpkey -algorithm ED25519)
+# The main gateway: authorisation context from tis-auth's static role catalogue (no call to
+# anyone), as before issue 5; the binary before that issue had no [gateway.profiles] at all.
+gateway_config 127.0.0.1:0 "127.0.0.1:$GW_ADMIN" '[gateway.profiles]
+source = "role-catalogue"' > "$WORK/gateway.toml"
+start_gateway() { # bin config announce  (prints the pid)
+  if [ "$1" = tis ]; then
+    (cd "$WORK" && LD_PRELOAD="${GATEWAY_PRELOAD:-}" exec "$TIS" --config "$2" gateway --announce-to "$3") > "$3.log" 2>&1 &
+  else
+    (cd "$WORK" && LD_PRELOAD="${GATEWAY_PRELOAD:-}" exec "$1" "$2" "$3") > "$3.log" 2>&1 &
+  fi
+  echo $!
+}
 # GATEWAY_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 runs the gateway on another
 # malloc (an experiment: the binary itself uses the system allocator).
 # GATEWAY_BIN=example runs target/release/examples/gateway (the same App and configuration
 # without the rest of `tis`: cargo build --release -p tis-gateway --example gateway).
-sed -i "s/^\[gateway\]\$/[gateway]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:$GW_ADMIN\"/" "$WORK/gateway.toml"
-if [ "${GATEWAY_BIN:-tis}" = example ]; then
-  (cd "$WORK" && LD_PRELOAD="${GATEWAY_PRELOAD:-}" exec "$ROOT/target/release/examples/gateway" \
-     "$WORK/gateway.toml" "$WORK/gw.addr") & GW_PID=$!; PIDS+=($GW_PID)
-else
-  (cd "$WORK" && LD_PRELOAD="${GATEWAY_PRELOAD:-}" exec "$TIS" --config "$WORK/gateway.toml" gateway \
-     --announce-to "$WORK/gw.addr") & GW_PID=$!; PIDS+=($GW_PID)
+if [ "${GATEWAY_BIN:-tis}" = example ]; then GW_EXE=$ROOT/target/release/examples/gateway; else GW_EXE=tis; fi
+GW_PID=$(start_gateway "$GW_EXE" "$WORK/gateway.toml" "$WORK/gw.addr"); PIDS+=($GW_PID)
+if [ -n "${GATEWAY_BEFORE:-}" ]; then
+  gateway_config 127.0.0.1:0 127.0.0.1:0 > "$WORK/before.toml"
+  BEFORE_PID=$(start_gateway "$GATEWAY_BEFORE" "$WORK/before.toml" "$WORK/before.addr"); PIDS+=($BEFORE_PID)
+fi
+if [ "$PROFILE" = 1 ]; then
+  gateway_config 127.0.0.1:0 127.0.0.1:0 "[gateway.profiles]
+source = \"profile\"
+[gateway.profiles.client]
+discovery = { kind = \"static\", addrs = [\"$PROFILE_ADDR\"] }" > "$WORK/profile.toml"
+  PROF_PID=$(start_gateway "$GW_EXE" "$WORK/profile.toml" "$WORK/prof.addr"); PIDS+=($PROF_PID)
 fi
 for _ in $(seq 1 300); do [ -s "$WORK/gw.addr" ] && break; sleep 0.05; done
 GW=$(cat "$WORK/gw.addr")
@@ -180,9 +222,19 @@ wait_http "http://127.0.0.1:$NGX/bench"
 wait_http "http://127.0.0.1:$HAP/bench"
 wait_http "http://$GW/bench" "Authorization: Bearer $TOKEN"
 GW_REAL=$GW_PID   # the subshells exec the gateway
+if [ -n "${BEFORE_PID:-}" ]; then
+  for _ in $(seq 1 300); do [ -s "$WORK/before.addr" ] && break; sleep 0.05; done
+  BEFORE=$(head -1 "$WORK/before.addr")
+  wait_http "http://$BEFORE/bench" "Authorization: Bearer $TOKEN"
+fi
+if [ -n "${PROF_PID:-}" ]; then
+  for _ in $(seq 1 300); do [ -s "$WORK/prof.addr" ] && break; sleep 0.05; done
+  PROF=$(head -1 "$WORK/prof.addr")
+  wait_http "http://$PROF/bench" "Authorization: Bearer $TOKEN"
+fi
 
 echo "# tis gateway benchmark — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), wrk -t$THREADS -c$CONNS -d${DURATION}s --latency"
-echo "# gateway binary: ${GATEWAY_BIN:-tis} ${GATEWAY_PRELOAD:+(LD_PRELOAD $GATEWAY_PRELOAD)}"
+echo "# gateway binary: ${GATEWAY_BIN:-tis} ${GATEWAY_PRELOAD:+(LD_PRELOAD $GATEWAY_PRELOAD)}${GATEWAY_BEFORE:+; before: $GATEWAY_BEFORE}"
 echo "# upstream: nginx (1 worker) returning $(curl -s "http://127.0.0.1:$UP/bench" | wc -c) bytes"
 printf "%-28s %10s %10s %10s %8s\n" "target" "req/s" "p50" "p99" "ratio"
 
@@ -221,6 +273,23 @@ if [ -n "${PERF:-}" ]; then
   (perf report -i "$WORK/perf.data" --stdio --no-children --sort symbol -g none 2>/dev/null | grep -v "^#" | grep "%" | head -60 > "${PERF}") || true
 fi
 GW_RSS_WRK=$(rss_kb "$GW_REAL")
+BEFORE_CPU=""
+if [ -n "${BEFORE:-}" ]; then
+  wrk -t$THREADS -c$CONNS -d2s "http://$BEFORE/bench" -H "Authorization: Bearer $TOKEN" >/dev/null
+  T0=$(cpu_ticks "$BEFORE_PID")
+  run_wrk "gateway (before)" "http://$BEFORE/bench" "Authorization: Bearer $TOKEN"
+  T1=$(cpu_ticks "$BEFORE_PID")
+  BEFORE_CPU="; gateway (before) $(cpu_per_req "$T0" "$T1" "${RPS[gateway (before)]}")"
+fi
+PROF_CPU=""
+if [ -n "${PROF:-}" ]; then
+  wrk -t$THREADS -c$CONNS -d2s "http://$PROF/bench" -H "Authorization: Bearer $TOKEN" >/dev/null   # warm the cache
+  T0=$(cpu_ticks "$PROF_PID")
+  run_wrk "gateway, Profile (cached)" "http://$PROF/bench" "Authorization: Bearer $TOKEN"
+  T1=$(cpu_ticks "$PROF_PID")
+  PROF_CPU="; gateway with Profile $(cpu_per_req "$T0" "$T1" "${RPS[gateway, Profile (cached)]}")"
+  PROF_US=$(python3 -c "t=($T1-$T0)/$(getconf CLK_TCK); print(t/($DURATION*float('${RPS[gateway, Profile (cached)]}'))*1e6)")
+fi
 T0=$(cpu_ticks "$NGX_PID")
 run_wrk "nginx proxy" "http://127.0.0.1:$NGX/bench"
 T1=$(cpu_ticks "$NGX_PID")
@@ -247,7 +316,17 @@ if [ -n "${BARE_PID:-}" ]; then
   T1=$(cpu_ticks "$MESH_PID")
   BARE_CPU="$BARE_CPU; hyper + tis-mesh $(cpu_per_req "$T0" "$T1" "${RPS[hyper + tis-mesh only]}")"
 fi
-echo "CPU of the proxy during its own run: gateway $GW_CPU; nginx $NGX_CPU; haproxy $HAP_CPU$BARE_CPU"
+echo "CPU of the proxy during its own run: gateway $GW_CPU$BEFORE_CPU$PROF_CPU; nginx $NGX_CPU; haproxy $HAP_CPU$BARE_CPU"
+if [ -n "${PROF:-}" ]; then
+  python3 - "$GW_CPU" "$PROF_US" "${RPS[tis gateway (JWT)]}" "${RPS[gateway, Profile (cached)]}" <<'PY'
+import re, sys
+base = float(re.search(r"([0-9.]+) µs CPU per request", sys.argv[1]).group(1))
+prof = float(sys.argv[2])
+print(f"issue 5: a request with a cached profile costs {prof:.1f} µs CPU vs {base:.1f} µs without "
+      f"authorisation (role catalogue): ratio {prof/base:.2f} (target ≤ 1.10); "
+      f"req/s ratio {float(sys.argv[4])/float(sys.argv[3]):.2f}")
+PY
+fi
 echo "gateway RSS after the wrk run: $((GW_RSS_WRK / 1024)) MB"
 curl -s "http://127.0.0.1:$GW_ADMIN/metrics" > "$WORK/metrics.txt" || true
 echo "gateway metrics: $(grep -E '^(gateway_principal_mints_total|tis_auth_verifications_total|gateway_requests_total)' "$WORK/metrics.txt" | tr '\n' ' ')"

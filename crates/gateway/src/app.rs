@@ -35,7 +35,7 @@ use crate::status::{Sightings, Sources};
 pub struct App {
     public: PublicServer,
     admin: Server,
-    public_router: Router,
+    stack: stack::Public,
     admin_router: Router,
     health: Health,
     drain: DrainConfig,
@@ -132,7 +132,7 @@ impl App {
             started: Instant::now(),
             degraded_memory: config.degraded_memory,
         };
-        let public_router = stack::public(stack::Parts {
+        let public_stack = stack::public(stack::Parts {
             table,
             health: health.clone(),
             sources: sources.clone(),
@@ -152,10 +152,15 @@ impl App {
         let admin_router =
             crate::admin::router(sources, reloader.clone(), instances.clone(), &health);
 
-        let public =
-            PublicServer::bind(config.listen, tls, config.timeouts, config.max_connections)
-                .await
-                .with_context(|| format!("binding the gateway listener to {}", config.listen))?;
+        let public = PublicServer::bind(
+            config.listen,
+            tls,
+            config.timeouts,
+            config.max_connections,
+            config.workers,
+        )
+        .await
+        .with_context(|| format!("binding the gateway listener to {}", config.listen))?;
         let admin = Server::bind(config.admin_listen)
             .await
             .with_context(|| format!("binding the admin listener to {}", config.admin_listen))?;
@@ -163,7 +168,7 @@ impl App {
         Ok(App {
             public,
             admin,
-            public_router,
+            stack: public_stack,
             admin_router,
             health,
             drain: config.drain,
@@ -204,9 +209,10 @@ impl App {
         &self.principal_public_pem
     }
 
-    /// The public router (every layer), for tests without a socket.
+    /// The public router (the public routes, and the routed path as its fallback), for
+    /// tests without a socket.
     pub fn router(&self) -> Router {
-        self.public_router.clone()
+        self.stack.router.clone()
     }
 
     /// Reloads the routes file now (as SIGHUP does).
@@ -222,7 +228,7 @@ impl App {
         let App {
             public,
             admin,
-            public_router,
+            stack,
             admin_router,
             health,
             drain,
@@ -240,12 +246,7 @@ impl App {
         };
         let watchers = reloader.spawn_watchers(routes_poll);
         let (_, admin_result) = tokio::join!(
-            public.serve(
-                public_router,
-                health.clone(),
-                drain,
-                stopped(stop_rx.clone())
-            ),
+            public.serve(stack, health.clone(), drain, stopped(stop_rx.clone())),
             admin.serve(admin_router, health, drain, stopped(stop_rx)),
         );
         for w in watchers {

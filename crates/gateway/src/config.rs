@@ -59,6 +59,11 @@ pub struct GatewayConfig {
     pub max_concurrency: usize,
     /// Open client connections at once; beyond it new connections wait in the backlog.
     pub max_connections: usize,
+    /// Threads serving the public listener, each a single-threaded runtime with its own
+    /// `SO_REUSEPORT` socket on the same address (nginx's model: a request's client and
+    /// upstream sides stay on one thread). 0 serves it on the process's own runtime.
+    /// Default: the number of cores.
+    pub workers: usize,
     /// The deadline of a request whose client sent no `X-Request-Timeout` and whose route
     /// sets none.
     #[serde(with = "humantime_serde")]
@@ -107,6 +112,7 @@ impl Default for GatewayConfig {
             timeouts: TimeoutsConfig::default(),
             max_concurrency: 1024,
             max_connections: 10_000,
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             default_timeout: Duration::from_secs(10),
             max_timeout: Duration::from_secs(60),
             trust_forwarded_headers: false,
@@ -306,6 +312,9 @@ impl GatewayConfig {
         }
         if self.max_connections == 0 {
             return Err(ConfigError::new("max_connections", "must be at least 1"));
+        }
+        if self.workers > 256 {
+            return Err(ConfigError::new("workers", "must be at most 256"));
         }
         if self.body_limit < 1024 {
             return Err(ConfigError::new(

@@ -22,6 +22,8 @@
 //! - [`layers`]: the steps of the routed stack — `edge` (route match, rescue, metrics),
 //!   `body_limit`, `deadline`, `admission`, `auth` (authenticate, authorise), `principal`,
 //!   and `hygiene` (headers in and out).
+//! - [`routed`]: the routed path as served: the steps above as plain calls in one future,
+//!   with the lean request context (no axum on the proxied path).
 //! - [`proxy`]: the last step: a pool by weight, its tis-mesh client, the answer's headers.
 //! - [`routes`]: the immutable [`RouteTable`](routes::RouteTable), matching, weighted pools;
 //!   `build` checks a configuration and builds a table, reusing unchanged clients.
@@ -50,6 +52,7 @@ pub mod proxy;
 pub mod registry;
 pub mod reload;
 pub mod rescue;
+pub mod routed;
 pub mod routes;
 pub mod server;
 pub mod stack;

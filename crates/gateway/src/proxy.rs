@@ -19,16 +19,18 @@ use std::task::{Context, Poll};
 
 use axum::body::Body;
 use futures::future::BoxFuture;
-use http::{HeaderMap, Request};
+use http::{HeaderMap, HeaderValue, Request};
 use http_body::Body as _;
 use tis_core::context::DEGRADED;
 use tis_mesh::{BoxError, MeshError};
+use tokio::time::Instant;
 use tower::Service;
 
 use crate::error::NoRoute;
 use crate::layers::edge::EdgeState;
 use crate::layers::hygiene;
 use crate::layers::{Req, Res};
+use crate::routes::Route;
 use crate::server::Peer;
 use crate::status::Sightings;
 
@@ -63,22 +65,47 @@ impl Service<Req> for Proxy {
 
     fn call(&mut self, req: Req) -> Self::Future {
         let inner = self.0.clone();
-        Box::pin(async move { inner.forward(req).await })
+        Box::pin(async move {
+            let state = req.extensions().get::<EdgeState>();
+            let deadline = state.and_then(|s| s.deadline);
+            let route = state.and_then(|s| s.route.clone());
+            let peer = req.extensions().get::<Peer>().and_then(|p| p.ip.clone());
+            inner
+                .forward(req, route.as_ref(), deadline, peer.as_ref())
+                .await
+        })
+    }
+}
+
+impl Proxy {
+    /// Sends `req` on `route` (404 without one), within `deadline`; `peer` is the client's
+    /// IP address for `X-Forwarded-For`.
+    pub async fn forward(
+        &self,
+        req: Req,
+        route: Option<&Arc<Route>>,
+        deadline: Option<Instant>,
+        peer: Option<&HeaderValue>,
+    ) -> Result<Res, BoxError> {
+        self.0.forward(req, route, deadline, peer).await
     }
 }
 
 impl Inner {
-    async fn forward(&self, req: Req) -> Result<Res, BoxError> {
+    async fn forward(
+        &self,
+        req: Req,
+        route: Option<&Arc<Route>>,
+        deadline: Option<Instant>,
+        peer: Option<&HeaderValue>,
+    ) -> Result<Res, BoxError> {
         let (mut parts, body) = req.into_parts();
-        let state = parts.extensions.get::<EdgeState>();
-        let deadline = state.and_then(|s| s.deadline);
-        let Some(route) = state.and_then(|s| s.route.clone()) else {
+        let Some(route) = route else {
             return Err(NoRoute {
                 path: parts.uri.path().chars().take(200).collect(),
             }
             .into());
         };
-        let peer = parts.extensions.get::<Peer>().and_then(|p| p.ip.as_ref());
         hygiene::set_forwarded(&mut parts.headers, peer, self.https, self.trust_forwarded);
         if !route.forward_access_token {
             hygiene::strip_credentials(&mut parts.headers);

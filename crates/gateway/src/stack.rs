@@ -3,8 +3,9 @@
 //! Outermost first, as in ARCHITECTURE.md §3:
 //!
 //! ```text
-//! PublicServer            TLS (optional), header-read + idle timeouts, connection limit
-//!   │
+//! PublicServer            TLS (optional), header-read + idle timeouts, connection limit;
+//!   │                     one current-thread runtime per core (`gateway.workers`)
+//!   │                     the exact public paths → the axum router, the rest → Routed
 //!   ├ hygiene (in)        drop client TIS-Principal / TIS-Degraded / TIS-Deadline and
 //!   │                     hop-by-hop headers, before anything reads them
 //!   ├ catch panic         500 JSON (a bug)
@@ -47,27 +48,35 @@
 //! - **Authentication before routing decisions are revealed**: a path with no route is a 404
 //!   only for a caller with a valid token; everyone else gets 401.
 
+//!
+//! Served, the routed stack is not a chain of tower services but [`Routed`]: the same steps
+//! as plain calls in one future (see [`crate::routed`] for why). The axum router keeps the
+//! public routes and calls [`Routed`] as its fallback (for [`crate::App::router`]).
+
+use std::convert::Infallible;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use axum::Router;
 use axum::middleware;
 use axum::response::IntoResponse;
+use futures::future::BoxFuture;
 use tis_auth::{AccessTokenVerifier, PrincipalSigner, ProfileSource};
 use tis_core::{Health, HttpError};
-use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::layers::admission::Admission;
 use crate::layers::auth::{Authenticate, Authorise};
 use crate::layers::body_limit::BodyLimit;
 use crate::layers::deadline::DeadlineStep;
-use crate::layers::edge::EdgeLayer;
 use crate::layers::principal::MintPrincipal;
-use crate::layers::{StepLayer, hygiene};
+use crate::layers::{Req, Res, hygiene};
 use crate::proxy::Proxy;
+use crate::routed::Routed;
 use crate::routes::RouteTable;
+use crate::server::Peer;
 use crate::status::{Sightings, Sources};
 
 /// Everything the public stack is made of.
@@ -89,43 +98,74 @@ pub struct Parts {
     pub sightings: Arc<Sightings>,
 }
 
-/// The public router (see the module documentation for the drawing).
-pub fn public(parts: Parts) -> Router {
-    let routed = ServiceBuilder::new()
-        .layer(EdgeLayer::new(parts.table))
-        .layer(StepLayer::new(BodyLimit {
+/// The public side: the axum router of the public routes, and the routed path.
+#[derive(Clone)]
+pub struct Public {
+    pub router: Router,
+    pub routed: Arc<Routed>,
+}
+
+/// The public stack (see the module documentation for the drawing).
+pub fn public(parts: Parts) -> Public {
+    crate::metrics::describe();
+    let class = |c: &'static str| metrics::counter!(crate::metrics::REQUESTS_TOTAL, "route" => "none", "class" => c);
+    let routed = Arc::new(Routed {
+        table: parts.table,
+        body_limit: BodyLimit {
             limit: parts.body_limit,
-        }))
-        .layer(StepLayer::new(DeadlineStep {
+        },
+        deadline: DeadlineStep {
             default_timeout: parts.default_timeout,
             max_timeout: parts.max_timeout,
-        }))
-        .layer(StepLayer::shared(parts.admission))
-        .layer(StepLayer::new(Authenticate::new(parts.verifier)))
-        .layer(StepLayer::new(Authorise::new(
-            parts.profiles,
-            parts.principal_reuse,
-        )))
-        .layer(StepLayer::new(MintPrincipal::new(
+        },
+        admission: parts.admission,
+        authenticate: Authenticate::new(parts.verifier),
+        authorise: Authorise::new(parts.profiles, parts.principal_reuse),
+        principal: MintPrincipal::new(
             parts.signer,
             parts.principal_lifetime,
             parts.principal_reuse,
-        )))
-        .service(Proxy::new(
-            parts.https,
-            parts.trust_forwarded,
-            parts.sightings,
-        ));
+        ),
+        proxy: Proxy::new(parts.https, parts.trust_forwarded, parts.sightings),
+        unrouted: (
+            class("4xx"),
+            class("5xx"),
+            metrics::histogram!(crate::metrics::REQUEST_DURATION, "route" => "none"),
+        ),
+    });
 
-    crate::status::page::router(parts.sources)
+    let router = crate::status::page::router(parts.sources)
         .merge(parts.health.router())
         .route_layer(middleware::from_fn(tis_core::metrics::track))
         .method_not_allowed_fallback(tis_core::error::method_not_allowed)
-        .fallback_service(routed)
+        .fallback_service(Fallback(routed.clone()))
         .layer(middleware::from_fn(tis_core::context::middleware))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a gateway handler panicked; this is a bug");
             HttpError::internal("an unexpected error occurred").into_response()
         }))
-        .layer(middleware::map_request(hygiene::inbound))
+        .layer(middleware::map_request(hygiene::inbound));
+    Public { router, routed }
+}
+
+/// The router's fallback: the routed path, inside the context the router's middleware made.
+#[derive(Clone)]
+struct Fallback(Arc<Routed>);
+
+impl tower::Service<Req> for Fallback {
+    type Response = Res;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Res, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Req) -> Self::Future {
+        let routed = self.0.clone();
+        Box::pin(async move {
+            let peer = req.extensions().get::<Peer>().and_then(|p| p.ip.clone());
+            Ok(routed.serve_in_context(req, peer.as_ref()).await)
+        })
+    }
 }

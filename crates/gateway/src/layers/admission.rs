@@ -58,31 +58,45 @@ impl Admission {
     }
 }
 
+impl Admission {
+    /// Takes a permit, or refuses at once with [`Overloaded`].
+    pub fn admit(&self) -> Result<Held, Overloaded> {
+        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+            self.shed.fetch_add(1, Ordering::Relaxed);
+            self.shed_counter.increment(1);
+            return Err(Overloaded { limit: self.limit });
+        };
+        self.in_flight.increment(1.0);
+        Ok(Held {
+            _permit: permit,
+            gauge: self.in_flight.clone(),
+        })
+    }
+}
+
 impl Step for Admission {
     async fn run<S>(self: Arc<Self>, req: Req, inner: S) -> Result<Res, BoxError>
     where
         S: Service<Req, Response = Res, Error = BoxError> + Clone + Send + 'static,
         S::Future: Send,
     {
-        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
-            self.shed.fetch_add(1, Ordering::Relaxed);
-            self.shed_counter.increment(1);
-            return Err(Overloaded { limit: self.limit }.into());
-        };
-        self.in_flight.increment(1.0);
-        let held = Held {
-            _permit: permit,
-            gauge: self.in_flight.clone(),
-        };
+        let held = self.admit()?;
         let res = inner.oneshot(req).await?;
-        Ok(res.map(|body| Body::new(PermitBody { body, _held: held })))
+        Ok(held.attach(res))
     }
 }
 
 /// A permit and the gauge it counts in, released together.
-struct Held {
+pub struct Held {
     _permit: OwnedSemaphorePermit,
     gauge: Gauge,
+}
+
+impl Held {
+    /// Keeps the permit until `res`'s body is done or dropped.
+    pub fn attach(self, res: Res) -> Res {
+        res.map(|body| Body::new(PermitBody { body, _held: self }))
+    }
 }
 
 impl Drop for Held {

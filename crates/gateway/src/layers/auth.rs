@@ -60,24 +60,35 @@ impl Authenticate {
     }
 }
 
+impl Authenticate {
+    /// Verifies the request's access token (within `deadline` when keys must be fetched).
+    pub async fn verify(
+        &self,
+        headers: &http::HeaderMap,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<Verified, BoxError> {
+        let raw = tis_auth::bearer_token(headers)?;
+        let key = self.hasher.hash_one(raw);
+        let token = super::deadline::within(
+            deadline,
+            "the identity provider's keys",
+            self.verifier.verify(raw),
+        )
+        .await?;
+        Ok(Verified { token, key })
+    }
+}
+
 impl Step for Authenticate {
     async fn run<S>(self: Arc<Self>, mut req: Req, inner: S) -> Result<Res, BoxError>
     where
         S: Service<Req, Response = Res, Error = BoxError> + Clone + Send + 'static,
         S::Future: Send,
     {
-        let (token, key) = {
-            let raw = tis_auth::bearer_token(req.headers())?;
-            let key = self.hasher.hash_one(raw);
-            let verified = super::deadline::within(
-                super::deadline::deadline_of(&req),
-                "the identity provider's keys",
-                self.verifier.verify(raw),
-            )
+        let verified = self
+            .verify(req.headers(), super::deadline::deadline_of(&req))
             .await?;
-            (verified, key)
-        };
-        super::edge::state(&mut req).verified = Some(Verified { token, key });
+        super::edge::state(&mut req).verified = Some(verified);
         inner.oneshot(req).await
     }
 }
@@ -136,6 +147,28 @@ impl Authorise {
     }
 }
 
+impl Authorise {
+    /// The caller's principal (marks the request `profile-stale` when it was stale).
+    pub async fn authorise(
+        &self,
+        headers: &http::HeaderMap,
+        verified: &Verified,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<Arc<Principal>, BoxError> {
+        let raw = tis_auth::bearer_token(headers)?;
+        let principal = super::deadline::within(
+            deadline,
+            "the caller's profile",
+            self.resolve(raw, verified),
+        )
+        .await?;
+        if principal.stale {
+            tis_core::context::mark_degraded(DEGRADED_PROFILE);
+        }
+        Ok(principal)
+    }
+}
+
 impl Step for Authorise {
     async fn run<S>(self: Arc<Self>, mut req: Req, inner: S) -> Result<Res, BoxError>
     where
@@ -146,16 +179,9 @@ impl Step for Authorise {
             // Only reachable if the stack is assembled without authentication: refuse.
             return Err(AuthError::MissingToken.into());
         };
-        let raw = tis_auth::bearer_token(req.headers())?;
-        let principal = super::deadline::within(
-            super::deadline::deadline_of(&req),
-            "the caller's profile",
-            self.resolve(raw, &verified),
-        )
-        .await?;
-        if principal.stale {
-            tis_core::context::mark_degraded(DEGRADED_PROFILE);
-        }
+        let principal = self
+            .authorise(req.headers(), &verified, super::deadline::deadline_of(&req))
+            .await?;
         super::edge::state(&mut req).principal = Some(principal);
         inner.oneshot(req).await
     }

@@ -22,25 +22,33 @@ pub struct BodyLimit {
     pub limit: usize,
 }
 
+impl BodyLimit {
+    /// Refuses a declared length over the limit; wraps a body of unknown length so that it
+    /// fails once it grows past it.
+    pub fn apply(&self, req: Req) -> Result<Req, PayloadTooLarge> {
+        let declared = req
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        Ok(match declared {
+            Some(len) if len > self.limit as u64 => {
+                return Err(PayloadTooLarge { limit: self.limit });
+            }
+            Some(_) => req,
+            None if http_body::Body::is_end_stream(req.body()) => req,
+            None => req.map(|b| Body::new(Limited::new(b, self.limit))),
+        })
+    }
+}
+
 impl Step for BodyLimit {
     async fn run<S>(self: Arc<Self>, req: Req, inner: S) -> Result<Res, BoxError>
     where
         S: Service<Req, Response = Res, Error = BoxError> + Clone + Send + 'static,
         S::Future: Send,
     {
-        let declared = req
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        let req = match declared {
-            Some(len) if len > self.limit as u64 => {
-                return Err(PayloadTooLarge { limit: self.limit }.into());
-            }
-            Some(_) => req,
-            None if http_body::Body::is_end_stream(req.body()) => req,
-            None => req.map(|b| Body::new(Limited::new(b, self.limit))),
-        };
+        let req = self.apply(req)?;
         inner.oneshot(req).await
     }
 }

@@ -28,6 +28,7 @@ use tower::{Service, ServiceExt};
 use super::edge::{EdgeState, state};
 use super::{Req, Res, Step};
 use crate::error::{DeadlineExceeded, InvalidTimeout};
+use crate::routes::Route;
 
 /// The header a client sets to shorten (or lengthen, up to `max_timeout`) its deadline.
 pub const REQUEST_TIMEOUT: &str = "x-request-timeout";
@@ -53,21 +54,34 @@ pub fn parse_timeout(value: &HeaderValue) -> Result<Duration, InvalidTimeout> {
     humantime::parse_duration(text).map_err(|_| invalid())
 }
 
+impl DeadlineStep {
+    /// The budget of a request on `route`: its `X-Request-Timeout` (capped), else the
+    /// route's timeout, else the default.
+    pub fn budget(
+        &self,
+        headers: &http::HeaderMap,
+        route: Option<&Route>,
+    ) -> Result<Duration, InvalidTimeout> {
+        Ok(match headers.get(REQUEST_TIMEOUT) {
+            Some(v) => parse_timeout(v)?.min(self.max_timeout),
+            None => route
+                .and_then(|r| r.timeout)
+                .unwrap_or(self.default_timeout),
+        })
+    }
+}
+
 impl Step for DeadlineStep {
     async fn run<S>(self: Arc<Self>, mut req: Req, inner: S) -> Result<Res, BoxError>
     where
         S: Service<Req, Response = Res, Error = BoxError> + Clone + Send + 'static,
         S::Future: Send,
     {
-        let budget = match req.headers().get(REQUEST_TIMEOUT) {
-            Some(v) => parse_timeout(v)?.min(self.max_timeout),
-            None => req
-                .extensions()
-                .get::<EdgeState>()
-                .and_then(|m| m.route.as_ref())
-                .and_then(|r| r.timeout)
-                .unwrap_or(self.default_timeout),
-        };
+        let route = req
+            .extensions()
+            .get::<EdgeState>()
+            .and_then(|m| m.route.clone());
+        let budget = self.budget(req.headers(), route.as_deref())?;
         state(&mut req).deadline = Some(Instant::now() + budget);
         inner.oneshot(req).await
     }

@@ -59,7 +59,8 @@ impl MintPrincipal {
         self.signer.public_pem()
     }
 
-    fn header_for(
+    /// The `TIS-Principal` header for `principal` on `route`: reused while fresh, else minted.
+    pub fn header_for(
         &self,
         verified: &Verified,
         principal: &Arc<Principal>,
