@@ -29,8 +29,16 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "rolling-restart",
         include_str!("../../../../scenarios/rolling-restart.toml"),
     ),
-    // The PostgreSQL, partition and two-gateway scenarios go here, in this order:
-    // gateway-restart (after instance-slow), partition, db-primary-kill, replica-lag.
+    // The partition and two-gateway scenarios go here, in this order:
+    // gateway-restart (after instance-slow), partition, then the PostgreSQL ones.
+    (
+        "db-primary-kill",
+        include_str!("../../../../scenarios/db-primary-kill.toml"),
+    ),
+    (
+        "replica-lag",
+        include_str!("../../../../scenarios/replica-lag.toml"),
+    ),
 ];
 
 /// The built-in scenario called `name`.

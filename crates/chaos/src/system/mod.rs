@@ -20,6 +20,8 @@
 //! - `haproxy.rs`: `gateway-2` and HAProxy in front of both gateways; [`Extension::entry`]
 //!   sends the workload to HAProxy; handles the `gateway-2` process actions.
 
+pub mod pg;
+pub mod pg_cluster;
 pub mod tis_up;
 
 use std::path::PathBuf;
@@ -76,10 +78,10 @@ pub trait Extension: Send + Sync {
 
 /// The extensions a scenario's system needs, started (before `tis up`).
 async fn extensions_for(spec: &SystemSpec) -> anyhow::Result<Vec<Box<dyn Extension>>> {
-    let extensions: Vec<Box<dyn Extension>> = Vec::new();
-    // chaos-pg: push `pg::Cluster::start(spec)`, `haproxy::…`, `netns::…` here.
+    let mut extensions: Vec<Box<dyn Extension>> = Vec::new();
+    // chaos-pg: push `haproxy::…`, `netns::…` here.
     if spec.database == Database::Postgres {
-        anyhow::bail!("PostgreSQL mode is not built yet (system.database = \"postgres\")");
+        extensions.push(Box::new(pg::Postgres::start().await?));
     }
     if spec.gateways != 1 {
         anyhow::bail!("two gateways are not built yet (system.gateways = 2)");
