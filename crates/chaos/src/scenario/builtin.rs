@@ -29,8 +29,11 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "rolling-restart",
         include_str!("../../../../scenarios/rolling-restart.toml"),
     ),
-    // The partition and two-gateway scenarios go here, in this order:
-    // gateway-restart (after instance-slow), partition, then the PostgreSQL ones.
+    // gateway-restart goes here (after instance-slow).
+    (
+        "partition",
+        include_str!("../../../../scenarios/partition.toml"),
+    ),
     (
         "db-primary-kill",
         include_str!("../../../../scenarios/db-primary-kill.toml"),

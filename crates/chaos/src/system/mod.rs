@@ -20,6 +20,7 @@
 //! - `haproxy.rs`: `gateway-2` and HAProxy in front of both gateways; [`Extension::entry`]
 //!   sends the workload to HAProxy; handles the `gateway-2` process actions.
 
+pub mod netns;
 pub mod pg;
 pub mod pg_cluster;
 pub mod tis_up;
@@ -77,9 +78,12 @@ pub trait Extension: Send + Sync {
 }
 
 /// The extensions a scenario's system needs, started (before `tis up`).
-async fn extensions_for(spec: &SystemSpec) -> anyhow::Result<Vec<Box<dyn Extension>>> {
+async fn extensions_for(
+    spec: &SystemSpec,
+    opts: &SystemOptions,
+) -> anyhow::Result<Vec<Box<dyn Extension>>> {
     let mut extensions: Vec<Box<dyn Extension>> = Vec::new();
-    // chaos-pg: push `haproxy::…`, `netns::…` here.
+    // chaos-pg: push `haproxy::…` here.
     if spec.database == Database::Postgres {
         extensions.push(Box::new(pg::Postgres::start().await?));
     }
@@ -87,7 +91,10 @@ async fn extensions_for(spec: &SystemSpec) -> anyhow::Result<Vec<Box<dyn Extensi
         anyhow::bail!("two gateways are not built yet (system.gateways = 2)");
     }
     if spec.partition {
-        anyhow::bail!("the partitioned instance is not built yet (system.partition = true)");
+        if spec.database == Database::Postgres {
+            anyhow::bail!("the partitioned instance runs in SQLite mode only");
+        }
+        extensions.push(Box::new(netns::Partition::start(&opts.tis_exe).await?));
     }
     Ok(extensions)
 }
@@ -112,7 +119,7 @@ pub struct System {
 impl System {
     /// Starts (or attaches to) the system `spec` describes and waits until it is ready.
     pub async fn start(spec: &SystemSpec, opts: &SystemOptions) -> anyhow::Result<System> {
-        let extensions = extensions_for(spec).await?;
+        let extensions = extensions_for(spec, opts).await?;
         let up = match &opts.attach {
             Some(dir) => {
                 if !extensions.is_empty() {
