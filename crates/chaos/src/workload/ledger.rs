@@ -145,7 +145,7 @@ impl Ledger {
     ) -> anyhow::Result<BTreeMap<String, Vec<i64>>> {
         let mut found: BTreeMap<String, Vec<i64>> = BTreeMap::new();
         let size = 100;
-        for page in 0.. {
+        for page in 0..1000 {
             let url = format!(
                 "{entry}/reference/api/grades?searchQuery={}&size={size}&page={page}&sort=id,asc",
                 self.prefix
@@ -174,16 +174,16 @@ impl Ledger {
                     _ => tokio::time::sleep(Duration::from_millis(500)).await,
                 }
             };
-            let n = rows.len();
+            // The API may cap the page size below ours: stop at an empty page, not a short one.
+            if rows.is_empty() {
+                break;
+            }
             for row in rows {
                 if let (Some(a), Some(id)) = (row["abbreviation"].as_str(), row["id"].as_i64())
                     && a.starts_with(&self.prefix)
                 {
                     found.entry(a.to_owned()).or_default().push(id);
                 }
-            }
-            if n < size {
-                break;
             }
         }
         Ok(found)
