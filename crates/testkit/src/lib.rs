@@ -10,8 +10,10 @@
 //! - [`patroni`]: etcd, Patroni members and HAProxy, for automatic-failover tests.
 //! - [`wait`]: polling a condition until a deadline, instead of sleeping.
 //! - [`ports`]: free loopback ports for servers we do not bind ourselves (PostgreSQL).
+//! - [`up`]: a real `tis up` in a temporary folder: its state file, holds and kills.
 
 pub mod patroni;
 pub mod pg;
 pub mod ports;
+pub mod up;
 pub mod wait;

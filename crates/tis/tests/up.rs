@@ -1,80 +1,21 @@
 //! `tis up` for real: the binary, its children, real signals.
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::Path;
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
+use tis_testkit::up::TisUp;
 use tis_testkit::wait;
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 const TIS: &str = env!("CARGO_BIN_EXE_tis");
-
-/// A running `tis up` in its own temporary folder, stopped (SIGKILL) if the test fails.
-struct Up {
-    child: Child,
-    dir: tempfile::TempDir,
-}
-
-impl Up {
-    fn start() -> Up {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let child = Command::new(TIS)
-            .args(["up", "--data-dir", ".tis"])
-            // Never a fixed port in tests: the identity provider picks a free one too.
-            .env("TIS_IDP__LISTEN", "127.0.0.1:0")
-            .env("TIS_GATEWAY__LISTEN", "127.0.0.1:0")
-            .env("TIS_GATEWAY__ADMIN_LISTEN", "127.0.0.1:0")
-            .env("TIS_LOG__LEVEL", "warn")
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start tis up");
-        Up { child, dir }
-    }
-
-    fn state_file(&self) -> PathBuf {
-        self.dir.path().join(".tis/run/up.json")
-    }
-
-    /// The state once `names` are all ready (and `check` holds).
-    async fn state_when(&self, what: &str, check: impl Fn(&Value) -> bool) -> Value {
-        let path = self.state_file();
-        wait::until(
-            what,
-            Duration::from_secs(30),
-            Duration::from_millis(25),
-            || {
-                let path = path.clone();
-                let ok = &check;
-                async move {
-                    let text = tokio::fs::read_to_string(&path).await.ok()?;
-                    let state: Value = serde_json::from_str(&text).ok()?;
-                    ok(&state).then_some(state)
-                }
-            },
-        )
-        .await
-        .expect("tis up state")
-    }
-}
 
 fn all_ready(state: &Value) -> bool {
     ["idp", "reference-1", "reference-2"]
         .iter()
         .all(|n| state["processes"][n]["addr"].is_string())
-}
-
-fn pid_of(state: &Value, name: &str) -> i32 {
-    state["processes"][name]["pid"]
-        .as_i64()
-        .and_then(|p| i32::try_from(p).ok())
-        .expect("pid")
 }
 
 fn alive(pid: i32) -> bool {
@@ -115,7 +56,7 @@ async fn grades(addr: &str, token: &str) -> reqwest::Response {
 
 #[tokio::test]
 async fn tis_up_serves_restarts_a_killed_instance_and_stops_everything_on_ctrl_c() {
-    let mut up = Up::start();
+    let mut up = TisUp::start(TIS, &[]);
     let state = up.state_when("every process ready", all_ready).await;
 
     let issuer = state["issuer"].as_str().expect("issuer").to_owned();
@@ -176,7 +117,7 @@ async fn tis_up_serves_restarts_a_killed_instance_and_stops_everything_on_ctrl_c
     assert_eq!(status["status"], "ok", "{status}");
 
     // kill -9 one instance: the supervisor restarts it, on a new pid, and it serves again.
-    let victim = pid_of(&state, "reference-1");
+    let victim = TisUp::pid_of(&state, "reference-1");
     kill(Pid::from_raw(victim), Signal::SIGKILL).expect("kill -9");
     let state = up
         .state_when("reference-1 restarted", |s| {
@@ -193,7 +134,7 @@ async fn tis_up_serves_restarts_a_killed_instance_and_stops_everything_on_ctrl_c
     // Ctrl-C: every child drains and exits, then tis up exits 0.
     let children: Vec<i32> = ["idp", "reference-1", "reference-2"]
         .iter()
-        .map(|n| pid_of(&state, n))
+        .map(|n| TisUp::pid_of(&state, n))
         .collect();
     let pid = i32::try_from(up.child.id().expect("running")).expect("pid");
     kill(Pid::from_raw(pid), Signal::SIGINT).expect("SIGINT");
