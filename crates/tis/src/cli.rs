@@ -68,6 +68,35 @@ pub enum Command {
     /// Fault scenarios under a steady workload: availability, latency, status and lost
     /// writes per phase, against expectations (docs/resilience.md).
     Chaos(ChaosArgs),
+    /// Operate the running `tis up`: `tis ctl restart reference` restarts a service's
+    /// instances one at a time, each out of the gateway's rotation while it restarts.
+    Ctl(CtlArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CtlArgs {
+    #[command(subcommand)]
+    pub action: CtlAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CtlAction {
+    /// Rolling restart: drain one instance, wait until its replacement is ready and takes
+    /// traffic through the gateway, then the next. Exits non-zero on a timeout.
+    Restart(CtlRestartArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CtlRestartArgs {
+    /// The service whose instances to restart (`reference`, `profile`).
+    pub service: String,
+    /// The data folder of the running `tis up`. Overrides `data_dir` (default `.tis`).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The longest one instance may take to drain, restart and take traffic again.
+    #[arg(long, value_name = "DURATION", default_value = "60s",
+          value_parser = humantime_serde::re::humantime::parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Debug, Args)]

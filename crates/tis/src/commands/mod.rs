@@ -1,6 +1,7 @@
 //! One module per command; [`run`] dispatches.
 
 mod chaos;
+mod ctl;
 mod gateway;
 mod idp;
 mod migrate;
@@ -20,10 +21,14 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Token(_) => "tis-token",
         Command::Migrate(_) => "tis-migrate",
         Command::Chaos(_) => "tis-chaos",
+        Command::Ctl(_) => "tis-ctl",
     };
     // `tis token` prints only the token on stdout, `tis chaos` its report; their own logs
     // would get in the way.
-    if !matches!(cli.command, Command::Token(_) | Command::Chaos(_)) {
+    if !matches!(
+        cli.command,
+        Command::Token(_) | Command::Chaos(_) | Command::Ctl(_)
+    ) {
         tis_core::telemetry::init(&config.log, service).map_err(crate::config::InvalidConfig)?;
     }
     match cli.command {
@@ -34,5 +39,6 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Token(args) => token::run(args, config).await,
         Command::Migrate(args) => migrate::run(args, config).await,
         Command::Chaos(args) => chaos::run(args).await,
+        Command::Ctl(args) => ctl::run(args, config).await,
     }
 }
