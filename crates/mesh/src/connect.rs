@@ -7,12 +7,21 @@
 //! connection per endpoint. The connector sets `TCP_NODELAY` (small requests must not wait for
 //! Nagle) and the connect timeout (a black-holed address must fail as fast as a refused one).
 //!
+//! **One pool per thread.** Each thread that sends requests keeps its own client (and so its
+//! own connections) for each service client: a connection is driven by a task on the
+//! runtime that opened it, so a pool shared by threads makes a request on one thread wake a
+//! connection task on another and back, twice per request. The gateway serves with one
+//! current-thread runtime per core; with a thread-local pool a request, its upstream
+//! connection and its response stay on one thread. The cost: `pool_max_idle_per_endpoint`
+//! counts per thread. Health checks use a shared client.
+//!
 //! Errors are sorted here, where it is still known whether anything was sent: a failure to
 //! obtain a connection is [`Connect`] (safe to retry anywhere), anything later is
 //! [`Upstream`].
 
+use std::cell::RefCell;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 
 use futures::future::BoxFuture;
@@ -47,10 +56,58 @@ pub fn http_client(cfg: &MeshConfig) -> HttpClient {
         .build(connector)
 }
 
-/// Sends requests to one endpoint through the shared pool.
+/// A service's pooled clients: one per thread that sends (see the module documentation).
+#[derive(Clone)]
+pub struct Pools(Arc<PoolsInner>);
+
+struct PoolsInner {
+    cfg: MeshConfig,
+    shared: HttpClient,
+}
+
+thread_local! {
+    /// This thread's client of each live [`Pools`].
+    static LOCAL: RefCell<Vec<(Weak<PoolsInner>, HttpClient)>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Pools {
+    pub fn new(cfg: &MeshConfig) -> Self {
+        Pools(Arc::new(PoolsInner {
+            cfg: cfg.clone(),
+            shared: http_client(cfg),
+        }))
+    }
+
+    /// A client shared by every thread (health checks).
+    pub fn shared(&self) -> HttpClient {
+        self.0.shared.clone()
+    }
+
+    /// Runs `f` with this thread's client, made on first use.
+    fn with_local<T>(&self, f: impl FnOnce(&HttpClient) -> T) -> T {
+        let me = Arc::as_ptr(&self.0);
+        LOCAL.with(|local| {
+            let mut local = local.borrow_mut();
+            if let Some((_, client)) = local
+                .iter()
+                .find(|(w, _)| std::ptr::eq(w.as_ptr(), me) && w.strong_count() > 0)
+            {
+                return f(client);
+            }
+            // Forget the clients of dropped pools (their idle connections close with them).
+            local.retain(|(w, _)| w.strong_count() > 0);
+            let client = http_client(&self.0.cfg);
+            let out = f(&client);
+            local.push((Arc::downgrade(&self.0), client));
+            out
+        })
+    }
+}
+
+/// Sends requests to one endpoint through this thread's pool.
 #[derive(Clone)]
 pub struct HttpEndpoint {
-    client: HttpClient,
+    pools: Pools,
     authority: Authority,
     version: Version,
     service: Arc<str>,
@@ -58,16 +115,11 @@ pub struct HttpEndpoint {
 }
 
 impl HttpEndpoint {
-    pub(crate) fn new(
-        client: HttpClient,
-        service: Arc<str>,
-        endpoint: SocketAddr,
-        h2c: bool,
-    ) -> Self {
+    pub(crate) fn new(pools: Pools, service: Arc<str>, endpoint: SocketAddr, h2c: bool) -> Self {
         let authority = Authority::try_from(endpoint.to_string().as_str())
             .unwrap_or_else(|_| Authority::from_static("127.0.0.1"));
         HttpEndpoint {
-            client,
+            pools,
             authority,
             version: if h2c {
                 Version::HTTP_2
@@ -106,7 +158,7 @@ impl Service<MeshRequest> for HttpEndpoint {
     fn call(&mut self, mut req: MeshRequest) -> Self::Future {
         *req.uri_mut() = endpoint_uri(&self.authority, req.uri());
         *req.version_mut() = self.version;
-        let fut = self.client.request(req);
+        let fut = self.pools.with_local(|client| client.request(req));
         let (service, endpoint) = (self.service.clone(), self.endpoint);
         Box::pin(async move {
             fut.await.map_err(|e| -> BoxError {

@@ -42,7 +42,7 @@ use crate::balance::Balancer;
 use crate::balance::board::{Board, EndpointShared, ServiceCtx};
 use crate::breaker::{Breaker, BreakerLayer};
 use crate::config::MeshConfig;
-use crate::connect::{HttpClient, HttpEndpoint, http_client};
+use crate::connect::{HttpClient, HttpEndpoint, Pools};
 use crate::deadline::{Deadline, DeadlineLayer};
 use crate::discover::{Changes, Discovery};
 use crate::limit::ConcurrencyLimit;
@@ -72,23 +72,23 @@ pub(crate) fn assemble(
     cfg: &MeshConfig,
     discovery: &dyn Discovery,
 ) -> Assembled<Endpoint> {
-    let client = http_client(cfg);
+    let pools = Pools::new(cfg);
     let make = {
-        let (client, cfg) = (client.clone(), cfg.clone());
+        let (pools, cfg) = (pools.clone(), cfg.clone());
         let service: Arc<str> = Arc::from(name);
         Box::new(move |shared: Arc<EndpointShared>| {
             let addr = shared.addr;
             ServiceBuilder::new()
                 .layer(BreakerLayer::new(shared))
                 .service(PerTryTimeout::new(
-                    HttpEndpoint::new(client.clone(), service.clone(), addr, cfg.h2c),
+                    HttpEndpoint::new(pools.clone(), service.clone(), addr, cfg.h2c),
                     cfg.per_try_timeout,
                     service.clone(),
                     addr,
                 ))
         }) as MakeEndpoint<Endpoint>
     };
-    let checks = cfg.health_check.enabled.then_some(client);
+    let checks = cfg.health_check.enabled.then(|| pools.shared());
     assemble_with(name, cfg, discovery, make, checks)
 }
 
