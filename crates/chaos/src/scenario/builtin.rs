@@ -29,7 +29,10 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         "rolling-restart",
         include_str!("../../../../scenarios/rolling-restart.toml"),
     ),
-    // gateway-restart goes here (after instance-slow).
+    (
+        "gateway-restart",
+        include_str!("../../../../scenarios/gateway-restart.toml"),
+    ),
     (
         "partition",
         include_str!("../../../../scenarios/partition.toml"),

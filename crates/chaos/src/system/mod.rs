@@ -20,9 +20,11 @@
 //! - `haproxy.rs`: `gateway-2` and HAProxy in front of both gateways; [`Extension::entry`]
 //!   sends the workload to HAProxy; handles the `gateway-2` process actions.
 
+pub mod haproxy;
 pub mod netns;
 pub mod pg;
 pub mod pg_cluster;
+pub mod sibling;
 pub mod tis_up;
 
 use std::path::PathBuf;
@@ -83,12 +85,13 @@ async fn extensions_for(
     opts: &SystemOptions,
 ) -> anyhow::Result<Vec<Box<dyn Extension>>> {
     let mut extensions: Vec<Box<dyn Extension>> = Vec::new();
-    // chaos-pg: push `haproxy::…` here.
     if spec.database == Database::Postgres {
         extensions.push(Box::new(pg::Postgres::start().await?));
     }
-    if spec.gateways != 1 {
-        anyhow::bail!("two gateways are not built yet (system.gateways = 2)");
+    match spec.gateways {
+        1 => {}
+        2 => extensions.push(Box::new(haproxy::TwoGateways::new(&opts.tis_exe)?)),
+        n => anyhow::bail!("system.gateways = {n}: 1 or 2"),
     }
     if spec.partition {
         if spec.database == Database::Postgres {

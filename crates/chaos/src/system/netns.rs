@@ -31,9 +31,8 @@ use futures::future::BoxFuture;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tokio::process::{Child, Command};
-use tokio::time::Instant;
 
-use super::{Extension, TisUp};
+use super::{Extension, TisUp, sibling};
 use crate::scenario::Action;
 
 /// The process name scenarios use.
@@ -145,29 +144,13 @@ impl Partition {
             .processes
             .get("reference-1")
             .context("reference-1 is not running: nothing to copy the settings from")?;
-        let environ = std::fs::read(format!("/proc/{}/environ", model.pid))
-            .context("reading reference-1's environment")?;
-        let mut env: Vec<(String, String)> = environ
-            .split(|b| *b == 0)
-            .filter_map(|kv| {
-                let kv = std::str::from_utf8(kv).ok()?;
-                let (k, v) = kv.split_once('=')?;
-                k.starts_with("TIS_").then(|| (k.to_owned(), v.to_owned()))
-            })
-            .collect();
-        let keys = env
-            .iter()
-            .find(|(k, _)| k == "TIS_REFERENCE__ACCESS_TOKENS__KEYS_FILE")
-            .map(|(_, v)| PathBuf::from(v));
-        if let Some(keys) = keys {
-            let own = keys.with_file_name(format!("jwks-{NAME}.json"));
-            let _ = std::fs::copy(&keys, &own);
-            env.push((
-                "TIS_REFERENCE__ACCESS_TOKENS__KEYS_FILE".into(),
-                own.display().to_string(),
-            ));
-        }
-        env.push(("TIS_REFERENCE__LISTEN".into(), format!("{}:0", self.ns_ip)));
+        let mut env = sibling::tis_env(model.pid)?;
+        sibling::own_keys_file(&mut env, "TIS_REFERENCE__ACCESS_TOKENS__KEYS_FILE", NAME);
+        sibling::set(
+            &mut env,
+            "TIS_REFERENCE__LISTEN",
+            format!("{}:0", self.ns_ip),
+        );
         let announce = up.run_dir().join(format!("{NAME}.addr"));
         let _ = std::fs::remove_file(&announce);
         let log = std::fs::File::create(up.run_dir().join(format!("{NAME}.log")))?;
@@ -183,36 +166,17 @@ impl Partition {
             .stdout(log.try_clone()?)
             .stderr(log)
             .kill_on_drop(true);
-        self.child = Some(cmd.spawn().context("starting reference-ns")?);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let addr: SocketAddr = loop {
-            if let Ok(text) = std::fs::read_to_string(&announce)
-                && let Some(Ok(addr)) = text.lines().next().map(|l| l.trim().parse())
-            {
-                break addr;
-            }
-            if let Some(child) = &mut self.child
-                && let Some(status) = child.try_wait()?
-            {
-                bail!("reference-ns exited before listening: {status} (see run/{NAME}.log)");
-            }
-            if Instant::now() >= deadline {
-                bail!("reference-ns did not announce its address");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
-        let ready = format!("http://{addr}/health/ready");
-        loop {
-            if let Ok(res) = self.http.get(&ready).send().await
-                && res.status().is_success()
-            {
-                break;
-            }
-            if Instant::now() >= deadline {
-                bail!("reference-ns at {addr} did not become ready (see run/{NAME}.log)");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let mut child = cmd.spawn().context("starting reference-ns")?;
+        let ready = sibling::wait_ready(
+            NAME,
+            &mut child,
+            &announce,
+            &self.http,
+            Duration::from_secs(60),
+        )
+        .await;
+        self.child = Some(child);
+        let (addr, _) = ready.with_context(|| format!("see run/{NAME}.log"))?;
         self.addr = Some(addr);
         let admin = state
             .processes
