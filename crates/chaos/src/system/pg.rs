@@ -17,7 +17,8 @@
 //! - `pg-delay`: `recovery_min_apply_delay` on standbys (reload); `delay = "0s"` undoes it.
 //!
 //! At the end, [`Extension::check_writes`] reads every acknowledged create from the
-//! current primary directly: each must be there exactly once.
+//! current primary directly, and from every standby streaming from it once it has replayed
+//! the primary's WAL: each must be there exactly once, on every node.
 
 use std::time::Duration;
 
@@ -117,6 +118,57 @@ async fn in_recovery(url: &str) -> anyhow::Result<bool> {
     Ok(r)
 }
 
+/// Each acknowledged create must be on `node` exactly once.
+async fn count_problems(node: &Node, abbreviations: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut conn = sqlx::PgConnection::connect(&node.url(REFERENCE_DB))
+        .await
+        .with_context(|| format!("connecting to {} ({REFERENCE_DB})", node.name))?;
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT abbreviation, count(*) FROM grade WHERE abbreviation = ANY($1) \
+         GROUP BY abbreviation",
+    )
+    .bind(abbreviations)
+    .fetch_all(&mut conn)
+    .await
+    .with_context(|| format!("reading the acknowledged creates on {}", node.name))?;
+    conn.close().await.ok();
+    let found: std::collections::BTreeMap<String, i64> = rows.into_iter().collect();
+    let mut problems = Vec::new();
+    for a in abbreviations {
+        match found.get(a) {
+            None => problems.push(format!(
+                "{a}: acknowledged, not in the database on {}",
+                node.name
+            )),
+            Some(&n) if n > 1 => problems.push(format!("{a}: {n} rows on {}", node.name)),
+            Some(_) => {}
+        }
+    }
+    Ok(problems)
+}
+
+/// Waits (up to 15 s) until the standby at `url` has replayed up to `lsn`.
+async fn wait_replayed(url: &str, lsn: &str) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        let done: bool = sqlx::query_scalar(
+            "SELECT coalesce(pg_last_wal_replay_lsn() >= $1::text::pg_lsn, false)",
+        )
+        .bind(lsn)
+        .fetch_one(&mut conn)
+        .await?;
+        conn.close().await.ok();
+        if done {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bail!("had not replayed the primary's WAL up to {lsn} within 15 s");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// `["a", "b"]`, as the configuration loader reads a list from the environment.
 fn toml_list(items: &[String]) -> String {
     let quoted: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
@@ -178,31 +230,35 @@ impl Extension for Postgres {
     ) -> BoxFuture<'a, anyhow::Result<Vec<String>>> {
         Box::pin(async move {
             let primary = self.current_primary().await?;
-            let mut conn = sqlx::PgConnection::connect(&primary.url(REFERENCE_DB))
-                .await
-                .with_context(|| format!("connecting to {} ({})", primary.name, REFERENCE_DB))?;
-            let rows: Vec<(String, i64)> = sqlx::query_as(
-                "SELECT abbreviation, count(*) FROM grade WHERE abbreviation = ANY($1) \
-                 GROUP BY abbreviation",
+            let mut problems = count_problems(primary, abbreviations).await?;
+            // Every standby streaming from the primary has them too, once it has replayed
+            // what the primary has written by now.
+            let mut conn = sqlx::PgConnection::connect(&primary.url("postgres")).await?;
+            let target: String = sqlx::query_scalar("SELECT pg_current_wal_lsn()::text")
+                .fetch_one(&mut conn)
+                .await?;
+            let streaming: Vec<String> = sqlx::query_scalar(
+                "SELECT application_name FROM pg_stat_replication WHERE state = 'streaming'",
             )
-            .bind(abbreviations)
             .fetch_all(&mut conn)
-            .await
-            .context("reading the acknowledged creates from the primary")?;
+            .await?;
             conn.close().await.ok();
-            let found: std::collections::BTreeMap<String, i64> = rows.into_iter().collect();
-            let mut problems = Vec::new();
-            for a in abbreviations {
-                match found.get(a) {
-                    None => problems.push(format!(
-                        "{a}: acknowledged, not in the database on {} (the primary now)",
-                        primary.name
-                    )),
-                    Some(&n) if n > 1 => {
-                        problems.push(format!("{a}: {n} rows in the database on {}", primary.name))
-                    }
-                    Some(_) => {}
+            for node in &self.cluster()?.nodes {
+                if node.name == primary.name || self.dead.contains(&node.name) {
+                    continue;
                 }
+                if !streaming.contains(&node.name) {
+                    problems.push(format!(
+                        "{} does not stream from {} (the primary now): its copy was not checked",
+                        node.name, primary.name
+                    ));
+                    continue;
+                }
+                if let Err(e) = wait_replayed(&node.url("postgres"), &target).await {
+                    problems.push(format!("{}: {e:#}", node.name));
+                    continue;
+                }
+                problems.extend(count_problems(node, abbreviations).await?);
             }
             Ok(problems)
         })
