@@ -62,10 +62,19 @@ pub async fn run_scenario(
         scenario.summary,
         if opts.short { "short" } else { "full" }
     ));
-    let mut system = System::start(&scenario.system, &opts.system)
-        .await
-        .context("starting the system")?;
-    let result = drive(scenario, opts, &mut system, &progress).await;
+    let mut system = tokio::select! {
+        started = System::start(&scenario.system, &opts.system) => {
+            started.context("starting the system")?
+        }
+        // Dropped half-started: our tis up is killed, and its children follow it.
+        () = interrupted() => anyhow::bail!("interrupted"),
+    };
+    // Ctrl-C or SIGTERM: stop the load, undo the faults (SIGCONT, holds) and stop the system,
+    // rather than leave a frozen or held process behind.
+    let result = tokio::select! {
+        r = drive(scenario, opts, &mut system, &progress) => r,
+        () = interrupted() => Err(anyhow::anyhow!("interrupted")),
+    };
     let failed = !result.as_ref().is_ok_and(|r| r.passed);
     let kept = if failed && !opts.system.keep {
         system.up.keep_folder();
@@ -238,6 +247,23 @@ async fn drive(
         polls,
         writes,
     }))
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn interrupted() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let term = async {
+        match term.as_mut() {
+            Some(t) => {
+                t.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
 }
 
 /// Polls `/api/status` every [`STATUS_EVERY`] until `stop`.
