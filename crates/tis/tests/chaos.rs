@@ -78,6 +78,9 @@ async fn a_real_scenario_reports_per_phase_and_fails_on_a_missed_expectation() {
             .args(["chaos", "run", "--short", "--json", "--quiet"])
             .arg(&file)
             .current_dir(dir.path())
+            // The run misses an expectation, so tis chaos keeps tis up's folder for
+            // inspection: inside ours, removed with it.
+            .env("TMPDIR", dir.path())
             .stdin(Stdio::null())
             .kill_on_drop(true)
             .output(),
@@ -131,6 +134,13 @@ async fn a_real_scenario_reports_per_phase_and_fails_on_a_missed_expectation() {
         .collect();
     assert_eq!(missed, ["down: reference.read requests: success"]);
     assert_eq!(report["passed"], false);
+    let kept = report["kept"]
+        .as_str()
+        .expect("a failed run keeps tis up's folder");
+    assert!(
+        std::path::Path::new(kept).join("up.log").is_file(),
+        "with tis up's log: {kept}"
+    );
 
     let writes = &report["writes"];
     assert!(writes["acknowledged"].as_u64() >= Some(5), "{writes}");
