@@ -6,6 +6,10 @@
 #
 #   bench/reference.sh                # DURATION=15s CONNS=32 THREADS=2 by default
 #   TIS=/path/to/tis bench/reference.sh   # use this binary instead of building one
+#   TIS=new/tis COMPARE=old/tis bench/reference.sh
+#                                     # A/B on SQLite: both binaries up at once, wrk rounds
+#                                     # alternating between them (ROUNDS=3), so both see the
+#                                     # same machine; prints one table row per run
 #
 # The instance is the `reference-1` of a `tis up` with one instance per service (gateway and
 # identity provider on free ports), reached directly with an access token (tis up lets
@@ -60,16 +64,16 @@ CONF
     echo "postgres://postgres@127.0.0.1:$port/reference"
 }
 
-# Starts `tis up` with one Reference instance; sets ADDR, PID, ISSUER.
+# Starts `tis up` (binary $3, default $TIS) with one Reference instance; sets ADDR, PID, ISSUER.
 start_up() {
-    local name=$1 url=${2:-}
+    local name=$1 url=${2:-} bin=${3:-$TIS}
     mkdir -p "$WORK/$name"
     (
         cd "$WORK/$name"
         export TIS_IDP__LISTEN=127.0.0.1:0 TIS_UP__INSTANCES=1 TIS_LOG__LEVEL=warn \
             TIS_GATEWAY__LISTEN=127.0.0.1:0 TIS_GATEWAY__ADMIN_LISTEN=127.0.0.1:0
         [ -n "$url" ] && export TIS_REFERENCE__DATABASE__URL="$url"
-        exec "$TIS" up --data-dir .tis >up.log 2>&1
+        exec "$bin" up --data-dir .tis >up.log 2>&1
     ) &
     PIDS+=($!)
     local state="$WORK/$name/.tis/run/up.json"
@@ -142,6 +146,46 @@ run_backend() {
     echo
     kill -INT "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
 }
+
+# One wrk run; prints "req/s | p50 | p99".
+wrk_row() {
+    local addr=$1 token=$2 path=$3 out
+    out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "Authorization: Bearer $token" "http://$addr$path")
+    printf '%s | %s | %s' "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
+        "$(awk '$1 == "50%" {print $2}' <<<"$out")" "$(awk '$1 == "99%" {print $2}' <<<"$out")"
+}
+
+compare() {
+    local -A addr token
+    for side in A B; do
+        local bin=$TIS; [ $side = B ] && bin=$COMPARE
+        start_up "ab-$side" "" "$bin"
+        token[$side]=$("$bin" token --user admin --issuer "$ISSUER")
+        WRITER=$("$bin" token --client etl --issuer "$ISSUER")
+        fill_sites
+        addr[$side]=$ADDR
+    done
+    echo "## Reference A/B on SQLite — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), wrk -t$THREADS -c$CONNS -d$DURATION, $ROUNDS rounds"
+    echo
+    echo "A = $TIS, B = $COMPARE"
+    echo
+    echo "| round | binary | URL | req/s | p50 | p99 |"
+    echo "|---|---|---|---|---|---|"
+    local sites="/reference/api/sites?page=0&size=20&columnFilters=$FILTER"
+    for round in $(seq 1 "$ROUNDS"); do
+        local order="A B"; [ $((round % 2)) = 0 ] && order="B A"
+        for side in $order; do
+            echo "| $round | $side | grades/1 | $(wrk_row "${addr[$side]}" "${token[$side]}" /reference/api/grades/1) |"
+            echo "| $round | $side | sites filtered | $(wrk_row "${addr[$side]}" "${token[$side]}" "$sites") |"
+        done
+    done
+}
+
+if [ -n "${COMPARE:-}" ]; then
+    ROUNDS=${ROUNDS:-3}
+    compare
+    exit 0
+fi
 
 echo "## Reference baselines — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), wrk -t$THREADS -c$CONNS -d$DURATION"
 echo
