@@ -516,3 +516,45 @@ pub fn capability_level(status: &serde_json::Value, capability: &str) -> Option<
         .and_then(|c| c["status"].as_str())
         .map(str::to_owned)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capability_levels_are_read_from_the_public_status() {
+        let status = serde_json::json!({
+            "status": "degraded",
+            "capabilities": [
+                {"id": "login", "status": "ok", "reason": "People can log in."},
+                {"id": "service:reference", "status": "degraded", "reason": "1 of 2"},
+            ]
+        });
+        assert_eq!(
+            capability_level(&status, "overall").as_deref(),
+            Some("degraded")
+        );
+        assert_eq!(capability_level(&status, "login").as_deref(), Some("ok"));
+        assert_eq!(
+            capability_level(&status, "service:reference").as_deref(),
+            Some("degraded")
+        );
+        assert_eq!(capability_level(&status, "service:profile"), None);
+        assert_eq!(capability_level(&serde_json::json!("oops"), "login"), None);
+    }
+
+    #[test]
+    fn up_json_is_read_as_tis_up_writes_it() {
+        let state: UpState = serde_json::from_str(
+            r#"{"issuer": "http://127.0.0.1:1/realms/lin", "pid": 7, "processes": {
+                "gateway": {"addr": "127.0.0.1:2", "admin": "127.0.0.1:3", "pid": 8, "service": "gateway"},
+                "reference-1": {"addr": "127.0.0.1:4", "pid": 9, "service": "reference"}}}"#,
+        )
+        .expect("up.json");
+        assert_eq!(
+            state.processes["gateway"].admin.as_deref(),
+            Some("127.0.0.1:3")
+        );
+        assert_eq!(state.processes["reference-1"].pid, 9);
+    }
+}

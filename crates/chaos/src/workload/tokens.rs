@@ -113,3 +113,22 @@ impl Tokens {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn people_log_in_by_password_and_the_writer_by_client_credentials() {
+        let form = login_form("observer");
+        assert!(form.contains(&("grant_type", "password".into())));
+        assert!(form.contains(&("username", "observer".into())));
+        let form = login_form(WRITER);
+        assert!(form.contains(&("grant_type", "client_credentials".into())));
+        assert!(form.contains(&("client_id", "etl".into())));
+        assert_eq!(
+            token_endpoint("http://h/realms/lin"),
+            "http://h/realms/lin/protocol/openid-connect/token"
+        );
+    }
+}
