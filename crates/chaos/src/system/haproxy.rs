@@ -2,9 +2,10 @@
 //! chaos` with the same settings, from `/proc/<pid>/environ`), and HAProxy (Debian's
 //! `haproxy` package) on a free port balancing both, where the workload goes.
 //!
-//! HAProxy checks each gateway's `/health/ready` every 200 ms (`fall 1 rise 2`): a gateway
-//! that is draining answers 503 there at once and keeps serving for its drain delay, so
-//! HAProxy stops sending before it stops listening. A connection refused or closed without
+//! HAProxy checks each gateway's `/health/ready` every 200 ms (`fall 2 rise 1`, `timeout
+//! check 2s`): a gateway that is draining answers 503 there at once and keeps serving for its
+//! drain delay, so HAProxy stops sending (after two 503s, ~0.4 s) before it stops listening;
+//! a check that is merely slow (a busy machine) does not take a gateway out, or both at once. A connection refused or closed without
 //! an answer is retried on the other gateway (`retry-on conn-failure empty-response`,
 //! `option redispatch`).
 //!
@@ -170,12 +171,12 @@ impl TwoGateways {
             format!(
                 "global\n  maxconn 4096\n\n\
                  defaults\n  mode http\n  timeout connect 1s\n  timeout client 60s\n  \
-                 timeout server 30s\n  retries 3\n  option redispatch 1\n  \
+                 timeout server 30s\n  timeout check 2s\n  retries 3\n  option redispatch 1\n  \
                  retry-on conn-failure empty-response\n\n\
                  frontend tis\n  bind 127.0.0.1:{front}\n  default_backend gateways\n\n\
                  backend gateways\n  balance roundrobin\n  \
                  option httpchk GET /health/ready\n  http-check expect status 200\n  \
-                 default-server inter 200ms fall 1 rise 2\n  \
+                 default-server inter 200ms fall 2 rise 1\n  \
                  server gateway {gateway1} check\n  server gateway-2 127.0.0.1:{listen} check\n",
                 front = self.front,
                 listen = self.listen,
