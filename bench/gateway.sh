@@ -13,7 +13,9 @@
 # Optional: target/release/examples/bare_proxy (cargo build --release -p tis-gateway
 #        --example bare_proxy): a hyper-only proxy, and the same with a tis-mesh client,
 #        measured as the floor of a Rust data path on this machine.
-# Env: GATEWAY_BEFORE=/path/to/an/older/examples/gateway adds that binary as a second
+# Env: GATEWAY_BIN=/path/to/a/copy/of/examples/gateway, BARE_BIN=…/bare_proxy, TIS=…/tis: run
+#        copies (so that a build during the run cannot replace a binary under it);
+#      GATEWAY_BEFORE=/path/to/an/older/examples/gateway adds that binary as a second
 #        gateway target ("gateway (before)") in the same run, for before/after figures;
 #      PROFILE=0 skips the issue-5 comparison. Otherwise (the default) the script runs
 #        `tis up --instances 1` for a real IdP and Profile instance, and a second gateway with
@@ -129,7 +131,7 @@ CONF
 haproxy -f "$WORK/haproxy.cfg" -db & HAP_PID=$!; PIDS+=($HAP_PID)
 
 # --- optional: the floor — hyper server + hyper-util client and nothing else ---------------
-BARE_BIN=$ROOT/target/release/examples/bare_proxy
+BARE_BIN=${BARE_BIN:-$ROOT/target/release/examples/bare_proxy}
 if [ -x "$BARE_BIN" ]; then
   "$BARE_BIN" 127.0.0.1:0 "127.0.0.1:$UP" > "$WORK/bare.addr" & BARE_PID=$!; PIDS+=($BARE_PID)
   "$BARE_BIN" 127.0.0.1:0 "127.0.0.1:$UP" mesh > "$WORK/mesh.addr" & MESH_PID=$!; PIDS+=($MESH_PID)
@@ -202,17 +204,21 @@ start_gateway() { # bin config announce  (prints the pid)
 # malloc (an experiment: the binary itself uses the system allocator).
 # GATEWAY_BIN=example runs target/release/examples/gateway (the same App and configuration
 # without the rest of `tis`: cargo build --release -p tis-gateway --example gateway).
-if [ "${GATEWAY_BIN:-tis}" = example ]; then GW_EXE=$ROOT/target/release/examples/gateway; else GW_EXE=tis; fi
+case "${GATEWAY_BIN:-tis}" in
+  example) GW_EXE=$ROOT/target/release/examples/gateway ;;
+  tis) GW_EXE=tis ;;
+  *) GW_EXE=$GATEWAY_BIN ;;   # a path to a copy of examples/gateway
+esac
 GW_PID=$(start_gateway "$GW_EXE" "$WORK/gateway.toml" "$WORK/gw.addr"); PIDS+=($GW_PID)
 if [ -n "${GATEWAY_BEFORE:-}" ]; then
   gateway_config 127.0.0.1:0 127.0.0.1:0 > "$WORK/before.toml"
   BEFORE_PID=$(start_gateway "$GATEWAY_BEFORE" "$WORK/before.toml" "$WORK/before.addr"); PIDS+=($BEFORE_PID)
 fi
 if [ "$PROFILE" = 1 ]; then
-  gateway_config 127.0.0.1:0 127.0.0.1:0 "[gateway.profiles]
-source = \"profile\"
-[gateway.profiles.client]
-discovery = { kind = \"static\", addrs = [\"$PROFILE_ADDR\"] }" > "$WORK/profile.toml"
+  # Profile's instance reaches this gateway as under `tis up`: through its local registry.
+  PROF_ADMIN=$(free_port)
+  gateway_config 127.0.0.1:0 "127.0.0.1:$PROF_ADMIN" '[gateway.profiles]
+source = "profile"' > "$WORK/profile.toml"
   PROF_PID=$(start_gateway "$GW_EXE" "$WORK/profile.toml" "$WORK/prof.addr"); PIDS+=($PROF_PID)
 fi
 for _ in $(seq 1 300); do [ -s "$WORK/gw.addr" ] && break; sleep 0.05; done
@@ -230,6 +236,8 @@ fi
 if [ -n "${PROF_PID:-}" ]; then
   for _ in $(seq 1 300); do [ -s "$WORK/prof.addr" ] && break; sleep 0.05; done
   PROF=$(head -1 "$WORK/prof.addr")
+  curl -fsS -o /dev/null -X PUT -H 'Content-Type: application/json' -d "{\"addr\":\"$PROFILE_ADDR\"}" \
+    "http://127.0.0.1:$PROF_ADMIN/admin/registry/profile/profile-1"
   wait_http "http://$PROF/bench" "Authorization: Bearer $TOKEN"
 fi
 

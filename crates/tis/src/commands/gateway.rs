@@ -3,18 +3,7 @@
 use crate::cli::{GatewayArgs, SupervisedArgs};
 use crate::config::{Config, InvalidConfig};
 
-/// Boxed: the gateway's start-up future is deep (keys, route table, DNS discovery, both
-/// listeners), and inlining it into `commands::run` exceeds the compiler's layout depth in
-/// release builds.
 pub async fn run(
-    args: GatewayArgs,
-    config: Config,
-    supervised: SupervisedArgs,
-) -> anyhow::Result<()> {
-    Box::pin(serve(args, config, supervised)).await
-}
-
-async fn serve(
     args: GatewayArgs,
     mut config: Config,
     supervised: SupervisedArgs,

@@ -31,14 +31,18 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     ) {
         tis_core::telemetry::init(&config.log, service).map_err(crate::config::InvalidConfig)?;
     }
+    // Each command's future is boxed: inlined, `run`'s future would be the sum of every
+    // command's (the gateway's and `tis up`'s are deep), and computing its layout exceeded
+    // the compiler's query depth limit in release builds ("queries overflow the depth limit
+    // … layout of commands::run()"). One allocation per process is nothing.
     match cli.command {
-        Command::Up(args) => crate::up::run(args, config).await,
-        Command::Serve(args) => serve::run(args, config, cli.supervised).await,
-        Command::Idp(args) => idp::run(args, config, cli.supervised).await,
-        Command::Gateway(args) => gateway::run(args, config, cli.supervised).await,
-        Command::Token(args) => token::run(args, config).await,
-        Command::Migrate(args) => migrate::run(args, config).await,
-        Command::Chaos(args) => chaos::run(args).await,
-        Command::Ctl(args) => ctl::run(args, config).await,
+        Command::Up(args) => Box::pin(crate::up::run(args, config)).await,
+        Command::Serve(args) => Box::pin(serve::run(args, config, cli.supervised)).await,
+        Command::Idp(args) => Box::pin(idp::run(args, config, cli.supervised)).await,
+        Command::Gateway(args) => Box::pin(gateway::run(args, config, cli.supervised)).await,
+        Command::Token(args) => Box::pin(token::run(args, config)).await,
+        Command::Migrate(args) => Box::pin(migrate::run(args, config)).await,
+        Command::Chaos(args) => Box::pin(chaos::run(args)).await,
+        Command::Ctl(args) => Box::pin(ctl::run(args, config)).await,
     }
 }
