@@ -96,7 +96,8 @@ pub struct GatewayConfig {
     /// Where each caller's authorisation context (UserProfile) comes from.
     pub profiles: ProfilesConfig,
     /// How long the status page keeps saying "writes degraded" after an upstream last
-    /// reported `db-read-only`.
+    /// reported `db-read-only` — unless a successful answer of that service without it ends
+    /// it first (the service marks every answer while its database has no primary).
     #[serde(with = "humantime_serde")]
     pub degraded_memory: Duration,
     pub drain: DrainConfig,

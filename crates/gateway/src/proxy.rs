@@ -140,6 +140,11 @@ impl Inner {
             (result, _) => result,
         };
         let mut res = result.map_err(BoxError::from)?;
+        // A service marks every answer `db-read-only` while its database has no primary: a
+        // successful one without the mark says the outage is over (not only its memory).
+        if res.status().is_success() && !says_read_only(res.headers()) {
+            self.sightings.forget(&service.name, "db-read-only");
+        }
         merge_degraded(res.headers_mut(), &service.name, &self.sightings);
         hygiene::strip_hop_by_hop(res.headers_mut());
         Ok(res.map(Body::new))
@@ -161,6 +166,16 @@ fn merge_degraded(headers: &mut HeaderMap, service: &str, sightings: &Sightings)
         }
     }
     headers.remove(DEGRADED);
+}
+
+/// Whether the service's `TIS-Degraded` names `db-read-only`.
+fn says_read_only(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(DEGRADED)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|n| n.trim() == "db-read-only")
 }
 
 /// `idp`, `db-read-only`, `profile-stale`: short lowercase words with dashes.

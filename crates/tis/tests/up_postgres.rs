@@ -493,6 +493,23 @@ async fn tis_up_on_postgres_reads_its_writes_through_the_gateway_and_survives_th
         took <= Duration::from_secs(2),
         "writes resumed {took:?} after the promotion"
     );
+    // The status page says so too: answers without db-read-only end "saving changes degraded".
+    wait::until(
+        "/api/status writes ok again",
+        Duration::from_secs(3),
+        Duration::from_millis(50),
+        || async {
+            let status = gw.status().await;
+            let writes = status["capabilities"]
+                .as_array()?
+                .iter()
+                .find(|c| c["id"] == "writes")?
+                .clone();
+            (writes["status"] == "ok").then_some(())
+        },
+    )
+    .await
+    .expect("the status page shows writes ok after the promotion");
     // Nothing written during the outage; the write after it is there.
     let during: i64 = {
         let mut conn = sqlx::PgConnection::connect(&cluster.replicas[1].url("tis_reference"))

@@ -88,6 +88,13 @@ impl Sightings {
         seen.insert((service.to_owned(), name.to_owned()), Instant::now());
     }
 
+    /// Forgets a sighting: the service has just shown it is over (it answered without
+    /// the mark, so its database has a primary again).
+    pub fn forget(&self, service: &str, name: &str) {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.remove(&(service.to_owned(), name.to_owned()));
+    }
+
     pub fn seen_recently(&self, service: &str, name: &str, within: Duration) -> bool {
         let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         seen.get(&(service.to_owned(), name.to_owned()))
@@ -252,6 +259,15 @@ pub fn plain_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sighting_is_remembered_until_forgotten() {
+        let s = Sightings::default();
+        s.record("reference", "db-read-only");
+        assert!(s.seen_recently("reference", "db-read-only", Duration::from_secs(30)));
+        s.forget("reference", "db-read-only");
+        assert!(!s.seen_recently("reference", "db-read-only", Duration::from_secs(30)));
+    }
 
     #[test]
     fn a_service_is_ok_degraded_or_down_by_its_ready_instances() {
