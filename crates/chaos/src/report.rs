@@ -48,7 +48,7 @@ pub struct Stats {
     pub p99: Duration,
     #[serde(serialize_with = "ms", rename = "max_ms")]
     pub max: Duration,
-    /// The slowest failure.
+    /// The slowest failure (of those that started in the phase).
     #[serde(serialize_with = "ms", rename = "max_failure_ms")]
     pub max_failure: Duration,
 }
@@ -94,7 +94,9 @@ impl Stats {
                 if x.idempotent {
                     s.failed_idempotent += 1;
                 }
-                s.max_failure = s.max_failure.max(x.latency);
+                if !x.crossed {
+                    s.max_failure = s.max_failure.max(x.latency);
+                }
             }
         }
         latencies.sort();

@@ -2,7 +2,7 @@
 //!
 //! 1. Start (or attach to) the system; log every demo user in.
 //! 2. Start the workload, the `/api/status` poller (every 500 ms) and the progress display.
-//! 3. For each phase: enter it (requests started from now count for it), run its actions in
+//! 3. For each phase: enter it (requests started from now, or still in flight, count for it), run its actions in
 //!    order, then wait out the rest of its duration (a phase whose actions take longer
 //!    lasts longer).
 //! 4. Stop the workload, wait for what is in flight, read every acknowledged write back,

@@ -24,6 +24,7 @@ fn sample(phase: usize, journey: Journey, ok: bool, latency: Duration) -> Sample
         latency,
         attempts: 1,
         idempotent: journey != Journey::Login,
+        crossed: false,
     }
 }
 
@@ -64,6 +65,15 @@ fn stats_count_success_degradation_and_errors() {
     assert_eq!(s.failed_idempotent, 1, "a failed login is not idempotent");
     assert_eq!(s.max, ms(17));
     assert_eq!(s.max_failure, ms(3));
+    let mut slow_crossing = sample(0, Journey::Read, false, ms(900));
+    slow_crossing.crossed = true;
+    let with_crossing = Stats::of(samples.iter().chain(std::iter::once(&slow_crossing)));
+    assert_eq!(
+        with_crossing.max_failure,
+        ms(3),
+        "a request in flight when the phase began is not judged for its latency"
+    );
+    assert_eq!(with_crossing.failed_idempotent, 2, "but its failure counts");
     let s = Stats::of_degraded(&samples, Some("profile-stale"));
     assert_eq!(s.degraded, 1);
     let empty = Stats::of(&[]);

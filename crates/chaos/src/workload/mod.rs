@@ -103,9 +103,10 @@ impl Journey {
 /// What became of one request (with its retries).
 #[derive(Debug, Clone, Serialize)]
 pub struct Sample {
-    /// The phase in which it started.
+    /// The phase in which it started or, if another phase began while it was in flight,
+    /// the latest one (the fault injected at that phase's start hit it).
     pub phase: usize,
-    /// When it started, from the phase's start.
+    /// When it started, from that phase's start (zero when it started in an earlier one).
     pub offset: Duration,
     pub journey: Journey,
     pub group: &'static str,
@@ -123,6 +124,9 @@ pub struct Sample {
     pub attempts: u32,
     /// Safe to retry (a GET or a keyed write): failing one is what `max_failed_idempotent` counts.
     pub idempotent: bool,
+    /// Started in an earlier phase and was still in flight when `phase` began: it counts for
+    /// `phase`, but the time it spent before is not that phase's (not judged for latency).
+    pub crossed: bool,
 }
 
 /// Which phase the run is in, for the samples.
@@ -251,6 +255,7 @@ impl Workload {
                     latency: Duration::ZERO,
                     attempts: 0,
                     idempotent: journey != Journey::Login,
+                    crossed: false,
                 });
                 continue;
             }
@@ -385,6 +390,14 @@ impl Workload {
                 (user, false, result)
             }
         };
+        // A phase that began while the request was in flight (its fault hit it) gets it.
+        let (now, _) = self.clock.now();
+        let crossed = now > phase;
+        let (phase, offset) = if crossed {
+            (now, Duration::ZERO)
+        } else {
+            (phase, offset)
+        };
         Sample {
             phase,
             offset,
@@ -399,6 +412,7 @@ impl Workload {
             latency: started.elapsed(),
             attempts: result.attempts,
             idempotent,
+            crossed,
         }
     }
 
