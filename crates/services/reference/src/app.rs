@@ -19,12 +19,12 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
+use bytes::Bytes;
 use tis_auth::{AccessTokenVerifier, Authenticator, JwksCache, PrincipalVerifier, RoleCatalogue};
 use tis_core::http::Standard;
 use tis_core::{CheckStatus, Health, Server};
 use tis_store::Db;
 use tis_store::monitor::{self, Monitor};
-use utoipa::openapi::OpenApi;
 
 use crate::config::ReferenceConfig;
 use crate::routes::{self, AppState, Limits};
@@ -35,7 +35,7 @@ pub struct App {
     router: Router,
     health: Health,
     db: Db,
-    openapi: OpenApi,
+    openapi: Bytes,
     config: ReferenceConfig,
     _monitor: Monitor,
 }
@@ -128,8 +128,8 @@ impl App {
         self.router.clone()
     }
 
-    /// The OpenAPI document served at `/reference/api-docs`.
-    pub fn openapi(&self) -> &OpenApi {
+    /// The OpenAPI document served at `/reference/api-docs` (compact JSON).
+    pub fn openapi(&self) -> &Bytes {
         &self.openapi
     }
 

@@ -19,14 +19,15 @@ pub mod lookups;
 pub mod params;
 pub mod special;
 
+use axum::Extension;
 use axum::extract::{FromRef, FromRequestParts, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::get;
-use axum::{Extension, Json};
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
 use http::request::Parts;
 use tis_auth::{Authenticated, Authenticator, Principal};
-use utoipa::openapi::OpenApi;
 
 use crate::error::ApiError;
 use crate::repo::Repo;
@@ -125,8 +126,9 @@ trait Pipe: Sized {
 }
 impl Pipe for Api {}
 
-/// Every route of the service, with its state, and the OpenAPI document describing them.
-pub fn router(state: AppState) -> (axum::Router, OpenApi) {
+/// Every route of the service, with its state, and the OpenAPI document describing them (as
+/// the compact JSON served at [`API_DOCS`]; one copy, shared by every response).
+pub fn router(state: AppState) -> (axum::Router, Bytes) {
     let all = dto::with_every_entity!(crud_for_all);
     let api = special::routes(lookups::routes(all(Api::default())));
     let (routes, doc) = api.finish();
@@ -140,7 +142,7 @@ pub fn router(state: AppState) -> (axum::Router, OpenApi) {
         ))
         .route(
             API_DOCS,
-            get(move || std::future::ready(Json(served.clone()))),
+            get(move || std::future::ready(([(CONTENT_TYPE, "application/json")], served.clone()))),
         )
         .with_state(state);
     (router, doc)

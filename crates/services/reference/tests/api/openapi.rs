@@ -6,14 +6,14 @@ use crate::helpers::*;
 #[tokio::test]
 async fn the_document_lists_every_route_and_every_listed_route_is_served() {
     let app = spawn_app(Backend::Sqlite).await;
-    let doc: Value = app
+    let res = app
         .request(Method::GET, "/reference/api-docs", None)
         .send()
         .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+        .expect("get");
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    let doc: Value = res.json().await.expect("json");
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
     let paths = doc["paths"].as_object().expect("paths");
     for d in tis_reference::routes::dto::all() {
