@@ -222,7 +222,7 @@ source = "profile"' > "$WORK/profile.toml"
   PROF_PID=$(start_gateway "$GW_EXE" "$WORK/profile.toml" "$WORK/prof.addr"); PIDS+=($PROF_PID)
 fi
 for _ in $(seq 1 300); do [ -s "$WORK/gw.addr" ] && break; sleep 0.05; done
-GW=$(cat "$WORK/gw.addr")
+GW=$(head -1 "$WORK/gw.addr")
 wait_http "http://127.0.0.1:$UP/bench"
 wait_http "http://127.0.0.1:$NGX/bench"
 wait_http "http://127.0.0.1:$HAP/bench"
