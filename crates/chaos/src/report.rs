@@ -177,7 +177,14 @@ pub struct PhaseReport {
     pub status_unanswered: u64,
     /// A few failure messages, one per code.
     pub sample_errors: BTreeMap<String, String>,
+    /// The latest a request started against the schedule: more than [`MAX_LAG`] means the
+    /// machine stalled the load generator itself, and the phase's figures say nothing.
+    #[serde(serialize_with = "ms", rename = "max_start_lag_ms")]
+    pub max_start_lag: Duration,
 }
+
+/// The most a request may start late before the run is void (the machine stalled).
+pub const MAX_LAG: Duration = Duration::from_secs(1);
 
 /// One checked expectation.
 #[derive(Debug, Clone, Serialize)]
@@ -280,6 +287,7 @@ pub fn build(c: Collected<'_>) -> ScenarioReport {
             status,
             status_unanswered: unanswered,
             sample_errors,
+            max_start_lag: mine.iter().map(|s| s.lag).max().unwrap_or_default(),
         });
     }
 
@@ -293,6 +301,22 @@ pub fn build(c: Collected<'_>) -> ScenarioReport {
                 passed: a.error.is_none(),
             });
         }
+    }
+    for p in &phases {
+        verdicts.push(Verdict {
+            what: format!("{}: the load started on schedule", p.name),
+            expected: format!("every request within {} of its time", fmt_ms(MAX_LAG)),
+            actual: format!(
+                "latest {}{}",
+                fmt_ms(p.max_start_lag),
+                if p.max_start_lag > MAX_LAG {
+                    " (the machine stalled tis chaos itself: the run is void)"
+                } else {
+                    ""
+                }
+            ),
+            passed: p.max_start_lag <= MAX_LAG,
+        });
     }
     for e in &c.scenario.expect {
         verdicts.extend(judge(e, &index, &c.samples));

@@ -25,6 +25,7 @@ fn sample(phase: usize, journey: Journey, ok: bool, latency: Duration) -> Sample
         attempts: 1,
         idempotent: journey != Journey::Login,
         crossed: false,
+        lag: Duration::ZERO,
     }
 }
 
@@ -315,4 +316,20 @@ fn no_requests_is_no_verdict() {
         .find(|v| v.what == "down: all requests: requests")
         .expect("v");
     assert!(!v.passed);
+}
+
+#[test]
+fn a_stalled_load_generator_voids_the_run() {
+    let mut s = good_samples();
+    s[10].lag = ms(2500);
+    let r = run(s, good_polls(), Some(WriteCheck::default()));
+    assert!(!r.passed);
+    let v = r
+        .verdicts
+        .iter()
+        .find(|v| !v.passed)
+        .expect("a missed verdict");
+    assert_eq!(v.what, "baseline: the load started on schedule");
+    assert!(v.actual.contains("void"), "{v:?}");
+    assert_eq!(r.phases[0].max_start_lag, ms(2500));
 }

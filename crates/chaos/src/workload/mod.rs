@@ -127,6 +127,8 @@ pub struct Sample {
     /// Started in an earlier phase and was still in flight when `phase` began: it counts for
     /// `phase`, but the time it spent before is not that phase's (not judged for latency).
     pub crossed: bool,
+    /// How late it started against the fixed schedule (the load generator's own health).
+    pub lag: Duration,
 }
 
 /// Which phase the run is in, for the samples.
@@ -228,11 +230,13 @@ impl Workload {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
         let mut tasks = JoinSet::new();
         loop {
-            tokio::select! {
+            let due = tokio::select! {
                 biased;
                 _ = stop.changed() => break,
-                _ = tick.tick() => {}
-            }
+                due = tick.tick() => due,
+            };
+            // How late this request starts: seconds of it mean the machine stalled us.
+            let lag = due.elapsed();
             while tasks.try_join_next().is_some() {}
             let journey =
                 self.rng(|r| Journey::pick(&self.spec.mix, r.u32(0..self.spec.mix.total())));
@@ -256,6 +260,7 @@ impl Workload {
                     attempts: 0,
                     idempotent: journey != Journey::Login,
                     crossed: false,
+                    lag,
                 });
                 continue;
             }
@@ -263,7 +268,8 @@ impl Workload {
             let out = samples.clone();
             self.in_flight.fetch_add(1, Ordering::SeqCst);
             tasks.spawn(async move {
-                let sample = me.run(journey, phase, offset).await;
+                let mut sample = me.run(journey, phase, offset).await;
+                sample.lag = lag;
                 me.in_flight.fetch_sub(1, Ordering::SeqCst);
                 let _ = out.send(sample);
             });
@@ -413,6 +419,7 @@ impl Workload {
             attempts: result.attempts,
             idempotent,
             crossed,
+            lag: Duration::ZERO,
         }
     }
 
