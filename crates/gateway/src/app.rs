@@ -60,6 +60,9 @@ impl App {
     /// (following the local registry by default) or the static role catalogue.
     pub async fn build(config: GatewayConfig) -> anyhow::Result<App> {
         let registry = Registry::new();
+        if let Some(file) = &config.registry_file {
+            seed_registry(&registry, file);
+        }
         let profiles: Arc<dyn ProfileSource> = match config.profiles.source {
             ProfilesSource::RoleCatalogue => Arc::new(RoleCatalogue::tis()),
             ProfilesSource::Profile => {
@@ -254,5 +257,36 @@ impl App {
         }
         signal.abort();
         admin_result.context("serving the admin listener")
+    }
+}
+
+/// Fills `registry` from a `{"<service>": ["<addr>", …]}` file (see
+/// [`GatewayConfig::registry_file`]). Never fails the start: the supervisor re-announces
+/// every instance anyway, the file only closes the gap until it has.
+fn seed_registry(registry: &Registry, file: &std::path::Path) {
+    let text = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+        Err(e) => {
+            tracing::warn!(file.path = %file.display(), error.message = %e, "cannot read the registry file; starting with an empty registry");
+            return;
+        }
+    };
+    match serde_json::from_str::<std::collections::BTreeMap<String, Vec<std::net::SocketAddr>>>(
+        &text,
+    ) {
+        Ok(services) => {
+            for (service, addrs) in services {
+                tracing::info!(
+                    service,
+                    instances = addrs.len(),
+                    "registry seeded from file"
+                );
+                registry.set(&service, addrs);
+            }
+        }
+        Err(e) => {
+            tracing::warn!(file.path = %file.display(), error.message = %e, "the registry file is not valid; starting with an empty registry");
+        }
     }
 }

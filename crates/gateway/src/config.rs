@@ -78,6 +78,13 @@ pub struct GatewayConfig {
     pub routes: Vec<RouteConfig>,
     /// The services routes point at.
     pub services: BTreeMap<String, ServiceConfig>,
+    /// Instances to put in the local registry at start, before the first request: a JSON
+    /// object `{"<service>": ["<addr>", …]}`. `tis up` keeps `run/registry.json` current and
+    /// points its gateway at it, so a restarted gateway routes at once instead of answering
+    /// 503 until the supervisor has re-announced every instance. Read once at start (the
+    /// admin registry API changes the registry afterwards); a missing file is an empty
+    /// registry, an unreadable one is logged and ignored.
+    pub registry_file: Option<PathBuf>,
     /// When set, `routes` and `services` are read from this TOML file instead (same keys, at
     /// the top level), re-read on SIGHUP and whenever it changes.
     pub routes_file: Option<PathBuf>,
@@ -117,6 +124,7 @@ impl Default for GatewayConfig {
             default_timeout: Duration::from_secs(10),
             max_timeout: Duration::from_secs(60),
             trust_forwarded_headers: false,
+            registry_file: None,
             routes: vec![
                 RouteConfig {
                     title: Some("Reference data".into()),

@@ -148,3 +148,33 @@ async fn the_admin_listener_has_full_status_and_metrics_that_promtool_accepts() 
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn a_gateway_starts_with_the_instances_of_its_registry_file_and_ignores_a_broken_one() {
+    let idp = Idp::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_up, addr) = Upstream::start("seeded").await;
+    let token = idp.token();
+    let with_file = |text: &str| {
+        let file = dir.path().join("registry.json");
+        std::fs::write(&file, text).expect("registry file");
+        let mut cfg = config(&idp, &dir, vec![]);
+        cfg.services
+            .get_mut("reference")
+            .expect("service")
+            .discovery = tis_gateway::DiscoveryConfig::Registry { name: None };
+        cfg.registry_file = Some(file);
+        cfg
+    };
+
+    // Routed from the first request on: no announcement needed.
+    let gw = Gateway::start(with_file(&format!("{{\"reference\": [\"{addr}\"]}}"))).await;
+    let res = gw.get("/reference/echo", &token).await;
+    assert_eq!(res.status(), 200, "{}", error_code(res).await);
+    drop(gw);
+
+    // A file that is not the expected JSON starts an empty registry, not a failed gateway.
+    let gw = Gateway::start(with_file("{not json")).await;
+    let res = gw.get("/reference/echo", &token).await;
+    assert_eq!(error_code(res).await, "no_healthy_endpoints");
+}

@@ -68,6 +68,8 @@ pub async fn run(args: UpArgs, mut config: Config) -> anyhow::Result<()> {
         events: &events_tx,
         stop: &stop_rx,
     };
+    // Instances of an earlier run are gone: the gateway must not start with their addresses.
+    let _ = std::fs::remove_file(layout.registry_file());
     let announcer = announce::Announcer::new();
     let mut tasks = JoinSet::new();
     let mut ready: BTreeMap<String, Running> = BTreeMap::new();
@@ -138,6 +140,7 @@ pub async fn run(args: UpArgs, mut config: Config) -> anyhow::Result<()> {
     let _ = stop_tx.send(true);
     while tasks.join_next().await.is_some() {}
     let _ = std::fs::remove_file(layout.state_file());
+    let _ = std::fs::remove_file(layout.registry_file());
     result
 }
 

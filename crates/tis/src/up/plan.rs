@@ -109,6 +109,11 @@ fn gateway(config: &Config, layout: &Layout, issuer: &str) -> ChildSpec {
             "TIS_GATEWAY__DRAIN__DRAIN_DELAY".into(),
             humantime(config.up.drain_delay),
         ),
+        // A restarted gateway starts with the instances it had, not an empty registry.
+        (
+            "TIS_GATEWAY__REGISTRY_FILE".into(),
+            layout.registry_file().display().to_string(),
+        ),
     ]);
     ChildSpec {
         name: "gateway".into(),

@@ -11,6 +11,7 @@
 //!                        both live on the primary instead: `tis_reference`, `tis_profile`)
 //!   run/<process>.addr   where each process listens (written by the process)
 //!   run/up.json          every ready process and its address, while `tis up` runs
+//!   run/registry.json    every ready service instance, loaded by a (re)starting gateway
 //!   run/hold/<process>   while present, that process is not restarted when it exits
 //! ```
 
@@ -57,6 +58,12 @@ impl Layout {
         self.run_dir.join("up.json")
     }
 
+    /// `run/registry.json`: every ready service instance by service, which the gateway
+    /// loads into its registry when it (re)starts (`gateway.registry_file`).
+    pub fn registry_file(&self) -> PathBuf {
+        self.run_dir.join("registry.json")
+    }
+
     /// Writes `run/up.json`: the supervisor's pid, the demo realm's issuer and every ready
     /// process with its address and pid.
     pub fn write_state(
@@ -78,6 +85,20 @@ impl Layout {
         crate::supervised::write_atomically(
             &self.state_file(),
             &serde_json::to_string_pretty(&state)?,
+        )?;
+        let mut registry: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for r in ready
+            .values()
+            .filter(|r| super::plan::is_service(&r.service))
+        {
+            registry
+                .entry(r.service.as_str())
+                .or_default()
+                .push(r.addr.to_string());
+        }
+        crate::supervised::write_atomically(
+            &self.registry_file(),
+            &serde_json::to_string_pretty(&registry)?,
         )
     }
 }
