@@ -80,7 +80,12 @@ async fn setup(n: usize) -> Setup {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_killed_under_load_costs_no_request_and_comes_back_within_2s_of_its_restart() {
     let mut s = setup(2).await;
-    let load = Load::start(s.gateway.url(REFERENCE_PATH), s.tokens.token(), 4);
+    const WORKERS: u64 = 4;
+    let load = Load::start(
+        s.gateway.url(REFERENCE_PATH),
+        s.tokens.token(),
+        WORKERS as usize,
+    );
     tokio::time::sleep(Duration::from_millis(500)).await; // some load before the kill
     let victim = s.instances.remove(0);
     let dead = victim.addr;
@@ -99,9 +104,13 @@ async fn an_instance_killed_under_load_costs_no_request_and_comes_back_within_2s
         },
     )
     .await;
+    // The breaker trips on the third consecutive failure; requests the load's workers had
+    // already sent to the instance when it tripped fail afterwards (each is retried on the
+    // survivor, so no caller sees it), and are counted too: at most one per worker. An
+    // endpoint that is not ejected keeps failing every request sent to it.
     let failed = ejected["failuresTotal"].as_u64().unwrap_or(u64::MAX);
     assert!(
-        failed <= 3,
+        failed <= 3 + WORKERS,
         "ejected after {failed} failed attempts: {ejected}"
     );
     tokio::time::sleep(Duration::from_millis(500)).await; // load on the survivor alone
