@@ -9,14 +9,17 @@
 #   TIS=new/tis COMPARE=old/tis bench/reference.sh
 #                                     # A/B on SQLite: both binaries up at once, wrk rounds
 #                                     # alternating between them (ROUNDS=3), so both see the
-#                                     # same machine; prints one table row per run
+#                                     # same machine; prints one table row per run, then
+#                                     # each instance's memory (idle, loaded, under load)
 #
 # The instance is the `reference-1` of a `tis up` with one instance per service (gateway and
 # identity provider on free ports), reached directly with an access token (tis up lets
 # services verify access tokens themselves), so the figures are the service's own, without
-# the gateway. RSS is read from /proc: right after the instance reports ready (idle), after
+# the gateway. RSS is read from /proc: 2 s after the instance reports ready (idle), after
 # the sites are loaded, sampled every 200 ms while wrk runs (the largest sample), and VmHWM
-# (the peak over the process's life, including the bulk load).
+# (the peak over the process's life, including the bulk load). Idle and loaded figures split
+# RSS into anonymous memory (the heap, thread stacks) and file-backed pages (the executable's
+# code, shared with every other tis process) and give PSS, which counts shared pages once.
 #
 # Needs wrk and PostgreSQL's server binaries (Debian: wrk, postgresql). Runs as root or not.
 set -euo pipefail
@@ -47,6 +50,11 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 json() { python3 -c "import json,sys; d=json.load(open('$1')); print(eval(sys.argv[1]))" "$2"; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+# "RSS X MB (heap and other anonymous A MB, the tis executable and libraries F MB; PSS P MB)"
+mem() {
+    awk '/^VmRSS/ {r=$2} /^RssAnon/ {a=$2} /^RssFile/ {f=$2} END {printf "%d MB (anonymous %d MB, file-backed %d MB", r/1024, a/1024, f/1024}' "/proc/$1/status"
+    awk '/^Pss:/ {printf "; PSS %d MB)", $2/1024}' "/proc/$1/smaps_rollup"
+}
 
 start_pg() {
     mkdir -p "$WORK/pg"
@@ -114,13 +122,14 @@ run_backend() {
     TOKEN=$("$TIS" token --user admin --issuer "$ISSUER")
     # HEE Admin reads; writes need reference:add:modify:entities, which the ETL client has.
     WRITER=$("$TIS" token --client etl --issuer "$ISSUER")
-    local idle; idle=$(rss_kb "$PID")
+    sleep 2
+    local idle; idle=$(mem "$PID")
     fill_sites
     sleep 2
-    local loaded; loaded=$(rss_kb "$PID")
+    local loaded; loaded=$(mem "$PID")
     echo "### $name"
     echo
-    echo "RSS of the instance: idle after start $((idle / 1024)) MB; after loading 5,000 sites $((loaded / 1024)) MB"
+    echo "RSS of the instance: idle 2 s after ready $idle; after loading 5,000 sites $loaded"
     echo
     local peak=0
     for label in grade sites; do
@@ -156,15 +165,21 @@ wrk_row() {
 }
 
 compare() {
-    local -A addr token
+    local -A addr token pid idle loaded
     for side in A B; do
         local bin=$TIS; [ $side = B ] && bin=$COMPARE
         start_up "ab-$side" "" "$bin"
         token[$side]=$("$bin" token --user admin --issuer "$ISSUER")
         WRITER=$("$bin" token --client etl --issuer "$ISSUER")
+        sleep 2
+        idle[$side]=$(mem "$PID")
         fill_sites
         addr[$side]=$ADDR
+        pid[$side]=$PID
     done
+    for side in A B; do loaded[$side]=$(mem "${pid[$side]}"); done
+    ( while sleep 0.2; do echo "$(rss_kb "${pid[A]}") $(rss_kb "${pid[B]}")"; done > "$WORK/rss.ab" ) &
+    local sampler=$!
     echo "## Reference A/B on SQLite — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), wrk -t$THREADS -c$CONNS -d$DURATION, $ROUNDS rounds"
     echo
     echo "A = $TIS, B = $COMPARE"
@@ -178,6 +193,16 @@ compare() {
             echo "| $round | $side | grades/1 | $(wrk_row "${addr[$side]}" "${token[$side]}" /reference/api/grades/1) |"
             echo "| $round | $side | sites filtered | $(wrk_row "${addr[$side]}" "${token[$side]}" "$sites") |"
         done
+    done
+    kill "$sampler"; wait "$sampler" 2>/dev/null || true
+    echo
+    echo "| binary | RSS idle (2 s after ready) | after loading 5,000 sites | largest sample under load | VmHWM |"
+    echo "|---|---|---|---|---|"
+    local col=1
+    for side in A B; do
+        local peak; peak=$(awk -v c=$col '$c > m {m = $c} END {print m + 0}' "$WORK/rss.ab")
+        echo "| $side | ${idle[$side]} | ${loaded[$side]} | $((peak / 1024)) MB | $(( $(hwm_kb "${pid[$side]}") / 1024 )) MB |"
+        col=2
     done
 }
 
