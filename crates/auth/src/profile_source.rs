@@ -18,6 +18,12 @@ pub struct ResolvedProfile {
     pub profile: UserProfile,
     /// Served from stale data because the source of truth was unreachable.
     pub stale: bool,
+    /// How much longer this answer is current at its source (a cache's remaining freshness;
+    /// zero when it was served while being revalidated or stale); `None` when it does not
+    /// age (a static catalogue). Whoever keeps the answer (the gateway's per-token reuse)
+    /// must not keep it longer, so that a change in Profile reaches a live session within
+    /// the fresh window.
+    pub fresh_for: Option<std::time::Duration>,
 }
 
 /// Why no profile could be had.

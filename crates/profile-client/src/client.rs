@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
@@ -193,7 +194,9 @@ impl ProfileClient {
                         _ => Lookup::Negative,
                     };
                     inner.counters.lookup(what);
-                    return answer(&key, &entry.known, stale);
+                    let age = Instant::now().saturating_duration_since(entry.fetched_at);
+                    let left = inner.windows.fresh_for.saturating_sub(age);
+                    return answer(&key, &entry.known, stale, left);
                 }
                 Verdict::Revalidate => {
                     // The call runs as its own task; nobody waits for it here.
@@ -204,23 +207,23 @@ impl ProfileClient {
                         Lookup::Revalidate
                     };
                     inner.counters.lookup(what);
-                    return answer(&key, &entry.known, stale);
+                    return answer(&key, &entry.known, stale, Duration::ZERO);
                 }
                 Verdict::ServeStale => {
                     inner.counters.lookup(Lookup::Stale);
-                    return answer(&key, &entry.known, true);
+                    return answer(&key, &entry.known, true, Duration::ZERO);
                 }
                 Verdict::MustRefresh => {
                     return match self.wait_for_call(&key, token).await {
                         Ok(fetched) => {
                             inner.counters.lookup(Lookup::Miss);
-                            from_fetched(&key, fetched)
+                            from_fetched(&key, fetched, inner.windows.fresh_for)
                         }
                         Err(failure) => {
                             tracing::warn!(user.name = %key.user, error.message = %failure,
                                 "Profile unreachable; serving the cached profile marked stale");
                             inner.counters.lookup(Lookup::Stale);
-                            answer(&key, &entry.known, true)
+                            answer(&key, &entry.known, true, Duration::ZERO)
                         }
                     };
                 }
@@ -229,7 +232,7 @@ impl ProfileClient {
         }
         inner.counters.lookup(Lookup::Miss);
         match self.wait_for_call(&key, token).await {
-            Ok(fetched) => from_fetched(&key, fetched),
+            Ok(fetched) => from_fetched(&key, fetched, inner.windows.fresh_for),
             Err(failure) => {
                 tracing::warn!(user.name = %key.user, error.message = %failure,
                     "Profile unreachable and no usable profile cached");
@@ -318,22 +321,35 @@ impl Inner {
     }
 }
 
-fn answer(key: &UserKey, known: &Known, stale: bool) -> Result<ResolvedProfile, ClientError> {
+/// An answer from the cache; `fresh_for` is what is left of the entry's fresh window.
+fn answer(
+    key: &UserKey,
+    known: &Known,
+    stale: bool,
+    fresh_for: Duration,
+) -> Result<ResolvedProfile, ClientError> {
     match known {
         Known::Profile(p) => Ok(ResolvedProfile {
             profile: (**p).clone(),
             stale,
+            fresh_for: Some(fresh_for),
         }),
         Known::NoProfile => Err(ClientError::NoProfile(key.user.to_string())),
         Known::Inactive => Err(ClientError::Inactive(key.user.to_string())),
     }
 }
 
-fn from_fetched(key: &UserKey, fetched: Fetched) -> Result<ResolvedProfile, ClientError> {
+/// An answer just fetched from Profile: fresh for the whole window.
+fn from_fetched(
+    key: &UserKey,
+    fetched: Fetched,
+    fresh_for: Duration,
+) -> Result<ResolvedProfile, ClientError> {
     match fetched {
         Fetched::Profile { profile, .. } => Ok(ResolvedProfile {
             profile: Arc::unwrap_or_clone(profile),
             stale: false,
+            fresh_for: Some(fresh_for),
         }),
         Fetched::NoProfile => Err(ClientError::NoProfile(key.user.to_string())),
         Fetched::Inactive => Err(ClientError::Inactive(key.user.to_string())),

@@ -113,6 +113,32 @@ async fn a_profile_is_answered_from_memory_for_sixty_seconds() {
     assert_eq!((stats.misses, stats.hits), (1, 1));
 }
 
+/// What the gateway may keep an answer for: the rest of the fresh window, nothing for one
+/// served while it is revalidated (so a removed role cannot outlive the window there).
+#[tokio::test(start_paused = true)]
+async fn each_answer_says_how_much_of_its_fresh_window_is_left() {
+    let script = Script::new(profile("admin", "HEE Admin"));
+    let c = client(&script);
+    let fresh_for = |c: &ProfileClient| {
+        let c = c.clone();
+        async move {
+            c.resolve("token", &claims("admin"))
+                .await
+                .expect("profile")
+                .fresh_for
+        }
+    };
+    assert_eq!(fresh_for(&c).await, Some(Duration::from_secs(60)));
+    advance(Duration::from_secs(45)).await;
+    assert_eq!(fresh_for(&c).await, Some(Duration::from_secs(15)));
+    advance(Duration::from_secs(16)).await;
+    assert_eq!(
+        fresh_for(&c).await,
+        Some(Duration::ZERO),
+        "being revalidated"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn after_sixty_seconds_the_old_profile_is_answered_at_once_and_refreshed_once_in_the_background()
  {

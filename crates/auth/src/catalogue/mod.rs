@@ -165,6 +165,8 @@ impl ProfileSource for RoleCatalogue {
             Ok(ResolvedProfile {
                 profile: self.profile_for_claims(claims)?,
                 stale: false,
+                // The roles are the token's own: they change with the token, not with time.
+                fresh_for: None,
             })
         })
     }

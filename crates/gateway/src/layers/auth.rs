@@ -12,8 +12,9 @@
 //! [`ProfileSource`]: today tis-auth's static `RoleCatalogue` from the token's realm roles;
 //! in issue 5 the cache-fronted Profile client, behind the same trait. The resolved
 //! principal is reused for the same token for `principal_reuse` (10 s), so a busy session
-//! costs one resolution per interval; that is also the longest a profile change takes to
-//! reach a live session through this cache.
+//! costs one resolution per interval — but never past the freshness the profile source
+//! gives its answer (`ResolvedProfile::fresh_for`): a role removed in Profile stops
+//! granting access within the Profile client's fresh window, not that window plus the reuse.
 //!
 //! Tokens are remembered by a keyed 64-bit hash (SipHash with a per-process random key);
 //! every hit is also checked against the verified claims, so even a hash collision cannot
@@ -93,16 +94,21 @@ impl Step for Authenticate {
     }
 }
 
-/// A resolved principal, remembered per token.
+/// A resolved principal, remembered per token until `until`.
 struct Resolved {
     claims: Arc<AccessClaims>,
     principal: Arc<Principal>,
+    /// `principal_reuse` after resolution, or sooner when the profile source said its
+    /// answer was current for less (a cached profile near the end of its fresh window, or
+    /// one served while being revalidated: not reused at all).
+    until: tokio::time::Instant,
 }
 
 /// Step 5: the authorisation context.
 pub struct Authorise {
     profiles: Arc<dyn ProfileSource>,
     cache: Cache<(u64, bool), Arc<Resolved>>,
+    reuse: Duration,
 }
 
 impl Authorise {
@@ -113,6 +119,7 @@ impl Authorise {
                 .max_capacity(10_000)
                 .time_to_live(reuse)
                 .build(),
+            reuse,
         }
     }
 
@@ -120,11 +127,13 @@ impl Authorise {
         let token = &verified.token;
         let key = (verified.key, token.degraded);
         if let Some(hit) = self.cache.get(&key)
+            && tokio::time::Instant::now() < hit.until
             && (Arc::ptr_eq(&hit.claims, &token.claims) || *hit.claims == *token.claims)
         {
             return Ok(hit.principal.clone());
         }
         let resolved = self.profiles.profile(raw, &token.claims).await?;
+        let keep = resolved.fresh_for.map_or(self.reuse, |f| f.min(self.reuse));
         let mut principal = Principal::new(resolved.profile, AuthenticatedBy::AccessToken);
         principal.stale = resolved.stale;
         if token.degraded {
@@ -136,13 +145,16 @@ impl Authorise {
             principal.degraded.push(DEGRADED_PROFILE.to_owned());
         }
         let principal = Arc::new(principal);
-        self.cache.insert(
-            key,
-            Arc::new(Resolved {
-                claims: token.claims.clone(),
-                principal: principal.clone(),
-            }),
-        );
+        if !keep.is_zero() {
+            self.cache.insert(
+                key,
+                Arc::new(Resolved {
+                    claims: token.claims.clone(),
+                    principal: principal.clone(),
+                    until: tokio::time::Instant::now() + keep,
+                }),
+            );
+        }
         Ok(principal)
     }
 }

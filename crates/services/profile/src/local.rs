@@ -35,6 +35,8 @@ impl ProfileSource for LocalProfiles {
                 Ok(ProfileLookup::Found(profile)) => Ok(ResolvedProfile {
                     profile: *profile,
                     stale: false,
+                    // Read from the database for this request.
+                    fresh_for: None,
                 }),
                 Ok(ProfileLookup::Missing) => Err(ProfileError::NoProfile(user.to_owned())),
                 Ok(ProfileLookup::Inactive) => Err(ProfileError::Inactive(user.to_owned())),
