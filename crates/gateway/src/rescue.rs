@@ -46,7 +46,12 @@ pub fn to_http(err: BoxError) -> HttpError {
             if too_large(&*e) {
                 return payload_too_large(None);
             }
-            return HttpError::from(*e);
+            // The body is public: the service by name, never its instances' addresses.
+            tracing::warn!(error.code = e.code(), error.message = %e, "upstream call failed");
+            let public = e.public_message();
+            let mut http = HttpError::from(*e);
+            http.message = public;
+            return http;
         }
         Err(e) => e,
     };

@@ -167,6 +167,22 @@ impl MeshError {
         }
     }
 
+    /// The message for a caller outside TIS: what failed, by service, without the
+    /// endpoint addresses and transport causes of [`Display`](std::fmt::Display) (those
+    /// belong in the log, not in a public error body).
+    pub fn public_message(&self) -> String {
+        match self {
+            MeshError::BreakerOpen(e) => {
+                format!("`{}` is not answering; try again shortly", e.service)
+            }
+            MeshError::Connect(e) => format!("`{}` could not be reached", e.service),
+            MeshError::Upstream(e) => format!("`{}` failed before it answered", e.service),
+            MeshError::Timeout(e) => format!("`{}` did not answer in time", e.service),
+            MeshError::Internal(_) => "unexpected error calling a service".to_owned(),
+            other => other.to_string(),
+        }
+    }
+
     /// The stable machine-readable code of the JSON error body.
     pub fn code(&self) -> &'static str {
         match self {
@@ -334,6 +350,11 @@ mod tests {
         for (boxed, code, status) in cases {
             let err = MeshError::from_box(boxed);
             assert_eq!(err.code(), code, "{err}");
+            let public = err.public_message();
+            assert!(
+                !public.contains(&addr.to_string()) && !public.contains("refused"),
+                "a public message names no address or transport cause: {public}"
+            );
             let http = HttpError::from(err);
             assert_eq!(http.status.as_u16(), status);
             assert_eq!(http.code, code);
