@@ -210,3 +210,31 @@ async fn pause(cluster: &Cluster, wait: Duration) {
         }
     }
 }
+
+/// Waits until the monitor reports the database up (reachable and migrated), then runs
+/// `seed` (a service's demo data), retrying every 200 ms until it succeeds. `what` names the
+/// data in the log. Spawned at start by services in local mode.
+pub async fn seed_when_up<F, Fut>(db: Db, health: Health, what: &'static str, seed: F)
+where
+    F: Fn(Db) -> Fut,
+    Fut: std::future::Future<Output = Result<usize, crate::StoreError>>,
+{
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tick.tick().await;
+        if health
+            .check(CHECK)
+            .is_some_and(|c| c.status == CheckStatus::Up)
+        {
+            match seed(db.clone()).await {
+                Ok(n) => {
+                    tracing::info!(demo.rows = n, demo.data = what, "demo data loaded");
+                    return;
+                }
+                Err(err) => {
+                    tracing::warn!(error.message = %err, demo.data = what, "loading the demo data failed; retrying")
+                }
+            }
+        }
+    }
+}

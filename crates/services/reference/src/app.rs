@@ -22,7 +22,7 @@ use axum::Router;
 use bytes::Bytes;
 use tis_auth::{AccessTokenVerifier, Authenticator, JwksCache, PrincipalVerifier, RoleCatalogue};
 use tis_core::http::Standard;
-use tis_core::{CheckStatus, Health, Server};
+use tis_core::{Health, Server};
 use tis_store::Db;
 use tis_store::monitor::{self, Monitor};
 
@@ -75,7 +75,12 @@ impl App {
             migrations,
         );
         if config.demo_data {
-            tokio::spawn(seed_when_ready(db.clone(), health.clone()));
+            tokio::spawn(monitor::seed_when_up(
+                db.clone(),
+                health.clone(),
+                "reference",
+                |db| async move { crate::demo::seed(&db).await },
+            ));
         }
         let server = Server::bind(config.listen)
             .await
@@ -150,27 +155,5 @@ impl App {
             .serve(router, health, config.drain, shutdown)
             .await
             .context("serving the reference API")
-    }
-}
-
-/// Waits for the monitor to report the database up (migrated), then loads the demo data.
-async fn seed_when_ready(db: Db, health: Health) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
-    loop {
-        tick.tick().await;
-        if health
-            .check(monitor::CHECK)
-            .is_some_and(|c| c.status == CheckStatus::Up)
-        {
-            match crate::demo::seed(&db).await {
-                Ok(n) => {
-                    tracing::info!(demo.rows = n, "demo reference data loaded");
-                    return;
-                }
-                Err(err) => {
-                    tracing::warn!(error.message = %err, "loading the demo data failed; retrying")
-                }
-            }
-        }
     }
 }
