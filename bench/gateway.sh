@@ -268,7 +268,7 @@ run_wrk() { # name url [header]
 wrk -t$THREADS -c$CONNS -d2s "http://$GW/bench" -H "Authorization: Bearer $TOKEN" >/dev/null   # warm-up
 run_wrk direct "http://127.0.0.1:$UP/bench"
 if [ -n "${PERF:-}" ]; then
-  perf record -F 299 -g -p "$GW_REAL" -o "$WORK/perf.data" -- sleep "$DURATION" >/dev/null 2>&1 &
+  perf record -F 299 ${PERF_CALLGRAPH:--g} -p "$GW_REAL" -o "$WORK/perf.data" -- sleep "$DURATION" >/dev/null 2>&1 &
   PERF_PID=$!
 fi
 T0=$(cpu_ticks "$GW_REAL")

@@ -75,7 +75,10 @@ impl Default for AuthConfig {
             grace: Duration::from_secs(12 * 3600),
             fetch_timeout: Duration::from_secs(5),
             backoff_initial: Duration::from_secs(1),
-            backoff_max: Duration::from_secs(60),
+            // Short enough that the status notices the provider's return within seconds
+            // even without new tokens (see `note_token_issued`); a JWKS GET every 15 s per
+            // process is nothing to a provider.
+            backoff_max: Duration::from_secs(15),
             clock_skew: Duration::from_secs(30),
             max_token_bytes: 8 * 1024,
             algorithms: ["RS256", "PS256", "ES256", "EdDSA"]

@@ -7,6 +7,7 @@
 //! | `tis_auth_jwks_state` | gauge | `issuer`, `state` | 1 for the current state (`ok`, `degraded`, `expired`, `empty`), 0 for the others |
 //! | `tis_auth_jwks_refreshes_total` | counter | `issuer`, `result` (`success`, `failure`) | key fetches |
 //! | `tis_auth_jwks_unknown_kid_refreshes_total` | counter | `issuer` | fetches triggered by an unknown `kid` |
+//! | `tis_auth_jwks_recovery_refreshes_total` | counter | `issuer` | fetches during a failure triggered by a token issued after the last failed fetch (the provider is back) |
 //! | `tis_auth_verifications_total` | counter | `token` (`access`, `principal`), `outcome` (`ok`, `cached`, or an error code) | verification results |
 //!
 //! Label values come from configuration and from the fixed list of error codes, never from a
@@ -22,6 +23,7 @@ pub const KEYS: &str = "tis_auth_jwks_keys";
 pub const STATE: &str = "tis_auth_jwks_state";
 pub const REFRESHES: &str = "tis_auth_jwks_refreshes_total";
 pub const UNKNOWN_KID_REFRESHES: &str = "tis_auth_jwks_unknown_kid_refreshes_total";
+pub const RECOVERY_REFRESHES: &str = "tis_auth_jwks_recovery_refreshes_total";
 pub const VERIFICATIONS: &str = "tis_auth_verifications_total";
 
 /// Registers descriptions with the installed recorder (once per process).
@@ -42,6 +44,10 @@ pub fn describe() {
         metrics::describe_counter!(
             UNKNOWN_KID_REFRESHES,
             "Key fetches triggered by a token with an unknown kid."
+        );
+        metrics::describe_counter!(
+            RECOVERY_REFRESHES,
+            "Key fetches during a failure, triggered by a token issued after the last failed fetch."
         );
         metrics::describe_counter!(VERIFICATIONS, "Token verifications, by outcome.");
     });
@@ -66,6 +72,10 @@ pub(crate) fn refresh_result(issuer: &str, success: bool) {
 
 pub(crate) fn unknown_kid_refresh(issuer: &str) {
     metrics::counter!(UNKNOWN_KID_REFRESHES, "issuer" => issuer.to_owned()).increment(1);
+}
+
+pub(crate) fn recovery_refresh(issuer: &str) {
+    metrics::counter!(RECOVERY_REFRESHES, "issuer" => issuer.to_owned()).increment(1);
 }
 
 /// Which kind of token a verification was for.

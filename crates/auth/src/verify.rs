@@ -226,6 +226,9 @@ impl AccessTokenVerifier {
         let now = self.0.keys.clock().unix_secs();
         check_times(now, self.0.skew, claims.exp, claims.nbf, claims.iat)?;
         claims.check_audience(&self.0.audience)?;
+        if degraded {
+            self.0.keys.note_token_issued(claims.iat);
+        }
         let claims = Arc::new(claims);
         let kid: Arc<str> = Arc::from(head.kid.as_str());
         self.0.cache.insert(

@@ -85,11 +85,11 @@ async fn failed_fetches_back_off_exponentially_with_jitter() {
     }
     let times = r.source.fetch_times();
     assert!(times.len() >= 8, "{} fetches", times.len());
-    // Gaps after the first failure: nominal 1, 2, 4, … s capped at 60 s; each within
+    // Gaps after the first failure: nominal 1, 2, 4, … s capped at 15 s; each within
     // [nominal/2, nominal] plus the 0.5 s step of this test.
     for (n, pair) in times[1..].windows(2).enumerate() {
         let gap = pair[1] - pair[0];
-        let nominal = Duration::from_secs(1u64 << n.min(10)).min(Duration::from_secs(60));
+        let nominal = Duration::from_secs(1u64 << n.min(10)).min(Duration::from_secs(15));
         assert!(
             gap >= nominal / 2 && gap <= nominal + Duration::from_millis(600),
             "retry {n}: gap {gap:?}, nominal {nominal:?}"
@@ -125,6 +125,89 @@ async fn unknown_kids_trigger_at_most_one_fetch_per_interval() {
     advance(Duration::from_secs(1)).await;
     assert!(r.verifier.verify(&r.token(&stranger)).await.is_err());
     assert_eq!(r.source.fetches(), 3, "a new interval allows one more");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_token_issued_after_a_failed_fetch_brings_the_keys_back_at_once() {
+    let key = TestKey::ed25519("k1");
+    let r = rig(ScriptedSource::serving(testing::jwks(&[&key])), config()).await;
+    let old = r.token(&key);
+    r.verifier.verify(&old).await.expect("fresh keys");
+    r.source.set(Err(testing::unreachable()));
+    advance(Duration::from_secs(301)).await; // the regular refresh fails
+    settle().await;
+    for _ in 0..60 {
+        advance(Duration::from_secs(1)).await; // the back-off is at its cap
+        settle().await;
+    }
+    assert_eq!(r.cache.state(), KeyState::Degraded);
+    let fetches = r.source.fetches();
+
+    // The provider returns. Tokens it issued before the failure prove nothing …
+    r.source.set(Ok(testing::jwks(&[&key])));
+    let before = key.sign(&testing::claims(ISSUER, r.clock.unix_secs() - 120));
+    assert!(
+        r.verifier
+            .verify(&before)
+            .await
+            .expect("within grace")
+            .degraded
+    );
+    settle().await;
+    assert_eq!(r.source.fetches(), fetches, "no fetch for an old token");
+
+    // … a token it signed after the last failed fetch does: one fetch, without waiting for
+    // the back-off, and the request that brought it is not held up by it.
+    advance(Duration::from_secs(1)).await;
+    let fresh = r.token(&key);
+    assert!(
+        r.verifier
+            .verify(&fresh)
+            .await
+            .expect("within grace")
+            .degraded
+    );
+    settle().await;
+    assert_eq!(r.source.fetches(), fetches + 1);
+    assert_eq!(r.cache.state(), KeyState::Ok);
+    assert!(
+        !r.verifier
+            .verify(&r.token(&key))
+            .await
+            .expect("ok")
+            .degraded
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn fresh_tokens_during_an_outage_add_at_most_one_fetch_per_interval() {
+    let key = TestKey::ed25519("k1");
+    let r = rig(ScriptedSource::serving(testing::jwks(&[&key])), config()).await;
+    r.source.set(Err(testing::unreachable()));
+    advance(Duration::from_secs(301)).await;
+    settle().await;
+    for _ in 0..60 {
+        advance(Duration::from_secs(1)).await;
+        settle().await;
+    }
+    // Still down: 20 s of fresh tokens, 100 a second, each signed after the last failure.
+    let scheduled_and_nudged = r.source.fetches();
+    for _ in 0..20 {
+        advance(Duration::from_secs(1)).await;
+        for _ in 0..100 {
+            let _ = r
+                .verifier
+                .verify(&r.token(&key))
+                .await
+                .expect("within grace");
+        }
+        settle().await;
+    }
+    let extra = r.source.fetches() - scheduled_and_nudged;
+    // The back-off (cap 15 s) schedules one or two in 20 s; the tokens add at most two (one
+    // per 10 s `unknown_kid_interval`).
+    assert!(extra <= 4, "{extra} fetches in 20 s");
+    assert_eq!(r.cache.state(), KeyState::Degraded);
 }
 
 #[tokio::test(start_paused = true)]

@@ -49,27 +49,51 @@ impl JwksCache {
     /// The unknown-`kid` path: joins a fetch in flight, or starts one unless one was started
     /// for this reason less than `unknown_kid_interval` ago.
     pub(super) async fn refresh_for_unknown_kid(&self) {
-        let flight = {
-            let mut last = lock(&self.0.unknown_kid_last);
-            let now = self.0.clock.now();
-            let in_flight = lock(&self.0.inflight).clone();
-            match in_flight {
-                Some(flight) => Some(flight),
-                None if last.is_some_and(|t| {
-                    now.saturating_duration_since(t) < self.0.timing.unknown_kid_interval
-                }) =>
-                {
-                    None
-                }
-                None => {
-                    *last = Some(now);
-                    metrics::unknown_kid_refresh(&self.0.issuer);
-                    Some(self.flight())
-                }
-            }
-        };
-        if let Some(flight) = flight {
+        if let Some(flight) = self.extra_fetch(|issuer| metrics::unknown_kid_refresh(issuer)) {
             let _ = flight.await;
+        }
+    }
+
+    /// A verified token issued after the last failed fetch: the provider was up when it
+    /// signed it, so the keys are fetched now instead of at the end of the back-off (up to
+    /// `backoff_max`, during which the status would keep saying that login is unavailable).
+    /// Nothing happens unless fetching is failing; at most one such fetch per
+    /// `unknown_kid_interval`, shared with the unknown-`kid` path. The caller does not wait.
+    pub(crate) fn note_token_issued(&self, iat: Option<u64>) {
+        if !self.0.failing.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(iat) = iat else { return };
+        let failed_at = lock(&self.0.progress)
+            .last_attempt
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs());
+        if iat <= failed_at || tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        // The flight is a spawned task: dropping its handle does not cancel the fetch.
+        let _ = self.extra_fetch(|issuer| metrics::recovery_refresh(issuer));
+    }
+
+    /// Joins the fetch in flight, or starts one unless an extra (unscheduled) fetch was
+    /// started less than `unknown_kid_interval` ago; `count` records a started one.
+    fn extra_fetch(&self, count: impl FnOnce(&str)) -> Option<Flight> {
+        let mut last = lock(&self.0.unknown_kid_last);
+        let now = self.0.clock.now();
+        let in_flight = lock(&self.0.inflight).clone();
+        match in_flight {
+            Some(flight) => Some(flight),
+            None if last.is_some_and(|t| {
+                now.saturating_duration_since(t) < self.0.timing.unknown_kid_interval
+            }) =>
+            {
+                None
+            }
+            None => {
+                *last = Some(now);
+                count(&self.0.issuer);
+                Some(self.flight())
+            }
         }
     }
 
