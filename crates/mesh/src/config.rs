@@ -29,7 +29,11 @@ pub struct MeshConfig {
     /// Largest request body kept in memory so that the request can be retried; larger bodies
     /// are streamed and never retried.
     pub retry_body_limit: usize,
-    /// How long an idle pooled connection is kept.
+    /// How long an idle pooled connection is kept. Keep it below the idle time after which
+    /// the endpoints close a connection (TIS services: `header_read_timeout`, 10 s, which
+    /// hyper also applies to the wait for the next request): a connection the endpoint is
+    /// closing just as the pool hands it out fails its request ("connection closed before
+    /// message completed").
     #[serde(with = "humantime_serde")]
     pub pool_idle_timeout: Duration,
     /// Idle pooled connections kept per endpoint.
@@ -49,7 +53,7 @@ impl Default for MeshConfig {
             h2c: false,
             max_concurrency: 256,
             retry_body_limit: 64 * 1024,
-            pool_idle_timeout: Duration::from_secs(60),
+            pool_idle_timeout: Duration::from_secs(5),
             pool_max_idle_per_endpoint: 64,
             balancer: BalancerConfig::default(),
             breaker: BreakerConfig::default(),
@@ -308,5 +312,13 @@ mod tests {
             cfg.validate().expect_err("window").key,
             "retry.budget_window"
         );
+    }
+
+    #[test]
+    fn pooled_connections_are_dropped_before_tis_services_close_them() {
+        // Chaos finding 6: with a 60 s pool and services closing idle connections after
+        // 10 s, a request now and then met a connection being closed under it.
+        let service_idle_close = tis_core::server::DrainConfig::default().header_read_timeout;
+        assert!(MeshConfig::default().pool_idle_timeout * 2 <= service_idle_close);
     }
 }

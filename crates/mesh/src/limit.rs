@@ -9,10 +9,10 @@
 //! holders stand in it, so it is bounded by the limit.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use futures::future::BoxFuture;
-use tokio::sync::Semaphore;
 use tower::Service;
 
 use crate::balance::board::ServiceCtx;
@@ -22,16 +22,27 @@ use crate::outbound::MeshRequest;
 #[derive(Clone)]
 pub struct ConcurrencyLimit<S> {
     inner: S,
-    permits: Arc<Semaphore>,
+    taken: Arc<AtomicUsize>,
     max: usize,
     ctx: Arc<ServiceCtx>,
+}
+
+/// One try's place under the limit, given back on drop. A counter, not a semaphore: nothing
+/// ever waits for a permit, and a semaphore's release takes a lock that every worker thread
+/// of the gateway would share.
+struct Permit(Arc<AtomicUsize>);
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Release);
+    }
 }
 
 impl<S> ConcurrencyLimit<S> {
     pub(crate) fn new(inner: S, max: usize, ctx: Arc<ServiceCtx>) -> Self {
         ConcurrencyLimit {
             inner,
-            permits: Arc::new(Semaphore::new(max)),
+            taken: Arc::new(AtomicUsize::new(0)),
             max,
             ctx,
         }
@@ -39,7 +50,16 @@ impl<S> ConcurrencyLimit<S> {
 
     /// Tries in flight now.
     pub(crate) fn in_flight(&self) -> usize {
-        self.max.saturating_sub(self.permits.available_permits())
+        self.taken.load(Ordering::Relaxed)
+    }
+
+    fn try_acquire(&self) -> Option<Permit> {
+        self.taken
+            .fetch_update(Ordering::Acquire, Ordering::Relaxed, |n| {
+                (n < self.max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Permit(Arc::clone(&self.taken)))
     }
 }
 
@@ -58,7 +78,7 @@ where
     }
 
     fn call(&mut self, req: MeshRequest) -> Self::Future {
-        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+        let Some(permit) = self.try_acquire() else {
             self.ctx.metrics.shed.increment(1);
             self.ctx
                 .stats

@@ -1,9 +1,13 @@
 //! Retries against real upstreams: the budget, and what may be retried.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use http::Method;
 use tis_core::context::RequestContext;
 use tis_core::trace_context::TraceContext;
 use tis_mesh::{IDEMPOTENCY_KEY, MeshConfig, ServiceClient, StaticDiscovery};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
 use crate::support::{Mode, Upstream, work_get};
@@ -131,4 +135,79 @@ async fn a_large_body_is_streamed_once_and_never_retried() {
     let res = client.call(req).await.expect("answered");
     assert_eq!(res.status(), 503);
     assert_eq!(a.hits(), 1);
+}
+
+/// An upstream that answers the first request of each connection, keeps the connection open,
+/// and closes it when the second request arrives, unanswered: a pooled keep-alive connection
+/// the instance closes just as it is reused (an idle timeout, a restart).
+async fn closes_each_connection_on_its_second_request() -> (std::net::SocketAddr, Arc<AtomicUsize>)
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let answered = Arc::new(AtomicUsize::new(0));
+    let count = answered.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let count = count.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let mut seen = Vec::new();
+                // The first request: read its head (the GETs here have no body), answer.
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = "done";
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                if stream.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                if seen.starts_with(b"GET /work ") {
+                    count.fetch_add(1, Ordering::SeqCst); // not the health checks
+                }
+                // The second request arrives; the connection is closed without an answer.
+                let _ = stream.read(&mut buf).await;
+                drop(stream);
+            });
+        }
+    });
+    (addr, answered)
+}
+
+#[tokio::test]
+async fn a_get_on_a_pooled_connection_the_upstream_closes_is_retried() {
+    let (addr, answered) = closes_each_connection_on_its_second_request().await;
+    // Half the tries fail here, which would rightly eject the endpoint: a breaker that never
+    // trips isolates the retry rule under test.
+    let mut cfg = patient();
+    cfg.breaker.min_success_rate = 0.0;
+    cfg.breaker.consecutive_failures = u32::MAX;
+    let client =
+        ServiceClient::new("closing", cfg, StaticDiscovery::new([addr])).expect("valid config");
+    // One at a time, so each call after the first finds the previous call's connection idle
+    // in the pool and sends on it, meets the close, and is retried on a new connection.
+    // Eight calls, seven retries: within the budget's floor of 10 per second.
+    let calls = 8;
+    for i in 0..calls {
+        let res = client.call(work_get()).await;
+        let res = res.unwrap_or_else(|e| panic!("call {i}: {e}; {:?}", client.snapshot()));
+        assert_eq!(res.status(), 200, "call {i}");
+        // Read the body, so the connection goes back to the pool.
+        http_body_util::BodyExt::collect(res.into_body())
+            .await
+            .expect("body");
+    }
+    assert_eq!(answered.load(Ordering::SeqCst), calls);
+    let snap = client.snapshot();
+    assert_eq!(snap.retries_total as usize, calls - 1, "{snap:?}");
 }
