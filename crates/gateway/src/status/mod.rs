@@ -19,6 +19,7 @@ pub mod admin;
 pub mod page;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -77,6 +78,9 @@ pub struct PublicStatus {
 #[derive(Debug, Default)]
 pub struct Sightings {
     seen: Mutex<HashMap<(String, String), Instant>>,
+    /// Whether `seen` may hold anything: [`Sightings::forget`] runs on every successful
+    /// proxied answer and must not take the lock (shared by every worker) when it is empty.
+    any: AtomicBool,
 }
 
 impl Sightings {
@@ -86,13 +90,18 @@ impl Sightings {
             seen.clear(); // bounded: names come from services, which we trust only so far
         }
         seen.insert((service.to_owned(), name.to_owned()), Instant::now());
+        self.any.store(true, Ordering::Release);
     }
 
     /// Forgets a sighting: the service has just shown it is over (it answered without
     /// the mark, so its database has a primary again).
     pub fn forget(&self, service: &str, name: &str) {
+        if !self.any.load(Ordering::Acquire) {
+            return;
+        }
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        seen.remove(&(service.to_owned(), name.to_owned()));
+        seen.retain(|(s, n), _| !(s == service && n == name));
+        self.any.store(!seen.is_empty(), Ordering::Release);
     }
 
     pub fn seen_recently(&self, service: &str, name: &str, within: Duration) -> bool {
