@@ -49,7 +49,7 @@ impl JwksCache {
     /// The unknown-`kid` path: joins a fetch in flight, or starts one unless one was started
     /// for this reason less than `unknown_kid_interval` ago.
     pub(super) async fn refresh_for_unknown_kid(&self) {
-        if let Some(flight) = self.extra_fetch(|issuer| metrics::unknown_kid_refresh(issuer)) {
+        if let Some(flight) = self.extra_fetch(metrics::unknown_kid_refresh) {
             let _ = flight.await;
         }
     }
@@ -72,7 +72,7 @@ impl JwksCache {
             return;
         }
         // The flight is a spawned task: dropping its handle does not cancel the fetch.
-        let _ = self.extra_fetch(|issuer| metrics::recovery_refresh(issuer));
+        let _ = self.extra_fetch(metrics::recovery_refresh);
     }
 
     /// Joins the fetch in flight, or starts one unless an extra (unscheduled) fetch was
