@@ -98,6 +98,26 @@ pub fn mark_degraded(what: &str) {
     }
 }
 
+/// The degradation names in a `TIS-Degraded` value that another process sent: short
+/// lowercase words with dashes (`idp`, `db-read-only`, `profile-stale`), at most 16 of them;
+/// anything else is dropped, so that a peer cannot put markup or floods into our headers,
+/// pages or metrics.
+pub fn degradation_names(value: &str) -> impl Iterator<Item = &str> {
+    value
+        .split(',')
+        .map(str::trim)
+        .take(16)
+        .filter(|name| is_degradation_name(name))
+}
+
+fn is_degradation_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 40
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
 /// A request id from the caller is kept when it is short printable ASCII; otherwise a new one
 /// is made, so that logs cannot be forged or flooded through it.
 fn request_id_from(value: Option<&HeaderValue>) -> String {

@@ -33,6 +33,11 @@ pub struct Check {
     pub status: CheckStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The `TIS-Degraded` name this state puts on every answer (`db-read-only`): the
+    /// readiness response carries it too, so that balancers' health checks learn it without
+    /// waiting for traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marks: Option<String>,
 }
 
 /// The readiness report, as `/health/ready` renders it.
@@ -70,8 +75,24 @@ impl Health {
 
     /// Sets the state of the named check, registering it on first use.
     pub fn set(&self, name: &str, status: CheckStatus, detail: Option<String>) {
+        self.set_marked(name, status, detail, None);
+    }
+
+    /// [`Health::set`], naming the degradation (`TIS-Degraded`) that this state means for
+    /// every answer; `/health/ready` then sends that header as well.
+    pub fn set_marked(
+        &self,
+        name: &str,
+        status: CheckStatus,
+        detail: Option<String>,
+        marks: Option<&str>,
+    ) {
         let mut checks = self.0.checks.write().unwrap_or_else(|p| p.into_inner());
-        let new = Check { status, detail };
+        let new = Check {
+            status,
+            detail,
+            marks: marks.map(str::to_owned),
+        };
         if checks.get(name) != Some(&new) {
             tracing::info!(health.check = name, health.status = ?status, health.detail = new.detail.as_deref().unwrap_or(""), "health check changed");
             checks.insert(name.to_owned(), new);
@@ -144,7 +165,18 @@ async fn ready(State(health): State<Health>) -> Response {
         "ready" | "degraded" => StatusCode::OK,
         _ => StatusCode::SERVICE_UNAVAILABLE,
     };
-    (code, Json(report)).into_response()
+    let marks: Vec<&str> = report
+        .checks
+        .values()
+        .filter_map(|c| c.marks.as_deref())
+        .collect();
+    let mut res = (code, Json(&report)).into_response();
+    if !marks.is_empty()
+        && let Ok(v) = http::HeaderValue::from_str(&marks.join(", "))
+    {
+        res.headers_mut().insert(crate::context::DEGRADED, v);
+    }
+    res
 }
 
 #[cfg(test)]
@@ -174,5 +206,39 @@ mod tests {
         h.set_draining();
         assert!(!h.is_ready());
         assert_eq!(h.readiness().status, "draining");
+    }
+
+    #[tokio::test]
+    async fn readiness_sends_the_degradation_a_check_names() {
+        use tower::ServiceExt;
+        let h = Health::new("reference");
+        let ask = || async {
+            let req = http::Request::get("/health/ready")
+                .body(axum::body::Body::empty())
+                .expect("request");
+            h.router::<()>().oneshot(req).await.expect("infallible")
+        };
+        let res = ask().await;
+        assert_eq!(res.status(), 200);
+        assert!(res.headers().get(crate::context::DEGRADED).is_none());
+
+        h.set_marked(
+            "database",
+            CheckStatus::Degraded,
+            Some("writes unavailable".into()),
+            Some("db-read-only"),
+        );
+        let res = ask().await;
+        assert_eq!(res.status(), 200, "still ready: reads are served");
+        assert_eq!(res.headers()[crate::context::DEGRADED], "db-read-only");
+
+        h.set("database", CheckStatus::Up, None);
+        assert!(
+            ask()
+                .await
+                .headers()
+                .get(crate::context::DEGRADED)
+                .is_none()
+        );
     }
 }

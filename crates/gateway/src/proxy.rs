@@ -158,11 +158,9 @@ fn merge_degraded(headers: &mut HeaderMap, service: &str, sightings: &Sightings)
     }
     for value in headers.get_all(DEGRADED) {
         let Ok(text) = value.to_str() else { continue };
-        for name in text.split(',').map(str::trim).take(16) {
-            if is_degradation_name(name) {
-                tis_core::context::mark_degraded(name);
-                sightings.record(service, name);
-            }
+        for name in tis_core::context::degradation_names(text) {
+            tis_core::context::mark_degraded(name);
+            sightings.record(service, name);
         }
     }
     headers.remove(DEGRADED);
@@ -176,15 +174,6 @@ fn says_read_only(headers: &HeaderMap) -> bool {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .any(|n| n.trim() == "db-read-only")
-}
-
-/// `idp`, `db-read-only`, `profile-stale`: short lowercase words with dashes.
-fn is_degradation_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 40
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]

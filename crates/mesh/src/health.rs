@@ -49,26 +49,27 @@ pub(crate) fn spawn(
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            let (ok, detail) = check(&client, &uri, version, timeout).await;
+            let (ok, detail, degraded) = check(&client, &uri, version, timeout).await;
             if ok {
                 endpoint.metrics.check_pass.increment(1);
             } else {
                 endpoint.metrics.check_fail.increment(1);
                 tracing::debug!(endpoint = %endpoint.addr, detail, "health check failed");
             }
-            endpoint.update(|st, now| st.on_check(now, ok, detail));
+            endpoint.update(|st, now| st.on_check_reporting(now, ok, detail, degraded));
         }
     });
     Some(AbortOnDrop(task))
 }
 
-/// One check: passes on any 2xx within `timeout`.
+/// One check: passes on any 2xx within `timeout`; also returns the degradations a passing
+/// endpoint reported in `TIS-Degraded` (a ready instance whose database is read-only).
 async fn check(
     client: &HttpClient,
     uri: &Uri,
     version: Version,
     timeout: Duration,
-) -> (bool, String) {
+) -> (bool, String, Vec<String>) {
     let mut req = Request::new(MeshBody::empty());
     *req.method_mut() = Method::GET;
     *req.uri_mut() = uri.clone();
@@ -76,13 +77,24 @@ async fn check(
     let exchange = async {
         let res = client.request(req).await?;
         let status = res.status();
+        let degraded: Vec<String> = res
+            .headers()
+            .get_all(tis_core::context::DEGRADED)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(tis_core::context::degradation_names)
+            .map(str::to_owned)
+            .collect();
         // Read the (small) body so the connection can be reused.
         let _ = res.into_body().collect().await;
-        Ok::<_, hyper_util::client::legacy::Error>(status)
+        Ok::<_, hyper_util::client::legacy::Error>((status, degraded))
     };
     match tokio::time::timeout(timeout, exchange).await {
-        Ok(Ok(status)) => (status.is_success(), status.as_u16().to_string()),
-        Ok(Err(e)) => (false, crate::error::chain(&e)),
-        Err(_) => (false, format!("no answer within {timeout:?}")),
+        Ok(Ok((status, degraded))) if status.is_success() => {
+            (true, status.as_u16().to_string(), degraded)
+        }
+        Ok(Ok((status, _))) => (false, status.as_u16().to_string(), Vec::new()),
+        Ok(Err(e)) => (false, crate::error::chain(&e), Vec::new()),
+        Err(_) => (false, format!("no answer within {timeout:?}"), Vec::new()),
     }
 }

@@ -72,4 +72,4 @@ pub use error::{
 };
 pub use outbound::{Deadline, IDEMPOTENCY_KEY, Served};
 pub use registry::{Registry, RegistryDiscovery};
-pub use snapshot::{EndpointSnapshot, EndpointState, ServiceSnapshot};
+pub use snapshot::{EndpointSnapshot, EndpointState, HealthCheckSnapshot, ServiceSnapshot};

@@ -38,6 +38,10 @@ pub struct HealthCheckSnapshot {
     pub age_ms: u64,
     /// The status code, or the error.
     pub detail: String,
+    /// What the endpoint said was degraded (`TIS-Degraded` of its readiness answer, such as
+    /// `db-read-only`): known without waiting for traffic.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub degraded: Vec<String>,
 }
 
 /// The retry budget of a service (see [`crate::retry::budget`]).

@@ -27,7 +27,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::cluster::{Cluster, check_all};
-use crate::db::Db;
+use crate::db::{DEGRADED_READ_ONLY, Db};
 use crate::migrate::Migrations;
 
 /// The running monitor; dropping it stops the checks.
@@ -185,7 +185,11 @@ async fn postgres(
             (CheckStatus::Up, None)
         };
         db.set_serving(status != CheckStatus::Down);
-        health.set(CHECK, status, detail);
+        // While only replicas answer, every answer says `db-read-only` (see `http`); so does
+        // readiness, for the gateway's health checks.
+        let read_only = status == CheckStatus::Degraded && round.primary.is_none();
+        let marks = read_only.then_some(DEGRADED_READ_ONLY);
+        health.set_marked(CHECK, status, detail, marks);
         metrics::gauge!("db_up", "backend" => "postgres").set(f64::from(u8::from(round.any_up)));
         if migrated && round.primary.is_some() {
             purge_when_due(&db, &mut last_purge).await;

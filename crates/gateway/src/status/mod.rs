@@ -105,9 +105,14 @@ impl Sightings {
     }
 
     pub fn seen_recently(&self, service: &str, name: &str, within: Duration) -> bool {
+        self.age(service, name).is_some_and(|age| age <= within)
+    }
+
+    /// How long ago `service` last reported `name`.
+    pub fn age(&self, service: &str, name: &str) -> Option<Duration> {
         let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         seen.get(&(service.to_owned(), name.to_owned()))
-            .is_some_and(|at| at.elapsed() <= within)
+            .map(Instant::elapsed)
     }
 }
 
@@ -131,24 +136,27 @@ impl Sources {
         let table = self.table.load();
         let mut read_only = Vec::new();
         for service in table.services.values() {
-            let (ready, total) = service
+            let snapshots: Vec<_> = service
                 .pools
                 .iter()
                 .filter(|p| p.weight > 0)
                 .map(|p| p.client.snapshot())
-                .fold((0, 0), |(r, t), s| {
-                    (r + s.ready, t + s.ready + s.probation + s.ejected)
-                });
+                .collect();
+            let (ready, total) = snapshots.iter().fold((0, 0), |(r, t), s| {
+                (r + s.ready, t + s.ready + s.probation + s.ejected)
+            });
             caps.push(service_capability(
                 &service.name,
                 &service.title,
                 ready,
                 total,
             ));
-            if self
-                .sightings
-                .seen_recently(&service.name, "db-read-only", self.degraded_memory)
-            {
+            let checks = snapshots
+                .iter()
+                .flat_map(|s| &s.endpoints)
+                .filter_map(|e| e.last_health_check.as_ref());
+            let sighted = self.sightings.age(&service.name, DB_READ_ONLY);
+            if writes_unavailable(checks, sighted, self.degraded_memory) {
                 read_only.push(service.title.clone());
             }
         }
@@ -229,6 +237,38 @@ fn service_capability(name: &str, title: &str, ready: usize, total: usize) -> Ca
         name: title.to_owned(),
         status,
         reason,
+    }
+}
+
+/// What a service's database outage is called in `TIS-Degraded`.
+const DB_READ_ONLY: &str = "db-read-only";
+
+/// A health check counts for this long (the checks run every second by default).
+const FRESH_CHECK: Duration = Duration::from_secs(3);
+
+/// Whether a service's writes are unavailable: one of its instances said `db-read-only` in
+/// its last (fresh, passing) health check, or an answer of the service said so within
+/// `memory` and no health check since has said otherwise. The checks make the status right
+/// without traffic, both when the primary goes and when it comes back; the answers make it
+/// right between checks, and when health checks are off.
+fn writes_unavailable<'a>(
+    checks: impl Iterator<Item = &'a tis_mesh::HealthCheckSnapshot>,
+    sighted: Option<Duration>,
+    memory: Duration,
+) -> bool {
+    let fresh: Vec<_> = checks
+        .filter(|c| c.ok && Duration::from_millis(c.age_ms) <= FRESH_CHECK)
+        .collect();
+    let says = |c: &&tis_mesh::HealthCheckSnapshot| c.degraded.iter().any(|d| d == DB_READ_ONLY);
+    if fresh.iter().any(says) {
+        return true;
+    }
+    match sighted {
+        Some(age) if age <= memory => {
+            // A clean check made after the sighting supersedes it.
+            !fresh.iter().any(|c| Duration::from_millis(c.age_ms) < age)
+        }
+        _ => false,
     }
 }
 
@@ -316,5 +356,34 @@ mod tests {
         let w = writes_capability(&["Reference".into()]);
         assert_eq!(w.status, Level::Degraded);
         assert!(w.reason.starts_with("Changes cannot be saved in Reference"));
+    }
+
+    #[test]
+    fn health_checks_tell_a_read_only_database_without_traffic_and_its_end() {
+        let check = |age_ms: u64, ok: bool, degraded: &[&str]| tis_mesh::HealthCheckSnapshot {
+            ok,
+            age_ms,
+            detail: "200".into(),
+            degraded: degraded.iter().map(|d| d.to_string()).collect(),
+        };
+        let memory = Duration::from_secs(30);
+        let s = |secs: u64| Some(Duration::from_secs(secs));
+        // No traffic: one instance's readiness says so.
+        let read_only = [check(400, true, &[]), check(200, true, &["db-read-only"])];
+        assert!(writes_unavailable(read_only.iter(), None, memory));
+        // Stale or failing checks do not count.
+        let old = [check(10_000, true, &["db-read-only"])];
+        assert!(!writes_unavailable(old.iter(), None, memory));
+        let failing = [check(100, false, &["db-read-only"])];
+        assert!(!writes_unavailable(failing.iter(), None, memory));
+        // An answer said so 2 s ago; the checks since are clean: the outage is over.
+        let clean = [check(500, true, &[]), check(900, true, &[])];
+        assert!(!writes_unavailable(clean.iter(), s(2), memory));
+        // … but not when every clean check is older than the answer.
+        let older = [check(2_500, true, &[])];
+        assert!(writes_unavailable(older.iter(), s(2), memory));
+        // Health checks off: the answers alone, for `memory`.
+        assert!(writes_unavailable([].iter(), s(29), memory));
+        assert!(!writes_unavailable([].iter(), s(31), memory));
     }
 }

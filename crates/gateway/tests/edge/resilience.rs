@@ -1,3 +1,4 @@
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -152,4 +153,43 @@ async fn with_every_instance_down_the_answer_is_503_no_healthy_endpoints_quickly
         .await
         .expect("json");
     assert_eq!(status["capabilities"][1]["status"], "down");
+}
+
+#[tokio::test]
+async fn the_status_tells_a_read_only_database_from_health_checks_without_traffic() {
+    let idp = Idp::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (up, addr) = Upstream::start("a").await;
+    let gw = Gateway::start(config(&idp, &dir, vec![addr])).await;
+    let writes = || async {
+        let status: serde_json::Value = gw
+            .client
+            .get(gw.url("/api/status"))
+            .send()
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("json");
+        let caps = status["capabilities"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        caps.into_iter()
+            .find(|c| c["id"] == "writes")
+            .map(|c| c["status"].as_str().unwrap_or_default().to_owned())
+            .unwrap_or_default()
+    };
+    assert_eq!(writes().await, "ok");
+    up.read_only.store(true, Ordering::SeqCst);
+    eventually("writes degraded", Duration::from_secs(5), || async {
+        writes().await == "degraded"
+    })
+    .await;
+    up.read_only.store(false, Ordering::SeqCst);
+    eventually("writes ok again", Duration::from_secs(5), || async {
+        writes().await == "ok"
+    })
+    .await;
+    assert_eq!(up.hits(), 0, "no request went through the gateway");
 }

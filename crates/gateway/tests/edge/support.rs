@@ -24,6 +24,9 @@ pub struct Upstream {
     pub name: &'static str,
     pub seen: Arc<Mutex<Vec<HeaderMap>>>,
     pub hits: Arc<AtomicUsize>,
+    /// While set, `/health/ready` answers ready with `TIS-Degraded: db-read-only`, as a TIS
+    /// service whose database has no primary does.
+    pub read_only: Arc<std::sync::atomic::AtomicBool>,
 }
 
 #[derive(Deserialize)]
@@ -38,7 +41,7 @@ impl Upstream {
             ..Upstream::default()
         };
         let app = Router::new()
-            .route("/health/ready", get(|| async { "ready" }))
+            .route("/health/ready", get(ready))
             .route("/reference/echo", any(echo))
             .route("/reference/slow", get(slow))
             .route("/reference/degraded", get(degraded))
@@ -64,6 +67,14 @@ impl Upstream {
 
     pub fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
+    }
+}
+
+async fn ready(State(up): State<Upstream>) -> Response {
+    if up.read_only.load(Ordering::SeqCst) {
+        ([("tis-degraded", "db-read-only")], "ready").into_response()
+    } else {
+        "ready".into_response()
     }
 }
 

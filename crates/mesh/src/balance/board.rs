@@ -234,6 +234,7 @@ impl EndpointShared {
                 ok: c.ok,
                 age_ms: millis(now.saturating_duration_since(c.at)),
                 detail: c.detail.clone(),
+                degraded: c.degraded.clone(),
             }),
         }
     }

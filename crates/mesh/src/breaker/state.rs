@@ -89,6 +89,8 @@ pub(crate) struct CheckRecord {
     pub ok: bool,
     pub at: Instant,
     pub detail: String,
+    /// The degradations the endpoint reported with its readiness (`TIS-Degraded`).
+    pub degraded: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -219,11 +221,24 @@ impl BreakerState {
     }
 
     /// An active health check answered: it confirms both ways.
+    #[cfg(test)]
     pub(crate) fn on_check(&mut self, now: Instant, ok: bool, detail: String) {
+        self.on_check_reporting(now, ok, detail, Vec::new());
+    }
+
+    /// [`BreakerState::on_check`], with the degradations the endpoint reported.
+    pub(crate) fn on_check_reporting(
+        &mut self,
+        now: Instant,
+        ok: bool,
+        detail: String,
+        degraded: Vec<String>,
+    ) {
         self.last_check = Some(CheckRecord {
             ok,
             at: now,
             detail,
+            degraded,
         });
         match (ok, self.phase) {
             (true, Phase::Open { .. }) => self.phase = Phase::HalfOpen(Probe::Free),

@@ -262,3 +262,34 @@ async fn a_draining_instance_is_ejected_by_its_health_check_before_any_request_f
     assert!(!last.ok);
     assert_eq!(last.detail, "503");
 }
+
+#[tokio::test]
+async fn what_a_ready_instance_says_is_degraded_is_in_its_last_health_check() {
+    let a = Upstream::start().await;
+    let client = client("marks", &[&a], MeshConfig::default());
+    let marks = |client: &ServiceClient| {
+        client
+            .snapshot()
+            .endpoints
+            .into_iter()
+            .find_map(|e| e.last_health_check)
+            .map(|c| c.degraded)
+    };
+    *a.shared.ready_marks.lock().expect("lock") = Some("db-read-only, <b>junk</b>");
+    eventually(
+        Duration::from_secs(3),
+        "the check reports db-read-only",
+        || marks(&client) == Some(vec!["db-read-only".to_owned()]),
+    )
+    .await;
+    assert_eq!(
+        state_of(&client, &a),
+        Some(EndpointState::Ready),
+        "still ready: reads are served"
+    );
+    *a.shared.ready_marks.lock().expect("lock") = None;
+    eventually(Duration::from_secs(3), "the next check is clean", || {
+        marks(&client) == Some(Vec::new())
+    })
+    .await;
+}

@@ -42,6 +42,8 @@ pub struct Shared {
     pub hits: AtomicUsize,
     pub in_flight: AtomicUsize,
     pub unready: AtomicBool,
+    /// `TIS-Degraded` names `/health/ready` sends while ready (a read-only database).
+    pub ready_marks: Mutex<Option<&'static str>>,
     pub seen: Mutex<Vec<Seen>>,
     release: Notify,
 }
@@ -76,11 +78,13 @@ async fn work(State(s): State<Arc<Shared>>, req: Request) -> impl IntoResponse {
     (status, "done")
 }
 
-async fn ready(State(s): State<Arc<Shared>>) -> StatusCode {
+async fn ready(State(s): State<Arc<Shared>>) -> axum::response::Response {
     if s.unready.load(Ordering::SeqCst) {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::OK
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    match *s.ready_marks.lock().expect("lock") {
+        Some(marks) => (StatusCode::OK, [("tis-degraded", marks)]).into_response(),
+        None => StatusCode::OK.into_response(),
     }
 }
 
@@ -126,6 +130,7 @@ impl Upstream {
             hits: AtomicUsize::new(0),
             in_flight: AtomicUsize::new(0),
             unready: AtomicBool::new(false),
+            ready_marks: Mutex::new(None),
             seen: Mutex::new(Vec::new()),
             release: Notify::new(),
         });
