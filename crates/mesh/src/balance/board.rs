@@ -42,7 +42,11 @@ pub(crate) struct ServiceCtx {
     pub metrics: ServiceMetrics,
     pub stats: ServiceStats,
     changes: watch::Sender<u64>,
-    avoid: Mutex<Option<(SocketAddr, u8)>>,
+    /// The endpoint a retry polling its thread's balancer must not get, the tries left, and
+    /// that thread: other threads' balancers are polled at the same time.
+    avoid: Mutex<Vec<(SocketAddr, u8, std::thread::ThreadId)>>,
+    /// Whether `avoid` holds anything: every poll of every breaker asks, without the lock.
+    avoiding: AtomicBool,
     /// Endpoints ready, in probation, ejected.
     counts: Mutex<[usize; 3]>,
 }
@@ -62,7 +66,8 @@ impl ServiceCtx {
             metrics: ServiceMetrics::new(name),
             stats: ServiceStats::default(),
             changes: watch::channel(0).0,
-            avoid: Mutex::new(None),
+            avoid: Mutex::new(Vec::new()),
+            avoiding: AtomicBool::new(false),
             counts: Mutex::new([0; 3]),
         })
     }
@@ -95,14 +100,25 @@ impl ServiceCtx {
 
     /// While the balancer is being polled for one request: turn away `addr`.
     pub(crate) fn set_avoid(&self, addr: Option<SocketAddr>) {
-        *self.avoid.lock().unwrap_or_else(|p| p.into_inner()) = addr.map(|a| (a, AVOID_TRIES));
+        let me = std::thread::current().id();
+        let mut avoid = self.avoid.lock().unwrap_or_else(|p| p.into_inner());
+        avoid.retain(|(_, _, t)| *t != me);
+        if let Some(a) = addr {
+            avoid.push((a, AVOID_TRIES, me));
+        }
+        self.avoiding.store(!avoid.is_empty(), Ordering::Release);
     }
 
-    /// Whether the endpoint at `addr` should report not-ready to the current request.
+    /// Whether the endpoint at `addr` should report not-ready to the current request (the
+    /// one polling this thread's balancer).
     pub(crate) fn should_avoid(&self, addr: SocketAddr) -> bool {
+        if !self.avoiding.load(Ordering::Acquire) {
+            return false;
+        }
+        let me = std::thread::current().id();
         let mut avoid = self.avoid.lock().unwrap_or_else(|p| p.into_inner());
-        match avoid.as_mut() {
-            Some((a, tries)) if *a == addr && *tries > 0 => {
+        match avoid.iter_mut().find(|(a, _, t)| *a == addr && *t == me) {
+            Some((_, tries, _)) if *tries > 0 => {
                 *tries -= 1;
                 true
             }

@@ -20,22 +20,35 @@
 //! request now, the call fails at once with [`NoHealthyEndpoints`], in microseconds rather
 //! than after a timeout. A request also gives up when its deadline passes while it waits.
 //!
-//! # One balancer, many callers
+//! # One balancer per thread
 //!
-//! Tower's balancer is a single `&mut` service. The handle shares it behind an async mutex:
-//! a caller takes the lock, waits for readiness, dispatches, and releases the lock *before*
-//! awaiting the response — so the lock is held for microseconds, requests run concurrently,
-//! and only permit holders of the concurrency limit above ever queue for it. Holding the lock
-//! also makes "avoid the endpoint that just failed" exact: while a retry polls the balancer,
-//! that endpoint's breaker reports not-ready to it (and only to it).
+//! Tower's balancer is a single `&mut` service. Each thread that sends requests gets its own
+//! (made on first use, fed the same endpoint services by the discovery driver through
+//! [`Endpoints`]); on the thread, the handle shares it behind an async mutex: a caller takes
+//! the lock, waits for readiness, dispatches, and releases the lock *before* awaiting the
+//! response — so the lock is held for microseconds, requests run concurrently, and only
+//! permit holders of the concurrency limit above ever queue for it. One balancer shared by
+//! the gateway's worker threads made their requests queue for each other's lock, and every
+//! hand-over woke the other thread's runtime through the kernel (about one in four requests
+//! under load): the same reason the connection pools are per thread ([`crate::connect`]).
+//! What must be shared is shared: the endpoints' breaker states, probes and health are on the
+//! [`Board`]; only the peak-EWMA estimates are per thread (each thread learns latency from
+//! its own requests, as separate proxies would).
+//!
+//! Holding the lock also makes "avoid the endpoint that just failed" exact: while a retry
+//! polls the balancer, that endpoint's breaker reports not-ready to it (and only to it: the
+//! mark names the thread).
 
 pub(crate) mod board;
 pub(crate) mod ewma;
 
+use std::any::Any;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -69,10 +82,75 @@ impl<S> Stream for EndpointStream<S> {
 
 type P2c<S> = Balance<PeakEwmaDiscover<EndpointStream<S>>, MeshRequest>;
 
-/// A shared handle on one service's P2C balancer (see the module documentation).
+/// The endpoint services of one service, as the discovery driver inserts and removes them,
+/// handed to every thread's balancer: the current set to a new balancer, each change to all.
+pub(crate) struct Endpoints<S> {
+    inner: std::sync::Mutex<EndpointsInner<S>>,
+}
+
+struct EndpointsInner<S> {
+    current: BTreeMap<SocketAddr, S>,
+    balancers: Vec<mpsc::UnboundedSender<Change<SocketAddr, S>>>,
+}
+
+impl<S: Clone> Endpoints<S> {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(Endpoints {
+            inner: std::sync::Mutex::new(EndpointsInner {
+                current: BTreeMap::new(),
+                balancers: Vec::new(),
+            }),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, EndpointsInner<S>> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn insert(&self, addr: SocketAddr, service: S) {
+        let mut inner = self.lock();
+        // A balancer whose thread has gone no longer listens: forget it.
+        inner
+            .balancers
+            .retain(|tx| tx.send(Change::Insert(addr, service.clone())).is_ok());
+        inner.current.insert(addr, service);
+    }
+
+    pub(crate) fn remove(&self, addr: SocketAddr) {
+        let mut inner = self.lock();
+        inner
+            .balancers
+            .retain(|tx| tx.send(Change::Remove(addr)).is_ok());
+        inner.current.remove(&addr);
+    }
+
+    /// A stream for a new balancer: every current endpoint, then every change.
+    fn subscribe(&self) -> EndpointStream<S> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut inner = self.lock();
+        for (addr, service) in &inner.current {
+            let _ = tx.send(Change::Insert(*addr, service.clone()));
+        }
+        inner.balancers.push(tx);
+        EndpointStream { rx }
+    }
+}
+
+/// A balancer or its [`Endpoints`], type-erased: one thread-local list serves every kind of
+/// endpoint service.
+type Erased = dyn Any + Send + Sync;
+
+thread_local! {
+    /// This thread's balancer of each live [`Endpoints`].
+    static LOCAL: RefCell<Vec<(Weak<Erased>, Arc<Erased>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A handle on one service's balancers, one per thread (see the module documentation).
 pub struct Balancer<S> {
-    inner: Arc<Mutex<P2c<S>>>,
+    endpoints: Arc<Endpoints<S>>,
     board: Arc<Board>,
+    default_rtt: Duration,
+    decay: Duration,
     /// How long a request without a deadline waits for an endpoint that the board says is
     /// available but the balancer does not have ready yet.
     give_up: Duration,
@@ -81,8 +159,10 @@ pub struct Balancer<S> {
 impl<S> Clone for Balancer<S> {
     fn clone(&self) -> Self {
         Balancer {
-            inner: self.inner.clone(),
+            endpoints: self.endpoints.clone(),
             board: self.board.clone(),
+            default_rtt: self.default_rtt,
+            decay: self.decay,
             give_up: self.give_up,
         }
     }
@@ -90,28 +170,51 @@ impl<S> Clone for Balancer<S> {
 
 impl<S, B> Balancer<S>
 where
-    S: Service<MeshRequest, Response = Response<B>, Error = BoxError> + Send + 'static,
+    S: Service<MeshRequest, Response = Response<B>, Error = BoxError> + Clone + Send + 'static,
     S::Future: Send + 'static,
     B: Send + 'static,
 {
-    /// A balancer over the endpoints sent on `rx`, whose states are on `board`.
+    /// Balancers over the endpoints of `endpoints`, whose states are on `board`.
     pub(crate) fn new(
-        rx: mpsc::UnboundedReceiver<Change<SocketAddr, S>>,
+        endpoints: Arc<Endpoints<S>>,
         board: Arc<Board>,
         cfg: &BalancerConfig,
         give_up: Duration,
     ) -> Self {
-        let discover = PeakEwmaDiscover::new::<MeshRequest>(
-            EndpointStream { rx },
-            cfg.default_rtt,
-            cfg.decay,
-            CompleteOnResponse::default(),
-        );
         Balancer {
-            inner: Arc::new(Mutex::new(Balance::new(discover))),
+            endpoints,
             board,
+            default_rtt: cfg.default_rtt,
+            decay: cfg.decay,
             give_up,
         }
+    }
+
+    /// This thread's balancer, made on first use.
+    fn local(&self) -> Arc<Mutex<P2c<S>>> {
+        let key = Arc::as_ptr(&self.endpoints).cast::<()>();
+        LOCAL.with(|local| {
+            let mut local = local.borrow_mut();
+            let found = local
+                .iter()
+                .find(|(w, _)| std::ptr::eq(w.as_ptr().cast::<()>(), key) && w.strong_count() > 0)
+                .and_then(|(_, b)| b.clone().downcast::<Mutex<P2c<S>>>().ok());
+            if let Some(found) = found {
+                return found;
+            }
+            // Forget the balancers of dropped services.
+            local.retain(|(w, _)| w.strong_count() > 0);
+            let discover = PeakEwmaDiscover::new::<MeshRequest>(
+                self.endpoints.subscribe(),
+                self.default_rtt,
+                self.decay,
+                CompleteOnResponse::default(),
+            );
+            let balancer = Arc::new(Mutex::new(Balance::new(discover)));
+            let erased: Arc<Erased> = self.endpoints.clone();
+            local.push((Arc::downgrade(&erased), balancer.clone()));
+            balancer
+        })
     }
 }
 
@@ -122,19 +225,29 @@ enum Wait {
 }
 
 /// Polls the balancer until it is ready, nothing on the board could become ready, or `until`.
+/// While a retry polls, `avoid`'s breaker stands aside (marked for the polling thread at each
+/// poll: the task may resume on another thread).
 async fn wait_ready<S, B>(
     bal: &mut P2c<S>,
     board: &Board,
     changes: &mut watch::Receiver<u64>,
     until: Instant,
+    avoid: Option<SocketAddr>,
 ) -> Result<(), Wait>
 where
     S: Service<MeshRequest, Response = Response<B>, Error = BoxError>,
 {
+    let ctx = &board.ctx;
+    let mut poll_ready = |cx: &mut Context<'_>| {
+        if avoid.is_some() {
+            ctx.set_avoid(avoid);
+        }
+        bal.poll_ready(cx)
+    };
     loop {
         // Mark what we have seen before looking, so a change made meanwhile wakes us.
         changes.borrow_and_update();
-        let polled = futures::poll!(futures::future::poll_fn(|cx| bal.poll_ready(cx)));
+        let polled = futures::poll!(futures::future::poll_fn(&mut poll_ready));
         if let Poll::Ready(r) = polled {
             return r.map_err(Wait::Failed);
         }
@@ -142,7 +255,7 @@ where
             return Err(Wait::NoHealthy);
         }
         tokio::select! {
-            r = futures::future::poll_fn(|cx| bal.poll_ready(cx)) => return r.map_err(Wait::Failed),
+            r = futures::future::poll_fn(&mut poll_ready) => return r.map_err(Wait::Failed),
             _ = changes.changed() => {}
             _ = tokio::time::sleep_until(until) => return Err(Wait::GaveUp),
         }
@@ -151,7 +264,7 @@ where
 
 impl<S, B> Service<MeshRequest> for Balancer<S>
 where
-    S: Service<MeshRequest, Response = Response<B>, Error = BoxError> + Send + 'static,
+    S: Service<MeshRequest, Response = Response<B>, Error = BoxError> + Clone + Send + 'static,
     S::Future: Send + 'static,
     B: Send + 'static,
 {
@@ -165,7 +278,7 @@ where
     }
 
     fn call(&mut self, req: MeshRequest) -> Self::Future {
-        let (inner, board, give_up) = (self.inner.clone(), self.board.clone(), self.give_up);
+        let (inner, board, give_up) = (self.local(), self.board.clone(), self.give_up);
         Box::pin(async move {
             let out = req.extensions().get::<Outbound>();
             let avoid = out.and_then(|o| o.avoid);
@@ -186,9 +299,10 @@ where
                 },
             };
             let avoid = avoid.filter(|a| board.available(Instant::now(), Some(*a)) > 0);
-            ctx.set_avoid(avoid);
-            let ready = wait_ready(&mut bal, &board, &mut changes, until).await;
-            ctx.set_avoid(None);
+            let ready = wait_ready(&mut bal, &board, &mut changes, until, avoid).await;
+            if avoid.is_some() {
+                ctx.set_avoid(None);
+            }
             match ready {
                 Ok(()) => {}
                 Err(Wait::Failed(e)) => return Err(e),

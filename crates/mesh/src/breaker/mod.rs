@@ -49,6 +49,13 @@ pub struct Breaker<S> {
     sleep: Option<Pin<Box<Sleep>>>,
 }
 
+/// A copy for another thread's balancer: the same endpoint and shared state, no probe held.
+impl<S: Clone> Clone for Breaker<S> {
+    fn clone(&self) -> Self {
+        Breaker::new(self.inner.clone(), self.shared.clone())
+    }
+}
+
 impl<S> Breaker<S> {
     pub(crate) fn new(inner: S, shared: Arc<EndpointShared>) -> Self {
         Breaker {

@@ -3,15 +3,16 @@
 //! stack to the balancer; for each endpoint gone, the reverse.
 //!
 //! It runs in its own task so that the board (and the status page) follow discovery even when
-//! no request is flowing; the balancer picks the endpoint services up on its next use.
+//! no request is flowing; each thread's balancer picks the endpoint services up on its next
+//! use.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use futures::{FutureExt, StreamExt};
-use tokio::sync::mpsc;
 use tower::discover::Change;
 
+use crate::balance::Endpoints;
 use crate::balance::board::{Board, EndpointShared};
 use crate::config::MeshConfig;
 use crate::connect::HttpClient;
@@ -24,13 +25,14 @@ pub(crate) type MakeEndpoint<S> = Box<dyn Fn(Arc<EndpointShared>) -> S + Send + 
 pub(crate) struct Driver<S> {
     pub board: Arc<Board>,
     pub cfg: MeshConfig,
-    pub tx: mpsc::UnboundedSender<Change<SocketAddr, S>>,
+    /// Hands the endpoint services to every thread's balancer.
+    pub endpoints: Arc<Endpoints<S>>,
     pub make: MakeEndpoint<S>,
     /// The client for active health checks; `None` when they are off.
     pub checks: Option<HttpClient>,
 }
 
-impl<S: Send + 'static> Driver<S> {
+impl<S: Clone + Send + 'static> Driver<S> {
     fn apply(&self, change: Change<SocketAddr, ()>) {
         match change {
             Change::Insert(addr, ()) => {
@@ -44,12 +46,12 @@ impl<S: Send + 'static> Driver<S> {
                     )
                 });
                 self.board.insert(shared.clone(), checks);
-                let _ = self.tx.send(Change::Insert(addr, (self.make)(shared)));
+                self.endpoints.insert(addr, (self.make)(shared));
                 tracing::info!(service = &*self.board.ctx.name, endpoint = %addr, "endpoint discovered");
             }
             Change::Remove(addr) => {
                 self.board.remove(addr);
-                let _ = self.tx.send(Change::Remove(addr));
+                self.endpoints.remove(addr);
                 tracing::info!(service = &*self.board.ctx.name, endpoint = %addr, "endpoint removed");
             }
         }

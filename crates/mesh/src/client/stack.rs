@@ -10,7 +10,7 @@
 //!   │                      on a different endpoint
 //!   ├ Deadline             TIS-Deadline: <ms left> on each try; DeadlineExceeded unsent
 //!   ├ ConcurrencyLimit     max_concurrency tries in flight; Overloaded at once beyond
-//!   ├ Balancer             P2C over peak-EWMA, ready endpoints only;
+//!   ├ Balancer             P2C over peak-EWMA, ready endpoints only, one per thread;
 //!   │                      NoHealthyEndpoints at once when every endpoint is ejected
 //!   │   ─ ─ ─ ─ ─ ─ ─ ─ ─  per endpoint, from discovery (driver)  ─ ─ ─ ─ ─ ─ ─ ─ ─ ─
 //!   ├ PeakEwma             (tower) latency × in-flight: the balancer's load metric
@@ -33,13 +33,12 @@
 
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
 use tower::ServiceBuilder;
 use tower::retry::{Retry, RetryLayer};
 
 use super::driver::{Driver, MakeEndpoint};
-use crate::balance::Balancer;
 use crate::balance::board::{Board, EndpointShared, ServiceCtx};
+use crate::balance::{Balancer, Endpoints};
 use crate::breaker::{Breaker, BreakerLayer};
 use crate::config::MeshConfig;
 use crate::connect::{HttpClient, HttpEndpoint, Pools};
@@ -105,24 +104,25 @@ where
             crate::outbound::MeshRequest,
             Response = http::Response<B>,
             Error = crate::BoxError,
-        > + Send
+        > + Clone
+        + Send
         + 'static,
     S::Future: Send + 'static,
     B: Send + 'static,
 {
     let ctx = ServiceCtx::new(name);
     let board = Board::new(ctx.clone());
-    let (tx, rx) = mpsc::unbounded_channel();
+    let endpoints = Endpoints::new();
     let driver = Driver {
         board: board.clone(),
         cfg: cfg.clone(),
-        tx,
+        endpoints: endpoints.clone(),
         make,
         checks,
     }
     .start(Changes::new(discovery.subscribe()));
 
-    let balancer = Balancer::new(rx, board.clone(), &cfg.balancer, cfg.per_try_timeout);
+    let balancer = Balancer::new(endpoints, board.clone(), &cfg.balancer, cfg.per_try_timeout);
     let limit = ConcurrencyLimit::new(balancer, cfg.max_concurrency, ctx.clone());
     let budget = Arc::new(RetryBudget::new(
         cfg.retry.budget_window,

@@ -293,3 +293,63 @@ async fn what_a_ready_instance_says_is_degraded_is_in_its_last_health_check() {
     })
     .await;
 }
+
+/// Each thread has its own balancer (tis_mesh::balance): the breakers they share must still
+/// eject a dead endpoint for all of them, and a retry on any thread must avoid it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn balancers_on_several_threads_share_ejection_and_no_caller_sees_a_failure() {
+    let mut a = Upstream::start().await;
+    let b = Upstream::start().await;
+    let mut cfg = MeshConfig::default();
+    // No probe during the test, however slow the machine: only the shared ejection counts.
+    cfg.breaker.probation = Duration::from_secs(60);
+    cfg.breaker.max_probation = Duration::from_secs(60);
+    let client = client("threads", &[&a, &b], cfg);
+    let burst = |n: usize| {
+        let calls: Vec<_> = (0..n)
+            .map(|_| {
+                let client = client.clone();
+                tokio::spawn(async move { client.call(work_get()).await })
+            })
+            .collect();
+        async move {
+            for (i, call) in calls.into_iter().enumerate() {
+                let res = call
+                    .await
+                    .expect("join")
+                    .unwrap_or_else(|e| panic!("call {i} failed: {e}"));
+                assert_eq!(res.status(), 200);
+            }
+        }
+    };
+    burst(64).await;
+    assert!(
+        a.hits() > 0 && b.hits() > 0,
+        "both served: {} / {}",
+        a.hits(),
+        b.hits()
+    );
+    a.kill().await;
+    // 64 tries at once: those already on their way to a fail (and are retried on b) before
+    // the breaker has seen three failures.
+    burst(64).await;
+    assert_eq!(state_of(&client, &a), Some(EndpointState::Ejected));
+    let failures = || {
+        client
+            .snapshot()
+            .endpoints
+            .iter()
+            .find(|e| e.address == a.addr())
+            .map_or(0, |e| e.failures_total)
+    };
+    let at_ejection = failures();
+    // Every thread's balancer now leaves a alone: the ejection is shared.
+    for _ in 0..3 {
+        burst(64).await;
+    }
+    assert_eq!(
+        failures(),
+        at_ejection,
+        "no try went to the ejected endpoint"
+    );
+}
