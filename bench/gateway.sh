@@ -27,6 +27,8 @@
 #      PERF=/tmp/name records perf profiles (/tmp/name.data, /tmp/name.mesh.data);
 #      GATEWAY_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 runs the gateway on jemalloc;
 #      OHA=/path/to/oha.
+# Every target gets the same requests, bearer token included (about 1 KB, as a client of TIS
+# sends): the gateway verifies it and does not forward it; the others forward it.
 # Everything listens on free loopback ports and is stopped on exit.
 set -euo pipefail
 
@@ -270,7 +272,7 @@ run_wrk() { # name url [header]
 }
 
 wrk -t$THREADS -c$CONNS -d2s "http://$GW/bench" -H "Authorization: Bearer $TOKEN" >/dev/null   # warm-up
-run_wrk direct "http://127.0.0.1:$UP/bench"
+run_wrk direct "http://127.0.0.1:$UP/bench" "Authorization: Bearer $TOKEN"
 if [ -n "${PERF:-}" ]; then
   perf record -F 299 ${PERF_CALLGRAPH:--g} -p "$GW_REAL" -o "$WORK/perf.data" -- sleep "$DURATION" >/dev/null 2>&1 &
   PERF_PID=$!
@@ -303,18 +305,18 @@ if [ -n "${PROF:-}" ]; then
   PROF_US=$(python3 -c "t=($T1-$T0)/$(getconf CLK_TCK); print(t/($DURATION*float('${RPS[gateway, Profile (cached)]}'))*1e6)")
 fi
 T0=$(cpu_ticks "$NGX_PID")
-run_wrk "nginx proxy" "http://127.0.0.1:$NGX/bench"
+run_wrk "nginx proxy" "http://127.0.0.1:$NGX/bench" "Authorization: Bearer $TOKEN"
 T1=$(cpu_ticks "$NGX_PID")
 NGX_CPU=$(cpu_per_req "$T0" "$T1" "${RPS[nginx proxy]}")
 T0=$(cpu_ticks "$HAP_PID")
-run_wrk "haproxy" "http://127.0.0.1:$HAP/bench"
+run_wrk "haproxy" "http://127.0.0.1:$HAP/bench" "Authorization: Bearer $TOKEN"
 T1=$(cpu_ticks "$HAP_PID")
 HAP_CPU=$(cpu_per_req "$T0" "$T1" "${RPS[haproxy]}")
 BARE_CPU=""
 if [ -n "${BARE_PID:-}" ]; then
   for _ in $(seq 1 100); do [ -s "$WORK/bare.addr" ] && break; sleep 0.05; done
   T0=$(cpu_ticks "$BARE_PID")
-  run_wrk "bare hyper proxy (floor)" "http://$(head -1 "$WORK/bare.addr")/bench"
+  run_wrk "bare hyper proxy (floor)" "http://$(head -1 "$WORK/bare.addr")/bench" "Authorization: Bearer $TOKEN"
   T1=$(cpu_ticks "$BARE_PID")
   BARE_CPU="; bare hyper $(cpu_per_req "$T0" "$T1" "${RPS[bare hyper proxy (floor)]}")"
   for _ in $(seq 1 100); do [ -s "$WORK/mesh.addr" ] && break; sleep 0.05; done
@@ -323,7 +325,7 @@ if [ -n "${BARE_PID:-}" ]; then
     perf record -F 299 -g -p "$MESH_PID" -o "${PERF}.mesh.data" -- sleep "$DURATION" >/dev/null 2>&1 &
     PERF_PID=$!
   fi
-  run_wrk "hyper + tis-mesh only" "http://$(head -1 "$WORK/mesh.addr")/bench"
+  run_wrk "hyper + tis-mesh only" "http://$(head -1 "$WORK/mesh.addr")/bench" "Authorization: Bearer $TOKEN"
   [ -n "${PERF:-}" ] && { wait $PERF_PID || true; }
   T1=$(cpu_ticks "$MESH_PID")
   BARE_CPU="$BARE_CPU; hyper + tis-mesh $(cpu_per_req "$T0" "$T1" "${RPS[hyper + tis-mesh only]}")"
@@ -355,7 +357,7 @@ print(f\"{'$1':<28} rps {s['requestsPerSec']:.0f}  p50 {p['p50']*1000:.3f}  p99 
 print(f\"{p['p50']*1000} {p['p99']*1000}\", file=open('$WORK/$1.lat','w'))
 "
 }
-run_oha direct "http://127.0.0.1:$UP/bench"
+run_oha direct "http://127.0.0.1:$UP/bench" "Authorization: Bearer $TOKEN"
 run_oha gateway "http://$GW/bench" "Authorization: Bearer $TOKEN" &
 OHA_PID=$!
 sleep $((DURATION / 2))
