@@ -215,10 +215,37 @@ async fn pause(cluster: &Cluster, wait: Duration) {
     }
 }
 
+/// The readiness check that stays `down` until the demo data is loaded.
+pub const DEMO_DATA_CHECK: &str = "demo-data";
+
 /// Waits until the monitor reports the database up (reachable and migrated), then runs
 /// `seed` (a service's demo data), retrying every 200 ms until it succeeds. `what` names the
 /// data in the log. Spawned at start by services in local mode.
-pub async fn seed_when_up<F, Fut>(db: Db, health: Health, what: &'static str, seed: F)
+///
+/// Until the data is in, readiness reports the [`DEMO_DATA_CHECK`] down: an instance that
+/// answered before its demo users had their roles would refuse them (403), and its caller
+/// (the gateway's profile cache) would remember that. The check is registered now, before
+/// the returned future first runs, so that no readiness probe can see the instance ready in
+/// between.
+pub fn seed_when_up<F, Fut>(
+    db: Db,
+    health: Health,
+    what: &'static str,
+    seed: F,
+) -> impl std::future::Future<Output = ()>
+where
+    F: Fn(Db) -> Fut,
+    Fut: std::future::Future<Output = Result<usize, crate::StoreError>>,
+{
+    health.set(
+        DEMO_DATA_CHECK,
+        CheckStatus::Down,
+        Some(format!("loading the {what} demo data")),
+    );
+    seed_loop(db, health, what, seed)
+}
+
+async fn seed_loop<F, Fut>(db: Db, health: Health, what: &'static str, seed: F)
 where
     F: Fn(Db) -> Fut,
     Fut: std::future::Future<Output = Result<usize, crate::StoreError>>,
@@ -233,6 +260,7 @@ where
             match seed(db.clone()).await {
                 Ok(n) => {
                     tracing::info!(demo.rows = n, demo.data = what, "demo data loaded");
+                    health.set(DEMO_DATA_CHECK, CheckStatus::Up, None);
                     return;
                 }
                 Err(err) => {

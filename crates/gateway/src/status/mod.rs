@@ -246,11 +246,16 @@ const DB_READ_ONLY: &str = "db-read-only";
 /// A health check counts for this long (the checks run every second by default).
 const FRESH_CHECK: Duration = Duration::from_secs(3);
 
+/// How long after an answer's `db-read-only` a clean health check must come to overrule it:
+/// an instance marks its answers at once after a failed write, but its readiness only at its
+/// database monitor's next round (every second).
+const SETTLE: Duration = Duration::from_secs(2);
+
 /// Whether a service's writes are unavailable: one of its instances said `db-read-only` in
 /// its last (fresh, passing) health check, or an answer of the service said so within
-/// `memory` and no health check since has said otherwise. The checks make the status right
-/// without traffic, both when the primary goes and when it comes back; the answers make it
-/// right between checks, and when health checks are off.
+/// `memory` and no clean health check made [`SETTLE`] or more after it has said otherwise.
+/// The checks make the status right without traffic, both when the primary goes and when it
+/// comes back; the answers make it right between checks, and when health checks are off.
 fn writes_unavailable<'a>(
     checks: impl Iterator<Item = &'a tis_mesh::HealthCheckSnapshot>,
     sighted: Option<Duration>,
@@ -265,8 +270,10 @@ fn writes_unavailable<'a>(
     }
     match sighted {
         Some(age) if age <= memory => {
-            // A clean check made after the sighting supersedes it.
-            !fresh.iter().any(|c| Duration::from_millis(c.age_ms) < age)
+            // A clean check made well after the sighting supersedes it.
+            !fresh
+                .iter()
+                .any(|c| Duration::from_millis(c.age_ms) + SETTLE < age)
         }
         _ => false,
     }
@@ -376,10 +383,12 @@ mod tests {
         assert!(!writes_unavailable(old.iter(), None, memory));
         let failing = [check(100, false, &["db-read-only"])];
         assert!(!writes_unavailable(failing.iter(), None, memory));
-        // An answer said so 2 s ago; the checks since are clean: the outage is over.
+        // An answer said so 3 s ago; a check 2.5 s after it is clean: the outage is over.
         let clean = [check(500, true, &[]), check(900, true, &[])];
-        assert!(!writes_unavailable(clean.iter(), s(2), memory));
-        // … but not when every clean check is older than the answer.
+        assert!(!writes_unavailable(clean.iter(), s(3), memory));
+        // … but a check made soon after the answer may predate the instance's own monitor.
+        assert!(writes_unavailable(clean.iter(), s(2), memory));
+        // … and a check older than the answer says nothing about it.
         let older = [check(2_500, true, &[])];
         assert!(writes_unavailable(older.iter(), s(2), memory));
         // Health checks off: the answers alone, for `memory`.
