@@ -34,15 +34,7 @@ async fn the_registry_api_adds_and_removes_instances_that_traffic_follows() {
         },
     )
     .await;
-    let list: serde_json::Value = gw
-        .client
-        .get(gw.admin_url("/admin/registry"))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let list = gw.json(gw.admin_url("/admin/registry")).await;
     assert_eq!(list["reference"]["reference-1"], addr.to_string());
 
     let bad = gw
@@ -85,15 +77,7 @@ async fn the_admin_listener_has_full_status_and_metrics_that_promtool_accepts() 
         .await
         .expect("401");
 
-    let admin: serde_json::Value = gw
-        .client
-        .get(gw.admin_url("/admin/status"))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let admin = gw.json(gw.admin_url("/admin/status")).await;
     assert_eq!(admin["idp"]["state"], "ok");
     let pool = &admin["services"][0]["pools"][0];
     assert_eq!(pool["pool"], "default");

@@ -140,15 +140,7 @@ async fn while_the_idp_is_unreachable_tokens_still_verify_and_answers_say_idp_de
         },
     )
     .await;
-    let status: serde_json::Value = gw
-        .client
-        .get(gw.url("/api/status"))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let status = gw.json(gw.url("/api/status")).await;
     assert_eq!(status["capabilities"][0]["status"], "degraded");
     let reason = status["capabilities"][0]["reason"]
         .as_str()

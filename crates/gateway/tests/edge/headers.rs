@@ -122,15 +122,7 @@ async fn the_services_degradations_are_merged_and_its_hop_by_hop_headers_dropped
     assert_eq!(res.headers()["tis-degraded"], "db-read-only");
     assert!(res.headers().get("x-hop").is_none());
     assert!(res.headers().get("keep-alive").is_none());
-    let status: serde_json::Value = gw
-        .client
-        .get(gw.url("/api/status"))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let status = gw.json(gw.url("/api/status")).await;
     assert_eq!(status["capabilities"][2]["id"], "writes");
     assert_eq!(status["capabilities"][2]["status"], "degraded");
 }

@@ -143,15 +143,7 @@ async fn with_every_instance_down_the_answer_is_503_no_healthy_endpoints_quickly
         started.elapsed()
     );
     assert_eq!(error_code(res).await, "no_healthy_endpoints");
-    let status: serde_json::Value = gw
-        .client
-        .get(gw.url("/api/status"))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let status = gw.json(gw.url("/api/status")).await;
     assert_eq!(status["capabilities"][1]["status"], "down");
 }
 
@@ -162,15 +154,7 @@ async fn the_status_tells_a_read_only_database_from_health_checks_without_traffi
     let (up, addr) = Upstream::start("a").await;
     let gw = Gateway::start(config(&idp, &dir, vec![addr])).await;
     let writes = || async {
-        let status: serde_json::Value = gw
-            .client
-            .get(gw.url("/api/status"))
-            .send()
-            .await
-            .expect("get")
-            .json()
-            .await
-            .expect("json");
+        let status = gw.json(gw.url("/api/status")).await;
         let caps = status["capabilities"]
             .as_array()
             .cloned()

@@ -68,15 +68,7 @@ async fn a_reload_moves_traffic_between_pools_and_a_bad_file_keeps_the_old_table
     assert_eq!(res.status(), 422);
     assert_eq!(error_code(res).await, "route_table_refused");
     assert_eq!(served_by(&gw, &token).await, "green");
-    let admin: serde_json::Value = gw
-        .client
-        .get(gw.admin_url("/admin/status"))
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let admin = gw.json(gw.admin_url("/admin/status")).await;
     let last = admin["routeTable"]["lastError"]
         .as_str()
         .unwrap_or_default();

@@ -221,6 +221,18 @@ impl Gateway {
         format!("http://{}{path}", self.admin)
     }
 
+    /// `GET url` (public or admin) as JSON.
+    pub async fn json(&self, url: String) -> serde_json::Value {
+        self.client
+            .get(url)
+            .send()
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("json")
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
