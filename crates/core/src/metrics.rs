@@ -164,11 +164,20 @@ mod tests {
     #[test]
     fn histogram_samples_are_folded_by_a_thread_of_their_own_not_only_at_scrapes() {
         let _ = handle();
-        let threads: Vec<String> = std::fs::read_dir("/proc/self/task")
-            .expect("/proc/self/task")
-            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-            .map(|name| name.trim().to_owned())
-            .collect();
+        let names = || -> Vec<String> {
+            std::fs::read_dir("/proc/self/task")
+                .expect("/proc/self/task")
+                .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+                .map(|name| name.trim().to_owned())
+                .collect()
+        };
+        // A new thread names itself once it runs: until then it shows its parent's name.
+        let until = std::time::Instant::now() + Duration::from_secs(5);
+        let mut threads = names();
+        while !threads.iter().any(|n| n == "metrics-upkeep") && std::time::Instant::now() < until {
+            std::thread::yield_now();
+            threads = names();
+        }
         assert!(
             threads.iter().any(|n| n == "metrics-upkeep"),
             "threads: {threads:?}"
