@@ -277,7 +277,7 @@ async fn what_a_ready_instance_says_is_degraded_is_in_its_last_health_check() {
     };
     *a.shared.ready_marks.lock().expect("lock") = Some("db-read-only, <b>junk</b>");
     eventually(
-        Duration::from_secs(3),
+        Duration::from_secs(5),
         "the check reports db-read-only",
         || marks(&client) == Some(vec!["db-read-only".to_owned()]),
     )
@@ -288,7 +288,7 @@ async fn what_a_ready_instance_says_is_degraded_is_in_its_last_health_check() {
         "still ready: reads are served"
     );
     *a.shared.ready_marks.lock().expect("lock") = None;
-    eventually(Duration::from_secs(3), "the next check is clean", || {
+    eventually(Duration::from_secs(5), "the next check is clean", || {
         marks(&client) == Some(Vec::new())
     })
     .await;
