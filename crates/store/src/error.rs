@@ -47,10 +47,16 @@ impl StoreError {
                 "database_unavailable",
                 "the database is unavailable; try again shortly",
             ),
-            StoreError::ReadOnly(_) => HttpError::unavailable(
-                "primary_unavailable",
-                "writes are unavailable while the primary database is down; reads still work",
-            ),
+            StoreError::ReadOnly(_) => {
+                // The answer says what every instance would say (they share the database),
+                // even when this request found out first, before the monitor did: callers'
+                // breakers must not eject the instance for it (tis-mesh `shared_outage`).
+                tis_core::context::mark_degraded(crate::db::DEGRADED_READ_ONLY);
+                HttpError::unavailable(
+                    "primary_unavailable",
+                    "writes are unavailable while the primary database is down; reads still work",
+                )
+            }
             StoreError::Duplicate { constraint } => HttpError::conflict(format!(
                 "a record with the same {constraint} already exists"
             )),
@@ -158,6 +164,25 @@ fn describe_constraint(constraint: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_read_only_error_marks_its_answer_db_read_only_as_the_middleware_would() {
+        use tis_core::context::RequestContext;
+        use tis_core::trace_context::TraceContext;
+        let ctx = RequestContext::new("r".into(), TraceContext::new_root(), None);
+        let http = ctx
+            .clone()
+            .scope(async { StoreError::ReadOnly("25006".into()).into_http() })
+            .await;
+        assert_eq!(http.status.as_u16(), 503);
+        assert_eq!(ctx.degraded(), vec![crate::db::DEGRADED_READ_ONLY]);
+        let ctx = RequestContext::new("r".into(), TraceContext::new_root(), None);
+        let _ = ctx
+            .clone()
+            .scope(async { StoreError::Unavailable("down".into()).into_http() })
+            .await;
+        assert!(ctx.degraded().is_empty(), "unreachable is not read-only");
+    }
 
     #[test]
     fn standby_writes_are_read_only_and_connection_errors_unavailable() {
