@@ -46,6 +46,13 @@ impl Rig {
     fn token(&self, key: &TestKey) -> String {
         key.sign(&testing::claims(ISSUER, self.clock.unix_secs()))
     }
+
+    /// The provider becomes unreachable and the regular refresh (every 300 s) fails.
+    async fn fail_the_regular_refresh(&self) {
+        self.source.set(Err(testing::unreachable()));
+        advance(Duration::from_secs(301)).await;
+        settle().await;
+    }
 }
 
 /// Lets spawned tasks (the refresher, fetches) run without moving the clock much.
@@ -76,9 +83,7 @@ async fn keys_are_refreshed_every_refresh_interval() {
 async fn failed_fetches_back_off_exponentially_with_jitter() {
     let key = TestKey::ed25519("k1");
     let r = rig(ScriptedSource::serving(testing::jwks(&[&key])), config()).await;
-    r.source.set(Err(testing::unreachable()));
-    advance(Duration::from_secs(301)).await; // the regular refresh fails
-    settle().await;
+    r.fail_the_regular_refresh().await;
     for _ in 0..600 {
         advance(Duration::from_millis(500)).await;
         settle().await;
@@ -133,9 +138,7 @@ async fn a_token_issued_after_a_failed_fetch_brings_the_keys_back_at_once() {
     let r = rig(ScriptedSource::serving(testing::jwks(&[&key])), config()).await;
     let old = r.token(&key);
     r.verifier.verify(&old).await.expect("fresh keys");
-    r.source.set(Err(testing::unreachable()));
-    advance(Duration::from_secs(301)).await; // the regular refresh fails
-    settle().await;
+    r.fail_the_regular_refresh().await;
     for _ in 0..60 {
         advance(Duration::from_secs(1)).await; // the back-off is at its cap
         settle().await;
@@ -183,9 +186,7 @@ async fn a_token_issued_after_a_failed_fetch_brings_the_keys_back_at_once() {
 async fn fresh_tokens_during_an_outage_add_at_most_one_fetch_per_interval() {
     let key = TestKey::ed25519("k1");
     let r = rig(ScriptedSource::serving(testing::jwks(&[&key])), config()).await;
-    r.source.set(Err(testing::unreachable()));
-    advance(Duration::from_secs(301)).await;
-    settle().await;
+    r.fail_the_regular_refresh().await;
     for _ in 0..60 {
         advance(Duration::from_secs(1)).await;
         settle().await;
@@ -239,9 +240,7 @@ async fn within_grace_tokens_verify_degraded_and_beyond_it_they_get_503() {
     let r = rig(ScriptedSource::serving(testing::jwks(&[&key])), config()).await;
     let early = r.token(&key);
     r.verifier.verify(&early).await.expect("fresh keys");
-    r.source.set(Err(testing::unreachable()));
-    advance(Duration::from_secs(301)).await;
-    settle().await;
+    r.fail_the_regular_refresh().await;
     assert_eq!(r.cache.state(), KeyState::Degraded);
 
     let ctx = RequestContext::new("r1".into(), TraceContext::new_root(), None);
@@ -475,9 +474,7 @@ async fn the_readiness_check_follows_the_key_state() {
     r.cache.report_to(health.clone());
     let check = |h: &tis_core::Health| h.check(tis_auth::jwks::HEALTH_CHECK).expect("check").status;
     assert_eq!(check(&health), tis_core::CheckStatus::Up);
-    r.source.set(Err(testing::unreachable()));
-    advance(Duration::from_secs(301)).await;
-    settle().await;
+    r.fail_the_regular_refresh().await;
     assert_eq!(check(&health), tis_core::CheckStatus::Degraded);
     advance(Duration::from_secs(12 * 3600)).await;
     settle().await;
