@@ -7,7 +7,6 @@ use serde::de::DeserializeOwned;
 
 use crate::db::{Db, Row, decode};
 use crate::error::StoreError;
-use crate::exec::{Kind, Outcome};
 use crate::lsn::Consistency;
 use crate::sql::Sql;
 use crate::tx::Tx;
@@ -31,25 +30,57 @@ impl Reader {
 
     /// Runs a query and returns every row.
     pub async fn fetch_all(&self, q: Sql) -> Result<Vec<Row>, StoreError> {
-        self.db
-            .on_reader(self.consistency, Kind::Fetch, q)
-            .await
-            .map(Outcome::rows)
+        self.db.on_reader(self.consistency, q, 0).await
     }
 
-    /// Runs a query expected to return at most one row.
+    /// Runs a query by key, expected to return at most one row. When a replica finds none,
+    /// the primary is asked before answering `None`: a row created a moment ago is never
+    /// reported missing because a replica has not replayed it yet.
     pub async fn fetch_optional(&self, q: Sql) -> Result<Option<Row>, StoreError> {
-        Ok(self.fetch_all(q).await?.into_iter().next())
+        Ok(self
+            .db
+            .on_reader(self.consistency, q, 1)
+            .await?
+            .into_iter()
+            .next())
     }
 
-    /// Runs a query expected to return exactly one row; none is [`StoreError::NotFound`].
+    /// Runs a query by key expected to return exactly one row; none (confirmed on the primary,
+    /// as [`Reader::fetch_optional`]) is [`StoreError::NotFound`].
     pub async fn fetch_one(&self, q: Sql) -> Result<Row, StoreError> {
         self.fetch_optional(q).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// Runs a query by several keys, expected to return `expected` rows (one per distinct
+    /// key). When a replica returns fewer, the primary is asked, as [`Reader::fetch_optional`].
+    pub async fn fetch_keyed(&self, q: Sql, expected: usize) -> Result<Vec<Row>, StoreError> {
+        self.db.on_reader(self.consistency, q, expected).await
     }
 
     /// Runs a query and decodes every row into `T`.
     pub async fn fetch_all_as<T: DeserializeOwned>(&self, q: Sql) -> Result<Vec<T>, StoreError> {
         self.fetch_all(q).await?.into_iter().map(decode).collect()
+    }
+
+    /// [`Reader::fetch_keyed`], decoded into `T`.
+    pub async fn fetch_keyed_as<T: DeserializeOwned>(
+        &self,
+        q: Sql,
+        expected: usize,
+    ) -> Result<Vec<T>, StoreError> {
+        self.fetch_keyed(q, expected)
+            .await?
+            .into_iter()
+            .map(decode)
+            .collect()
+    }
+
+    /// [`Reader::fetch_optional`], decoded into `T`.
+    pub async fn fetch_optional_as<T: DeserializeOwned>(
+        &self,
+        q: Sql,
+    ) -> Result<Option<T>, StoreError> {
+        self.fetch_optional(q).await?.map(decode).transpose()
     }
 }
 

@@ -63,7 +63,7 @@ pub(crate) fn describe() {
         );
         describe_gauge!(
             "db_replica_eligible",
-            "Whether the replica may serve plain reads (up, standby, within the lag bound)."
+            "Whether the replica may serve plain reads (up, standby, within the lag bound, past the start-up floor)."
         );
         describe_gauge!(
             "db_node_pool_connections",
@@ -76,6 +76,10 @@ pub(crate) fn describe() {
         describe_counter!(
             "db_primary_changes_total",
             "Times writes moved to another endpoint (failovers, promotions)."
+        );
+        describe_counter!(
+            "db_read_miss_rechecks_total",
+            "Look-ups by key a replica answered short, asked again on the primary: found there, or absent."
         );
     });
 }

@@ -9,6 +9,7 @@
 //! | what it sees | `database` check | requests |
 //! |---|---|---|
 //! | nothing answers, or migrations pending | `Down` | 503 `database_unavailable`, fast |
+//! | migrated, a reachable replica has not replayed them yet (at most the replay wait) | `Down` | 503 `database_unavailable`, fast |
 //! | replicas answer, no primary | `Degraded` "writes unavailable" | reads served, writes 503 `primary_unavailable`, `TIS-Degraded: db-read-only` |
 //! | a primary, but a replica is down or lags | `Degraded` naming it | all served; reads the replica would take go elsewhere |
 //! | all well | `Up` | all served |
@@ -16,8 +17,10 @@
 //! A `Degraded` check keeps the instance ready: it still serves reads, and balancers must not
 //! take it out for a failure that every instance shares. PostgreSQL endpoints are checked as
 //! [`crate::cluster`] describes; SQLite with `SELECT 1`. It also runs the pending migrations
-//! on the primary (until they have run once) and deletes expired idempotency keys every
-//! `idempotency_cleanup_interval`. It never panics and never gives up.
+//! on the primary (until they have run once), then makes the primary's position the replicas'
+//! floor (see [`crate::cluster`]) and checks every 25 ms until they have replayed it, and
+//! deletes expired idempotency keys every `idempotency_cleanup_interval`. It never panics and
+//! never gives up.
 
 use std::time::Duration;
 
@@ -26,7 +29,7 @@ use tis_core::{CheckStatus, Health};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::cluster::{Cluster, check_all};
+use crate::cluster::{Cluster, check_all, position_now};
 use crate::db::{DEGRADED_READ_ONLY, Db};
 use crate::migrate::Migrations;
 
@@ -45,6 +48,9 @@ pub const CHECK: &str = "database";
 
 /// The shortest time between two checks, however often connections ask for one.
 const MIN_GAP: Duration = Duration::from_millis(25);
+
+/// How often the endpoints are checked while replicas are replaying an instance's start-up work.
+const REPLAY_CHECK: Duration = Duration::from_millis(25);
 
 /// Starts the monitor. With `migrations`, they are applied before the first `Up`.
 pub fn start(
@@ -155,14 +161,40 @@ async fn postgres(
     let cfg = db.config().clone();
     let mut conns: Vec<Option<PgConnection>> = cluster.nodes.iter().map(|_| None).collect();
     let mut migrated = migrations.is_none();
+    // The primary's position once the schema is there (migrated by this instance or another):
+    // the instance is not ready before the replicas have replayed it (see `Cluster::raise_floor`).
+    let mut schema_at = None;
     let mut last_purge = None;
     loop {
         let round = check_all(cluster, &mut conns, cfg.check_timeout).await;
         let mut pending = None;
-        if round.primary.is_some() {
+        if let Some(primary) = round.primary {
             pending = migrate_once(&db, migrations, &mut migrated).await.err();
+            if pending.is_none() && schema_at.is_none() {
+                match position_now(&mut conns, primary).await {
+                    Ok(lsn) => {
+                        cluster.raise_floor(lsn);
+                        schema_at = Some(lsn);
+                    }
+                    Err(err) => pending = Some(format!("migrations applied; {err}")),
+                }
+            }
         } else if !migrated {
             pending = Some("migrations pending: no primary answers".into());
+        }
+        if pending.is_none()
+            && let Some(lsn) = schema_at
+            && cluster
+                .floor_age()
+                .is_some_and(|a| a < cluster.replay_wait())
+        {
+            let behind = cluster.behind(lsn);
+            if !behind.is_empty() {
+                pending = Some(format!(
+                    "waiting for {} to replay the migrations",
+                    behind.join(", ")
+                ));
+            }
         }
         let (status, detail) = if !round.any_up {
             (
@@ -194,7 +226,9 @@ async fn postgres(
         if migrated && round.primary.is_some() {
             purge_when_due(&db, &mut last_purge).await;
         }
-        let wait = if round.primary.is_none() {
+        let wait = if cluster.awaiting_floor() {
+            REPLAY_CHECK
+        } else if round.primary.is_none() {
             cfg.failover_check_interval
         } else {
             interval
@@ -222,7 +256,8 @@ pub const DEMO_DATA_CHECK: &str = "demo-data";
 /// `seed` (a service's demo data), retrying every 200 ms until it succeeds. `what` names the
 /// data in the log. Spawned at start by services in local mode.
 ///
-/// Until the data is in, readiness reports the [`DEMO_DATA_CHECK`] down: an instance that
+/// Until the data is in, and every reachable replica has replayed it (see
+/// [`Db::await_replicas`]), readiness reports the [`DEMO_DATA_CHECK`] down: an instance that
 /// answered before its demo users had their roles would refuse them (403), and its caller
 /// (the gateway's profile cache) would remember that. The check is registered now, before
 /// the returned future first runs, so that no readiness probe can see the instance ready in
@@ -260,6 +295,25 @@ where
             match seed(db.clone()).await {
                 Ok(n) => {
                     tracing::info!(demo.rows = n, demo.data = what, "demo data loaded");
+                    health.set(
+                        DEMO_DATA_CHECK,
+                        CheckStatus::Down,
+                        Some(format!(
+                            "the {what} demo data is loaded; waiting for the replicas to replay it"
+                        )),
+                    );
+                    match db.await_replicas().await {
+                        Ok(behind) if behind.is_empty() => {}
+                        Ok(behind) => tracing::warn!(
+                            db.nodes = %behind.join(", "),
+                            demo.data = what,
+                            "replicas have not replayed the demo data in time; they serve no reads until they have"
+                        ),
+                        Err(err) => {
+                            tracing::warn!(error.message = %err, demo.data = what, "could not read the primary's position after the demo data; retrying");
+                            continue;
+                        }
+                    }
                     health.set(DEMO_DATA_CHECK, CheckStatus::Up, None);
                     return;
                 }

@@ -4,7 +4,9 @@
 //! Run through `bench/store.sh` (which builds this in release mode). It starts a throwaway
 //! cluster, two service instances in this process on 127.0.0.1:0 (one configured
 //! primary-only, one with the two replicas), seeds `ROWS` titles, and runs `wrk` (GET by id,
-//! random ids) against each in turn, `ROUNDS` times, alternating. Per run it reports req/s
+//! random ids) against each in turn, `ROUNDS` times, alternating: once with ids that exist
+//! (hits) and once with ids that do not (misses, 404: a replica's miss is asked again on the
+//! primary, so each costs one more statement there). Per run it reports req/s
 //! and the share of statements each node served, twice: from the service's own counters
 //! (`Db::status`) and from PostgreSQL's (`pg_stat_database.xact_commit` on each node; every
 //! autocommit SELECT is one transaction). Then it kills the primary and measures the time
@@ -154,7 +156,13 @@ fn wrk(
         .lines()
         .find(|l| l.contains("Non-2xx"))
         .map(str::to_owned);
-    assert!(non2xx.is_none(), "errors under load: {text}");
+    // The miss script expects 404s; anything else (an error status, a socket error) is not.
+    let misses = script.to_string_lossy().contains("miss");
+    assert!(misses || non2xx.is_none(), "errors under load: {text}");
+    assert!(
+        !text.contains("Socket errors"),
+        "socket errors under load: {text}"
+    );
     text.lines()
         .find_map(|l| l.strip_prefix("Requests/sec:"))
         .and_then(|v| v.trim().parse().ok())
@@ -260,18 +268,34 @@ async fn main() {
         ),
     )
     .expect("script");
+    let missing = dir.path().join("get_missing_id.lua");
+    std::fs::write(
+        &missing,
+        format!(
+            "math.randomseed(os.time())\nrequest = function()\n  return wrk.format(\"GET\", \"/reference/api/titles/\" .. math.random({}, {}))\nend\n",
+            ROWS * 10,
+            ROWS * 20
+        ),
+    )
+    .expect("script");
 
     println!(
-        "| run | configuration | req/s | statements per node, service counters (primary / replica1 / replica2) | per node, pg_stat_database |"
+        "| run | ids | configuration | req/s | statements per node, service counters (primary / replica1 / replica2) | per node, pg_stat_database |"
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|");
     let mut ratios = Vec::new();
+    let mut miss_ratios = Vec::new();
     for round in 1..=rounds {
         let mut rates = Vec::new();
-        for (name, app) in [("primary only", &only), ("primary + 2 replicas", &spread)] {
+        for (ids, script, name, app) in [
+            ("hits", &script, "primary only", &only),
+            ("hits", &script, "primary + 2 replicas", &spread),
+            ("misses", &missing, "primary only", &only),
+            ("misses", &missing, "primary + 2 replicas", &spread),
+        ] {
             let token = token(&keys, &[]);
             // Warm the pools, then measure.
-            wrk(app.addr, &token, &script, 2, conns);
+            wrk(app.addr, &token, script, 2, conns);
             let before_db = app
                 .db
                 .status()
@@ -280,7 +304,7 @@ async fn main() {
                 .map(|n| n.reads)
                 .collect::<Vec<_>>();
             let before_pg = commits(&all).await;
-            let rate = wrk(app.addr, &token, &script, secs, conns);
+            let rate = wrk(app.addr, &token, script, secs, conns);
             let after_pg = commits(&all).await;
             let mut ours = app
                 .db
@@ -299,7 +323,7 @@ async fn main() {
                 .map(|(a, b)| u64::try_from(a - b).unwrap_or(0))
                 .collect();
             println!(
-                "| {round} | {name} | {rate:.0} | {} ({}) | {} |",
+                "| {round} | {ids} | {name} | {rate:.0} | {} ({}) | {} |",
                 share(&ours),
                 ours.iter()
                     .map(u64::to_string)
@@ -310,15 +334,16 @@ async fn main() {
             rates.push(rate);
         }
         ratios.push(rates[1] / rates[0]);
+        miss_ratios.push(rates[3] / rates[2]);
     }
-    println!(
-        "\nreplicas / primary-only: {}",
-        ratios
-            .iter()
+    let show = |rs: &[f64]| {
+        rs.iter()
             .map(|r| format!("{r:.2}x"))
             .collect::<Vec<_>>()
             .join(", ")
-    );
+    };
+    println!("\nreplicas / primary-only, hits: {}", show(&ratios));
+    println!("replicas / primary-only, misses: {}", show(&miss_ratios));
     drop(only);
 
     // Failover, manual: kill -9, promote at once (what an operator's script would do).

@@ -10,9 +10,12 @@
 //!   always starts a new timeline; then the current choice, then the configured order. No node
 //!   not in recovery: writes are unavailable and fail at once with `ReadOnly` (503
 //!   `primary_unavailable`) until one is.
-//! - **A replica may serve a read** when it is reachable, in recovery, and its lag is known
-//!   and at most `max_replica_lag`. Plain reads go round-robin over those; a read that must
-//!   see a given LSN goes to one whose replay position has reached it, else to the primary.
+//! - **A replica may serve a read** when it is reachable, in recovery, its lag is known and at
+//!   most `max_replica_lag`, and it has replayed the instance's *floor*: the primary's position
+//!   after this instance's migrations and demo data (see [`Cluster::raise_floor`]), so that a
+//!   replica a little behind never answers "no such table" or "no such user" for work the
+//!   instance has just done. Plain reads go round-robin over those; a read that must see a
+//!   given LSN goes to one whose replay position has reached it, else to the primary.
 //! - **Lag** in bytes is the primary's `pg_current_wal_lsn()` minus the replica's
 //!   `pg_last_wal_replay_lsn()`. Lag in seconds is zero when the replica has replayed all the
 //!   primary has written; otherwise the smaller of two upper bounds: the age of the last
@@ -38,7 +41,7 @@ use crate::config::DbConfig;
 use crate::lsn::Lsn;
 use crate::status::NodeStatus;
 
-pub(crate) use probe::check_all;
+pub(crate) use probe::{check_all, position_now};
 
 /// What the monitor last learnt about one endpoint.
 #[derive(Debug, Clone, Default)]
@@ -188,6 +191,10 @@ pub(crate) struct Cluster {
     rr: AtomicUsize,
     /// The primary's recent positions, for the lag in seconds (newest last).
     samples: Mutex<VecDeque<(Instant, Lsn)>>,
+    /// No replica serves reads before it has replayed this position (see the module docs).
+    floor: AtomicU64,
+    /// When the floor was last raised: the monitor checks often until the replicas reach it.
+    floor_raised: Mutex<Option<Instant>>,
 }
 
 impl Cluster {
@@ -201,7 +208,64 @@ impl Cluster {
             monitored: AtomicBool::new(false),
             rr: AtomicUsize::new(0),
             samples: Mutex::new(VecDeque::new()),
+            floor: AtomicU64::new(0),
+            floor_raised: Mutex::new(None),
         }
+    }
+
+    /// No replica serves a read until it has replayed `lsn` (the primary's position after work
+    /// this instance did: migrations, demo data). Floors only rise.
+    pub(crate) fn raise_floor(&self, lsn: Lsn) {
+        let before = self.floor.fetch_max(lsn.0, Ordering::Relaxed);
+        if lsn.0 > before {
+            *self.floor_raised.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        }
+    }
+
+    pub(crate) fn floor(&self) -> Lsn {
+        Lsn(self.floor.load(Ordering::Relaxed))
+    }
+
+    /// How long ago the floor was last raised.
+    pub(crate) fn floor_age(&self) -> Option<Duration> {
+        self.floor_raised
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map(|t| t.elapsed())
+    }
+
+    /// The reachable standbys that have not replayed the floor yet, by name (as last checked).
+    pub(crate) fn behind_floor(&self) -> Vec<String> {
+        self.behind(self.floor())
+    }
+
+    /// Whether replicas are still expected to reach a floor raised a moment ago: the monitor
+    /// checks often meanwhile, and readiness waits (at most [`Cluster::replay_wait`]).
+    pub(crate) fn awaiting_floor(&self) -> bool {
+        self.floor_age().is_some_and(|age| age < self.replay_wait())
+            && !self.behind_floor().is_empty()
+    }
+
+    /// How long readiness waits for the replicas to replay an instance's start-up work: the lag
+    /// bound (at least a second). A replica slower than that stays out of reads until it has.
+    pub(crate) fn replay_wait(&self) -> Duration {
+        self.max_lag.max(Duration::from_secs(1))
+    }
+
+    /// The reachable standbys that have not replayed `lsn`, by name (as last checked).
+    pub(crate) fn behind(&self, floor: Lsn) -> Vec<String> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|&(i, n)| {
+                let s = n.state();
+                Some(i) != self.primary()
+                    && s.up
+                    && s.standby == Some(true)
+                    && s.position.is_none_or(|p| p < floor)
+            })
+            .map(|(_, n)| n.name.clone())
+            .collect()
     }
 
     pub(crate) fn is_monitored(&self) -> bool {
@@ -236,6 +300,7 @@ impl Cluster {
         s.up && s.standby == Some(true)
             && s.lag_seconds
                 .is_some_and(|l| l <= self.max_lag.as_secs_f64())
+            && s.position.is_some_and(|p| p >= self.floor())
     }
 
     fn bump(&self) {

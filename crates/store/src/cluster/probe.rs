@@ -154,10 +154,22 @@ pub(crate) async fn check_all(
         if !new.up {
             problems.push(format!("{} unreachable", node.name));
         } else if Some(i) != primary && new.standby == Some(true) && !cluster.eligible(&new) {
-            problems.push(format!(
-                "replica {} lags beyond {:?}",
-                node.name, cluster.max_lag
-            ));
+            let floor = cluster.floor();
+            if new.position.is_some_and(|p| p < floor)
+                && new
+                    .lag_seconds
+                    .is_some_and(|l| l <= cluster.max_lag.as_secs_f64())
+            {
+                problems.push(format!(
+                    "replica {} has not replayed this instance's migrations and demo data yet",
+                    node.name
+                ));
+            } else {
+                problems.push(format!(
+                    "replica {} lags beyond {:?}",
+                    node.name, cluster.max_lag
+                ));
+            }
         }
         publish(cluster, node, &new, primary == Some(i));
         *node.state.write().unwrap_or_else(|p| p.into_inner()) = new;
@@ -187,6 +199,24 @@ pub(crate) async fn check_all(
         any_up,
         problems,
     }
+}
+
+/// The primary's WAL position now, read on the monitor's own connection to node `primary`
+/// (not from a pool: it is bookkeeping, not a statement of the service).
+pub(crate) async fn position_now(
+    conns: &mut [Option<PgConnection>],
+    primary: usize,
+) -> Result<Lsn, String> {
+    let conn = conns
+        .get_mut(primary)
+        .and_then(Option::as_mut)
+        .ok_or("no connection to the primary")?;
+    let rows = exec::pg_fetch(&mut *conn, PRIMARY.into(), Vec::new())
+        .await
+        .map_err(|e| e.to_string())?;
+    rows.first()
+        .and_then(|r| lsn_of(r, "position"))
+        .ok_or_else(|| "the primary did not say its WAL position".into())
 }
 
 fn publish(cluster: &Cluster, node: &Node, s: &NodeState, primary: bool) {

@@ -127,8 +127,33 @@ impl Cluster {
     }
 
     /// A connection for a read needing `c` (see the module documentation of the cluster).
-    pub(crate) async fn acquire_read(&self, c: Consistency) -> Result<ReadRoute, StoreError> {
+    ///
+    /// `pinned` is the replica that served the request's earlier reads: it serves this one if
+    /// it still may; if not, the primary does, never another replica that might be further
+    /// behind (see [`crate::scope`]).
+    pub(crate) async fn acquire_read(
+        &self,
+        c: Consistency,
+        pinned: Option<usize>,
+    ) -> Result<ReadRoute, StoreError> {
         if !self.is_monitored() || c == Consistency::Primary {
+            return self.read_on_primary_or_any(c).await;
+        }
+        if let Some(p) = pinned.filter(|&p| Some(p) != self.primary() && p < self.nodes.len()) {
+            let state = self.nodes[p].state();
+            if self.eligible(&state) {
+                let route = match c {
+                    Consistency::AtLeast(lsn) => self.if_replayed(p, lsn).await,
+                    _ => self.acquire_on(p, false).await.ok().map(|conn| ReadRoute {
+                        node: p,
+                        conn,
+                        stale: false,
+                    }),
+                };
+                if let Some(route) = route {
+                    return Ok(route);
+                }
+            }
             return self.read_on_primary_or_any(c).await;
         }
         let states: Vec<NodeState> = self.nodes.iter().map(|n| n.state()).collect();

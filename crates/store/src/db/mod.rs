@@ -298,6 +298,34 @@ impl Db {
         }
     }
 
+    /// Makes the work this instance has committed so far the replicas' floor, and waits until
+    /// every reachable replica has replayed it: the primary's position is read now, no replica
+    /// serves a read before it has replayed that position (see [`crate::cluster`]), and the
+    /// wait ends when every reachable replica has, or after the replay wait (the lag bound, at
+    /// least a second). Returns the replicas still behind then (they stay out of reads until
+    /// they catch up). SQLite, or PostgreSQL without replicas: returns at once.
+    ///
+    /// A service calls it after its start-up writes (demo data), before it reports ready, so
+    /// that "ready" means the first request finds that data wherever it reads.
+    pub async fn await_replicas(&self) -> Result<Vec<String>, StoreError> {
+        let Some(cluster) = self.cluster().filter(|c| c.nodes.len() > 1) else {
+            return Ok(Vec::new());
+        };
+        let Some(lsn) = self.current_lsn().await? else {
+            return Ok(Vec::new());
+        };
+        cluster.raise_floor(lsn);
+        cluster.poke.notify_one();
+        let deadline = tokio::time::Instant::now() + cluster.replay_wait();
+        loop {
+            let behind = cluster.behind(lsn);
+            if behind.is_empty() || tokio::time::Instant::now() >= deadline {
+                return Ok(behind);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
     /// What the monitor last saw of every endpoint, for status pages. Costs no query.
     pub fn status(&self) -> DbStatus {
         let (nodes, primary, max_lag) = match &self.inner.engine {

@@ -87,36 +87,77 @@ impl Db {
     }
 
     /// Runs one read where `consistency` (and the request) allow.
+    ///
+    /// `expected` is how many rows a read by key should find (0 for other reads): when a
+    /// replica returns fewer, the primary is asked before the caller hears "not found", because
+    /// a replica within the lag bound may not have replayed a row created a moment ago. If the
+    /// primary has more, the rest of the request reads from the primary too, so that it sees
+    /// the row's children as well. A hit costs nothing more; a miss costs one primary query.
     pub(crate) async fn on_reader(
         &self,
         consistency: Consistency,
-        kind: Kind,
         q: Sql,
-    ) -> Result<Outcome, StoreError> {
+        expected: usize,
+    ) -> Result<Vec<Row>, StoreError> {
         let start = Instant::now();
         let scope = RequestScope::current();
         let consistency = scope
             .as_ref()
             .map_or(consistency, |s| consistency.max(s.read_consistency()));
         let result = match scope.as_ref().and_then(|s| s.shared_for(self.id())) {
-            Some(shared) => shared.run(kind, q).await,
-            None => self.on_replica_or_primary(consistency, kind, q).await,
+            Some(shared) => shared.run(Kind::Fetch, q).await.map(Outcome::rows),
+            None => {
+                self.read_confirming_misses(consistency, q, expected, scope.as_deref())
+                    .await
+            }
         };
-        self.observe(op_name(kind), start, result)
+        self.observe("fetch", start, result)
     }
 
+    async fn read_confirming_misses(
+        &self,
+        consistency: Consistency,
+        q: Sql,
+        expected: usize,
+        scope: Option<&RequestScope>,
+    ) -> Result<Vec<Row>, StoreError> {
+        let again = (expected > 0).then(|| q.clone());
+        let (rows, node) = self.on_replica_or_primary(consistency, q, scope).await?;
+        let (Some(q), Engine::Postgres(c)) = (again, &self.inner.engine) else {
+            return Ok(rows);
+        };
+        // Only a replica's miss is in doubt, and only while a primary answers.
+        if rows.len() >= expected || c.primary().is_none() || node == c.primary() {
+            return Ok(rows);
+        }
+        let (confirmed, _) = self
+            .on_replica_or_primary(Consistency::Primary, q, None)
+            .await?;
+        let found = confirmed.len() > rows.len();
+        metrics::counter!("db_read_miss_rechecks_total", "outcome" => if found { "found" } else { "absent" })
+            .increment(1);
+        if found && let Some(s) = scope {
+            s.read_from_primary();
+        }
+        Ok(confirmed)
+    }
+
+    /// Runs one read on a replica the consistency allows (the one this request already reads
+    /// from, if it still does), or the primary. The node that served it becomes the request's.
     async fn on_replica_or_primary(
         &self,
         consistency: Consistency,
-        kind: Kind,
         q: Sql,
-    ) -> Result<Outcome, StoreError> {
+        scope: Option<&RequestScope>,
+    ) -> Result<(Vec<Row>, Option<usize>), StoreError> {
         self.gate()?;
         let c = match &self.inner.engine {
             Engine::Sqlite(pool) => {
                 let mut conn = pool.acquire().await.map_err(classify)?;
                 let text = q.render(Backend::Sqlite);
-                return exec::on_sqlite(&mut conn, kind, text, q.into_values()).await;
+                return exec::on_sqlite(&mut conn, Kind::Fetch, text, q.into_values())
+                    .await
+                    .map(|out| (out.rows(), None));
             }
             Engine::Postgres(c) => c,
         };
@@ -125,11 +166,13 @@ impl Db {
         }
         let text = q.render(Backend::Postgres);
         let values = q.into_values();
+        let pinned = scope.and_then(|s| s.pinned(self.id()));
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut route = c.acquire_read(consistency).await?;
-            let result = exec::on_pg(&mut route.conn, kind, text.clone(), values.clone()).await;
+            let mut route = c.acquire_read(consistency, pinned).await?;
+            let result =
+                exec::on_pg(&mut route.conn, Kind::Fetch, text.clone(), values.clone()).await;
             match result {
                 // The node died under us: the read may go elsewhere, once.
                 Err(StoreError::Unavailable(_)) if attempt == 1 => {
@@ -141,7 +184,15 @@ impl Db {
                         tis_core::context::mark_degraded(DEGRADED_STALE);
                     }
                     routed(c, route.node, "read", result.is_ok());
-                    return result;
+                    if result.is_ok()
+                        && let Some(s) = scope
+                    {
+                        if Some(route.node) == c.primary() {
+                            s.read_from_primary();
+                        }
+                        s.pin(self.id(), route.node);
+                    }
+                    return result.map(|out| (out.rows(), Some(route.node)));
                 }
             }
         }

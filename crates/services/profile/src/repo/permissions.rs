@@ -50,9 +50,15 @@ impl TryFrom<PermissionRow> for Permission {
 }
 
 impl Repo {
-    async fn permissions_where(&self, mut q: Sql) -> Result<Vec<Permission>, StoreError> {
+    /// The permissions `q` selects. `expected`: how many a look-up by name should find (0 for
+    /// other queries); fewer from a replica are confirmed on the primary.
+    async fn permissions_where(
+        &self,
+        mut q: Sql,
+        expected: usize,
+    ) -> Result<Vec<Permission>, StoreError> {
         q.push(" ORDER BY p.name");
-        let rows: Vec<PermissionRow> = self.db.read().fetch_all_as(q).await?;
+        let rows: Vec<PermissionRow> = self.db.read().fetch_keyed_as(q, expected).await?;
         rows.into_iter().map(Permission::try_from).collect()
     }
 
@@ -78,7 +84,7 @@ impl Repo {
     pub async fn permission(&self, name: &str) -> Result<Option<Permission>, StoreError> {
         let mut q = Self::select_permissions();
         q.push(" WHERE p.name = ").bind(name);
-        Ok(self.permissions_where(q).await?.pop())
+        Ok(self.permissions_where(q, 1).await?.pop())
     }
 
     /// The permissions named, in name order (unknown names are left out).
@@ -88,7 +94,7 @@ impl Repo {
         for part in chunks(&names) {
             let mut q = Self::select_permissions();
             q.push(" WHERE p.name IN ").bind_list(texts(part));
-            out.extend(self.permissions_where(q).await?);
+            out.extend(self.permissions_where(q, part.len()).await?);
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
@@ -108,7 +114,7 @@ impl Repo {
             q.push(" WHERE p.name IN (SELECT rp.permission_name FROM role_permission rp WHERE rp.role_name IN ")
                 .bind_list(texts(part))
                 .push(")");
-            for p in self.permissions_where(q).await? {
+            for p in self.permissions_where(q, 0).await? {
                 found.entry(p.name.clone()).or_insert(p);
             }
         }
@@ -121,7 +127,7 @@ impl Repo {
         q.push(" WHERE p.principal LIKE ")
             .bind(format!("%:{}", escape_like(user)))
             .push(r" ESCAPE '\'");
-        let found = self.permissions_where(q).await?;
+        let found = self.permissions_where(q, 0).await?;
         // LIKE may ignore case (SQLite); the principal must name exactly this user.
         Ok(found
             .into_iter()

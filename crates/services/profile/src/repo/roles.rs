@@ -46,7 +46,7 @@ impl Repo {
         filter(&mut q);
         q.push(" ORDER BY r.name");
         q.push_page(page);
-        Ok((self.complete_roles(q).await?, total))
+        Ok((self.complete_roles(q, 0).await?, total))
     }
 
     /// Every restricted role, by name.
@@ -55,7 +55,7 @@ impl Repo {
             r#"SELECT r.name AS "name", r.restricted AS "restricted" FROM role r WHERE r.restricted = "#,
         );
         q.bind(true).push(" ORDER BY r.name");
-        self.complete_roles(q).await
+        self.complete_roles(q, 0).await
     }
 
     pub async fn role(&self, name: &str) -> Result<Option<Role>, StoreError> {
@@ -63,7 +63,7 @@ impl Repo {
             r#"SELECT r.name AS "name", r.restricted AS "restricted" FROM role r WHERE r.name = "#,
         );
         q.bind(name);
-        Ok(self.complete_roles(q).await?.pop())
+        Ok(self.complete_roles(q, 1).await?.pop())
     }
 
     /// The roles named, with their permissions (unknown names are left out).
@@ -75,13 +75,15 @@ impl Repo {
                 r#"SELECT r.name AS "name", r.restricted AS "restricted" FROM role r WHERE r.name IN "#,
             );
             q.bind_list(texts(part)).push(" ORDER BY r.name");
-            out.extend(self.complete_roles(q).await?);
+            out.extend(self.complete_roles(q, part.len()).await?);
         }
         Ok(out)
     }
 
-    async fn complete_roles(&self, q: Sql) -> Result<Vec<Role>, StoreError> {
-        let rows: Vec<RoleRow> = self.db.read().fetch_all_as(q).await?;
+    /// The roles `q` selects, with their permissions. `expected`: how many a look-up by name
+    /// should find (0 for other queries); fewer from a replica are confirmed on the primary.
+    async fn complete_roles(&self, q: Sql, expected: usize) -> Result<Vec<Role>, StoreError> {
+        let rows: Vec<RoleRow> = self.db.read().fetch_keyed_as(q, expected).await?;
         let names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
         let mut grants: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for part in chunks(&names) {

@@ -112,10 +112,7 @@ impl Repo {
     pub async fn user(&self, name: &str) -> Result<Option<HeeUser>, StoreError> {
         let mut q = select_users();
         q.push(" WHERE u.name = ").bind(name);
-        Ok(self
-            .complete(self.db.read().fetch_all_as(q).await?)
-            .await?
-            .pop())
+        self.one(q).await
     }
 
     /// The user whose name equals `name` ignoring case (at most one: names are unique
@@ -123,10 +120,16 @@ impl Repo {
     pub async fn user_ignoring_case(&self, name: &str) -> Result<Option<HeeUser>, StoreError> {
         let mut q = select_users();
         q.push(" WHERE lower(u.name) = lower(").bind(name).push(")");
-        Ok(self
-            .complete(self.db.read().fetch_all_as(q).await?)
-            .await?
-            .pop())
+        self.one(q).await
+    }
+
+    /// The one user `q` selects by key, complete. A replica's "none" is confirmed on the
+    /// primary, and then the rest is read there too (a user created a moment ago).
+    async fn one(&self, q: Sql) -> Result<Option<HeeUser>, StoreError> {
+        let Some(row) = self.db.read().fetch_optional_as::<UserRow>(q).await? else {
+            return Ok(None);
+        };
+        Ok(self.complete(vec![row]).await?.pop())
     }
 
     /// A page of users and how many match in all.

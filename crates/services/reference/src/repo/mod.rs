@@ -7,7 +7,9 @@
 //!
 //! Reads go through `db.read()`: on PostgreSQL a replica within the lag bound serves them,
 //! unless the request carries a `TIS-Consistency` token the replica has not reached, or has
-//! written (then the primary, so a create answers with what it stored). Writes run in one
+//! written (then the primary, so a create answers with what it stored). A look-up by id or
+//! code that a replica answers with fewer rows than keys is asked again on the primary
+//! ([`ListQuery::keys`]), so a record created a moment ago is never "not found". Writes run in one
 //! transaction per request on the primary: a bulk request is all or nothing.
 
 pub mod query;
@@ -59,7 +61,8 @@ impl Repo {
         let rows = if page.offset() >= total {
             Vec::new()
         } else {
-            self.fetch(desc, query::select(desc, q, Some(page))).await?
+            self.fetch(desc, query::select(desc, q, Some(page)), 0)
+                .await?
         };
         Ok((rows, total))
     }
@@ -70,7 +73,8 @@ impl Repo {
         desc: &'static Descriptor,
         q: &ListQuery,
     ) -> Result<Vec<Row>, StoreError> {
-        self.fetch(desc, query::select(desc, q, None)).await
+        self.fetch(desc, query::select(desc, q, None), q.keys(desc))
+            .await
     }
 
     /// The row with this id, if any.
@@ -116,7 +120,7 @@ impl Repo {
         let rows = self
             .db
             .read()
-            .fetch_all(query::column_values(desc, field, q))
+            .fetch_keyed(query::column_values(desc, field, q), q.keys(desc))
             .await?;
         Ok(rows
             .into_iter()
@@ -135,9 +139,15 @@ impl Repo {
         Ok(self.db.write().execute(sql).await? > 0)
     }
 
-    /// Runs a select of `desc`'s columns and nests referenced records.
-    async fn fetch(&self, desc: &'static Descriptor, sql: Sql) -> Result<Vec<Row>, StoreError> {
-        let mut rows = self.db.read().fetch_all(sql).await?;
+    /// Runs a select of `desc`'s columns (expected to find `keys` rows when it is a look-up
+    /// by key, see [`ListQuery::keys`]) and nests referenced records.
+    async fn fetch(
+        &self,
+        desc: &'static Descriptor,
+        sql: Sql,
+        keys: usize,
+    ) -> Result<Vec<Row>, StoreError> {
+        let mut rows = self.db.read().fetch_keyed(sql, keys).await?;
         self.nest_references(desc, &mut rows).await?;
         Ok(rows)
     }
@@ -167,7 +177,7 @@ impl Repo {
             let found: HashMap<String, Row> = self
                 .db
                 .read()
-                .fetch_all(query::select(target, &q, None))
+                .fetch_keyed(query::select(target, &q, None), q.keys(target))
                 .await?
                 .into_iter()
                 .map(|r| (id_key(r.get("id").unwrap_or(&Json::Null)), r))

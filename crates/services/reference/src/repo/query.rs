@@ -50,6 +50,28 @@ impl ListQuery {
             ..ListQuery::default()
         }
     }
+
+    /// How many rows `q` should find if it is a look-up by key: the number of distinct values
+    /// of its narrowest filter on the id or the unique code; 0 when it is not a look-up by key.
+    /// A replica that finds fewer is not believed: the primary is asked (see tis-store's
+    /// `Reader::fetch_keyed`).
+    pub fn keys(&self, desc: &'static Descriptor) -> usize {
+        let code = desc.code_field();
+        self.filters
+            .iter()
+            .filter(|f| {
+                std::ptr::eq(f.field, desc.id_field())
+                    || code.is_some_and(|c| std::ptr::eq(f.field, c))
+            })
+            .map(|f| {
+                let mut values: Vec<String> = f.values.iter().map(|v| format!("{v:?}")).collect();
+                values.sort_unstable();
+                values.dedup();
+                values.len()
+            })
+            .min()
+            .unwrap_or(0)
+    }
 }
 
 /// `col AS "json", …` for every column of `desc`, id first.
