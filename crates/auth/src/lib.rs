@@ -36,6 +36,8 @@
 //! - [`profile_source`]: the `ProfileSource` trait.
 //! - [`catalogue`]: the TIS roles → permissions → policies table (`RoleCatalogue`).
 //! - [`extract`]: `Authenticator` and the `Authenticated` extractor.
+//! - [`forward`]: [`Credential`], what a service forwards when it calls another on a caller's
+//!   behalf.
 //! - [`clock`]: wall and monotonic time, injectable for paused-clock tests.
 //! - [`metrics`]: metric names.
 //! - `testing` (feature `test-util`): keys, token minting, a scripted key source, a fake
@@ -48,6 +50,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod forward;
 pub mod headers;
 pub mod jwks;
 mod jws;
@@ -67,6 +70,7 @@ pub use clock::Clock;
 pub use config::{AuthConfig, ConfigError, PrincipalConfig};
 pub use error::{AuthError, FetchError};
 pub use extract::{Authenticated, Authenticator};
+pub use forward::Credential;
 pub use headers::bearer_token;
 /// The signature algorithms (re-exported from jsonwebtoken).
 pub use jsonwebtoken::Algorithm;

@@ -48,6 +48,10 @@ fn main() -> ExitCode {
                 eprintln!("tis: {cfg}");
                 return ExitCode::from(tis_core::config::EXIT_CONFIG as u8);
             }
+            if let Some(cfg) = err.downcast_ref::<tis_service_kit::config::InvalidConfig>() {
+                eprintln!("tis: {cfg}");
+                return ExitCode::from(tis_core::config::EXIT_CONFIG as u8);
+            }
             tracing::error!(error.message = %format!("{err:#}"), "tis failed");
             eprintln!("tis: {err:#}");
             ExitCode::FAILURE

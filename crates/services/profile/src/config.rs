@@ -18,67 +18,21 @@
 //! per_try_timeout = "2s"
 //! ```
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tis_auth::{AuthConfig, PrincipalConfig};
-use tis_core::DrainConfig;
 pub use tis_mesh::DiscoveryConfig;
 use tis_mesh::MeshConfig;
-use tis_store::DbConfig;
 
 /// The audience principals for this service must carry.
 pub const AUDIENCE: &str = "profile";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ProfileConfig {
-    /// Where to listen; port 0 picks a free port.
-    pub listen: SocketAddr,
-    pub database: DbConfig,
-    pub drain: DrainConfig,
-    /// `size` when a list request gives none.
-    pub default_page_size: u64,
-    /// The largest `size` accepted; more is a 400.
-    pub max_page_size: u64,
-    /// The most items in one list input (designated bodies, roles, trainee registrations…);
-    /// more is a 400.
-    pub max_items: usize,
-    /// The largest request body, in bytes; more is a 413.
-    pub body_limit: usize,
-    /// How gateway principals are verified (`audience` defaults to `profile`).
-    pub principal: PrincipalConfig,
-    /// The identity provider whose access tokens `/userinfo` verifies (required). Every
-    /// other endpoint accepts them too, with the profile read from this service's database.
-    pub access_tokens: Option<AuthConfig>,
-    /// How Reference is reached to check designated-body codes.
-    pub reference: ReferenceClientConfig,
-    /// Load the demo roles, permissions and users once the database is migrated (`tis up`).
-    pub demo_data: bool,
-}
-
-impl Default for ProfileConfig {
-    fn default() -> Self {
-        ProfileConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            database: DbConfig {
-                url: "sqlite://profile.db".into(),
-                ..DbConfig::default()
-            },
-            drain: DrainConfig::default(),
-            default_page_size: 20,
-            max_page_size: 500,
-            max_items: 1000,
-            body_limit: 1024 * 1024,
-            principal: PrincipalConfig {
-                audience: AUDIENCE.into(),
-                ..PrincipalConfig::default()
-            },
-            access_tokens: None,
-            reference: ReferenceClientConfig::default(),
-            demo_data: false,
-        }
+tis_service_kit::service_config! {
+    /// `[profile]`: the keys every service section has (see [`tis_service_kit::config`]), and
+    /// how Reference is reached.
+    pub struct ProfileConfig("profile") checked by problems {
+        /// How Reference is reached to check designated-body codes.
+        pub reference: ReferenceClientConfig = ReferenceClientConfig::default(),
     }
 }
 
@@ -109,57 +63,38 @@ impl Default for ReferenceClientConfig {
     }
 }
 
-/// A value that cannot be used; the message names the key.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid configuration: `profile.{key}` {problem}")]
-pub struct ConfigError {
-    pub key: &'static str,
-    pub problem: &'static str,
-}
-
-impl ProfileConfig {
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        let bad = |key, problem| Err(ConfigError { key, problem });
-        if self.max_page_size == 0 {
-            return bad("max_page_size", "must be at least 1");
-        }
-        if self.default_page_size == 0 || self.default_page_size > self.max_page_size {
-            return bad("default_page_size", "must be between 1 and max_page_size");
-        }
-        if self.max_items == 0 {
-            return bad("max_items", "must be at least 1");
-        }
-        if self.body_limit < 1024 {
-            return bad("body_limit", "must be at least 1024 bytes");
-        }
-        if self.access_tokens.is_none() {
-            return bad(
-                "access_tokens",
-                "must be set: /userinfo verifies the caller's access token against the identity provider",
-            );
-        }
-        match &self.reference.discovery {
-            DiscoveryConfig::Dns { host, port } if host.trim().is_empty() || *port == 0 => {
-                return bad("reference.discovery", "needs a host and a port above zero");
-            }
-            DiscoveryConfig::Srv { name } if name.trim().is_empty() => {
-                return bad("reference.discovery", "needs an SRV name");
-            }
-            _ => {}
-        }
-        if self.reference.known_codes_capacity == 0 {
-            return bad("reference.known_codes_capacity", "must be at least 1");
-        }
-        if let Err(e) = self.reference.mesh.validate() {
-            return bad("reference.mesh", e.problem);
-        }
-        Ok(())
+/// Profile's own checks: the identity provider must be set (`/userinfo` verifies the
+/// caller's access token), and the Reference client must name somewhere to call.
+fn problems(cfg: &ProfileConfig) -> Vec<String> {
+    let mut out = Vec::new();
+    if cfg.access_tokens.is_none() {
+        out.push(
+            "`profile.access_tokens` must be set: /userinfo verifies the caller's access token against the identity provider".into(),
+        );
     }
+    match &cfg.reference.discovery {
+        DiscoveryConfig::Dns { host, port } if host.trim().is_empty() || *port == 0 => {
+            out.push("`profile.reference.discovery` needs a host and a port above zero".into());
+        }
+        DiscoveryConfig::Srv { name } if name.trim().is_empty() => {
+            out.push("`profile.reference.discovery` needs an SRV name".into());
+        }
+        _ => {}
+    }
+    if cfg.reference.known_codes_capacity == 0 {
+        out.push("`profile.reference.known_codes_capacity` must be at least 1".into());
+    }
+    if let Err(e) = cfg.reference.mesh.validate() {
+        out.push(format!("`profile.reference.mesh` {}", e.problem));
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tis_auth::AuthConfig;
+    use tis_service_kit::config::ServiceConfig;
 
     fn with_idp() -> ProfileConfig {
         ProfileConfig {
@@ -185,7 +120,7 @@ mod tests {
     #[test]
     fn without_an_identity_provider_the_instance_refuses_to_start() {
         let err = ProfileConfig::default().validate().expect_err("no idp");
-        assert_eq!(err.key, "access_tokens");
+        assert!(err.to_string().contains("profile.access_tokens"), "{err}");
         with_idp().validate().expect("valid");
     }
 
@@ -200,9 +135,7 @@ mod tests {
             reference: cfg.reference,
             ..with_idp()
         };
-        assert_eq!(
-            cfg.validate().expect_err("empty host").key,
-            "reference.discovery"
-        );
+        let err = cfg.validate().expect_err("empty host").to_string();
+        assert!(err.contains("profile.reference.discovery"), "{err}");
     }
 }

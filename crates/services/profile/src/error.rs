@@ -1,18 +1,12 @@
-//! What can go wrong in a request, in Profile's own terms, and the one place each is turned
-//! into the standard JSON error (`tis_core::HttpError`).
+//! Profile's own conditions, as the kit's one error type ([`tis_service_kit::ApiError`], whose
+//! mapping to the standard JSON errors covers the rest: validation, `invalid_query`,
+//! `not_found`, `conflict`, tis-auth's and tis-store's).
 //!
-//! | variant | status | code |
+//! | condition | status | code |
 //! |---|---|---|
-//! | `Validation` | 400 | `validation_failed` (with `fields`) |
-//! | `BadQuery` | 400 | `invalid_query` |
-//! | `NotFound` | 404 | `not_found` |
-//! | `Conflict` | 409 | `conflict` (a duplicate name; a role still held; a permission still granted) |
-//! | `NoProfile` | 404 | `no_profile`: `/userinfo` for a user Profile does not know |
-//! | `Inactive` | 403 | `inactive_user`: `/userinfo` for a user who is not active |
-//! | `ReferenceUnavailable` | 503 + `Retry-After` + `TIS-Degraded: dependency-reference` | `dependency_unavailable`: designated bodies could not be checked |
-//! | `Auth` | 400/401/403/503 | from tis-auth (`missing_token`, `forbidden` naming the permission…) |
-//! | `Store` | 409/503/500 | from tis-store (`conflict`, `database_unavailable`…) |
-//! | `Http` | any | an error already in its final form (extractor rejections) |
+//! | [`no_profile`] | 404 | `no_profile`: `/userinfo` for a user Profile does not know |
+//! | [`inactive`] | 403 | `inactive_user`: `/userinfo` for a user who is not active |
+//! | [`ReferenceUnavailable`] | 503 + `Retry-After` + `TIS-Degraded: dependency-reference` | `dependency_unavailable`: designated bodies could not be checked |
 //!
 //! `TIS-Degraded: dependency-reference` says the outage is Reference's, which every Profile
 //! instance shares: the gateway's breakers must not eject this instance for it (tis-mesh's
@@ -21,11 +15,9 @@
 //! `no_profile` and `inactive_user` are what the Profile client (tis-profile-client) reads to
 //! tell "no such user" and "inactive" from an outage; the gateway answers both with 403.
 
-use axum::response::{IntoResponse, Response};
 use http::StatusCode;
-use tis_auth::AuthError;
-use tis_core::{FieldError, HttpError};
-use tis_store::StoreError;
+use tis_core::HttpError;
+pub use tis_service_kit::ApiError;
 
 use crate::reference::ReferenceUnavailable;
 
@@ -33,91 +25,42 @@ use crate::reference::ReferenceUnavailable;
 /// instance, is unavailable (not this instance).
 pub const DEGRADED_REFERENCE: &str = "dependency-reference";
 
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    #[error("invalid fields: {0:?}")]
-    Validation(Vec<FieldError>),
-    #[error("{0}")]
-    BadQuery(String),
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Conflict(String),
-    #[error("user {0:?} has no TIS profile")]
-    NoProfile(String),
-    #[error("user {0:?} is not active in TIS")]
-    Inactive(String),
-    #[error(transparent)]
-    ReferenceUnavailable(#[from] ReferenceUnavailable),
-    #[error(transparent)]
-    Auth(#[from] AuthError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("{0}")]
-    Http(HttpError),
+/// `/userinfo` for a user Profile does not know.
+pub fn no_profile(user: &str) -> ApiError {
+    ApiError::Http(HttpError::new(
+        StatusCode::NOT_FOUND,
+        "no_profile",
+        format!("user {user:?} has no TIS profile"),
+    ))
 }
 
-impl ApiError {
-    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError::Validation(vec![FieldError::new(field, message)])
-    }
-
-    pub fn bad_query(message: impl Into<String>) -> Self {
-        ApiError::BadQuery(message.into())
-    }
+/// `/userinfo` for a user who is not active.
+pub fn inactive(user: &str) -> ApiError {
+    ApiError::Http(HttpError::new(
+        StatusCode::FORBIDDEN,
+        "inactive_user",
+        format!("user {user:?} is not active in TIS"),
+    ))
 }
 
-impl From<tis_core::paging::PagingError> for ApiError {
-    fn from(err: tis_core::paging::PagingError) -> Self {
-        ApiError::BadQuery(err.to_string())
-    }
-}
-
-impl From<HttpError> for ApiError {
-    fn from(err: HttpError) -> Self {
-        ApiError::Http(err)
-    }
-}
-
-impl From<ApiError> for HttpError {
-    fn from(err: ApiError) -> Self {
-        match err {
-            ApiError::Validation(fields) => HttpError::validation(fields),
-            ApiError::BadQuery(message) => HttpError::bad_request("invalid_query", message),
-            ApiError::NotFound(message) => HttpError::not_found(message),
-            ApiError::Conflict(message) => HttpError::conflict(message),
-            e @ ApiError::NoProfile(_) => {
-                HttpError::new(StatusCode::NOT_FOUND, "no_profile", e.to_string())
-            }
-            e @ ApiError::Inactive(_) => {
-                HttpError::new(StatusCode::FORBIDDEN, "inactive_user", e.to_string())
-            }
-            ApiError::ReferenceUnavailable(e) => {
-                tis_core::context::mark_degraded(DEGRADED_REFERENCE);
-                HttpError::unavailable(
-                    "dependency_unavailable",
-                    format!(
-                        "the designated bodies cannot be checked because Reference is unavailable; try again shortly ({})",
-                        e.0
-                    ),
-                )
-            }
-            ApiError::Auth(e) => e.to_http(),
-            ApiError::Store(e) => e.into_http(),
-            ApiError::Http(e) => e,
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        HttpError::from(self).into_response()
+impl From<ReferenceUnavailable> for ApiError {
+    fn from(e: ReferenceUnavailable) -> Self {
+        tis_core::context::mark_degraded(DEGRADED_REFERENCE);
+        ApiError::Http(HttpError::unavailable(
+            "dependency_unavailable",
+            format!(
+                "the designated bodies cannot be checked because Reference is unavailable; try again shortly ({})",
+                e.0
+            ),
+        ))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tis_auth::AuthError;
+    use tis_store::StoreError;
 
     #[test]
     fn each_condition_has_its_status_and_code() {
@@ -130,10 +73,10 @@ mod tests {
             (ApiError::bad_query("size"), 400, "invalid_query"),
             (ApiError::NotFound("x".into()), 404, "not_found"),
             (ApiError::Conflict("x".into()), 409, "conflict"),
-            (ApiError::NoProfile("ghost".into()), 404, "no_profile"),
-            (ApiError::Inactive("retired".into()), 403, "inactive_user"),
+            (no_profile("ghost"), 404, "no_profile"),
+            (inactive("retired"), 403, "inactive_user"),
             (
-                ApiError::ReferenceUnavailable(ReferenceUnavailable("down".into())),
+                ApiError::from(ReferenceUnavailable("down".into())),
                 503,
                 "dependency_unavailable",
             ),
@@ -156,7 +99,7 @@ mod tests {
 
     #[test]
     fn an_unavailable_reference_is_named_and_retryable() {
-        let http = HttpError::from(ApiError::ReferenceUnavailable(ReferenceUnavailable(
+        let http = HttpError::from(ApiError::from(ReferenceUnavailable(
             "no healthy endpoint".into(),
         )));
         assert!(http.message.contains("Reference"), "{}", http.message);
@@ -170,9 +113,7 @@ mod tests {
         let ctx = RequestContext::new("r".into(), TraceContext::new_root(), None);
         ctx.clone()
             .scope(async {
-                let _ = HttpError::from(ApiError::ReferenceUnavailable(ReferenceUnavailable(
-                    "down".into(),
-                )));
+                let _ = HttpError::from(ApiError::from(ReferenceUnavailable("down".into())));
             })
             .await;
         assert_eq!(ctx.degraded(), vec![DEGRADED_REFERENCE]);

@@ -13,17 +13,19 @@
 //! Reference outage, and anything else is refused with 503, never accepted unchecked.
 //!
 //! # Layout
-//! - [`config`]: `ProfileConfig` (`[profile]`), the Reference client's section, discovery.
-//! - [`app`]: `App::build` (binds, connects, starts the database monitor) and `App::run`.
+//! - [`config`]: `ProfileConfig` (`[profile]`): the kit's common keys and the Reference
+//!   client's section.
+//! - [`app`]: [`build`](app::build), the kit's `App` with Profile's migrations, demo data,
+//!   profile source, Reference client and routes.
 //! - [`domain`]: users, roles, permissions, trainees; user names; the `UserProfile` assembler.
 //! - [`repo`]: the repository and its SQL (users, roles and permissions, trainees).
-//! - [`routes`]: the router and permission extractors; `/userinfo` and the directory
+//! - [`routes`]: the router and its guards (the kit's `Can<P>`); `/userinfo` and the directory
 //!   look-ups, `/hee-users`, `/roles` and `/permissions`, `/trainee-id`; wire DTOs and inputs;
 //!   tis-store's middleware and `Idempotency-Key` on the routes that write.
 //! - [`reference`]: the Reference client (`POST /reference/api/dbcs/exists/`) and its cache
 //!   of confirmed codes.
 //! - [`local`]: `LocalProfiles`, the `ProfileSource` over this database.
-//! - [`error`]: `ApiError` and its mapping to the standard JSON errors.
+//! - [`error`]: Profile's own error conditions, as the kit's `ApiError`.
 //! - [`demo`]: demo roles, permissions (from tis-auth's `RoleCatalogue`) and users.
 //! - `migrations/{sqlite,postgres}`: the schema.
 
@@ -39,7 +41,7 @@ pub mod routes;
 
 use std::sync::LazyLock;
 
-pub use app::App;
+pub use app::{App, build, build_with_reference};
 pub use config::{AUDIENCE, ProfileConfig, ReferenceClientConfig};
 pub use error::ApiError;
 pub use local::LocalProfiles;

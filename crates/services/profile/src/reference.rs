@@ -15,13 +15,13 @@
 //! remembered (a code created a moment later must work).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, StatusCode, header};
+use http::{Request, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use moka::future::Cache;
+use tis_auth::Credential;
 use tis_mesh::{Discovery, ServiceClient};
 
 use crate::config::ReferenceClientConfig;
@@ -30,15 +30,6 @@ use crate::config::ReferenceClientConfig;
 pub const DBCS_EXISTS: &str = "/reference/api/dbcs/exists/";
 /// The largest answer read from Reference.
 const MAX_ANSWER_BYTES: usize = 1024 * 1024;
-
-/// What Profile forwards to Reference on its caller's behalf.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Credential {
-    /// The gateway's `TIS-Principal`, as received.
-    Principal(Arc<str>),
-    /// The caller's access token.
-    Bearer(Arc<str>),
-}
 
 /// Reference could not confirm the codes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -127,18 +118,9 @@ impl ReferenceClient {
             .header(header::ACCEPT, "application/json")
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| fail(e.to_string()))?;
-        match credential {
-            Some(Credential::Principal(token)) => {
-                let v = HeaderValue::from_str(token)
-                    .map_err(|_| fail("bad principal header".into()))?;
-                req.headers_mut().insert(tis_auth::PRINCIPAL_HEADER, v);
-            }
-            Some(Credential::Bearer(token)) => {
-                let v = HeaderValue::from_str(&format!("Bearer {token}"))
-                    .map_err(|_| fail("bad bearer header".into()))?;
-                req.headers_mut().insert(header::AUTHORIZATION, v);
-            }
-            None => {}
+        if let Some(c) = credential {
+            c.apply(req.headers_mut())
+                .map_err(|_| fail("a credential that is not a header value".into()))?;
         }
         let res = self
             .client

@@ -21,7 +21,7 @@ use std::time::Duration;
 use serde_json::json;
 use tis_auth::principal::keyfile;
 use tis_auth::{AuthenticatedBy, Clock, Principal, PrincipalSigner, UserProfile};
-use tis_reference::{App, ReferenceConfig};
+use tis_reference::ReferenceConfig;
 use tis_store::Db;
 use tokio::time::Instant;
 
@@ -76,7 +76,7 @@ struct Running {
 }
 
 async fn serve(cfg: ReferenceConfig) -> Running {
-    let app = App::build(cfg).await.expect("build");
+    let app = tis_reference::build(&cfg).await.expect("build");
     let (addr, db) = (app.local_addr(), app.db());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {

@@ -6,21 +6,18 @@
 //!
 //! It owns its own tables (through tis-store, on SQLite or PostgreSQL) and nothing else: it
 //! must not read other services' data, nor call Profile per request (callers arrive with a
-//! gateway-signed principal, verified by tis-auth). Forty-odd entity types share one generic
-//! repository and one set of handlers, driven by a descriptor declared once per type next to
-//! its DTO.
+//! gateway-signed principal, verified by tis-auth). It is built on the service kit
+//! (tis-service-kit): forty-odd entity types, each declared once next to its DTO, share the
+//! kit's repository, validation, list parameters and CRUD handlers; Reference keeps only its
+//! own domain.
 //!
 //! # Layout
-//! - [`config`]: `ReferenceConfig` (`[reference]`).
-//! - [`app`]: `App::build` (binds, connects, starts the database monitor) and `App::run`.
-//! - [`domain`]: descriptors and the `entity!`/`lookup!` macros, enumerations, validation,
-//!   the DDL the descriptors imply.
-//! - [`routes`]: the DTO declarations (`routes::dto`), list parameters (`searchQuery`,
-//!   `columnFilters`; paging is tis-core's), the generic CRUD handlers, the batched look-ups,
-//!   the type-specific look-ups, and the route registrar that writes the OpenAPI document as
-//!   it adds routes.
-//! - [`repo`]: the one repository and its SQL.
-//! - [`error`]: `ApiError` and its mapping to the standard JSON errors.
+//! - [`config`]: `ReferenceConfig` (`[reference]`), the kit's common keys.
+//! - [`app`]: [`build`](app::build), the kit's `App` with Reference's migrations, demo data
+//!   and routes.
+//! - [`domain`]: Reference's own enumeration (`DbcType`); the rest is the kit's.
+//! - [`routes`]: the DTO declarations (`routes::dto`), the guards, the batched look-ups of the
+//!   original's `reference-client` and the type-specific look-ups, on the kit's registrar.
 //! - [`demo`]: demo reference data for England.
 //! - `migrations/{sqlite,postgres}`: the schema, generated from the descriptors.
 
@@ -28,15 +25,13 @@ pub mod app;
 pub mod config;
 pub mod demo;
 pub mod domain;
-pub mod error;
-pub mod repo;
 pub mod routes;
 
 use std::sync::LazyLock;
 
-pub use app::App;
+pub use app::{App, build};
 pub use config::ReferenceConfig;
-pub use error::ApiError;
+pub use tis_service_kit::ApiError;
 
 static MIGRATIONS: LazyLock<tis_store::Migrations> = LazyLock::new(|| tis_store::Migrations {
     sqlite: sqlx::migrate!("./migrations/sqlite"),

@@ -1,7 +1,9 @@
 //! `tis serve <service>`: one instance of a domain service.
 
+use tis_service_kit::config::ServiceConfig;
+
 use crate::cli::{ServeArgs, Service, SupervisedArgs};
-use crate::config::{Config, InvalidConfig};
+use crate::config::Config;
 
 pub async fn run(
     args: ServeArgs,
@@ -14,8 +16,8 @@ pub async fn run(
             if let Some(listen) = args.listen {
                 cfg.listen = listen;
             }
-            cfg.validate().map_err(|e| InvalidConfig(e.to_string()))?;
-            let app = tis_profile::App::build(cfg).await?;
+            cfg.validate()?;
+            let app = tis_profile::build(&cfg).await?;
             crate::supervised::announce(&supervised, app.local_addr(), &[])?;
             app.run(crate::supervised::shutdown(supervised)).await
         }
@@ -24,8 +26,8 @@ pub async fn run(
             if let Some(listen) = args.listen {
                 cfg.listen = listen;
             }
-            cfg.validate().map_err(|e| InvalidConfig(e.to_string()))?;
-            let app = tis_reference::App::build(cfg).await?;
+            cfg.validate()?;
+            let app = tis_reference::build(&cfg).await?;
             crate::supervised::announce(&supervised, app.local_addr(), &[])?;
             app.run(crate::supervised::shutdown(supervised)).await
         }

@@ -14,10 +14,11 @@
 //! | `POST /trainee-id/{dbc}/register` | `profile:register:trainee` |
 //! | `GET /trainee-id/{dbc}/mappings` | `profile:view:all:mappings` |
 //!
-//! Everything but `/userinfo` takes tis-auth's `Authenticated`: a gateway `TIS-Principal`
-//! (audience `profile`), or an access token whose profile comes from this service's own
-//! database ([`crate::LocalProfiles`]). The permission extractor runs before the body is
-//! read, so a caller without the permission gets its 403 whatever it sent.
+//! Everything but `/userinfo` authenticates with tis-auth's `Authenticated`: a gateway
+//! `TIS-Principal` (audience `profile`), or an access token whose profile comes from this
+//! service's own database ([`crate::LocalProfiles`]). The guards are the kit's
+//! ([`tis_service_kit::guard`]): the `Can<P>` extractor runs before the body is read, so a
+//! caller without the permission gets its 403 whatever it sent.
 //!
 //! Every route runs under tis-store's middleware, as Reference's do: API requests wait for
 //! the database to be seen up (503 `database_unavailable` until then), reads go to replicas
@@ -38,22 +39,21 @@ mod trainees;
 mod userinfo;
 mod users;
 
-use std::marker::PhantomData;
-use std::sync::Arc;
-
+use axum::Extension;
 use axum::Router;
-use axum::extract::{FromRef, FromRequestParts, Request, State};
-use axum::middleware::{Next, from_fn_with_state};
-use axum::response::Response;
+use axum::extract::FromRef;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{MethodRouter, get, post};
-use http::request::Parts;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
-use tis_auth::{AccessTokenVerifier, Authenticated, AuthenticatedBy, Authenticator, Principal};
+use tis_auth::{AccessTokenVerifier, Authenticator};
 use tis_core::paging::Rules;
+use tis_service_kit::guard::Guard;
+use tis_service_kit::http::{Kit, Limits};
 
-use crate::error::ApiError;
-use crate::reference::{Credential, ReferenceClient};
+use crate::reference::ReferenceClient;
 use crate::repo::Repo;
+
+pub use tis_service_kit::Can;
 
 /// Where every API route lives.
 pub const API: &str = "/profile/api";
@@ -61,25 +61,12 @@ pub const API: &str = "/profile/api";
 /// The most `sort` terms a list accepts.
 const MAX_SORT_TERMS: usize = 5;
 
-/// Sizes the handlers enforce.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub default_page_size: u64,
-    pub max_page_size: u64,
-    /// The most items in one list input.
-    pub max_items: usize,
-    /// The largest request body, in bytes (read whole for an idempotent request).
-    pub body_limit: usize,
-}
-
-impl Limits {
-    /// The paging rules of a list sortable by `sortable` (client name → column; empty: the
-    /// list has a fixed order and refuses `sort`).
-    pub fn paging<'a, F>(&self, sortable: &'a [(&'a str, F)]) -> Rules<'a, F> {
-        Rules::new(self.default_page_size, self.max_page_size)
-            .sortable(sortable)
-            .max_sort_terms(MAX_SORT_TERMS)
-    }
+/// The paging rules of a list sortable by `sortable` (client name → column; empty: the list
+/// has a fixed order and refuses `sort`).
+pub fn paging<'a, F>(limits: &Limits, sortable: &'a [(&'a str, F)]) -> Rules<'a, F> {
+    Rules::new(limits.default_page_size, limits.max_page_size)
+        .sortable(sortable)
+        .max_sort_terms(MAX_SORT_TERMS)
 }
 
 /// What must be escaped in one path segment.
@@ -106,7 +93,8 @@ pub fn segment(name: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub repo: Repo,
-    pub auth: Authenticator,
+    /// The kit's state: the authenticator and limits.
+    pub kit: Kit,
     /// Verifies the access tokens `/userinfo` is called with.
     pub userinfo: AccessTokenVerifier,
     pub reference: ReferenceClient,
@@ -115,96 +103,44 @@ pub struct AppState {
 
 impl FromRef<AppState> for Authenticator {
     fn from_ref(s: &AppState) -> Authenticator {
-        s.auth.clone()
+        s.kit.auth.clone()
     }
 }
 
-/// A permission an endpoint requires.
-pub trait Needs: Send + Sync + 'static {
-    const PERMISSION: &'static str;
+impl FromRef<AppState> for Kit {
+    fn from_ref(s: &AppState) -> Kit {
+        s.kit.clone()
+    }
 }
 
-macro_rules! permissions {
-    ($($(#[$doc:meta])* $t:ident = $p:literal;)*) => {$(
-        $(#[$doc])*
-        #[derive(Debug)]
-        pub struct $t;
-        impl Needs for $t {
-            const PERMISSION: &'static str = $p;
-        }
-    )*};
-}
-
-permissions! {
+tis_service_kit::permissions! {
     /// `profile:view:entities`
-    View = "profile:view:entities";
+    View = Guard::Authority("profile:view:entities");
     /// `profile:add:modify:entities`
-    Modify = "profile:add:modify:entities";
+    Modify = Guard::Authority("profile:add:modify:entities");
     /// `profile:delete:entities`
-    Delete = "profile:delete:entities";
+    Delete = Guard::Authority("profile:delete:entities");
     /// `profile:get:users`
-    GetUsers = "profile:get:users";
+    GetUsers = Guard::Authority("profile:get:users");
     /// `profile:get:ro:user`
-    GetRoUser = "profile:get:ro:user";
+    GetRoUser = Guard::Authority("profile:get:ro:user");
     /// `profile:register:trainee`
-    RegisterTrainee = "profile:register:trainee";
+    RegisterTrainee = Guard::Authority("profile:register:trainee");
     /// `profile:view:all:mappings`
-    ViewMappings = "profile:view:all:mappings";
+    ViewMappings = Guard::Authority("profile:view:all:mappings");
 }
 
-/// An authenticated caller holding permission `P`, and the credential to forward on its
-/// behalf (to Reference).
-#[derive(Debug)]
-pub struct Can<P> {
-    pub who: Principal,
-    pub credential: Option<Credential>,
-    _needs: PhantomData<P>,
-}
-
-impl<P: Needs> FromRequestParts<AppState> for Can<P> {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Authenticated(who) = Authenticated::from_request_parts(parts, state).await?;
-        who.require_authority(P::PERMISSION)?;
-        let credential = match (&who.by, &who.token) {
-            (AuthenticatedBy::Gateway, Some(token)) => Some(Credential::Principal(token.clone())),
-            _ => tis_auth::bearer_token(&parts.headers)
-                .ok()
-                .map(|t| Credential::Bearer(Arc::from(t))),
-        };
-        Ok(Can {
-            who,
-            credential,
-            _needs: PhantomData,
-        })
-    }
-}
-
-/// `Idempotency-Key` on a route that writes: the key is scoped by the authenticated caller
-/// (a caller who fails authentication gets its 401 before anything is claimed), then
-/// tis-store runs the request in one transaction with its key (see
-/// [`tis_store::idempotency`]). Requests without the header pass straight through.
-pub async fn idempotent(State(st): State<AppState>, req: Request, next: Next) -> Response {
-    let db = st.repo.db().clone();
-    let limit = st.limits.body_limit;
-    tis_store::idempotency::run_scoped(&db, limit, req, next, async |parts| {
-        let Authenticated(who) = Authenticated::from_request_parts(parts, &st).await?;
-        Ok::<_, tis_auth::AuthError>(who.user_name().to_owned())
-    })
-    .await
-}
-
-/// `writes` (the methods that write) honouring `Idempotency-Key`; methods added after are not.
-fn keyed(state: &AppState, writes: MethodRouter<AppState>) -> MethodRouter<AppState> {
-    writes.route_layer(from_fn_with_state(state.clone(), idempotent))
+/// `writes` (the methods that write) honouring `Idempotency-Key` (the kit's middleware,
+/// scoped by the caller); methods added after are not.
+fn keyed(writes: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    writes.route_layer(from_fn(tis_service_kit::http::idempotent))
 }
 
 /// Every route of the service, with its state, under tis-store's middleware.
 pub fn router(state: AppState) -> Router {
     let api = |path: &str| format!("{API}{path}");
-    let st = &state;
     let db = state.repo.db().clone();
+    let kit = state.kit.clone();
     Router::new()
         .route(&api("/userinfo"), get(userinfo::userinfo))
         .route(&api("/userupdate"), get(userinfo::userupdate))
@@ -215,7 +151,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             &api("/hee-users"),
-            keyed(st, post(users::create).put(users::update)).get(users::page),
+            keyed(post(users::create).put(users::update)).get(users::page),
         )
         .route(
             &api("/hee-users/{name}"),
@@ -232,7 +168,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             &api("/roles"),
-            keyed(st, post(roles::create_role).put(roles::update_role)).get(roles::roles_page),
+            keyed(post(roles::create_role).put(roles::update_role)).get(roles::roles_page),
         )
         .route(
             &api("/roles/{name}"),
@@ -241,11 +177,8 @@ pub fn router(state: AppState) -> Router {
         .route(&api("/restricted-roles"), get(roles::restricted))
         .route(
             &api("/permissions"),
-            keyed(
-                st,
-                post(roles::create_permission).put(roles::update_permission),
-            )
-            .get(roles::permissions_page),
+            keyed(post(roles::create_permission).put(roles::update_permission))
+                .get(roles::permissions_page),
         )
         .route(
             &api("/permissions/{name}"),
@@ -253,9 +186,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             &api("/trainee-id/{dbc}/register"),
-            keyed(st, post(trainees::register)),
+            keyed(post(trainees::register)),
         )
         .route(&api("/trainee-id/{dbc}/mappings"), get(trainees::mappings))
+        .layer(Extension(kit))
         .layer(from_fn_with_state(db, tis_store::http::middleware))
         .with_state(state)
 }

@@ -59,7 +59,7 @@ pub async fn roles_page(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let mut exclude = None;
-    let rules = st.limits.paging::<()>(&[]);
+    let rules = super::paging::<()>(&st.limits, &[]);
     let list = ListParams::parse_with(&query_pairs(uri.query()), &rules, |name, value| {
         if name == "excludeRestricted" && exclude.is_none() {
             let parsed = value.trim().parse::<bool>();
@@ -201,7 +201,10 @@ pub async fn permissions_page(
     _who: Can<View>,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let list = ListParams::parse(&query_pairs(uri.query()), &st.limits.paging::<()>(&[]))?;
+    let list = ListParams::parse(
+        &query_pairs(uri.query()),
+        &super::paging::<()>(&st.limits, &[]),
+    )?;
     let (permissions, total) = st.repo.permissions_page(list.page).await?;
     let headers = list.headers(&format!("{API}/permissions"), total);
     let body: Vec<PermissionDto> = permissions.iter().map(PermissionDto::from).collect();

@@ -101,7 +101,10 @@ pub async fn mappings(
 ) -> Result<Response, ApiError> {
     designated_body(&dbc)?;
     // Mappings are by id: a fixed order, `sort` refused.
-    let list = ListParams::parse(&query_pairs(uri.query()), &st.limits.paging::<()>(&[]))?;
+    let list = ListParams::parse(
+        &query_pairs(uri.query()),
+        &super::paging::<()>(&st.limits, &[]),
+    )?;
     let (trainees, total) = st.repo.trainee_mappings(&dbc, list.page).await?;
     let path = format!("{API}/trainee-id/{}/mappings", segment(&dbc));
     let headers = list.headers(&path, total);

@@ -36,11 +36,11 @@ pub async fn userinfo(
         .claims
         .user_name()
         .filter(|u| !u.trim().is_empty())
-        .ok_or_else(|| ApiError::NoProfile(String::new()))?;
+        .ok_or_else(|| crate::error::no_profile(""))?;
     match st.repo.user_profile(user).await? {
         ProfileLookup::Found(profile) => Ok(Json(UserInfoDto::from(*profile))),
-        ProfileLookup::Inactive => Err(ApiError::Inactive(user.to_owned())),
-        ProfileLookup::Missing => Err(ApiError::NoProfile(user.to_owned())),
+        ProfileLookup::Inactive => Err(crate::error::inactive(user)),
+        ProfileLookup::Missing => Err(crate::error::no_profile(user)),
     }
 }
 

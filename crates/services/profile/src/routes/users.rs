@@ -20,8 +20,9 @@ use std::collections::BTreeSet;
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, StatusCode, Uri, header};
+use http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use serde::Deserialize;
+use tis_auth::Credential;
 use tis_core::FieldError;
 use tis_core::extract::{Json as Body, Path, Query};
 use tis_core::paging::{ListParams, query_pairs};
@@ -70,7 +71,7 @@ pub async fn page(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let mut search = None;
-    let rules = st.limits.paging(UserQuery::SORTABLE);
+    let rules = super::paging(&st.limits, UserQuery::SORTABLE);
     let list = ListParams::parse_with(&query_pairs(uri.query()), &rules, |name, value| {
         if name == "search" && search.is_none() {
             if value.chars().count() > MAX_SEARCH_CHARS {
@@ -156,7 +157,7 @@ pub async fn with_roles(
 /// The user a body describes, with its roles and designated bodies checked.
 async fn checked(
     st: &AppState,
-    who: &Can<Modify>,
+    credential: Option<&Credential>,
     input: &HeeUserInput,
 ) -> Result<HeeUser, ApiError> {
     let user = input
@@ -187,10 +188,7 @@ async fn checked(
     if codes.is_empty() {
         return Ok(user);
     }
-    let missing = st
-        .reference
-        .missing(&codes, who.credential.as_ref())
-        .await?;
+    let missing = st.reference.missing(&codes, credential).await?;
     for (i, code) in input.designated_body_codes.iter().flatten().enumerate() {
         if missing.iter().any(|m| m == code.trim()) {
             fields.push(FieldError::new(
@@ -223,9 +221,11 @@ async fn written(st: &AppState, name: &str, status: StatusCode) -> Result<Respon
 pub async fn create(
     State(st): State<AppState>,
     who: Can<Modify>,
+    headers: HeaderMap,
     Body(input): Body<HeeUserInput>,
 ) -> Result<Response, ApiError> {
-    let user = checked(&st, &who, &input).await?;
+    let credential = Credential::on_behalf_of(&who, &headers);
+    let user = checked(&st, credential.as_ref(), &input).await?;
     st.repo.create_user(&user).await?;
     tracing::info!(user.name = %who.who.user_name(), target.user = %user.name, "user created");
     written(&st, &user.name, StatusCode::CREATED).await
@@ -235,9 +235,11 @@ pub async fn create(
 pub async fn update(
     State(st): State<AppState>,
     who: Can<Modify>,
+    headers: HeaderMap,
     Body(input): Body<HeeUserInput>,
 ) -> Result<Response, ApiError> {
-    let user = checked(&st, &who, &input).await?;
+    let credential = Credential::on_behalf_of(&who, &headers);
+    let user = checked(&st, credential.as_ref(), &input).await?;
     let created = st.repo.save_user(&user).await?;
     tracing::info!(user.name = %who.who.user_name(), target.user = %user.name, created, "user saved");
     let status = if created {

@@ -19,7 +19,7 @@ async fn put(app: &TestApp, body: &Value) -> reqwest::Response {
 
 #[tokio::test]
 async fn with_reference_stopped_a_write_naming_an_unconfirmed_code_is_503_and_changes_nothing() {
-    let mut reference = TestReference::start().await;
+    let mut reference = start_reference().await;
     let app = spawn_with(Backend::Sqlite, vec![reference.addr], |_| {}).await;
     assert_eq!(put(&app, &user("kim", &["1-AIIDWA"])).await.status(), 201);
 
@@ -63,7 +63,7 @@ async fn with_reference_stopped_a_write_naming_an_unconfirmed_code_is_503_and_ch
 
 #[tokio::test]
 async fn once_the_remembered_codes_age_out_reference_must_answer_again() {
-    let mut reference = TestReference::start().await;
+    let mut reference = start_reference().await;
     let app = spawn_with(Backend::Sqlite, vec![reference.addr], |c| {
         c.reference.known_codes_for = Duration::from_millis(1);
     })
@@ -78,7 +78,7 @@ async fn once_the_remembered_codes_age_out_reference_must_answer_again() {
 
 #[tokio::test]
 async fn a_principal_without_the_reference_audience_is_refused_by_reference_and_reported_as_such() {
-    let reference = TestReference::start().await;
+    let reference = start_reference().await;
     let app = spawn_with(Backend::Sqlite, vec![reference.addr], |_| {}).await;
     let mut profile = tis_auth::UserProfile::named("tester");
     profile.permissions.insert(MODIFY.into());

@@ -19,7 +19,7 @@ fn jane() -> Value {
 
 #[tokio::test]
 async fn a_user_is_created_read_replaced_and_deleted() {
-    let reference = TestReference::start().await;
+    let reference = start_reference().await;
     for b in BACKENDS {
         let app = spawn_with(b, vec![reference.addr], |_| {}).await;
         let res = app
@@ -215,7 +215,7 @@ async fn users_holding_any_of_the_named_roles_are_listed() {
 
 #[tokio::test]
 async fn unknown_roles_and_designated_bodies_are_400s_naming_the_field() {
-    let reference = TestReference::start().await;
+    let reference = start_reference().await;
     let app = spawn_with(Backend::Sqlite, vec![reference.addr], |_| {}).await;
     let mut body = jane();
     body["roles"] = json!([{"name": "HEE Trust Admin"}, {"name": "Wizard"}]);

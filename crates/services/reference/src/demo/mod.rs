@@ -11,8 +11,8 @@ use serde_json::{Map, Value as Json, json};
 use tis_store::{Db, StoreError};
 
 use crate::domain::Descriptor;
-use crate::repo::{ListQuery, Repo, WriteError};
 use crate::routes::dto::*;
+use tis_service_kit::repo::{ListQuery, Repo, WriteError};
 
 mod lists;
 mod places;
@@ -43,7 +43,7 @@ async fn fill(
         .page(
             desc,
             &ListQuery::default(),
-            crate::repo::Page { number: 0, size: 1 },
+            tis_service_kit::repo::Page { number: 0, size: 1 },
         )
         .await?;
     if total > 0 || records.is_empty() {

@@ -1,20 +1,9 @@
-//! The enumerations of the original's `reference-api` (`Status`, `DbcType`), as wire types
-//! and as the value lists the descriptors validate filters against.
+//! The enumerations of the original's `reference-api` beyond the shared `Status` (which is the
+//! kit's, [`tis_service_kit::entity::Status`]): `DbcType`, as a wire type and as the value list
+//! the descriptors validate filters against.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-/// The lifecycle of a reference record (`com.transformuk.hee.tis.reference.api.enums.Status`).
-#[allow(clippy::upper_case_acronyms)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub enum Status {
-    CURRENT,
-    INACTIVE,
-    DELETE,
-}
-
-/// The values of [`Status`], for filters and DDL checks.
-pub const STATUS: &[&str] = &["CURRENT", "INACTIVE", "DELETE"];
 
 /// The kind of a designated body (`DbcType`).
 #[allow(clippy::upper_case_acronyms, non_camel_case_types)]
@@ -31,13 +20,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_value_lists_match_the_wire_names() {
-        for (v, name) in [Status::CURRENT, Status::INACTIVE, Status::DELETE]
-            .iter()
-            .zip(STATUS)
-        {
-            assert_eq!(serde_json::to_value(v).expect("json"), *name);
-        }
+    fn the_value_list_matches_the_wire_names() {
         for (v, name) in [DbcType::DEANERY_LETB, DbcType::NON_DEANERY_LETB]
             .iter()
             .zip(DBC_TYPE)

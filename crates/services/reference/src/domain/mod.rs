@@ -1,12 +1,9 @@
-//! What Reference knows about its entities, apart from HTTP and SQL: the descriptors (and
-//! the macros that declare them with their DTOs), the enumerations, validation, and the DDL
-//! the descriptors imply.
+//! What Reference knows about its entities beyond the kit's descriptors: its own enumeration
+//! (`DbcType`). The descriptors, validation and DDL are the service kit's
+//! ([`tis_service_kit::entity`]); the entities themselves are declared with their DTOs in
+//! [`crate::routes::dto`].
 
-pub mod ddl;
-pub mod descriptor;
 pub mod enums;
-pub mod validate;
 
-pub use descriptor::{Descriptor, Entity, Field, IdKind, Kind};
-pub(crate) use descriptor::{entity, lookup};
-pub use enums::{DBC_TYPE, DbcType, STATUS, Status};
+pub use enums::{DBC_TYPE, DbcType};
+pub use tis_service_kit::entity::{Descriptor, Entity, Field, IdKind, Kind, STATUS, Status};

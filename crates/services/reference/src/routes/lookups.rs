@@ -23,14 +23,14 @@ use tis_core::extract::{Json as Body, Path};
 use tis_core::paging::query_pairs;
 use tis_store::Value;
 
-use super::api::{Api, Body as Doc, Method, Op};
-use super::crud::decode;
 use super::dto::{DbcDto, GradeDto, RoleDto, SITE, SiteDto, TrustDto};
 use super::{API, AppState};
 use crate::domain::Entity;
-use crate::domain::validate::id_from_text;
-use crate::error::ApiError;
-use crate::repo::{Filter, ListQuery};
+use tis_service_kit::ApiError;
+use tis_service_kit::entity::validate::id_from_text;
+use tis_service_kit::http::api::{Api, Body as Doc, Method, Op};
+use tis_service_kit::http::crud::decode;
+use tis_service_kit::repo::{Filter, ListQuery};
 
 pub fn routes(api: Api) -> Api {
     let api = ids::<GradeDto>(ids::<SiteDto>(ids::<TrustDto>(api)));

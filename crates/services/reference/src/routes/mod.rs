@@ -1,37 +1,29 @@
-//! HTTP: the state, the permission extractors, and the assembly of every route (with its
-//! OpenAPI operation) under `/reference/api`.
+//! HTTP: the assembly of every route (with its OpenAPI operation) under `/reference/api`.
 //!
 //! Reads need an authenticated caller; writes (`POST`/`PUT`, bulk included) need
-//! `reference:add:modify:entities`; deletes need `reference:delete:entities`. The permission
-//! extractors run before the body is read, so a caller without the permission gets its 403
+//! `reference:add:modify:entities`; deletes need `reference:delete:entities` ([`GUARDS`]). The
+//! guards run before the body is read, so a caller without the permission gets its 403
 //! whatever it sent. Only `/health/*`, `/metrics` and `/reference/api-docs` are open.
 //!
-//! Every API route runs under tis-store's middleware (readiness gate, `TIS-Degraded:
-//! db-read-only`, `TIS-Consistency`). The routes that write (`POST`/`PUT` of a record or a
-//! bulk list, registered with [`api::Op::idempotent`]) also honour `Idempotency-Key`, scoped
-//! by the caller ([`idempotent`]); the `POST` look-ups (`exists`, `match`, `ids/in/query`,
-//! `codeexists`, `trustmatch`) only read, so a retry is harmless and nothing is stored.
+//! Every entity gets the kit's CRUD routes ([`tis_service_kit::http::crud`]); [`lookups`] adds
+//! the batched look-ups of the original's `reference-client`, and [`special`] the look-ups
+//! particular to one type. Every API route runs under tis-store's middleware (readiness
+//! gate, `TIS-Degraded: db-read-only`, `TIS-Consistency`); the routes that write honour
+//! `Idempotency-Key`, scoped by the caller; the `POST` look-ups (`exists`, `match`,
+//! `ids/in/query`, `codeexists`, `trustmatch`) only read, so a retry is harmless and nothing
+//! is stored.
 
-pub mod api;
-pub mod crud;
 pub mod dto;
 pub mod lookups;
-pub mod params;
 pub mod special;
 
-use axum::Extension;
-use axum::extract::{FromRef, FromRequestParts, Request};
-use axum::middleware::Next;
-use axum::response::Response;
-use axum::routing::get;
 use bytes::Bytes;
-use http::header::CONTENT_TYPE;
-use http::request::Parts;
-use tis_auth::{Authenticated, Authenticator, Principal};
+use tis_service_kit::Guards;
+use tis_service_kit::http::api::{Api, ApiInfo};
+use tis_service_kit::http::{Kit, crud, serve_api};
 
-use crate::error::ApiError;
-use crate::repo::Repo;
-use api::Api;
+/// The kit's state is all Reference's handlers need.
+pub type AppState = Kit;
 
 /// Where every API route lives.
 pub const API: &str = "/reference/api";
@@ -40,82 +32,20 @@ pub const API_DOCS: &str = "/reference/api-docs";
 pub const WRITE: &str = "reference:add:modify:entities";
 pub const DELETE: &str = "reference:delete:entities";
 
-/// Sizes the handlers enforce.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub default_page_size: u64,
-    pub max_page_size: u64,
-    /// The most items in a bulk body, an `exists` list or an `in` list.
-    pub max_items: usize,
-    /// The largest request body, in bytes (read whole for an idempotent request).
-    pub body_limit: usize,
-}
+/// Every entity's guards: reads by any authenticated caller, writes and deletes with
+/// Reference's two authorities.
+pub static GUARDS: Guards = Guards::authorities(WRITE, DELETE);
 
-/// What every handler can reach. Cheap to clone.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    pub repo: Repo,
-    pub auth: Authenticator,
-    pub limits: Limits,
-}
-
-impl FromRef<AppState> for Authenticator {
-    fn from_ref(s: &AppState) -> Authenticator {
-        s.auth.clone()
-    }
-}
-
-async fn require(
-    parts: &mut Parts,
-    state: &AppState,
-    permission: &str,
-) -> Result<Principal, ApiError> {
-    let Authenticated(who) = Authenticated::from_request_parts(parts, state).await?;
-    who.require_authority(permission)?;
-    Ok(who)
-}
-
-/// A caller allowed to create and update (`reference:add:modify:entities`).
-#[derive(Debug, Clone)]
-pub struct CanWrite(pub Principal);
-
-impl FromRequestParts<AppState> for CanWrite {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        require(parts, state, WRITE).await.map(CanWrite)
-    }
-}
-
-/// A caller allowed to delete (`reference:delete:entities`).
-#[derive(Debug, Clone)]
-pub struct CanDelete(pub Principal);
-
-impl FromRequestParts<AppState> for CanDelete {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        require(parts, state, DELETE).await.map(CanDelete)
-    }
-}
-
-/// `Idempotency-Key` on a route that writes: the key is scoped by the authenticated caller
-/// (a caller who fails authentication gets its 401 before anything is claimed), then
-/// tis-store runs the request in one transaction with its key (see
-/// [`tis_store::idempotency`]). Requests without the header pass straight through.
-pub async fn idempotent(Extension(st): Extension<AppState>, req: Request, next: Next) -> Response {
-    let db = st.repo.db().clone();
-    let limit = st.limits.body_limit;
-    tis_store::idempotency::run_scoped(&db, limit, req, next, async |parts| {
-        let Authenticated(who) = Authenticated::from_request_parts(parts, &st).await?;
-        Ok::<_, tis_auth::AuthError>(who.user_name().to_owned())
-    })
-    .await
-}
+/// What the OpenAPI document says about the service.
+pub const INFO: ApiInfo = ApiInfo {
+    prefix: API,
+    title: "TIS Reference",
+    description: "The lookup tables of the Trainee Information System, compatible with the original /reference/api.",
+};
 
 macro_rules! crud_for_all {
     ($($t:ident),* $(,)?) => {
-        |api: Api| api $(.pipe(crud::routes::<dto::$t>))*
+        |api: Api| api $(.pipe(|a| crud::routes::<dto::$t, Kit>(a, &GUARDS)))*
     };
 }
 
@@ -126,24 +56,12 @@ trait Pipe: Sized {
 }
 impl Pipe for Api {}
 
-/// Every route of the service, with its state, and the OpenAPI document describing them (as
-/// the compact JSON served at [`API_DOCS`]; one copy, shared by every response).
-pub fn router(state: AppState) -> (axum::Router, Bytes) {
+/// Every route of the service, served with `kit`, and the OpenAPI document describing them
+/// (as the compact JSON served at [`API_DOCS`]; one copy, shared by every response).
+pub fn router(kit: Kit) -> (axum::Router, Bytes) {
     let all = dto::with_every_entity!(crud_for_all);
-    let api = special::routes(lookups::routes(all(Api::default())));
+    let api = special::routes(lookups::routes(all(Api::new(INFO))));
     let (routes, doc) = api.finish();
-    let served = doc.clone();
-    let db = state.repo.db().clone();
-    let router = routes
-        .layer(Extension(state.clone()))
-        .layer(axum::middleware::from_fn_with_state(
-            db,
-            tis_store::http::middleware,
-        ))
-        .route(
-            API_DOCS,
-            get(move || std::future::ready(([(CONTENT_TYPE, "application/json")], served.clone()))),
-        )
-        .with_state(state);
+    let router = serve_api(routes, kit.clone(), &kit, API_DOCS, doc.clone());
     (router, doc)
 }

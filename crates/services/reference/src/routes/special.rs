@@ -19,8 +19,6 @@ use tis_core::extract::{Json as Body, Path};
 use tis_core::paging::query_pairs;
 use tis_store::Value;
 
-use super::api::{Api, Body as Doc, Method, Op};
-use super::crud::{decode, path_id};
 use super::dto::{
     DBC, DbcDto, FUNDING_SUB_TYPE, FUNDING_TYPE, FundingSubTypeDto, LEAVING_REASON, LOCAL_OFFICE,
     LocalOfficeDto, PROGRAMME_MEMBERSHIP_TYPE, ROLE, ROLE_CATEGORY, RoleDto,
@@ -28,8 +26,10 @@ use super::dto::{
 use super::lookups::split_list;
 use super::{API, AppState};
 use crate::domain::{Descriptor, Field};
-use crate::error::ApiError;
-use crate::repo::{Filter, ListQuery};
+use tis_service_kit::ApiError;
+use tis_service_kit::http::api::{Api, Body as Doc, Method, Op};
+use tis_service_kit::http::crud::{decode, path_id};
+use tis_service_kit::repo::{Filter, ListQuery};
 
 fn field(d: &'static Descriptor, json: &str) -> Result<&'static Field, ApiError> {
     d.field(json)
@@ -130,7 +130,7 @@ async fn dbcs_internal(
     Path(internal): Path<String>,
 ) -> Result<axum::Json<Vec<DbcDto>>, ApiError> {
     let f = field(&DBC, "internal")?;
-    let value = crate::domain::validate::value_from_text(f, &internal)
+    let value = tis_service_kit::entity::validate::value_from_text(f, &internal)
         .map_err(|e| ApiError::bad_query(e.to_string()))?;
     let q = ListQuery::filtered(vec![Filter::new(f, vec![value])]);
     Ok(axum::Json(decode(st.repo.list(&DBC, &q).await?)?))
@@ -245,7 +245,7 @@ async fn roles_match(
         .into_iter()
         .find(|(k, _)| k == "columnFilters")
     {
-        extra = super::params::column_filters(&ROLE, &cf)?;
+        extra = tis_service_kit::http::params::column_filters(&ROLE, &cf)?;
     }
     Ok(axum::Json(
         match_ignoring_case(&st, &ROLE, field(&ROLE, "code")?, codes, extra).await?,

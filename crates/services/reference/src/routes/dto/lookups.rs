@@ -1,6 +1,6 @@
 //! The plain code/label lookups: `{id, code, label, status}` each, one line each.
 
-use crate::domain::lookup;
+use tis_service_kit::lookup;
 
 lookup!(/** How a curriculum is assessed (ARCP, RITA…). */ AssessmentTypeDto / ASSESSMENT_TYPE, "AssessmentType", "assessment-types", "assessment_type");
 lookup!(/** Medical, dental, sub-specialty… */ CurriculumSubTypeDto / CURRICULUM_SUB_TYPE, "CurriculumSubType", "curriculum-sub-types", "curriculum_sub_type");

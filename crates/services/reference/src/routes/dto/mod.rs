@@ -49,6 +49,28 @@ mod tests {
     use super::*;
     use crate::domain::Kind;
     use std::collections::HashSet;
+    use tis_service_kit::entity::ddl::check_migration;
+    use tis_store::Backend;
+
+    #[test]
+    fn migrations_match_the_descriptors_on_sqlite() {
+        check_migration(
+            &all(),
+            Backend::Sqlite,
+            env!("CARGO_MANIFEST_DIR"),
+            "migrations/sqlite/0001_reference.sql",
+        );
+    }
+
+    #[test]
+    fn migrations_match_the_descriptors_on_postgres() {
+        check_migration(
+            &all(),
+            Backend::Postgres,
+            env!("CARGO_MANIFEST_DIR"),
+            "migrations/postgres/0001_reference.sql",
+        );
+    }
 
     #[test]
     fn plurals_and_tables_are_unique_and_references_come_first() {

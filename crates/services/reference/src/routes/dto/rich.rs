@@ -5,7 +5,9 @@
 
 use uuid::Uuid;
 
-use crate::domain::{DBC_TYPE, DbcType, Kind, STATUS, Status, entity};
+use tis_service_kit::entity;
+
+use crate::domain::{DBC_TYPE, DbcType, Kind, STATUS, Status};
 
 entity! {
     /// A place where trainees work (a hospital, a practice), belonging to a trust.

@@ -25,7 +25,8 @@ use utoipa::openapi::{
     ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApiBuilder, Ref, RefOr, Required,
 };
 
-use super::AppState;
+use super::Kit;
+use crate::guard::{Guard, enforce};
 
 /// An HTTP method, for both the router and the document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +34,7 @@ pub enum Method {
     Get,
     Post,
     Put,
+    Patch,
     Delete,
 }
 
@@ -42,6 +44,7 @@ impl Method {
             Method::Get => MethodFilter::GET,
             Method::Post => MethodFilter::POST,
             Method::Put => MethodFilter::PUT,
+            Method::Patch => MethodFilter::PATCH,
             Method::Delete => MethodFilter::DELETE,
         }
     }
@@ -110,8 +113,8 @@ pub struct Op {
     pub response: Body,
     /// Whether the response carries `X-Total-Count` and `Link`.
     pub paged: bool,
-    /// The permission required beyond authentication, if any.
-    pub permission: Option<&'static str>,
+    /// What the caller must be allowed (checked before the handler, see [`crate::guard`]).
+    pub guard: Guard,
     /// Whether the route writes and honours `Idempotency-Key` (see [`super::idempotent`]).
     pub idempotent: bool,
 }
@@ -127,7 +130,7 @@ impl Op {
             status: 200,
             response: Body::None,
             paged: false,
-            permission: None,
+            guard: Guard::Authenticated,
             idempotent: false,
         }
     }
@@ -165,8 +168,14 @@ impl Op {
         self
     }
 
-    pub fn needs(mut self, permission: &'static str) -> Op {
-        self.permission = Some(permission);
+    /// The caller must hold the authority `permission` (`hasAuthority`).
+    pub fn needs(self, permission: &'static str) -> Op {
+        self.guard(Guard::Authority(permission))
+    }
+
+    /// The caller must pass `guard` (by default: be authenticated).
+    pub fn guard(mut self, guard: Guard) -> Op {
+        self.guard = guard;
         self
     }
 
@@ -178,20 +187,29 @@ impl Op {
     }
 }
 
+/// What the document says about the service as a whole.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiInfo {
+    /// Where every API route lives (`/reference/api`); operation ids are made from the rest.
+    pub prefix: &'static str,
+    /// The document's title (`TIS Reference`).
+    pub title: &'static str,
+    pub description: &'static str,
+}
+
 /// The router under construction and its document.
-#[derive(Default)]
-pub struct Api {
-    router: Router<AppState>,
+pub struct Api<S = Kit> {
+    router: Router<S>,
     doc: Document,
 }
 
 /// The OpenAPI document under construction, kept small: each operation is built with utoipa's
 /// builders and serialized to compact JSON at once, and only that text is kept. utoipa's
-/// structures are large (about 13 MB for the 473 operations, against 0.4 MB of JSON), and
-/// building them all before serializing made them the start-up peak of the heap, which glibc
-/// then kept as resident memory.
-#[derive(Default)]
+/// structures are large (about 13 MB for Reference's 473 operations, against 0.4 MB of JSON),
+/// and building them all before serializing made them the start-up peak of the heap, which
+/// glibc then kept as resident memory.
 struct Document {
+    info: ApiInfo,
     /// Each documented path, in the order added, with its operations.
     paths: Vec<(String, PathOps)>,
     /// Where each path is in `paths`.
@@ -211,6 +229,8 @@ struct PathOps {
     post: Option<Box<RawValue>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     delete: Option<Box<RawValue>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    patch: Option<Box<RawValue>>,
 }
 
 impl PathOps {
@@ -219,6 +239,7 @@ impl PathOps {
             Method::Get => &mut self.get,
             Method::Put => &mut self.put,
             Method::Post => &mut self.post,
+            Method::Patch => &mut self.patch,
             Method::Delete => &mut self.delete,
         }
     }
@@ -233,9 +254,9 @@ impl Serialize for Paths<'_> {
     }
 }
 
-fn operation_id(method: Method, path: &str) -> String {
+fn operation_id(prefix: &str, method: Method, path: &str) -> String {
     let mut id = format!("{method:?}").to_lowercase();
-    for part in path.trim_start_matches("/reference/api").split('/') {
+    for part in path.trim_start_matches(prefix).split('/') {
         let part = part.trim_matches(|c| c == '{' || c == '}');
         if !part.is_empty() {
             id.push('_');
@@ -249,10 +270,10 @@ fn operation_id(method: Method, path: &str) -> String {
 }
 
 /// The operation `op` describes, as utoipa builds it.
-fn operation(method: Method, path: &str, op: &Op) -> Operation {
+fn operation(prefix: &str, method: Method, path: &str, op: &Op) -> Operation {
     let mut builder = OperationBuilder::new()
         .summary(Some(op.summary.clone()))
-        .operation_id(Some(operation_id(method, path)))
+        .operation_id(Some(operation_id(prefix, method, path)))
         .tag(op.tag);
     let string = RefOr::T(Schema::Object(
         ObjectBuilder::new().schema_type(Type::String).build(),
@@ -318,24 +339,36 @@ fn operation(method: Method, path: &str, op: &Op) -> Operation {
             .header("Link", Default::default());
     }
     builder = builder.response(op.status.to_string(), response.build());
-    for (status, what) in [
-        ("400", "invalid input"),
-        ("401", "not authenticated"),
-        ("503", "database unavailable"),
-    ] {
-        builder = builder.response(status, ResponseBuilder::new().description(what).build());
-    }
-    if let Some(permission) = op.permission {
+    builder = builder.response(
+        "400",
+        ResponseBuilder::new().description("invalid input").build(),
+    );
+    if op.guard.needs_caller() {
         builder = builder.response(
-            "403",
+            "401",
             ResponseBuilder::new()
-                .description(format!("lacks the permission `{permission}`"))
+                .description("not authenticated")
                 .build(),
         );
     }
-    builder
-        .security(SecurityRequirement::new("principal", Vec::<String>::new()))
-        .build()
+    if let Some(guard) = op.guard.describe() {
+        builder = builder.response(
+            "403",
+            ResponseBuilder::new()
+                .description(format!("the caller does not pass `{guard}`"))
+                .build(),
+        );
+    }
+    builder = builder.response(
+        "503",
+        ResponseBuilder::new()
+            .description("database unavailable")
+            .build(),
+    );
+    if op.guard.needs_caller() {
+        builder = builder.security(SecurityRequirement::new("principal", Vec::<String>::new()));
+    }
+    builder.build()
 }
 
 impl Document {
@@ -343,7 +376,7 @@ impl Document {
     /// every handler type. A second operation for the same method and path is ignored, as
     /// utoipa's `PathsBuilder` does.
     fn add(&mut self, method: Method, path: &str, op: &Op) {
-        let json = serde_json::value::to_raw_value(&operation(method, path, op))
+        let json = serde_json::value::to_raw_value(&operation(self.info.prefix, method, path, op))
             .expect("an OpenAPI operation serializes to JSON");
         let at = match self.index.get(path) {
             Some(&at) => at,
@@ -375,11 +408,9 @@ impl Document {
         let head = OpenApiBuilder::new()
             .info(
                 InfoBuilder::new()
-                    .title("TIS Reference")
+                    .title(self.info.title)
                     .version(env!("CARGO_PKG_VERSION"))
-                    .description(Some(
-                        "The lookup tables of the Trainee Information System, compatible with the original /reference/api.",
-                    ))
+                    .description(Some(self.info.description))
                     .build(),
             )
             .components(Some(components.build()))
@@ -411,16 +442,43 @@ impl Document {
     }
 }
 
-impl Api {
-    /// Serves `handler` for `method` at `path` and documents it as `op`.
+impl<S: Clone + Send + Sync + 'static> Api<S> {
+    /// An empty registrar for the service `info` describes.
+    pub fn new(info: ApiInfo) -> Self {
+        Api {
+            router: Router::new(),
+            doc: Document {
+                info,
+                paths: Vec::new(),
+                index: HashMap::new(),
+                schemas: Vec::new(),
+                count: 0,
+            },
+        }
+    }
+
+    /// Where every route of this API lives (`/reference/api`).
+    pub fn prefix(&self) -> &'static str {
+        self.doc.info.prefix
+    }
+
+    /// Serves `handler` for `method` at `path` and documents it as `op`. The route checks
+    /// `op.guard` before anything else (see [`crate::guard::enforce`]), then, when
+    /// `op.idempotent`, honours `Idempotency-Key` (see [`super::idempotent`]).
     pub fn add<H, T>(mut self, method: Method, path: &str, handler: H, op: Op) -> Self
     where
-        H: Handler<T, AppState>,
+        H: Handler<T, S>,
         T: 'static,
     {
         let mut route = on(method.filter(), handler);
         if op.idempotent {
             route = route.route_layer(axum::middleware::from_fn(super::idempotent));
+        }
+        if op.guard.needs_caller() {
+            let guard = op.guard;
+            route = route.route_layer(axum::middleware::from_fn(move |req, next| {
+                enforce(guard, req, next)
+            }));
         }
         self.router = self.router.route(path, route);
         self.doc.add(method, path, &op);
@@ -440,7 +498,7 @@ impl Api {
     }
 
     /// The router and its document, as compact JSON.
-    pub fn finish(self) -> (Router<AppState>, Bytes) {
+    pub fn finish(self) -> (Router<S>, Bytes) {
         (self.router, self.doc.finish())
     }
 }

@@ -9,7 +9,7 @@ use tis_store::Sql;
 use tis_store::Value;
 use tis_store::sql::escape_like;
 
-use crate::domain::{Descriptor, Field, Kind};
+use crate::entity::{Descriptor, Field, Kind};
 
 /// `field IN (values)`; with `lower`, compared case-insensitively (values must be lower case).
 #[derive(Debug, Clone)]
@@ -182,7 +182,7 @@ pub fn column_values(desc: &'static Descriptor, field: &'static Field, q: &ListQ
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::routes::dto::SITE;
+    use crate::fixtures::SITE;
     use tis_store::Backend;
 
     #[test]

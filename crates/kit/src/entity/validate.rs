@@ -8,7 +8,7 @@ use serde_json::{Map, Value as Json};
 use tis_core::FieldError;
 use tis_store::Value;
 
-use super::descriptor::{Descriptor, Field, IdKind, Kind};
+use super::{Descriptor, Field, IdKind, Kind};
 
 /// Parses `YYYY-MM-DD` (and the original's `dd-MM-yyyy` for filters).
 pub fn parse_date(text: &str) -> Option<time::Date> {
@@ -143,7 +143,7 @@ pub fn value_from_text(f: &Field, text: &str) -> Result<Value, BadValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::routes::dto::{GRADE, SITE};
+    use crate::fixtures::{GRADE, SITE};
     use serde_json::json;
 
     fn map(v: Json) -> Map<String, Json> {

@@ -1,4 +1,5 @@
-//! The one set of CRUD handlers, generic over the entity.
+//! The one set of CRUD handlers, generic over the entity; each route's guard is the one the
+//! service gives for the entity ([`Guards`]), checked before the handler runs.
 //!
 //! | route | semantics |
 //! |---|---|
@@ -21,22 +22,22 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, Uri, header};
 use serde_json::{Map, Value as Json};
-use tis_auth::Authenticated;
 use tis_core::FieldError;
 use tis_core::extract::{Json as Body, Path};
 use tis_core::paging::{self, query_pairs};
 use tis_store::{Row, Value};
 
+use super::Kit;
 use super::api::{Api, Body as Doc, Method, Op};
 use super::params::{self, ParamError, list_request};
-use super::{API, AppState, CanDelete, CanWrite, DELETE, WRITE};
-use crate::domain::validate::{id_from_text, validate};
-use crate::domain::{Descriptor, Entity};
+use crate::entity::validate::{id_from_text, validate};
+use crate::entity::{Descriptor, Entity};
 use crate::error::ApiError;
+use crate::guard::Guards;
 use crate::repo::Filter;
 
 impl From<ParamError> for ApiError {
@@ -45,15 +46,21 @@ impl From<ParamError> for ApiError {
     }
 }
 
-/// The routes of entity `E`.
-pub fn routes<E: Entity>(api: Api) -> Api {
+/// The routes of entity `E`, each behind its guard in `guards`.
+pub fn routes<E, S>(api: Api<S>, guards: &Guards) -> Api<S>
+where
+    E: Entity,
+    S: Clone + Send + Sync + 'static,
+    Kit: FromRef<S>,
+{
     let d = E::desc();
     let name = d.name;
     let schema = || Doc::One(<E as utoipa::ToSchema>::name());
     let many = || Doc::Many(<E as utoipa::ToSchema>::name());
-    let base = format!("{API}/{}", d.plural);
+    let prefix = api.prefix();
+    let base = format!("{prefix}/{}", d.plural);
     let one = format!("{base}/{{id}}");
-    let bulk = format!("{API}/bulk-{}", d.plural);
+    let bulk = format!("{prefix}/bulk-{}", d.plural);
     let mut api = api
         .schema::<E>()
         .add(
@@ -62,7 +69,8 @@ pub fn routes<E: Entity>(api: Api) -> Api {
             list::<E>,
             Op::new(name, format!("A page of {name} records"))
                 .paged()
-                .returns(200, many()),
+                .returns(200, many())
+                .guard(guards.view),
         )
         .add(
             Method::Post,
@@ -71,7 +79,7 @@ pub fn routes<E: Entity>(api: Api) -> Api {
             Op::new(name, format!("Creates a {name}"))
                 .body(schema())
                 .returns(201, schema())
-                .needs(WRITE)
+                .guard(guards.create)
                 .idempotent(),
         )
         .add(
@@ -84,7 +92,7 @@ pub fn routes<E: Entity>(api: Api) -> Api {
             )
             .body(schema())
             .returns(200, schema())
-            .needs(WRITE)
+            .guard(guards.update)
             .idempotent(),
         )
         .add(
@@ -93,7 +101,8 @@ pub fn routes<E: Entity>(api: Api) -> Api {
             get_one::<E>,
             Op::new(name, format!("One {name}"))
                 .path("id")
-                .returns(200, schema()),
+                .returns(200, schema())
+                .guard(guards.view),
         )
         .add(
             Method::Delete,
@@ -101,7 +110,7 @@ pub fn routes<E: Entity>(api: Api) -> Api {
             delete::<E>,
             Op::new(name, format!("Deletes a {name}"))
                 .path("id")
-                .needs(DELETE),
+                .guard(guards.delete),
         )
         .add(
             Method::Post,
@@ -110,7 +119,7 @@ pub fn routes<E: Entity>(api: Api) -> Api {
             Op::new(name, format!("Creates many {name} records, all or none"))
                 .body(many())
                 .returns(200, many())
-                .needs(WRITE)
+                .guard(guards.bulk_create)
                 .idempotent(),
         )
         .add(
@@ -120,17 +129,18 @@ pub fn routes<E: Entity>(api: Api) -> Api {
             Op::new(name, format!("Updates many {name} records, all or none"))
                 .body(many())
                 .returns(200, many())
-                .needs(WRITE)
+                .guard(guards.bulk_update)
                 .idempotent(),
         );
     if d.has_status() {
         api = api.add(
             Method::Get,
-            &format!("{API}/current/{}", d.plural),
+            &format!("{prefix}/current/{}", d.plural),
             list_current::<E>,
             Op::new(name, format!("A page of current {name} records"))
                 .paged()
-                .returns(200, many()),
+                .returns(200, many())
+                .guard(guards.view),
         );
     }
     if d.code.is_some() {
@@ -142,7 +152,8 @@ pub fn routes<E: Entity>(api: Api) -> Api {
                 Op::new(name, format!("Which of these {name} codes exist"))
                     .query(&["columnFilters"])
                     .body(Doc::Strings)
-                    .returns(200, Doc::BoolMap),
+                    .returns(200, Doc::BoolMap)
+                    .guard(guards.view),
             );
         }
     }
@@ -191,7 +202,7 @@ fn single(err: ApiError) -> ApiError {
     }
 }
 
-async fn page_of<E: Entity>(st: &AppState, uri: &Uri, current: bool) -> Result<Response, ApiError> {
+async fn page_of<E: Entity>(st: &Kit, uri: &Uri, current: bool) -> Result<Response, ApiError> {
     let d = E::desc();
     let params = query_pairs(uri.query());
     let mut req = list_request(
@@ -211,25 +222,16 @@ async fn page_of<E: Entity>(st: &AppState, uri: &Uri, current: bool) -> Result<R
     Ok((headers, axum::Json(items)).into_response())
 }
 
-async fn list<E: Entity>(
-    State(st): State<AppState>,
-    _who: Authenticated,
-    uri: Uri,
-) -> Result<Response, ApiError> {
+async fn list<E: Entity>(State(st): State<Kit>, uri: Uri) -> Result<Response, ApiError> {
     page_of::<E>(&st, &uri, false).await
 }
 
-async fn list_current<E: Entity>(
-    State(st): State<AppState>,
-    _who: Authenticated,
-    uri: Uri,
-) -> Result<Response, ApiError> {
+async fn list_current<E: Entity>(State(st): State<Kit>, uri: Uri) -> Result<Response, ApiError> {
     page_of::<E>(&st, &uri, true).await
 }
 
 async fn get_one<E: Entity>(
-    State(st): State<AppState>,
-    _who: Authenticated,
+    State(st): State<Kit>,
     Path(id): Path<String>,
 ) -> Result<axum::Json<E>, ApiError> {
     let d = E::desc();
@@ -238,7 +240,7 @@ async fn get_one<E: Entity>(
     Ok(axum::Json(tis_store::db::decode(row)?))
 }
 
-async fn create_rows<E: Entity>(st: &AppState, dtos: &[E]) -> Result<Vec<E>, ApiError> {
+async fn create_rows<E: Entity>(st: &Kit, dtos: &[E]) -> Result<Vec<E>, ApiError> {
     let d = E::desc();
     let mut errors = Vec::new();
     let mut records = Vec::with_capacity(dtos.len());
@@ -259,7 +261,7 @@ async fn create_rows<E: Entity>(st: &AppState, dtos: &[E]) -> Result<Vec<E>, Api
     decode(st.repo.create_many(d, &records).await?)
 }
 
-async fn update_rows<E: Entity>(st: &AppState, dtos: &[E]) -> Result<Vec<E>, ApiError> {
+async fn update_rows<E: Entity>(st: &Kit, dtos: &[E]) -> Result<Vec<E>, ApiError> {
     let d = E::desc();
     let mut errors = Vec::new();
     let mut records = Vec::with_capacity(dtos.len());
@@ -267,7 +269,7 @@ async fn update_rows<E: Entity>(st: &AppState, dtos: &[E]) -> Result<Vec<E>, Api
         let map = to_map(dto);
         let id = map
             .get("id")
-            .and_then(|v| crate::domain::validate::id_value(d.id, v));
+            .and_then(|v| crate::entity::validate::id_value(d.id, v));
         if id.is_none() {
             errors.push(FieldError::new(
                 format!("[{i}].id"),
@@ -283,12 +285,12 @@ async fn update_rows<E: Entity>(st: &AppState, dtos: &[E]) -> Result<Vec<E>, Api
     decode(st.repo.update_many(d, &records).await?)
 }
 
-fn created<E: Entity>(item: E) -> Response {
+fn created<E: Entity>(api: &str, item: E) -> Response {
     let id = to_map(&item)
         .get("id")
         .map(crate::repo::id_key)
         .unwrap_or_default();
-    let location = format!("{API}/{}/{id}", E::desc().plural);
+    let location = format!("{api}/{}/{id}", E::desc().plural);
     let mut res = (StatusCode::CREATED, axum::Json(item)).into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
         res.headers_mut().insert(header::LOCATION, v);
@@ -297,8 +299,7 @@ fn created<E: Entity>(item: E) -> Response {
 }
 
 async fn create<E: Entity>(
-    State(st): State<AppState>,
-    _who: CanWrite,
+    State(st): State<Kit>,
     Body(dto): Body<E>,
 ) -> Result<Response, ApiError> {
     let mut rows = create_rows(&st, std::slice::from_ref(&dto))
@@ -307,12 +308,11 @@ async fn create<E: Entity>(
     let item = rows
         .pop()
         .ok_or_else(|| ApiError::NotFound("the record vanished".into()))?;
-    Ok(created(item))
+    Ok(created(st.api, item))
 }
 
 async fn update<E: Entity>(
-    State(st): State<AppState>,
-    _who: CanWrite,
+    State(st): State<Kit>,
     Body(dto): Body<E>,
 ) -> Result<Response, ApiError> {
     if to_map(&dto).get("id").is_none_or(Json::is_null) {
@@ -322,7 +322,7 @@ async fn update<E: Entity>(
         let item = rows
             .pop()
             .ok_or_else(|| ApiError::NotFound("the record vanished".into()))?;
-        return Ok(created(item));
+        return Ok(created(st.api, item));
     }
     let mut rows = update_rows(&st, std::slice::from_ref(&dto))
         .await
@@ -334,8 +334,7 @@ async fn update<E: Entity>(
 }
 
 async fn delete<E: Entity>(
-    State(st): State<AppState>,
-    _who: CanDelete,
+    State(st): State<Kit>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let d = E::desc();
@@ -346,7 +345,7 @@ async fn delete<E: Entity>(
     }
 }
 
-fn bounded<T>(st: &AppState, items: &[T]) -> Result<(), ApiError> {
+fn bounded<T>(st: &Kit, items: &[T]) -> Result<(), ApiError> {
     if items.len() > st.limits.max_items {
         return Err(ApiError::field(
             "body",
@@ -357,8 +356,7 @@ fn bounded<T>(st: &AppState, items: &[T]) -> Result<(), ApiError> {
 }
 
 async fn bulk_create<E: Entity>(
-    State(st): State<AppState>,
-    _who: CanWrite,
+    State(st): State<Kit>,
     Body(dtos): Body<Vec<E>>,
 ) -> Result<axum::Json<Vec<E>>, ApiError> {
     bounded(&st, &dtos)?;
@@ -369,8 +367,7 @@ async fn bulk_create<E: Entity>(
 }
 
 async fn bulk_update<E: Entity>(
-    State(st): State<AppState>,
-    _who: CanWrite,
+    State(st): State<Kit>,
     Body(dtos): Body<Vec<E>>,
 ) -> Result<axum::Json<Vec<E>>, ApiError> {
     bounded(&st, &dtos)?;
@@ -384,8 +381,7 @@ async fn bulk_update<E: Entity>(
 }
 
 async fn exists<E: Entity>(
-    State(st): State<AppState>,
-    _who: Authenticated,
+    State(st): State<Kit>,
     uri: Uri,
     Body(codes): Body<Vec<String>>,
 ) -> Result<axum::Json<BTreeMap<String, bool>>, ApiError> {

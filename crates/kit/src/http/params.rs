@@ -20,8 +20,8 @@ use percent_encoding::percent_decode_str;
 use serde_json::Value as Json;
 use tis_core::paging::{Carry, ListParams, PagingError, Rules};
 
-use crate::domain::validate::{BadValue, value_from_text};
-use crate::domain::{Descriptor, Field};
+use crate::entity::validate::{BadValue, value_from_text};
+use crate::entity::{Descriptor, Field};
 use crate::repo::{Filter, ListQuery, Page};
 
 /// The longest `searchQuery`, in characters.
@@ -172,7 +172,7 @@ pub fn column_filters(desc: &'static Descriptor, value: &str) -> Result<Vec<Filt
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::routes::dto::SITE;
+    use crate::fixtures::SITE;
     use proptest::prelude::*;
     use tis_core::paging::{query_pairs, sort_terms};
     use tis_store::Value;

@@ -4,8 +4,8 @@ use serde_json::{Map, Value as Json};
 use tis_store::{Row, Sql, StoreError, Tx, Value};
 
 use super::Repo;
-use crate::domain::validate::bind_value;
-use crate::domain::{Descriptor, IdKind, Kind};
+use crate::entity::validate::bind_value;
+use crate::entity::{Descriptor, IdKind, Kind};
 
 /// Why a write was refused.
 #[derive(Debug, thiserror::Error)]

@@ -1,9 +1,10 @@
 //! The tables the descriptors imply, as DDL for each backend.
 //!
-//! The migration files under `migrations/{sqlite,postgres}/` are static (sqlx embeds them at
-//! compile time), but they are written from this renderer: a unit test fails when a file no
-//! longer matches what the descriptors say, and `TIS_BLESS=1 cargo test -p tis-reference
-//! migrations_match` rewrites it. A descriptor and its table therefore cannot drift apart.
+//! A service's migration files under `migrations/{sqlite,postgres}/` are static (sqlx embeds
+//! them at compile time), but they are written from this renderer: the service's unit test
+//! calls [`check_migration`], which fails when a file no longer matches what the descriptors
+//! say, and `TIS_BLESS=1 cargo test -p <service> migrations_match` rewrites it. A descriptor
+//! and its table therefore cannot drift apart.
 //!
 //! What each table gets: the id (a sequence, or a UUID), one column per field with its SQL
 //! type, `NOT NULL` for required fields, a `CHECK` for enumerations, a foreign key for
@@ -14,7 +15,7 @@ use std::fmt::Write as _;
 
 use tis_store::{Backend, SqlType};
 
-use super::descriptor::{Descriptor, IdKind, Kind};
+use super::{Descriptor, IdKind, Kind};
 
 /// The column type of values bound as `ty` (the kinds' types are [`Kind::sql_type`]).
 fn column_type(ty: SqlType, backend: Backend) -> &'static str {
@@ -101,36 +102,34 @@ pub fn schema(descs: &[&'static Descriptor], backend: Backend) -> String {
     out
 }
 
+/// Fails unless the migration file `file` (under the calling crate's `manifest_dir`) holds
+/// exactly the DDL of `descs` on `backend`; with `TIS_BLESS` set, rewrites it instead. For a
+/// service's unit tests (only before a migration is released: afterwards add a new version).
+pub fn check_migration(
+    descs: &[&'static Descriptor],
+    backend: Backend,
+    manifest_dir: &str,
+    file: &str,
+) {
+    let want = schema(descs, backend);
+    let path = std::path::Path::new(manifest_dir).join(file);
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    if have != want {
+        if std::env::var_os("TIS_BLESS").is_some() {
+            std::fs::write(&path, &want).expect("write migration");
+        } else {
+            panic!(
+                "{file} does not match the descriptors; run with TIS_BLESS=1 to rewrite it \
+                 (only before the migration was released: afterwards add a new version)"
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::routes::dto;
-
-    fn check(backend: Backend, file: &str) {
-        let want = schema(&dto::all(), backend);
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
-        let have = std::fs::read_to_string(&path).unwrap_or_default();
-        if have != want {
-            if std::env::var_os("TIS_BLESS").is_some() {
-                std::fs::write(&path, &want).expect("write migration");
-            } else {
-                panic!(
-                    "{file} does not match the descriptors; run with TIS_BLESS=1 to rewrite it \
-                     (only before the migration was released: afterwards add a new version)"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn migrations_match_the_descriptors_on_sqlite() {
-        check(Backend::Sqlite, "migrations/sqlite/0001_reference.sql");
-    }
-
-    #[test]
-    fn migrations_match_the_descriptors_on_postgres() {
-        check(Backend::Postgres, "migrations/postgres/0001_reference.sql");
-    }
+    use crate::fixtures as dto;
 
     #[test]
     fn a_table_has_its_key_constraint_and_indexes() {

@@ -1,14 +1,19 @@
-//! What can go wrong in a request, in Reference's own terms, and the one place each is
-//! turned into the standard JSON error (`tis_core::HttpError`).
+//! What can go wrong in a request of any TIS service, and the one place each is turned into
+//! the standard JSON error (`tis_core::HttpError`).
 //!
 //! | variant | status | code |
 //! |---|---|---|
 //! | `Validation` | 400 | `validation_failed` (with `fields`) |
 //! | `BadQuery` | 400 | `invalid_query` |
 //! | `NotFound` | 404 | `not_found` |
-//! | `Auth` | 401/403/503 | from tis-auth (`missing_token`, `forbidden` naming the permission…) |
+//! | `Conflict` | 409 | `conflict` (a rule of the domain: a name taken, a record still in use) |
+//! | `Auth` | 400/401/403/503 | from tis-auth (`missing_token`, `forbidden` naming the permission…) |
 //! | `Store` | 409/503/500 | from tis-store (`conflict` for a duplicate code, `database_unavailable`…) |
-//! | `Http` | any | an error already in its final form (extractor rejections) |
+//! | `Http` | any | an error already in its final form: extractor rejections, and a service's own conditions (Profile's `no_profile`), built as `HttpError`s by the service |
+//!
+//! Which to use: handlers return `Result<_, ApiError>`; a service with conditions of its own
+//! gives them constructors that return `ApiError::Http(HttpError::new(…))`, so that there is
+//! one error type and one mapping for every service.
 
 use axum::response::{IntoResponse, Response};
 use tis_auth::AuthError;
@@ -26,6 +31,8 @@ pub enum ApiError {
     BadQuery(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Auth(#[from] AuthError),
     #[error(transparent)]
@@ -41,6 +48,12 @@ impl ApiError {
 
     pub fn bad_query(message: impl Into<String>) -> Self {
         ApiError::BadQuery(message.into())
+    }
+}
+
+impl From<tis_core::paging::PagingError> for ApiError {
+    fn from(err: tis_core::paging::PagingError) -> Self {
+        ApiError::BadQuery(err.to_string())
     }
 }
 
@@ -76,6 +89,7 @@ impl From<ApiError> for HttpError {
             ApiError::Validation(fields) => HttpError::validation(fields),
             ApiError::BadQuery(message) => HttpError::bad_request("invalid_query", message),
             ApiError::NotFound(message) => HttpError::not_found(message),
+            ApiError::Conflict(message) => HttpError::conflict(message),
             ApiError::Auth(e) => e.to_http(),
             ApiError::Store(e) => e.into_http(),
             ApiError::Http(e) => e,

@@ -1,11 +1,26 @@
-//! Entity descriptors: what the generic repository and handlers know about each lookup type.
+//! Entity descriptors: what the generic repository and handlers know about each plain type.
 //!
-//! Reference has forty-odd entity types that differ only in their columns. Instead of forty
-//! repositories and forty sets of handlers, each type is declared once (with [`entity!`] or
-//! [`lookup!`]), which produces both its wire DTO (serde + utoipa) and a static
-//! [`Descriptor`]: the table, and for every field its JSON name, its SQL column, its kind and
-//! whether it may be searched, sorted or filtered on. The descriptor is the allow-list: a
-//! column name reaches SQL only by being found in it, and every value is bound.
+//! Reference has forty-odd entity types that differ only in their columns, and TCS many more.
+//! Instead of a repository and a set of handlers per type, each type is declared once (with
+//! [`entity!`](crate::entity!) or [`lookup!`](crate::lookup!)), which produces both its wire
+//! DTO (serde + utoipa) and a static [`Descriptor`]: the table, and for every field its JSON
+//! name, its SQL column, its kind and whether it may be searched, sorted or filtered on. The
+//! descriptor is the allow-list: a column name reaches SQL only by being found in it, and
+//! every value is bound.
+//!
+//! A service that declares entities depends on `serde` and `utoipa` itself (the DTOs derive
+//! their traits).
+//!
+//! - [`validate`]: a record against its descriptor; values from text.
+//! - [`ddl`]: the tables the descriptors imply, for both backends, and the test helper that
+//!   keeps a service's migration files equal to them.
+//! - [`status`]: the original's `Status` enumeration, shared by Reference and TCS.
+
+pub mod ddl;
+pub mod status;
+pub mod validate;
+
+pub use status::{STATUS, Status};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -185,13 +200,14 @@ pub trait Entity: Serialize + DeserializeOwned + ToSchema + Send + Sync + 'stati
 /// values become field errors rather than parse errors) and its [`Descriptor`].
 ///
 /// ```ignore
-/// entity! {
+/// tis_service_kit::entity! {
 ///     /// A designated body.
 ///     DbcDto / DBC { name: "DBC", plural: "dbcs", table: "dbc", id: i64 = Long, code: Some("dbc") }
 ///     dbc "dbc": String => "dbc" (Kind::Text) .required() .all() .max(20);
 ///     internal "internal": bool => "internal" (Kind::Bool) .filter() .sort();
 /// }
 /// ```
+#[macro_export]
 macro_rules! entity {
     (
         $(#[$meta:meta])*
@@ -219,19 +235,19 @@ macro_rules! entity {
             )*
         }
 
-        pub static $desc: $crate::domain::Descriptor = $crate::domain::Descriptor {
+        pub static $desc: $crate::entity::Descriptor = $crate::entity::Descriptor {
             name: $name,
             plural: $plural,
             table: $table,
-            id: $crate::domain::IdKind::$idkind,
+            id: $crate::entity::IdKind::$idkind,
             code: $code,
             fields: &[
-                $( $crate::domain::Field::new($json, $col, $kind) $(. $m ( $($a),* ))* , )*
+                $( $crate::entity::Field::new($json, $col, $kind) $(. $m ( $($a),* ))* , )*
             ],
         };
 
-        impl $crate::domain::Entity for $dto {
-            fn desc() -> &'static $crate::domain::Descriptor {
+        impl $crate::entity::Entity for $dto {
+            fn desc() -> &'static $crate::entity::Descriptor {
                 &$desc
             }
         }
@@ -239,18 +255,16 @@ macro_rules! entity {
 }
 
 /// Declares a plain code/label lookup (`{id, code, label, status}`), the shape of most of
-/// Reference.
+/// Reference and of TCS's small lists.
+#[macro_export]
 macro_rules! lookup {
     ($(#[$meta:meta])* $dto:ident / $desc:ident, $name:literal, $plural:literal, $table:literal) => {
-        $crate::domain::entity! {
+        $crate::entity! {
             $(#[$meta])*
             $dto / $desc { name: $name, plural: $plural, table: $table, id: i64 = Long, code: Some("code") }
-            code "code": String => "code" ($crate::domain::Kind::Text) .required() .all() .max(100);
-            label "label": String => "label" ($crate::domain::Kind::Text) .required() .all() .max(255);
-            status "status": $crate::domain::Status => "status" ($crate::domain::Kind::Enum($crate::domain::STATUS)) .sort() .filter();
+            code "code": String => "code" ($crate::entity::Kind::Text) .required() .all() .max(100);
+            label "label": String => "label" ($crate::entity::Kind::Text) .required() .all() .max(255);
+            status "status": $crate::entity::Status => "status" ($crate::entity::Kind::Enum($crate::entity::STATUS)) .sort() .filter();
         }
     };
 }
-
-pub(crate) use entity;
-pub(crate) use lookup;

@@ -23,8 +23,8 @@ use tis_store::{Db, Row, Sql, StoreError, Value};
 pub use query::{Filter, ListQuery, Page, Sort};
 pub use write::WriteError;
 
-use crate::domain::validate::id_from_text;
-use crate::domain::{Descriptor, Kind};
+use crate::entity::validate::id_from_text;
+use crate::entity::{Descriptor, Kind};
 
 /// The repository. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -114,7 +114,7 @@ impl Repo {
     pub async fn column_values(
         &self,
         desc: &'static Descriptor,
-        field: &'static crate::domain::Field,
+        field: &'static crate::entity::Field,
         q: &ListQuery,
     ) -> Result<Vec<String>, StoreError> {
         let rows = self
