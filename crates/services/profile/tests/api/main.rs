@@ -11,6 +11,7 @@ mod idempotency;
 mod reference;
 mod replicas;
 mod roles;
+mod schema;
 mod seed;
 mod trainees;
 mod userinfo;

@@ -12,3 +12,4 @@ mod outage;
 mod paging;
 mod patroni;
 mod replicas;
+mod schema;

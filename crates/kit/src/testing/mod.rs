@@ -11,9 +11,13 @@
 //! }
 //! ```
 //!
+//! [`schema::assert_migrations_agree`] is the schema parity test every service runs.
+//!
 //! SQLite databases live in a temporary folder; PostgreSQL ones are new databases on the
 //! server `TISTEST_DATABASE_URL` names, or on a throwaway server tis-testkit starts (see
 //! `tis_testkit::pg::fresh_database`): a missing PostgreSQL fails the test, never skips it.
+
+pub mod schema;
 
 use std::future::Future;
 use std::net::SocketAddr;
