@@ -17,9 +17,9 @@ use tis_service_kit::app::Built;
 
 use crate::config::ProfileConfig;
 use crate::local::LocalProfiles;
-use crate::reference::ReferenceClient;
 use crate::repo::Repo;
 use crate::routes::{self, AppState};
+use tis_reference_client::ReferenceClient;
 
 /// A built Profile instance, bound and ready to run; it keeps its Reference client (its
 /// endpoints and breakers, for status pages and tests).
@@ -50,8 +50,12 @@ pub async fn build_with_reference(
     config: &ProfileConfig,
     discovery: impl Discovery,
 ) -> anyhow::Result<App> {
-    let reference = ReferenceClient::new(&config.reference, discovery)
-        .context("setting up the Reference client (`profile.reference.mesh`)")?;
+    let reference = ReferenceClient::new(&config.reference, discovery).map_err(|e| {
+        tis_service_kit::config::InvalidConfig(vec![format!(
+            "`profile.reference.{}` {}",
+            e.key, e.problem
+        )])
+    })?;
     tis_service_kit::App::builder(config, crate::migrations())
         .seed(|db| Box::pin(async move { crate::demo::seed(&db).await }))
         .profiles(|db| Arc::new(LocalProfiles::new(Repo::new(db.clone()))))

@@ -13,16 +13,13 @@
 //! access_tokens = { issuer = "http://127.0.0.1:8090/realms/lin", audience = "tis" }
 //! [profile.reference]                 # where Reference is, to check designated bodies
 //! discovery = { kind = "static", addrs = ["127.0.0.1:8088"] }
-//! known_codes_for = "10m"
+//! stale_if_error = "12h"              # see tis_reference_client::ReferenceClientConfig
 //! [profile.reference.mesh]
 //! per_try_timeout = "2s"
 //! ```
 
-use std::time::Duration;
-
-use serde::{Deserialize, Serialize};
 pub use tis_mesh::DiscoveryConfig;
-use tis_mesh::MeshConfig;
+pub use tis_reference_client::ReferenceClientConfig;
 
 /// The audience principals for this service must carry.
 pub const AUDIENCE: &str = "profile";
@@ -31,40 +28,13 @@ tis_service_kit::service_config! {
     /// `[profile]`: the keys every service section has (see [`tis_service_kit::config`]), and
     /// how Reference is reached.
     pub struct ProfileConfig("profile") checked by problems {
-        /// How Reference is reached to check designated-body codes.
+        /// How Reference is reached to check designated-body codes (tis-reference-client).
         pub reference: ReferenceClientConfig = ReferenceClientConfig::default(),
     }
 }
 
-/// `[profile.reference]`: the client of Reference's `POST /reference/api/dbcs/exists/`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ReferenceClientConfig {
-    /// Where the Reference instances are.
-    pub discovery: DiscoveryConfig,
-    /// How Reference is called: timeouts, breakers, retries (tis-mesh).
-    pub mesh: MeshConfig,
-    /// How long a code Reference confirmed is trusted without asking again. While Reference
-    /// is down, a write naming only codes confirmed this recently is still accepted.
-    #[serde(with = "humantime_serde")]
-    pub known_codes_for: Duration,
-    /// The most confirmed codes remembered.
-    pub known_codes_capacity: u64,
-}
-
-impl Default for ReferenceClientConfig {
-    fn default() -> Self {
-        ReferenceClientConfig {
-            discovery: DiscoveryConfig::default(),
-            mesh: MeshConfig::default(),
-            known_codes_for: Duration::from_secs(10 * 60),
-            known_codes_capacity: 10_000,
-        }
-    }
-}
-
 /// Profile's own checks: the identity provider must be set (`/userinfo` verifies the
-/// caller's access token), and the Reference client must name somewhere to call.
+/// caller's access token), and the Reference client's section must be usable.
 fn problems(cfg: &ProfileConfig) -> Vec<String> {
     let mut out = Vec::new();
     if cfg.access_tokens.is_none() {
@@ -72,20 +42,8 @@ fn problems(cfg: &ProfileConfig) -> Vec<String> {
             "`profile.access_tokens` must be set: /userinfo verifies the caller's access token against the identity provider".into(),
         );
     }
-    match &cfg.reference.discovery {
-        DiscoveryConfig::Dns { host, port } if host.trim().is_empty() || *port == 0 => {
-            out.push("`profile.reference.discovery` needs a host and a port above zero".into());
-        }
-        DiscoveryConfig::Srv { name } if name.trim().is_empty() => {
-            out.push("`profile.reference.discovery` needs an SRV name".into());
-        }
-        _ => {}
-    }
-    if cfg.reference.known_codes_capacity == 0 {
-        out.push("`profile.reference.known_codes_capacity` must be at least 1".into());
-    }
-    if let Err(e) = cfg.reference.mesh.validate() {
-        out.push(format!("`profile.reference.mesh` {}", e.problem));
+    for e in cfg.reference.problems() {
+        out.push(format!("`profile.reference.{}` {}", e.key, e.problem));
     }
     out
 }
@@ -93,6 +51,7 @@ fn problems(cfg: &ProfileConfig) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
     use tis_auth::AuthConfig;
     use tis_service_kit::config::ServiceConfig;
 
@@ -112,7 +71,7 @@ mod tests {
         let cfg: ProfileConfig = toml::from_str("").expect("defaults");
         assert_eq!(cfg, ProfileConfig::default());
         assert_eq!(cfg.principal.audience, "profile");
-        assert_eq!(cfg.reference.known_codes_for, Duration::from_secs(600));
+        assert_eq!(cfg.reference, ReferenceClientConfig::default());
         let err = toml::from_str::<ProfileConfig>("max_page = 5").expect_err("unknown");
         assert!(err.to_string().contains("max_page"), "{err}");
     }
@@ -129,8 +88,8 @@ mod tests {
         let cfg: ProfileConfig = toml::from_str(
             "[reference]\ndiscovery = { kind = \"dns\", host = \"\", port = 8088 }\nknown_codes_for = \"1m\"",
         )
-        .expect("parses");
-        assert_eq!(cfg.reference.known_codes_for, Duration::from_secs(60));
+        .expect("parses, the former key included");
+        assert_eq!(cfg.reference.stale_if_error, Duration::from_secs(60));
         let cfg = ProfileConfig {
             reference: cfg.reference,
             ..with_idp()

@@ -6,11 +6,13 @@
 //! |---|---|---|
 //! | [`no_profile`] | 404 | `no_profile`: `/userinfo` for a user Profile does not know |
 //! | [`inactive`] | 403 | `inactive_user`: `/userinfo` for a user who is not active |
-//! | [`ReferenceUnavailable`] | 503 + `Retry-After` + `TIS-Degraded: dependency-reference` | `dependency_unavailable`: designated bodies could not be checked |
+//! | [`reference_unavailable`] | 503 + `Retry-After` + `TIS-Degraded: dependency-reference` | `dependency_unavailable`: designated bodies could not be checked (tis-reference-client's [`ReferenceUnavailable`]) |
 //!
 //! `TIS-Degraded: dependency-reference` says the outage is Reference's, which every Profile
 //! instance shares: the gateway's breakers must not eject this instance for it (tis-mesh's
 //! `shared_outage`), or a Reference outage would take every Profile read down with the writes.
+//! A write that went through on codes confirmed before the outage is marked
+//! `TIS-Degraded: reference-stale` instead.
 //!
 //! `no_profile` and `inactive_user` are what the Profile client (tis-profile-client) reads to
 //! tell "no such user" and "inactive" from an outage; the gateway answers both with 403.
@@ -19,11 +21,11 @@ use http::StatusCode;
 use tis_core::HttpError;
 pub use tis_service_kit::ApiError;
 
-use crate::reference::ReferenceUnavailable;
+pub use tis_reference_client::ReferenceUnavailable;
 
 /// The degradation a 503 `dependency_unavailable` carries: Reference, shared by every
 /// instance, is unavailable (not this instance).
-pub const DEGRADED_REFERENCE: &str = "dependency-reference";
+pub const DEGRADED_REFERENCE: &str = tis_reference_client::DEGRADED_UNAVAILABLE;
 
 /// `/userinfo` for a user Profile does not know.
 pub fn no_profile(user: &str) -> ApiError {
@@ -43,17 +45,10 @@ pub fn inactive(user: &str) -> ApiError {
     ))
 }
 
-impl From<ReferenceUnavailable> for ApiError {
-    fn from(e: ReferenceUnavailable) -> Self {
-        tis_core::context::mark_degraded(DEGRADED_REFERENCE);
-        ApiError::Http(HttpError::unavailable(
-            "dependency_unavailable",
-            format!(
-                "the designated bodies cannot be checked because Reference is unavailable; try again shortly ({})",
-                e.0
-            ),
-        ))
-    }
+/// Reference could not check what a write names: 503 `dependency_unavailable`, marked
+/// `dependency-reference`.
+pub fn reference_unavailable(e: ReferenceUnavailable) -> ApiError {
+    ApiError::Http(HttpError::from(e))
 }
 
 #[cfg(test)]
@@ -61,6 +56,13 @@ mod tests {
     use super::*;
     use tis_auth::AuthError;
     use tis_store::StoreError;
+
+    fn down() -> ReferenceUnavailable {
+        ReferenceUnavailable {
+            what: "dbcs codes 1-X".into(),
+            cause: "no healthy endpoint".into(),
+        }
+    }
 
     #[test]
     fn each_condition_has_its_status_and_code() {
@@ -75,11 +77,7 @@ mod tests {
             (ApiError::Conflict("x".into()), 409, "conflict"),
             (no_profile("ghost"), 404, "no_profile"),
             (inactive("retired"), 403, "inactive_user"),
-            (
-                ApiError::from(ReferenceUnavailable("down".into())),
-                503,
-                "dependency_unavailable",
-            ),
+            (reference_unavailable(down()), 503, "dependency_unavailable"),
             (
                 ApiError::Auth(AuthError::Forbidden("profile:view:entities".into())),
                 403,
@@ -99,9 +97,7 @@ mod tests {
 
     #[test]
     fn an_unavailable_reference_is_named_and_retryable() {
-        let http = HttpError::from(ApiError::from(ReferenceUnavailable(
-            "no healthy endpoint".into(),
-        )));
+        let http = HttpError::from(reference_unavailable(down()));
         assert!(http.message.contains("Reference"), "{}", http.message);
         assert_eq!(http.retry_after_secs, Some(1));
     }
@@ -113,7 +109,7 @@ mod tests {
         let ctx = RequestContext::new("r".into(), TraceContext::new_root(), None);
         ctx.clone()
             .scope(async {
-                let _ = HttpError::from(ApiError::from(ReferenceUnavailable("down".into())));
+                let _ = HttpError::from(reference_unavailable(down()));
             })
             .await;
         assert_eq!(ctx.degraded(), vec![DEGRADED_REFERENCE]);

@@ -9,8 +9,9 @@
 //! it must not depend on the gateway or on the cached Profile client: `/userinfo` verifies the
 //! caller's access token itself and reads this database, so there is no cycle. Its one call
 //! out is to Reference, to check designated-body codes on writes, through tis-mesh with the
-//! caller's own credential; a short cache of confirmed codes lets such writes survive a
-//! Reference outage, and anything else is refused with 503, never accepted unchecked.
+//! caller's own credential, through tis-reference-client: codes Reference confirmed are
+//! remembered, so writes naming them survive a Reference outage (marked `reference-stale`),
+//! and anything else is refused with 503, never accepted unchecked.
 //!
 //! # Layout
 //! - [`config`]: `ProfileConfig` (`[profile]`): the kit's common keys and the Reference
@@ -22,8 +23,6 @@
 //! - [`routes`]: the router and its guards (the kit's `Can<P>`); `/userinfo` and the directory
 //!   look-ups, `/hee-users`, `/roles` and `/permissions`, `/trainee-id`; wire DTOs and inputs;
 //!   tis-store's middleware and `Idempotency-Key` on the routes that write.
-//! - [`reference`]: the Reference client (`POST /reference/api/dbcs/exists/`) and its cache
-//!   of confirmed codes.
 //! - [`local`]: `LocalProfiles`, the `ProfileSource` over this database.
 //! - [`error`]: Profile's own error conditions, as the kit's `ApiError`.
 //! - [`demo`]: demo roles, permissions (from tis-auth's `RoleCatalogue`) and users.
@@ -35,7 +34,6 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod local;
-pub mod reference;
 pub mod repo;
 pub mod routes;
 

@@ -50,8 +50,8 @@ use tis_core::paging::Rules;
 use tis_service_kit::guard::Guard;
 use tis_service_kit::http::{Kit, Limits};
 
-use crate::reference::ReferenceClient;
 use crate::repo::Repo;
+use tis_reference_client::ReferenceClient;
 
 pub use tis_service_kit::Can;
 

@@ -12,8 +12,10 @@
 //!
 //! A written user's roles must exist (400 naming `roles[i].name`) and its designated bodies
 //! must exist in Reference (400 naming `designatedBodyCodes[i]`; 503
-//! `dependency_unavailable` when Reference cannot say, see [`crate::reference`]). The code
-//! `None` is never checked: it is how the original wrote "no designated body".
+//! `dependency_unavailable` when Reference cannot say and never confirmed them; accepted and
+//! marked `TIS-Degraded: reference-stale` when Reference is down but confirmed them before,
+//! see tis-reference-client). The code `None` is never checked: it is how the original wrote
+//! "no designated body".
 
 use std::collections::BTreeSet;
 
@@ -26,6 +28,7 @@ use tis_auth::Credential;
 use tis_core::FieldError;
 use tis_core::extract::{Json as Body, Path, Query};
 use tis_core::paging::{ListParams, query_pairs};
+use tis_reference_client::RefType;
 
 use super::dto::{HeeUserDto, SpringPage};
 use super::input::HeeUserInput;
@@ -188,9 +191,15 @@ async fn checked(
     if codes.is_empty() {
         return Ok(user);
     }
-    let missing = st.reference.missing(&codes, credential).await?;
+    let checked = st
+        .reference
+        .codes_exist(RefType::DBCS, &codes, credential)
+        .await;
+    let missing = checked
+        .settle()
+        .map_err(crate::error::reference_unavailable)?;
     for (i, code) in input.designated_body_codes.iter().flatten().enumerate() {
-        if missing.iter().any(|m| m == code.trim()) {
+        if missing.iter().any(|m| *m == code.trim()) {
             fields.push(FieldError::new(
                 format!("designatedBodyCodes[{i}]"),
                 format!("no designated body with code {}", code.trim()),

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tis_auth::UserProfile;
 use tis_auth::testing::{FakeIdp, TestKey, jwks};
 use tis_profile::ProfileConfig;
-use tis_profile::reference::ReferenceClient;
+use tis_reference_client::ReferenceClient;
 pub use tis_service_kit::testing::{BACKENDS, Backend, error_code};
 
 pub const VIEW: &str = "profile:view:entities";

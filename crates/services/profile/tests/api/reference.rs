@@ -62,17 +62,48 @@ async fn with_reference_stopped_a_write_naming_an_unconfirmed_code_is_503_and_ch
 }
 
 #[tokio::test]
+async fn with_reference_stopped_a_write_confirmed_before_goes_through_marked_reference_stale() {
+    let mut reference = start_reference().await;
+    // Every answer must be confirmed again at once, so the write below takes the stale path.
+    let app = spawn_with(Backend::Sqlite, vec![reference.addr], |c| {
+        c.reference.fresh_for = Duration::ZERO;
+        c.reference.stale_while_revalidate = Duration::ZERO;
+        c.reference.retry_after_failure = Duration::ZERO;
+    })
+    .await;
+    let res = put(&app, &user("kim", &["1-AIIDWA"])).await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(res.headers().get("tis-degraded"), None);
+    reference.stop().await;
+
+    let res = put(&app, &user("kim", &["1-AIIDWA"])).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()
+            .get("tis-degraded")
+            .and_then(|v| v.to_str().ok()),
+        Some("reference-stale")
+    );
+}
+
+#[tokio::test]
 async fn once_the_remembered_codes_age_out_reference_must_answer_again() {
     let mut reference = start_reference().await;
     let app = spawn_with(Backend::Sqlite, vec![reference.addr], |c| {
-        c.reference.known_codes_for = Duration::from_millis(1);
+        // No answer is used once given: the bound the former `known_codes_for` set.
+        c.reference.stale_if_error = Duration::ZERO;
     })
     .await;
     assert_eq!(put(&app, &user("kim", &["1-AIIDWA"])).await.status(), 201);
     reference.stop().await;
-    // The confirmation is 1 ms old at most… let it age.
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    let (status, code, _) = error_code(put(&app, &user("kim", &["1-AIIDWA"])).await).await;
+    let res = put(&app, &user("kim", &["1-AIIDWA"])).await;
+    assert_eq!(
+        res.headers()
+            .get("tis-degraded")
+            .and_then(|v| v.to_str().ok()),
+        Some("dependency-reference")
+    );
+    let (status, code, _) = error_code(res).await;
     assert_eq!((status, code.as_str()), (503, "dependency_unavailable"));
 }
 
