@@ -23,19 +23,19 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::config::{GatewayConfig, ProfilesSource};
-use crate::layers::admission::Admission;
 use crate::registry::Instances;
 use crate::reload::Reloader;
 use crate::routes::RouteTable;
 use crate::server::PublicServer;
 use crate::stack;
 use crate::status::{Sightings, Sources};
+use crate::steps::admission::Admission;
 
 /// A built gateway, bound and ready to [`run`](App::run).
 pub struct App {
     public: PublicServer,
     admin: Server,
-    stack: stack::Public,
+    stack: Arc<stack::Public>,
     admin_router: Router,
     health: Health,
     drain: DrainConfig,
@@ -135,7 +135,7 @@ impl App {
             started: Instant::now(),
             degraded_memory: config.degraded_memory,
         };
-        let public_stack = stack::public(stack::Parts {
+        let public_stack = Arc::new(stack::public(stack::Parts {
             table,
             health: health.clone(),
             sources: sources.clone(),
@@ -151,7 +151,7 @@ impl App {
             https: tls.is_some(),
             trust_forwarded: config.trust_forwarded_headers,
             sightings,
-        });
+        }));
         let admin_router =
             crate::admin::router(sources, reloader.clone(), instances.clone(), &health);
 
@@ -210,12 +210,6 @@ impl App {
     /// The public key services must trust for this gateway's principals (SPKI PEM).
     pub fn principal_public_pem(&self) -> &str {
         &self.principal_public_pem
-    }
-
-    /// The public router (the public routes, and the routed path as its fallback), for
-    /// tests without a socket.
-    pub fn router(&self) -> Router {
-        self.stack.router.clone()
     }
 
     /// Reloads the routes file now (as SIGHUP does).

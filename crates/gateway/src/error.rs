@@ -1,9 +1,9 @@
 //! The gateway's own failure conditions, one type each.
 //!
-//! Layers of the routed stack return `BoxError` (tower's habit); each boxes one of these, or
-//! tis-auth's [`AuthError`](tis_auth::AuthError), or tis-mesh's
-//! [`MeshError`](tis_mesh::MeshError). Nothing below the edge chooses a status code: that is
-//! [`crate::rescue`]'s job, once, for every type.
+//! Steps of the routed path return `BoxError` (as tis-mesh does); each boxes one of these,
+//! or tis-auth's [`AuthError`](tis_auth::AuthError), or tis-mesh's
+//! [`MeshError`](tis_mesh::MeshError). Nothing below the edge chooses a status code: that
+//! is [`crate::rescue`]'s job, once, for every type.
 
 /// No route matches the path: 404 `not_found`.
 #[derive(Debug, Clone, thiserror::Error)]

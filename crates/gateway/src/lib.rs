@@ -1,7 +1,7 @@
 //! tis-gateway: the edge of TIS — stateless, any number of them (failure F6).
 //!
 //! It owns the route table (path prefix → service → weighted pools, reloaded without a
-//! restart), the edge layers of ARCHITECTURE.md §3 (trace context, deadline, admission,
+//! restart), the edge steps of ARCHITECTURE.md §3 (trace context, deadline, admission,
 //! authentication, authorisation context, the `TIS-Principal`), header hygiene, the status
 //! page people read when something is down (F7), the admin API (metrics, health, full
 //! status, the local registry of `tis up`) and the public listener's defences (TLS,
@@ -12,19 +12,22 @@
 //! token verification, key lifecycle, principal signing and profiles are tis-auth's; the
 //! request context, JSON errors, metrics recorder and the admin server are tis-core's.
 //!
-//! The public stack is assembled in one place, [`stack`], whose documentation draws it;
-//! every failure becomes an answer in one function, [`rescue::rescue`].
+//! The public path is assembled in one place, [`stack`], whose documentation draws it; its
+//! steps are plain calls in one future ([`routed`]), and every failure becomes an answer in
+//! one function, [`rescue::rescue`].
 //!
 //! # Layout
 //! - [`app`]: [`App`]: `build` (keys, signer, route table, both listeners), `run` (serve, drain).
 //! - [`config`]: [`GatewayConfig`], the `[gateway]` section.
-//! - [`stack`]: the public stack, assembled and drawn.
-//! - [`layers`]: the steps of the routed stack — `edge` (route match, rescue, metrics),
-//!   `body_limit`, `deadline`, `admission`, `auth` (authenticate, authorise), `principal`,
-//!   and `hygiene` (headers in and out).
-//! - [`routed`]: the routed path as served: the steps above as plain calls in one future,
-//!   with the lean request context (no axum on the proxied path).
-//! - [`proxy`]: the last step: a pool by weight, its tis-mesh client, the answer's headers.
+//! - [`stack`]: the public path, assembled and drawn (the one place that gives the order):
+//!   hygiene, tis-core's request context, the panic guard, then the public routes or
+//!   [`routed`].
+//! - [`routed`]: the routed path: route match, the steps in order, rescue, metrics.
+//! - [`steps`]: one module per step, each a value with a method — `body_limit`,
+//!   `deadline`, `admission`, `auth` (authenticate, authorise), `principal`, `hygiene`
+//!   (headers in and out).
+//! - [`proxy`]: the last step: a pool by weight, its tis-mesh client, the answer's headers;
+//!   and [`Peer`](proxy::Peer), the client as `X-Forwarded-For` needs it.
 //! - [`routes`]: the immutable [`RouteTable`](routes::RouteTable), matching, weighted pools;
 //!   `build` checks a configuration and builds a table, reusing unchanged clients.
 //! - [`reload`]: SIGHUP, the watched routes file, arc-swap; a bad table is refused.
@@ -46,7 +49,6 @@ pub mod admin;
 pub mod app;
 pub mod config;
 pub mod error;
-pub mod layers;
 pub mod metrics;
 pub mod proxy;
 pub mod registry;
@@ -57,6 +59,7 @@ pub mod routes;
 pub mod server;
 pub mod stack;
 pub mod status;
+pub mod steps;
 pub mod tls;
 
 pub use app::App;

@@ -1,7 +1,7 @@
 //! Steps 6 and 7: the route's service, one of its pools, and that pool's tis-mesh client.
 //!
 //! The request goes out with the client's path and query unchanged, its headers after
-//! hygiene (see [`crate::layers::hygiene`]) plus `X-Forwarded-For`/`-Proto` and the minted
+//! hygiene (see [`crate::steps::hygiene`]) plus `X-Forwarded-For`/`-Proto` and the minted
 //! `TIS-Principal`, and only one extension: its [`tis_mesh::Deadline`]. tis-mesh adds
 //! `traceparent`, `X-Request-Id` and `TIS-Deadline`, balances, retries within its budget
 //! (marking the request `retried`) and fails fast when nothing is healthy.
@@ -11,34 +11,46 @@
 //! its 10 % because green is down). A request with a body is not: its body is gone.
 //!
 //! The answer comes back with the service's hop-by-hop headers removed and its own
-//! `TIS-Degraded` merged into this request's degradations (the context middleware writes
-//! the merged header), so the client sees everything that was degraded on the way.
+//! `TIS-Degraded` merged into this request's degradations (the request context,
+//! `tis_core::context::within`, writes the merged header), so the client sees everything
+//! that was degraded on the way.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use axum::body::Body;
-use futures::future::BoxFuture;
 use http::{HeaderMap, HeaderValue, Request};
 use http_body::Body as _;
 use tis_core::context::DEGRADED;
 use tis_mesh::{BoxError, MeshError};
 use tokio::time::Instant;
-use tower::Service;
 
 use crate::error::NoRoute;
-use crate::layers::edge::EdgeState;
-use crate::layers::hygiene;
-use crate::layers::{Req, Res};
 use crate::routes::Route;
-use crate::server::Peer;
 use crate::status::Sightings;
+use crate::steps::hygiene;
+use crate::steps::{Req, Res};
 
-/// The innermost service of the routed stack.
-#[derive(Clone)]
-pub struct Proxy(Arc<Inner>);
+/// The client at the other end of a connection: made once per connection by
+/// [`crate::server`], passed by reference to every request on it.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    pub addr: SocketAddr,
+    /// Its IP address, ready to be an `X-Forwarded-For` value (formatted once).
+    pub ip: Option<HeaderValue>,
+}
 
-struct Inner {
+impl Peer {
+    pub fn new(addr: SocketAddr) -> Self {
+        Peer {
+            addr,
+            ip: HeaderValue::try_from(addr.ip().to_string()).ok(),
+        }
+    }
+}
+
+/// The last step of the routed path.
+pub struct Proxy {
     https: bool,
     trust_forwarded: bool,
     sightings: Arc<Sightings>,
@@ -46,58 +58,20 @@ struct Inner {
 
 impl Proxy {
     pub fn new(https: bool, trust_forwarded: bool, sightings: Arc<Sightings>) -> Self {
-        Proxy(Arc::new(Inner {
+        Proxy {
             https,
             trust_forwarded,
             sightings,
-        }))
-    }
-}
-
-impl Service<Req> for Proxy {
-    type Response = Res;
-    type Error = BoxError;
-    type Future = BoxFuture<'static, Result<Res, BoxError>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        Poll::Ready(Ok(()))
+        }
     }
 
-    fn call(&mut self, req: Req) -> Self::Future {
-        let inner = self.0.clone();
-        Box::pin(async move {
-            let state = req.extensions().get::<EdgeState>();
-            let deadline = state.and_then(|s| s.deadline);
-            let route = state.and_then(|s| s.route.clone());
-            let peer = req.extensions().get::<Peer>().and_then(|p| p.ip.clone());
-            inner
-                .forward(req, route.as_ref(), deadline, peer.as_ref())
-                .await
-        })
-    }
-}
-
-impl Proxy {
-    /// Sends `req` on `route` (404 without one), within `deadline`; `peer` is the client's
-    /// IP address for `X-Forwarded-For`.
+    /// Sends `req` on `route` (404 without one), within `deadline`, for the client `peer`.
     pub async fn forward(
         &self,
         req: Req,
         route: Option<&Arc<Route>>,
         deadline: Option<Instant>,
-        peer: Option<&HeaderValue>,
-    ) -> Result<Res, BoxError> {
-        self.0.forward(req, route, deadline, peer).await
-    }
-}
-
-impl Inner {
-    async fn forward(
-        &self,
-        req: Req,
-        route: Option<&Arc<Route>>,
-        deadline: Option<Instant>,
-        peer: Option<&HeaderValue>,
+        peer: &Peer,
     ) -> Result<Res, BoxError> {
         let (mut parts, body) = req.into_parts();
         let Some(route) = route else {
@@ -106,7 +80,12 @@ impl Inner {
             }
             .into());
         };
-        hygiene::set_forwarded(&mut parts.headers, peer, self.https, self.trust_forwarded);
+        hygiene::set_forwarded(
+            &mut parts.headers,
+            peer.ip.as_ref(),
+            self.https,
+            self.trust_forwarded,
+        );
         if !route.forward_access_token {
             hygiene::strip_credentials(&mut parts.headers);
         }

@@ -1,7 +1,7 @@
-//! The one place where a failure of the routed stack becomes an HTTP answer.
+//! The one place where a failure of the routed path becomes an HTTP answer.
 //!
-//! Every layer below returns `BoxError`; this function looks at the error's *type* once and
-//! picks the status and the stable code of the standard JSON body
+//! Every step of the routed path returns `BoxError`; this function looks at the error's
+//! *type* once and picks the status and the stable code of the standard JSON body
 //! (`{"error":{"code","message","requestId","degraded":[…]}}`, rendered by
 //! `tis_core::HttpError` with the request id and degradations of the current request):
 //!
@@ -27,7 +27,7 @@ use crate::error::{
     DeadlineExceeded, InvalidTimeout, MintFailed, NoRoute, Overloaded, PayloadTooLarge,
 };
 
-/// Maps a failure of the routed stack to its answer (see the module documentation).
+/// Maps a failure of the routed path to its answer (see the module documentation).
 pub fn rescue(err: BoxError) -> Response {
     to_http(err).into_response()
 }

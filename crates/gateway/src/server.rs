@@ -19,6 +19,7 @@
 //! accepting for `drain_delay`, then stops; every connection is told to finish its in-flight
 //! requests and close; after `shutdown_timeout` the rest are dropped.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -27,8 +28,6 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::body::Body;
-use futures::future::Either;
-use http::HeaderValue;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -40,10 +39,9 @@ use tokio::sync::{Semaphore, watch};
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::task::TaskTracker;
-use tower::ServiceExt;
 
 use crate::config::TimeoutsConfig;
-use crate::routed::is_public_route;
+use crate::proxy::Peer;
 use crate::stack::Public;
 
 /// A bound public listener.
@@ -59,7 +57,7 @@ pub struct PublicServer {
 
 /// What every accept loop and connection shares.
 struct Shared {
-    public: Public,
+    public: Arc<Public>,
     builder: auto::Builder<TokioExecutor>,
     tls: Option<TlsAcceptor>,
     timeouts: TimeoutsConfig,
@@ -116,8 +114,13 @@ impl PublicServer {
     }
 
     /// Serves `public` until `shutdown` resolves, then drains (module documentation).
-    pub async fn serve<F>(self, public: Public, health: Health, drain: DrainConfig, shutdown: F)
-    where
+    pub async fn serve<F>(
+        self,
+        public: Arc<Public>,
+        health: Health,
+        drain: DrainConfig,
+        shutdown: F,
+    ) where
         F: Future<Output = ()> + Send,
     {
         crate::metrics::describe();
@@ -308,14 +311,6 @@ async fn accept_loop(
     drop(listener);
 }
 
-/// The client at the other end of a connection, as a request extension.
-#[derive(Debug, Clone)]
-pub struct Peer {
-    pub addr: SocketAddr,
-    /// Its IP address, ready to be an `X-Forwarded-For` value.
-    pub ip: Option<HeaderValue>,
-}
-
 /// Request activity of one connection, for the idle timeout.
 struct Activity {
     in_flight: AtomicUsize,
@@ -352,7 +347,7 @@ impl Drop for InFlight {
 async fn serve_conn<I>(
     io: I,
     peer: SocketAddr,
-    public: &Public,
+    public: &Arc<Public>,
     builder: &auto::Builder<TokioExecutor>,
     timeouts: TimeoutsConfig,
     mut stop: watch::Receiver<bool>,
@@ -364,31 +359,20 @@ async fn serve_conn<I>(
         last_ms: AtomicU64::new(0),
         epoch: Instant::now(),
     });
-    // Formatted once per connection, not per request.
-    let peer = Peer {
-        addr: peer,
-        ip: HeaderValue::try_from(peer.ip().to_string()).ok(),
-    };
+    // Made once per connection, not per request.
+    let peer = Arc::new(Peer::new(peer));
     let svc = {
         let activity = activity.clone();
         let peer = peer.clone();
         let public = public.clone();
-        hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
             activity.in_flight.fetch_add(1, Ordering::Relaxed);
             let guard = InFlight(activity.clone());
-            let call = if is_public_route(req.uri().path()) {
-                req.extensions_mut().insert(peer.clone());
-                Either::Left(public.router.clone().oneshot(req.map(Body::new)))
-            } else {
-                let (routed, ip) = (public.routed.clone(), peer.ip.clone());
-                Either::Right(
-                    async move { Ok(routed.serve(req.map(Body::new), ip.as_ref()).await) },
-                )
-            };
+            let (public, peer) = (public.clone(), peer.clone());
             async move {
-                let res = call.await;
+                let res = public.serve(req.map(Body::new), &peer).await;
                 drop(guard);
-                res
+                Ok::<_, Infallible>(res)
             }
         })
     };

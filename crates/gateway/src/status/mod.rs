@@ -28,10 +28,10 @@ use serde::Serialize;
 use tis_auth::{JwksCache, KeyState};
 use tokio::time::Instant;
 
-use crate::layers::admission::Admission;
 use crate::registry::Instances;
 use crate::reload::Reloader;
 use crate::routes::RouteTable;
+use crate::steps::admission::Admission;
 
 /// Whether a capability works.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

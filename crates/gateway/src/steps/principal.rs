@@ -14,13 +14,10 @@ use std::time::Duration;
 use http::HeaderValue;
 use metrics::Counter;
 use moka::sync::Cache;
-use tis_auth::{AuthError, PRINCIPAL_HEADER, Principal, PrincipalSigner};
+use tis_auth::{Principal, PrincipalSigner};
 use tis_mesh::BoxError;
-use tower::{Service, ServiceExt};
 
 use super::auth::Verified;
-use super::edge::EdgeState;
-use super::{Req, Res, Step};
 use crate::error::MintFailed;
 use crate::routes::Route;
 
@@ -91,30 +88,6 @@ impl MintPrincipal {
             },
         );
         Ok(header)
-    }
-}
-
-impl Step for MintPrincipal {
-    async fn run<S>(self: Arc<Self>, mut req: Req, inner: S) -> Result<Res, BoxError>
-    where
-        S: Service<Req, Response = Res, Error = BoxError> + Clone + Send + 'static,
-        S::Future: Send,
-    {
-        let Some(EdgeState {
-            route,
-            verified: Some(verified),
-            principal: Some(principal),
-            ..
-        }) = req.extensions().get::<EdgeState>()
-        else {
-            return Err(AuthError::MissingToken.into());
-        };
-        // No route: nothing to mint for; the proxy step answers 404.
-        if let Some(route) = route {
-            let header = self.header_for(verified, principal, route)?;
-            req.headers_mut().insert(PRINCIPAL_HEADER, header);
-        }
-        inner.oneshot(req).await
     }
 }
 

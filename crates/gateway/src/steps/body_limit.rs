@@ -4,16 +4,14 @@
 //! anything else is done for it. A body without a length (chunked) is wrapped so that it
 //! fails once it grows past the limit; the proxy step then fails and [`crate::rescue`]
 //! recognises the length error in the causes and answers 413 too.
-
-use std::sync::Arc;
+//!
+//! It is the first step: a request refused for its size costs no token verification.
 
 use axum::body::Body;
 use http::header::CONTENT_LENGTH;
 use http_body_util::Limited;
-use tis_mesh::BoxError;
-use tower::{Service, ServiceExt};
 
-use super::{Req, Res, Step};
+use super::Req;
 use crate::error::PayloadTooLarge;
 
 /// The body-limit step.
@@ -42,13 +40,39 @@ impl BodyLimit {
     }
 }
 
-impl Step for BodyLimit {
-    async fn run<S>(self: Arc<Self>, req: Req, inner: S) -> Result<Res, BoxError>
-    where
-        S: Service<Req, Response = Res, Error = BoxError> + Clone + Send + 'static,
-        S::Future: Send,
-    {
-        let req = self.apply(req)?;
-        inner.oneshot(req).await
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    fn post(length: Option<&str>, body: Body) -> Req {
+        let mut req = http::Request::post("/x");
+        if let Some(l) = length {
+            req = req.header(CONTENT_LENGTH, l);
+        }
+        req.body(body).expect("request")
+    }
+
+    #[tokio::test]
+    async fn a_declared_length_over_the_limit_is_refused_and_an_undeclared_one_is_cut() {
+        let step = BodyLimit { limit: 4 };
+        let err = step
+            .apply(post(Some("5"), Body::from("12345")))
+            .expect_err("too long");
+        assert_eq!(err.limit, 4);
+        let fits = step
+            .apply(post(Some("4"), Body::from("1234")))
+            .expect("fits");
+        assert_eq!(
+            fits.into_body().collect().await.expect("body").to_bytes(),
+            "1234"
+        );
+
+        let stream = futures::stream::iter(["123", "45"].map(Ok::<_, std::io::Error>));
+        let chunked = step
+            .apply(post(None, Body::from_stream(stream)))
+            .expect("no length: accepted until it grows");
+        let err = chunked.into_body().collect().await.expect_err("cut");
+        assert!(crate::rescue::to_http(err.into()).status == 413);
     }
 }

@@ -1,6 +1,6 @@
 //! Header hygiene: what a client may not send in, and what must not pass through a proxy.
 //!
-//! **On the way in**, before anything reads them (this is the outermost layer):
+//! **On the way in**, before anything reads them (this is the outermost step):
 //! - `TIS-Principal`, `TIS-Degraded`, `TIS-Deadline` are removed. They are *ours*: the
 //!   principal is minted here and must never be forwarded from a client (a service would
 //!   trust it), the deadline is set here from `X-Request-Timeout` or the route, and
@@ -20,7 +20,6 @@
 //! **On the way out**: the service's hop-by-hop headers are removed (and its `TIS-Degraded`
 //! is merged into ours by the proxy step, never passed through as it is).
 
-use axum::extract::Request;
 use http::header::{CONNECTION, HeaderName, TE, TRAILER, TRANSFER_ENCODING, UPGRADE};
 use http::{HeaderMap, HeaderValue};
 use tis_auth::PRINCIPAL_HEADER;
@@ -90,12 +89,11 @@ pub fn strip_credentials(headers: &mut HeaderMap) {
     }
 }
 
-/// The inbound hygiene of every request (an `axum::middleware::map_request` function).
-pub async fn inbound(mut req: Request) -> Request {
-    let headers = req.headers_mut();
+/// The inbound hygiene of every request: the headers only the gateway may set, and
+/// hop-by-hop headers.
+pub fn strip_inbound(headers: &mut HeaderMap) {
     strip_internal(headers);
     strip_hop_by_hop(headers);
-    req
 }
 
 /// Sets `X-Forwarded-For` and `X-Forwarded-Proto` for the service.

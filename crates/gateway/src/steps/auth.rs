@@ -31,14 +31,11 @@ use tis_auth::{
     VerifiedToken,
 };
 use tis_mesh::BoxError;
-use tower::{Service, ServiceExt};
-
-use super::{Req, Res, Step};
 
 /// The degradation name of a profile served from stale data.
 pub const DEGRADED_PROFILE: &str = "profile-stale";
 
-/// What authentication established, as a request extension.
+/// What authentication established, for the later steps.
 #[derive(Debug, Clone)]
 pub struct Verified {
     pub token: VerifiedToken,
@@ -77,20 +74,6 @@ impl Authenticate {
         )
         .await?;
         Ok(Verified { token, key })
-    }
-}
-
-impl Step for Authenticate {
-    async fn run<S>(self: Arc<Self>, mut req: Req, inner: S) -> Result<Res, BoxError>
-    where
-        S: Service<Req, Response = Res, Error = BoxError> + Clone + Send + 'static,
-        S::Future: Send,
-    {
-        let verified = self
-            .verify(req.headers(), super::deadline::deadline_of(&req))
-            .await?;
-        super::edge::state(&mut req).verified = Some(verified);
-        inner.oneshot(req).await
     }
 }
 
@@ -178,23 +161,5 @@ impl Authorise {
             tis_core::context::mark_degraded(DEGRADED_PROFILE);
         }
         Ok(principal)
-    }
-}
-
-impl Step for Authorise {
-    async fn run<S>(self: Arc<Self>, mut req: Req, inner: S) -> Result<Res, BoxError>
-    where
-        S: Service<Req, Response = Res, Error = BoxError> + Clone + Send + 'static,
-        S::Future: Send,
-    {
-        let Some(verified) = super::edge::state(&mut req).verified.clone() else {
-            // Only reachable if the stack is assembled without authentication: refuse.
-            return Err(AuthError::MissingToken.into());
-        };
-        let principal = self
-            .authorise(req.headers(), &verified, super::deadline::deadline_of(&req))
-            .await?;
-        super::edge::state(&mut req).principal = Some(principal);
-        inner.oneshot(req).await
     }
 }

@@ -17,11 +17,9 @@ use axum::body::Body;
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 use metrics::{Counter, Gauge};
-use tis_mesh::BoxError;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tower::{Service, ServiceExt};
 
-use super::{Req, Res, Step};
+use super::Res;
 use crate::error::Overloaded;
 
 /// The admission step. Its counters are read by the status endpoints.
@@ -74,18 +72,6 @@ impl Admission {
     }
 }
 
-impl Step for Admission {
-    async fn run<S>(self: Arc<Self>, req: Req, inner: S) -> Result<Res, BoxError>
-    where
-        S: Service<Req, Response = Res, Error = BoxError> + Clone + Send + 'static,
-        S::Future: Send,
-    {
-        let held = self.admit()?;
-        let res = inner.oneshot(req).await?;
-        Ok(held.attach(res))
-    }
-}
-
 /// A permit and the gauge it counts in, released together.
 pub struct Held {
     _permit: OwnedSemaphorePermit,
@@ -134,36 +120,28 @@ impl http_body::Body for PermitBody {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::StepLayer;
-    use tower::Layer;
 
-    fn get() -> Req {
-        http::Request::get("/x")
-            .body(Body::empty())
-            .expect("request")
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn beyond_the_limit_requests_are_refused_at_once_and_the_permit_returns_with_the_body() {
-        let admission = Arc::new(Admission::new(1));
-        let (mock, mut handle) = tower_test::mock::pair::<Req, Res>();
-        let svc = StepLayer::shared(admission.clone()).layer(mock);
-        let first = tokio::spawn(svc.clone().oneshot(get()));
-        let (_, respond) = handle.next_request().await.expect("admitted");
+    #[test]
+    fn beyond_the_limit_requests_are_refused_at_once_and_the_permit_returns_with_the_body() {
+        let admission = Admission::new(1);
+        let first = admission.admit().expect("admitted");
         assert_eq!(admission.in_flight(), 1);
 
-        let err = svc.clone().oneshot(get()).await.expect_err("shed");
-        assert!(err.is::<Overloaded>(), "{err}");
+        let err = admission.admit().err().expect("shed");
+        assert_eq!(err.limit, 1);
         assert_eq!(admission.shed_total(), 1);
 
-        respond.send_response(Res::new(Body::from("done")));
-        let res = first.await.expect("join").expect("answered");
+        let res = first.attach(Res::new(Body::from("done")));
         assert_eq!(admission.in_flight(), 1, "held until the body is done");
+        assert!(
+            admission.admit().is_err(),
+            "still full while the body is sent"
+        );
         drop(res);
         assert_eq!(admission.in_flight(), 0);
-        let second = tokio::spawn(svc.oneshot(get()));
-        let (_, respond) = handle.next_request().await.expect("admitted again");
-        respond.send_response(Res::new(Body::empty()));
-        second.await.expect("join").expect("answered");
+        let again = admission.admit().expect("admitted again");
+        drop(again);
+        assert_eq!(admission.in_flight(), 0);
+        assert_eq!(admission.shed_total(), 2);
     }
 }
