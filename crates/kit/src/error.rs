@@ -91,10 +91,30 @@ impl From<ApiError> for HttpError {
             ApiError::NotFound(message) => HttpError::not_found(message),
             ApiError::Conflict(message) => HttpError::conflict(message),
             ApiError::Auth(e) => e.to_http(),
+            ApiError::Store(StoreError::Duplicate { constraint }) => StoreError::Duplicate {
+                constraint: key_name(&constraint),
+            }
+            .into_http(),
             ApiError::Store(e) => e.into_http(),
             ApiError::Http(e) => e,
         }
     }
+}
+
+/// The column a duplicate-key error is about, as a person knows it: SQLite names a unique
+/// *index* (`index 'ux_site_site_code'`, the kit's keys are `LOWER(column)` indexes), which
+/// becomes the key's JSON-ish column name as PostgreSQL's constraint name does (`code`).
+fn key_name(constraint: &str) -> String {
+    let Some(index) = constraint
+        .strip_prefix("index '")
+        .and_then(|rest| rest.strip_suffix('\''))
+    else {
+        return constraint.to_owned();
+    };
+    index
+        .trim_start_matches("ux_")
+        .rsplit_once('_')
+        .map_or_else(|| index.to_owned(), |(_, column)| column.to_owned())
 }
 
 impl IntoResponse for ApiError {

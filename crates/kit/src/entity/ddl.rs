@@ -8,8 +8,10 @@
 //!
 //! What each table gets: the id (a sequence, or a UUID), one column per field with its SQL
 //! type, `NOT NULL` for required fields, a `CHECK` for enumerations, a foreign key for
-//! references, a unique constraint on the business key, and an index on every other column
-//! that may be filtered or sorted on.
+//! references, a unique index on the business key ignoring case (`LOWER(code)`: the original's
+//! MySQL collation made its keys unique and its look-ups match ignoring case), an index on
+//! `LOWER(column)` for every other field looked up by value ([`super::Field::lookup`]), and an
+//! index on every column that may be filtered or sorted on.
 
 use std::fmt::Write as _;
 
@@ -67,20 +69,33 @@ pub fn table(desc: &'static Descriptor, backend: Backend) -> String {
         lines.push(line);
     }
     let code = desc.code_field();
-    if let Some(code) = code {
-        lines.push(format!(
-            "    CONSTRAINT ux_{}_{} UNIQUE ({})",
-            desc.table, code.column, code.column
-        ));
-    }
     let _ = writeln!(out, "{}", lines.join(",\n"));
     let _ = writeln!(out, ");");
+    if let Some(code) = code {
+        let key = if code.kind.is_text() {
+            format!("LOWER({})", code.column)
+        } else {
+            code.column.to_owned()
+        };
+        let _ = writeln!(
+            out,
+            "CREATE UNIQUE INDEX ux_{}_{} ON {} ({key});",
+            desc.table, code.column, desc.table
+        );
+    }
     for f in desc.fields {
         let is_code = code.is_some_and(|c| std::ptr::eq(c, f));
-        if (f.filter || f.sort) && !is_code {
+        if f.filter || f.sort {
             let _ = writeln!(
                 out,
                 "CREATE INDEX ix_{}_{} ON {} ({});",
+                desc.table, f.column, desc.table, f.column
+            );
+        }
+        if f.lookup && !is_code && f.kind.is_text() {
+            let _ = writeln!(
+                out,
+                "CREATE INDEX ix_{}_{}_ci ON {} (LOWER({}));",
                 desc.table, f.column, desc.table, f.column
             );
         }
@@ -137,14 +152,17 @@ mod tests {
         assert!(ddl.contains("id BIGSERIAL PRIMARY KEY"), "{ddl}");
         assert!(ddl.contains("site_code TEXT NOT NULL"), "{ddl}");
         assert!(
-            ddl.contains("CONSTRAINT ux_site_site_code UNIQUE (site_code)"),
-            "{ddl}"
+            ddl.contains("CREATE UNIQUE INDEX ux_site_site_code ON site (LOWER(site_code));"),
+            "the business key is unique ignoring case: {ddl}"
         );
         assert!(
             ddl.contains("CREATE INDEX ix_site_status ON site (status);"),
             "{ddl}"
         );
-        assert!(!ddl.contains("ix_site_site_code"), "{ddl}");
+        assert!(
+            ddl.contains("CREATE INDEX ix_site_site_code ON site (site_code);"),
+            "exact filters and sorts on the key keep an index: {ddl}"
+        );
         let contact = table(&dto::LOCAL_OFFICE_CONTACT, Backend::Sqlite);
         assert!(
             contact.contains("local_office_id INTEGER NOT NULL REFERENCES local_office (id)"),

@@ -57,6 +57,8 @@ pub enum Kind {
     Uuid,
     /// A calendar date, `YYYY-MM-DD` on the wire.
     Date,
+    /// An instant, RFC 3339 on the wire (`2019-03-04T10:11:12Z`), stored in UTC.
+    Timestamp,
     /// One of a fixed set of names (`Status`, `DbcType`).
     Enum(&'static [&'static str]),
     /// A reference to another entity by id: a nested object on the wire, a foreign key in SQL.
@@ -76,6 +78,7 @@ impl Kind {
             Kind::Bool => SqlType::Bool,
             Kind::Uuid => SqlType::Uuid,
             Kind::Date => SqlType::Date,
+            Kind::Timestamp => SqlType::Timestamp,
             Kind::Ref(target) => target.id.sql_type(),
         }
     }
@@ -98,6 +101,15 @@ pub struct Field {
     pub sort: bool,
     /// Accepted in `columnFilters`.
     pub filter: bool,
+    /// Made by the service when a new record has none (a random UUID), and kept as stored
+    /// when an update leaves it out: the original's `uuid` columns.
+    pub generated: bool,
+    /// A boolean that is `false` when absent, as a Java primitive `boolean` was: never a
+    /// validation error, never NULL.
+    pub defaults_false: bool,
+    /// Looked up by value, case-insensitively as the original's MySQL collation compared it
+    /// (`/dbcs/abbr/{abbr}`): the table gets an index on `LOWER(column)`.
+    pub lookup: bool,
 }
 
 impl Field {
@@ -111,6 +123,9 @@ impl Field {
             search: false,
             sort: false,
             filter: false,
+            generated: false,
+            defaults_false: false,
+            lookup: false,
         }
     }
 
@@ -139,6 +154,24 @@ impl Field {
         self
     }
 
+    /// Made by the service when absent (see [`Field::generated`]).
+    pub const fn generated(mut self) -> Field {
+        self.generated = true;
+        self
+    }
+
+    /// `false` when absent (see [`Field::defaults_false`]).
+    pub const fn defaults_false(mut self) -> Field {
+        self.defaults_false = true;
+        self
+    }
+
+    /// Looked up case-insensitively by value (see [`Field::lookup`]).
+    pub const fn lookup(mut self) -> Field {
+        self.lookup = true;
+        self
+    }
+
     /// Searchable, sortable and filterable: the usual set for a name or a code.
     pub const fn all(self) -> Field {
         self.search().sort().filter()
@@ -160,7 +193,8 @@ pub struct Descriptor {
     pub id: IdKind,
     pub fields: &'static [Field],
     /// The JSON name of the unique business key (`code`, `siteCode`, `abbreviation`), which
-    /// the `exists` and `in/{codes}` look-ups use.
+    /// the `exists` and `in/{codes}` look-ups use. It is unique ignoring case (MySQL's
+    /// default collation made the original's keys so), and looked up ignoring case.
     pub code: Option<&'static str>,
 }
 

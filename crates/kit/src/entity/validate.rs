@@ -19,6 +19,43 @@ pub fn parse_date(text: &str) -> Option<time::Date> {
         .ok()
 }
 
+/// Parses an instant: RFC 3339 (`2019-03-04T10:11:12Z`, `…+01:00`), or the form Jackson
+/// wrote `java.util.Date` in (`2019-03-04T10:11:12.000+0000`). The result is in UTC.
+pub fn parse_timestamp(text: &str) -> Option<time::OffsetDateTime> {
+    use time::format_description::well_known::Rfc3339;
+    let text = text.trim();
+    let jackson = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]][offset_hour sign:mandatory][offset_minute]"
+    );
+    time::OffsetDateTime::parse(text, &Rfc3339)
+        .or_else(|_| time::OffsetDateTime::parse(text, &jackson))
+        .ok()
+        .map(|t| t.to_offset(time::UtcOffset::UTC))
+}
+
+/// The messages of the checks below, and the Bean Validation constraint each stands for (the
+/// `message` of an original `fieldErrors` entry, see [`constraint_of`]).
+pub const MUST_NOT_BE_NULL: &str = "must not be null";
+pub const MUST_NOT_BE_BLANK: &str = "must not be blank";
+
+/// The Bean Validation constraint name the original reported for a field error with this
+/// message (`NotNull`, `Size`…), for the original's `fieldErrors` bodies.
+pub fn constraint_of(message: &str) -> &'static str {
+    if message == MUST_NOT_BE_NULL {
+        "NotNull"
+    } else if message == MUST_NOT_BE_BLANK {
+        "NotBlank"
+    } else if message.starts_with("size must be") {
+        "Size"
+    } else if message.starts_with("must be a date") || message.starts_with("must be a UUID") {
+        "typeMismatch"
+    } else if message.contains("cannot already have an id") {
+        "Null"
+    } else {
+        "Valid"
+    }
+}
+
 /// The field errors of `record` (a DTO as a JSON object), each named `{prefix}{json}`.
 pub fn validate(
     desc: &'static Descriptor,
@@ -30,15 +67,15 @@ pub fn validate(
         let name = format!("{prefix}{}", f.json);
         let value = record.get(f.json).unwrap_or(&Json::Null);
         if value.is_null() {
-            if f.required {
-                errors.push(FieldError::new(name, "must not be null"));
+            if f.required && !f.generated && !f.defaults_false {
+                errors.push(FieldError::new(name, MUST_NOT_BE_NULL));
             }
             continue;
         }
         match (f.kind, value) {
             (Kind::Text, Json::String(s)) => {
                 if f.required && s.trim().is_empty() {
-                    errors.push(FieldError::new(name, "must not be blank"));
+                    errors.push(FieldError::new(name, MUST_NOT_BE_BLANK));
                 } else if s.chars().count() > f.max_len {
                     errors.push(FieldError::new(
                         name,
@@ -48,6 +85,15 @@ pub fn validate(
             }
             (Kind::Date, Json::String(s)) if parse_date(s).is_none() => {
                 errors.push(FieldError::new(name, "must be a date as YYYY-MM-DD"));
+            }
+            (Kind::Timestamp, Json::String(s)) if parse_timestamp(s).is_none() => {
+                errors.push(FieldError::new(
+                    name,
+                    "must be a date and time as RFC 3339 (2019-03-04T10:11:12Z)",
+                ));
+            }
+            (Kind::Uuid, Json::String(s)) if uuid::Uuid::parse_str(s.trim()).is_err() => {
+                errors.push(FieldError::new(name, "must be a UUID"));
             }
             (Kind::Ref(target), Json::Object(o)) => {
                 let id = o.get("id").unwrap_or(&Json::Null);
@@ -89,8 +135,10 @@ pub fn bind_value(f: &Field, value: Option<&Json>) -> Value {
         (Kind::Text | Kind::Enum(_), Json::String(s)) => Some(Value::Text(s.clone())),
         (Kind::Long, Json::Number(n)) => n.as_i64().map(Value::Int),
         (Kind::Bool, Json::Bool(b)) => Some(Value::Bool(*b)),
-        (Kind::Uuid, Json::String(s)) => uuid::Uuid::parse_str(s).ok().map(Value::Uuid),
+        (Kind::Uuid, Json::String(s)) => uuid::Uuid::parse_str(s.trim()).ok().map(Value::Uuid),
         (Kind::Date, Json::String(s)) => parse_date(s).map(Value::Date),
+        (Kind::Timestamp, Json::String(s)) => parse_timestamp(s).map(Value::Timestamp),
+        (Kind::Bool, Json::Null) if f.defaults_false => Some(Value::Bool(false)),
         (Kind::Ref(target), Json::Object(o)) => o.get("id").and_then(|id| id_value(target.id, id)),
         _ => None,
     };
@@ -136,6 +184,9 @@ pub fn value_from_text(f: &Field, text: &str) -> Result<Value, BadValue> {
         Kind::Date => parse_date(text)
             .map(Value::Date)
             .ok_or_else(|| bad("a date as YYYY-MM-DD")),
+        Kind::Timestamp => parse_timestamp(text)
+            .map(Value::Timestamp)
+            .ok_or_else(|| bad("a date and time as RFC 3339")),
         Kind::Ref(target) => id_from_text(target.id, text).ok_or_else(|| bad("an id")),
     }
 }

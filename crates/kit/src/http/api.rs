@@ -66,6 +66,8 @@ pub enum Body {
     StringMap,
     /// A bare string (a code).
     Text,
+    /// A bare `true` or `false`.
+    Bool,
 }
 
 impl Body {
@@ -95,6 +97,7 @@ impl Body {
             Body::BoolMap => Some(map(Type::Boolean)),
             Body::StringMap => Some(map(Type::String)),
             Body::Text => Some(scalar(Type::String)),
+            Body::Bool => Some(scalar(Type::Boolean)),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! HTTP: the kit's state ([`Kit`]), the registrar that serves and documents every route
-//! ([`api`]), the generic CRUD routes ([`crud`]), the list parameters ([`params`]), the
-//! idempotency middleware, and [`serve_api`], which finishes a service's API router.
+//! ([`api`]), the generic CRUD routes ([`crud`]), the original's JSON-patch resource
+//! ([`json_patch`]), the list parameters ([`params`]), the idempotency middleware, and
+//! [`serve_api`], which finishes a service's API router.
 //!
 //! Layers of one API route, outermost first:
 //!
@@ -17,6 +18,7 @@
 
 pub mod api;
 pub mod crud;
+pub mod json_patch;
 pub mod params;
 
 use axum::extract::{FromRef, FromRequestParts, Request};

@@ -27,6 +27,20 @@ impl Filter {
             lower: false,
         }
     }
+
+    /// `field` equal to one of `values` ignoring case, as the original's MySQL collation
+    /// compared text (a look-up by code or name). Only for text fields; the values are
+    /// lowered here.
+    pub fn ignoring_case(field: &'static Field, values: impl IntoIterator<Item = String>) -> Self {
+        Filter {
+            field,
+            values: values
+                .into_iter()
+                .map(|v| Value::Text(v.to_lowercase()))
+                .collect(),
+            lower: true,
+        }
+    }
 }
 
 /// One `ORDER BY` term: a sortable field of the descriptor, found by its JSON name.
@@ -35,12 +49,15 @@ pub type Sort = tis_core::paging::Sort<&'static Field>;
 pub use tis_core::paging::Page;
 
 /// The rows a request asks for. Filters are AND'ed; the search term matches when any
-/// searchable column contains it (case-insensitively).
+/// searchable column contains it (case-insensitively): the descriptor's searchable text
+/// fields, or `search_in` when it names some.
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {
     pub filters: Vec<Filter>,
     pub search: Option<String>,
     pub sort: Vec<Sort>,
+    /// The text fields `search` looks in, when not the descriptor's searchable ones.
+    pub search_in: Vec<&'static Field>,
 }
 
 impl ListQuery {
@@ -101,11 +118,18 @@ pub fn where_clause(desc: &'static Descriptor, q: &ListQuery) -> Sql {
         sql.bind_list(f.values.iter().cloned());
     }
     if let Some(term) = q.search.as_deref().filter(|t| !t.is_empty()) {
-        let searchable: Vec<&Field> = desc
-            .fields
-            .iter()
-            .filter(|f| f.search && matches!(f.kind, Kind::Text))
-            .collect();
+        let searchable: Vec<&Field> = if q.search_in.is_empty() {
+            desc.fields
+                .iter()
+                .filter(|f| f.search && matches!(f.kind, Kind::Text))
+                .collect()
+        } else {
+            q.search_in
+                .iter()
+                .copied()
+                .filter(|f| matches!(f.kind, Kind::Text))
+                .collect()
+        };
         and(&mut sql);
         if searchable.is_empty() {
             sql.push("1 = 0");
@@ -201,6 +225,7 @@ mod tests {
                 field: SITE.field("siteName").expect("siteName"),
                 descending: true,
             }],
+            search_in: Vec::new(),
         };
         let sql = select(
             &SITE,
