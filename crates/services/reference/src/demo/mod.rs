@@ -29,7 +29,10 @@ fn obj(v: Json) -> Map<String, Json> {
 
 fn lookup_records(rows: CodeLabels) -> Vec<Map<String, Json>> {
     rows.iter()
-        .map(|(code, label)| obj(json!({"code": code, "label": label, "status": "CURRENT"})))
+        .map(|(code, label)| {
+            // `name` for the lists named rather than labelled (concern sources).
+            obj(json!({"code": code, "label": label, "name": label, "status": "CURRENT"}))
+        })
         .collect()
 }
 
@@ -83,13 +86,18 @@ pub async fn seed(db: &Db) -> Result<usize, StoreError> {
 async fn seed_all(db: &Db) -> Result<usize, StoreError> {
     let repo = Repo::new(db.clone());
     let mut n = 0;
+    // The code/label lists first: trusts refer to organisation types.
+    for (desc, rows) in code_labels() {
+        n += fill(&repo, desc, lookup_records(rows)).await?;
+    }
+    let organization_types = ids_by(&repo, &ORGANIZATION_TYPE, "code").await?;
     let office_name: HashMap<&str, &str> = LOCAL_OFFICES
         .iter()
         .map(|(a, name, _, _)| (*a, *name))
         .collect();
     n += fill(&repo, &LOCAL_OFFICE, LOCAL_OFFICES.iter().map(|(abbr, name, _, post)| obj(json!({"abbreviation": abbr, "name": name, "postAbbreviation": post, "status": "CURRENT"}))).collect()).await?;
     n += fill(&repo, &DBC, LOCAL_OFFICES.iter().map(|(abbr, name, dbc, _)| obj(json!({"dbc": dbc, "name": name, "abbr": abbr, "type": "DEANERY_LETB", "internal": true, "status": "CURRENT"}))).collect()).await?;
-    n += fill(&repo, &TRUST, TRUSTS.iter().map(|(code, name, lo)| obj(json!({"code": code, "trustName": name, "trustKnownAs": name, "localOffice": office_name.get(lo), "organizationType": "NHS Trust", "status": "CURRENT"}))).collect()).await?;
+    n += fill(&repo, &TRUST, TRUSTS.iter().map(|(code, name, lo)| obj(json!({"code": code, "trustName": name, "trustKnownAs": name, "localOffice": office_name.get(lo), "organizationType": {"id": organization_types.get("NHS_TRUST")}, "status": "CURRENT"}))).collect()).await?;
     let trust_ids = ids_by(&repo, &TRUST, "code").await?;
     let trust_office: HashMap<&str, &str> = TRUSTS.iter().map(|(c, _, lo)| (*c, *lo)).collect();
     n += fill(&repo, &SITE, SITES.iter().map(|(code, name, trust, post)| obj(json!({
@@ -99,10 +107,7 @@ async fn seed_all(db: &Db) -> Result<usize, StoreError> {
     }))).collect()).await?;
     n += fill(&repo, &GRADE, GRADES.iter().map(|(abbr, name, t, p, pl)| obj(json!({"abbreviation": abbr, "name": name, "label": name, "trainingGrade": t, "postGrade": p, "placementGrade": pl, "status": "CURRENT"}))).collect()).await?;
     let grade_ids = ids_by(&repo, &GRADE, "abbreviation").await?;
-    n += fill(&repo, &TARIFF_RATE, [("F1", "30000"), ("F2", "34600"), ("CT1", "40300"), ("ST3", "51000")].iter().map(|(g, rate)| obj(json!({"code": format!("TR-{g}"), "gradeId": grade_ids.get(*g), "gradeAbbreviation": g, "tariffRate": rate, "tariffRateFringe": "2162", "tariffRateLondon": "4076"}))).collect()).await?;
-    for (desc, rows) in code_labels() {
-        n += fill(&repo, desc, lookup_records(rows)).await?;
-    }
+    n += fill(&repo, &TARIFF_RATE, [("F1", "30000"), ("F2", "34600"), ("CT1", "40300"), ("ST3", "51000")].iter().map(|(g, rate)| obj(json!({"code": format!("TR-{g}"), "gradeId": grade_ids.get(*g), "gradeAbbreviation": g, "tariffRate": rate, "tariffRateFringe": "2162", "tariffRateLondon": "4076", "status": "CURRENT"}))).collect()).await?;
     n += fill(
         &repo,
         &ETHNIC_ORIGIN,
@@ -163,7 +168,7 @@ async fn seed_all(db: &Db) -> Result<usize, StoreError> {
         &FUNDING_REASON,
         FUNDING_REASONS
             .iter()
-            .map(|r| obj(json!({"reason": r})))
+            .map(|r| obj(json!({"reason": r, "status": "CURRENT"})))
             .collect(),
     )
     .await?;
@@ -172,7 +177,7 @@ async fn seed_all(db: &Db) -> Result<usize, StoreError> {
         &LOCAL_OFFICE_CONTACT_TYPE,
         CONTACT_TYPES
             .iter()
-            .map(|(code, label)| obj(json!({"code": code, "label": label})))
+            .map(|(code, label)| obj(json!({"code": code, "label": label, "status": "CURRENT"})))
             .collect(),
     )
     .await?;

@@ -4,14 +4,16 @@
 //! | route | types | answer |
 //! |---|---|---|
 //! | `POST /{t}/ids/exists[/]` | grades, sites, trusts | ids → `{id: bool}` |
-//! | `GET /{t}/ids/in?ids=1,2` | grades, sites, trusts | the records |
-//! | `POST /sites/ids/in/query` | sites | ids in the body → the records |
+//! | `GET /{t}/ids/in?ids=1,2` | grades, sites, trusts, funding-sub-types (UUIDs) | the records |
+//! | `POST /sites/ids/in/query` | sites | ids in the body (`[1,2]` or `{"ids":[1,2]}`) → the records |
 //! | `GET /{t}/in/{codes}` | grades, sites, trusts, roles | comma-separated codes → the records |
-//! | `GET /{t}/code/{code}` | sites, dbcs | one record, or 404 |
+//! | `GET /{t}/code/{code}` | sites, dbcs, trusts, curriculum-sub-types | one record, or 404 |
 //! | `POST /{t}/codeexists[/]` | sites, trusts | a code (text) → 302 Found, or 204 No Content |
 //! | `POST /sites/trustmatch/{trustCode}` | sites | a site code → 302 when the site is the trust's, else 204 |
 //!
-//! Every list input is bounded (`max_items`, 1,000 by default): more is a 400.
+//! Codes are compared ignoring case, as the original's MySQL collation compared them (the
+//! `exists` maps excepted: the original compared the codes it found exactly in Java). Every
+//! list input is bounded (`max_items`, 1,000 by default): more is a 400.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -23,29 +25,37 @@ use tis_core::extract::{Json as Body, Path};
 use tis_core::paging::query_pairs;
 use tis_store::Value;
 
-use super::dto::{DbcDto, GradeDto, RoleDto, SITE, SiteDto, TrustDto};
+use super::dto::{
+    CurriculumSubTypeDto, DbcDto, FundingSubTypeDto, GradeDto, RoleDto, SITE, SiteDto, TrustDto,
+};
 use super::{API, AppState};
 use crate::domain::Entity;
 use tis_service_kit::ApiError;
 use tis_service_kit::entity::validate::id_from_text;
 use tis_service_kit::http::api::{Api, Body as Doc, Method, Op};
-use tis_service_kit::http::crud::decode;
+use tis_service_kit::http::crud::{decode, text_body};
 use tis_service_kit::repo::{Filter, ListQuery};
 
 pub fn routes(api: Api) -> Api {
     let api = ids::<GradeDto>(ids::<SiteDto>(ids::<TrustDto>(api)));
+    let api = ids_in::<FundingSubTypeDto>(api);
     let api = in_codes::<GradeDto>(in_codes::<SiteDto>(in_codes::<TrustDto>(
         in_codes::<RoleDto>(api),
     )));
-    let api = by_code::<SiteDto>(by_code::<DbcDto>(api));
+    let api = by_code::<SiteDto>(by_code::<DbcDto>(by_code::<TrustDto>(by_code::<
+        CurriculumSubTypeDto,
+    >(api))));
     let api = code_exists::<SiteDto>(code_exists::<TrustDto>(api));
     api.add(
         Method::Post,
         &format!("{API}/sites/ids/in/query"),
         ids_in_body::<SiteDto>,
-        Op::new("Site", "The sites with these ids (ids in the body)")
-            .body(Doc::Ids)
-            .returns(200, Doc::Many("SiteDto".into())),
+        Op::new(
+            "Site",
+            "The sites with these ids (in the body: a list, or the original's object of lists)",
+        )
+        .body(Doc::Ids)
+        .returns(200, Doc::Many("SiteDto".into())),
     )
     .add(
         Method::Post,
@@ -83,18 +93,22 @@ pub fn split_list(st: &AppState, raw: &str) -> Result<Vec<String>, ApiError> {
     Ok(items)
 }
 
-fn ids<E: Entity>(api: Api) -> Api {
+fn ids_in<E: Entity>(api: Api) -> Api {
     let d = E::desc();
-    let base = format!("{API}/{}", d.plural);
-    let many = Doc::Many(<E as utoipa::ToSchema>::name());
-    let mut api = api.add(
+    api.add(
         Method::Get,
-        &format!("{base}/ids/in"),
+        &format!("{API}/{}/ids/in", d.plural),
         ids_in_query::<E>,
         Op::new(d.name, format!("The {} records with these ids", d.name))
             .query(&["ids"])
-            .returns(200, many),
-    );
+            .returns(200, Doc::Many(<E as utoipa::ToSchema>::name())),
+    )
+}
+
+fn ids<E: Entity>(api: Api) -> Api {
+    let d = E::desc();
+    let base = format!("{API}/{}", d.plural);
+    let mut api = ids_in::<E>(api);
     for path in [format!("{base}/ids/exists"), format!("{base}/ids/exists/")] {
         api = api.add(
             Method::Post,
@@ -191,12 +205,24 @@ async fn ids_in_query<E: Entity>(
     Ok(axum::Json(by_ids::<E>(&st, &ids).await?))
 }
 
+/// The ids of a `POST …/ids/in/query` body: a list of ids, or the original's object of
+/// lists of ids (`{"ids": [1, 2]}`), whose lists are joined.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum IdsBody {
+    List(Vec<i64>),
+    Lists(BTreeMap<String, Vec<i64>>),
+}
+
 async fn ids_in_body<E: Entity>(
     State(st): State<AppState>,
     _who: Authenticated,
-    Body(ids): Body<Vec<i64>>,
+    Body(ids): Body<IdsBody>,
 ) -> Result<axum::Json<Vec<E>>, ApiError> {
-    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+    let ids: Vec<String> = match ids {
+        IdsBody::List(ids) => ids.iter().map(i64::to_string).collect(),
+        IdsBody::Lists(lists) => lists.values().flatten().map(i64::to_string).collect(),
+    };
     Ok(axum::Json(by_ids::<E>(&st, &ids).await?))
 }
 
@@ -234,10 +260,7 @@ async fn codes_in<E: Entity>(
     let Some(code) = d.code_field() else {
         return Ok(axum::Json(Vec::new()));
     };
-    let q = ListQuery::filtered(vec![Filter::new(
-        code,
-        codes.into_iter().map(Value::Text).collect(),
-    )]);
+    let q = ListQuery::filtered(vec![Filter::ignoring_case(code, codes)]);
     Ok(axum::Json(decode(st.repo.list(d, &q).await?)?))
 }
 
@@ -250,7 +273,7 @@ async fn one_by_code<E: Entity>(
     let field = d
         .code_field()
         .ok_or_else(|| ApiError::NotFound("no code".into()))?;
-    let q = ListQuery::filtered(vec![Filter::new(field, vec![Value::Text(code.clone())])]);
+    let q = ListQuery::filtered(vec![Filter::ignoring_case(field, [code.clone()])]);
     let mut items = decode::<E>(st.repo.list(d, &q).await?)?;
     items
         .pop()
@@ -263,22 +286,7 @@ type RawBody = Result<Bytes, axum::extract::rejection::BytesRejection>;
 
 /// The code in a text body: raw text, or a JSON string.
 pub fn body_text(body: RawBody) -> Result<String, ApiError> {
-    let body = body.map_err(|rej| {
-        ApiError::Http(tis_core::HttpError::new(
-            rej.status(),
-            if rej.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
-                "payload_too_large"
-            } else {
-                "unreadable_body"
-            },
-            rej.body_text(),
-        ))
-    })?;
-    let text = String::from_utf8_lossy(&body).trim().to_owned();
-    Ok(match serde_json::from_str::<serde_json::Value>(&text) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => text,
-    })
+    text_body(body)
 }
 
 fn found(hit: bool) -> StatusCode {
@@ -299,7 +307,7 @@ async fn code_exists_handler<E: Entity>(
     let Some(field) = d.code_field().filter(|_| !code.is_empty()) else {
         return Ok(StatusCode::NO_CONTENT);
     };
-    let q = ListQuery::filtered(vec![Filter::new(field, vec![Value::Text(code)])]);
+    let q = ListQuery::filtered(vec![Filter::ignoring_case(field, [code])]);
     Ok(found(
         !st.repo.column_values(d, field, &q).await?.is_empty(),
     ))
@@ -319,8 +327,8 @@ async fn trust_match(
         return Ok(StatusCode::NO_CONTENT);
     }
     let q = ListQuery::filtered(vec![
-        Filter::new(site, vec![Value::Text(site_code)]),
-        Filter::new(trust, vec![Value::Text(trust_code)]),
+        Filter::ignoring_case(site, [site_code]),
+        Filter::ignoring_case(trust, [trust_code]),
     ]);
     Ok(found(
         !st.repo.column_values(&SITE, site, &q).await?.is_empty(),

@@ -1,14 +1,18 @@
 //! The look-ups particular to one type.
 //!
-//! - `GET /dbcs/abbr/{abbr}` (one, or 404), `GET /dbcs/internal/{bool}` (a list);
+//! - `GET /dbcs/abbr/{abbr}` (one, or 404; the abbreviation compared ignoring case),
+//!   `GET /dbcs/internal/{bool}` (a list);
 //! - `GET /dbcs/user` and `GET /local-offices/user`: only the caller's designated bodies, and
 //!   the local offices they map to (a local office maps to the designated body of the same
 //!   name, as in the original data), so the UI can build its owner filters (DOMAIN §2.6);
-//! - `GET /roles/categories/{id}`, `GET /roles/codes?codes=a,b`;
-//! - `POST /roles/matches[/]`: codes → the stored code equal to each ignoring case (`""` when
-//!   none); `POST /leaving-reasons/match[/]`: the same over leaving-reason labels;
-//! - `POST /programme-membership-types/exist[/]`: codes → bool;
-//! - `GET /funding-types/{id}/funding-sub-types`.
+//! - `GET /roles/categories/{id}`, `GET /roles/codes?codes=a,b` (ignoring case);
+//! - `POST /roles/matches[/]` and `POST /leaving-reasons/match[/]`: codes (URL-decoded) → the
+//!   stored code equal to each ignoring case (`""` when none), with optional `columnFilters`;
+//!   inputs equal ignoring case answer once, as the original's case-insensitive map did;
+//! - `POST /programme-membership-types/exist[/]`: codes → bool, with optional `columnFilters`;
+//! - `GET /funding-types/{id}/funding-sub-types`;
+//! - `GET /profile-info`: the original's `{activeProfiles, ribbonEnv}` (here: the database
+//!   backend, and no ribbon).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -28,7 +32,7 @@ use super::{API, AppState};
 use crate::domain::{Descriptor, Field};
 use tis_service_kit::ApiError;
 use tis_service_kit::http::api::{Api, Body as Doc, Method, Op};
-use tis_service_kit::http::crud::{decode, path_id};
+use tis_service_kit::http::crud::{decode, path_id, url_decoded};
 use tis_service_kit::repo::{Filter, ListQuery};
 
 fn field(d: &'static Descriptor, json: &str) -> Result<&'static Field, ApiError> {
@@ -93,6 +97,16 @@ pub fn routes(api: Api) -> Api {
         )
         .add(
             Method::Get,
+            &format!("{API}/profile-info"),
+            profile_info,
+            Op::new(
+                "ProfileInfo",
+                "The running profiles, as the original's ProfileInfoVM",
+            )
+            .returns(200, Doc::StringMap),
+        )
+        .add(
+            Method::Get,
             &format!("{API}/funding-types/{{id}}/funding-sub-types"),
             sub_types_of,
             Op::new("FundingSubType", "The sub-types of a funding type")
@@ -101,9 +115,42 @@ pub fn routes(api: Api) -> Api {
         );
     for slash in ["", "/"] {
         api = api
-            .add(Method::Post, &format!("{API}/roles/matches{slash}"), roles_match, Op::new("Role", "Each code → the stored role code equal to it ignoring case, or \"\"").query(&["columnFilters"]).body(Doc::Strings).returns(200, Doc::StringMap))
-            .add(Method::Post, &format!("{API}/leaving-reasons/match{slash}"), leaving_reasons_match, Op::new("LeavingReason", "Each label → the stored leaving-reason label equal to it ignoring case, or \"\"").body(Doc::Strings).returns(200, Doc::StringMap))
-            .add(Method::Post, &format!("{API}/programme-membership-types/exist{slash}"), programme_membership_types_exist, Op::new("ProgrammeMembershipType", "Which of these programme membership type codes exist").body(Doc::Strings).returns(200, Doc::BoolMap));
+            .add(
+                Method::Post,
+                &format!("{API}/roles/matches{slash}"),
+                roles_match,
+                Op::new(
+                    "Role",
+                    "Each code → the stored role code equal to it ignoring case, or \"\"",
+                )
+                .query(&["columnFilters"])
+                .body(Doc::Strings)
+                .returns(200, Doc::StringMap),
+            )
+            .add(
+                Method::Post,
+                &format!("{API}/leaving-reasons/match{slash}"),
+                leaving_reasons_match,
+                Op::new(
+                    "LeavingReason",
+                    "Each code → the stored leaving-reason code equal to it ignoring case, or \"\"",
+                )
+                .query(&["columnFilters"])
+                .body(Doc::Strings)
+                .returns(200, Doc::StringMap),
+            )
+            .add(
+                Method::Post,
+                &format!("{API}/programme-membership-types/exist{slash}"),
+                programme_membership_types_exist,
+                Op::new(
+                    "ProgrammeMembershipType",
+                    "Which of these programme membership type codes exist",
+                )
+                .query(&["columnFilters"])
+                .body(Doc::Strings)
+                .returns(200, Doc::BoolMap),
+            );
     }
     api
 }
@@ -113,9 +160,9 @@ async fn dbc_by_abbr(
     _who: Authenticated,
     Path(abbr): Path<String>,
 ) -> Result<axum::Json<DbcDto>, ApiError> {
-    let q = ListQuery::filtered(vec![Filter::new(
+    let q = ListQuery::filtered(vec![Filter::ignoring_case(
         field(&DBC, "abbr")?,
-        vec![Value::Text(abbr.clone())],
+        [abbr.clone()],
     )]);
     let mut found = decode::<DbcDto>(st.repo.list(&DBC, &q).await?)?;
     found
@@ -191,14 +238,12 @@ async fn roles_by_codes(
         .collect::<Vec<_>>()
         .join(",");
     let codes = split_list(&st, &raw)?;
-    let q = ListQuery::filtered(vec![Filter::new(
-        field(&ROLE, "code")?,
-        codes.into_iter().map(Value::Text).collect(),
-    )]);
+    let q = ListQuery::filtered(vec![Filter::ignoring_case(field(&ROLE, "code")?, codes)]);
     Ok(axum::Json(decode(st.repo.list(&ROLE, &q).await?)?))
 }
 
-/// Each input → the stored value of `f` equal to it ignoring case, or `""`.
+/// Each input → the stored value of `f` equal to it ignoring case, or `""`. Inputs equal
+/// ignoring case answer once (the first), as the original's case-insensitive `TreeMap` did.
 async fn match_ignoring_case(
     st: &AppState,
     d: &'static Descriptor,
@@ -225,13 +270,26 @@ async fn match_ignoring_case(
         .await?;
     let by_lower: HashMap<String, String> =
         stored.into_iter().map(|s| (s.to_lowercase(), s)).collect();
+    let mut seen = std::collections::HashSet::new();
     Ok(inputs
         .into_iter()
+        .filter(|i| seen.insert(i.to_lowercase()))
         .map(|i| {
             let hit = by_lower.get(&i.to_lowercase()).cloned().unwrap_or_default();
             (i, hit)
         })
         .collect())
+}
+
+/// `columnFilters` of a look-up's query string over `d`, if any.
+fn filters_of(d: &'static Descriptor, uri: &Uri) -> Result<Vec<Filter>, ApiError> {
+    match query_pairs(uri.query())
+        .into_iter()
+        .find(|(k, _)| k == "columnFilters")
+    {
+        Some((_, cf)) => Ok(tis_service_kit::http::params::column_filters(d, &cf)?),
+        None => Ok(Vec::new()),
+    }
 }
 
 async fn roles_match(
@@ -240,13 +298,8 @@ async fn roles_match(
     uri: Uri,
     Body(codes): Body<Vec<String>>,
 ) -> Result<axum::Json<BTreeMap<String, String>>, ApiError> {
-    let mut extra = Vec::new();
-    if let Some((_, cf)) = query_pairs(uri.query())
-        .into_iter()
-        .find(|(k, _)| k == "columnFilters")
-    {
-        extra = tis_service_kit::http::params::column_filters(&ROLE, &cf)?;
-    }
+    let extra = filters_of(&ROLE, &uri)?;
+    let codes = codes.iter().map(|c| url_decoded(c)).collect();
     Ok(axum::Json(
         match_ignoring_case(&st, &ROLE, field(&ROLE, "code")?, codes, extra).await?,
     ))
@@ -255,15 +308,18 @@ async fn roles_match(
 async fn leaving_reasons_match(
     State(st): State<AppState>,
     _who: Authenticated,
-    Body(labels): Body<Vec<String>>,
+    uri: Uri,
+    Body(codes): Body<Vec<String>>,
 ) -> Result<axum::Json<BTreeMap<String, String>>, ApiError> {
+    let extra = filters_of(&LEAVING_REASON, &uri)?;
+    let codes = codes.iter().map(|c| url_decoded(c)).collect();
     Ok(axum::Json(
         match_ignoring_case(
             &st,
             &LEAVING_REASON,
-            field(&LEAVING_REASON, "label")?,
-            labels,
-            Vec::new(),
+            field(&LEAVING_REASON, "code")?,
+            codes,
+            extra,
         )
         .await?,
     ))
@@ -272,6 +328,7 @@ async fn leaving_reasons_match(
 async fn programme_membership_types_exist(
     State(st): State<AppState>,
     _who: Authenticated,
+    uri: Uri,
     Body(codes): Body<Vec<String>>,
 ) -> Result<axum::Json<BTreeMap<String, bool>>, ApiError> {
     if codes.len() > st.limits.max_items {
@@ -281,10 +338,12 @@ async fn programme_membership_types_exist(
         ));
     }
     let f = field(&PROGRAMME_MEMBERSHIP_TYPE, "code")?;
-    let q = ListQuery::filtered(vec![Filter::new(
+    let mut q = ListQuery::filtered(vec![Filter::new(
         f,
         codes.iter().map(|c| Value::Text(c.clone())).collect(),
     )]);
+    q.filters
+        .extend(filters_of(&PROGRAMME_MEMBERSHIP_TYPE, &uri)?);
     let found: std::collections::HashSet<String> = st
         .repo
         .column_values(&PROGRAMME_MEMBERSHIP_TYPE, f, &q)
@@ -315,4 +374,19 @@ async fn sub_types_of(
     Ok(axum::Json(decode(
         st.repo.list(&FUNDING_SUB_TYPE, &q).await?,
     )?))
+}
+
+/// The original's `ProfileInfoVM`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProfileInfo {
+    active_profiles: Vec<&'static str>,
+    ribbon_env: Option<&'static str>,
+}
+
+async fn profile_info(State(st): State<AppState>, _who: Authenticated) -> axum::Json<ProfileInfo> {
+    axum::Json(ProfileInfo {
+        active_profiles: vec![st.repo.db().backend().as_str()],
+        ribbon_env: None,
+    })
 }

@@ -126,16 +126,16 @@ async fn user_look_ups_return_only_the_callers_designated_bodies_and_offices() {
     for b in BACKENDS {
         let app = spawn_app(b).await;
         app.bulk("dbcs", json!([
-            {"dbc": "1-AIIDWA", "name": "Health Education England North West London", "abbr": "HENWL"},
-            {"dbc": "1-AIIDHJ", "name": "Health Education England Wessex", "abbr": "HEWX"},
-            {"dbc": "1-1RSSPZ7", "name": "Health Education England East Midlands", "abbr": "HEEM"}
+            {"dbc": "1-AIIDWA", "name": "Health Education England North West London", "abbr": "HENWL", "type": "DEANERY_LETB"},
+            {"dbc": "1-AIIDHJ", "name": "Health Education England Wessex", "abbr": "HEWX", "type": "DEANERY_LETB"},
+            {"dbc": "1-1RSSPZ7", "name": "Health Education England East Midlands", "abbr": "HEEM", "type": "DEANERY_LETB"}
         ])).await;
         app.bulk(
             "local-offices",
             json!([
-                {"abbreviation": "HENWL", "name": "Health Education England North West London"},
-                {"abbreviation": "HEWX", "name": "Health Education England Wessex"},
-                {"abbreviation": "HEEM", "name": "Health Education England East Midlands"}
+                {"abbreviation": "HENWL", "name": "Health Education England North West London", "postAbbreviation": "NWL"},
+                {"abbreviation": "HEWX", "name": "Health Education England Wessex", "postAbbreviation": "WX"},
+                {"abbreviation": "HEEM", "name": "Health Education England East Midlands", "postAbbreviation": "EM"}
             ]),
         )
         .await;

@@ -76,8 +76,8 @@ async fn invalid_bodies_are_400s_naming_the_fields() {
         let (status, code, body) = error_code(
             app.send(
                 Method::POST,
-                "/reference/api/grades",
-                &json!({"abbreviation": " ", "trainingGrade": true}),
+                "/reference/api/dbcs",
+                &json!({"dbc": " ", "abbr": "HEWX"}),
             )
             .await,
         )
@@ -89,7 +89,11 @@ async fn invalid_bodies_are_400s_naming_the_fields() {
             .iter()
             .filter_map(|f| f["field"].as_str())
             .collect();
-        assert_eq!(fields, vec!["abbreviation", "postGrade", "placementGrade"]);
+        assert_eq!(
+            fields,
+            vec!["dbc", "name", "type"],
+            "blank, and the original's required fields; `internal` is false when absent"
+        );
 
         let (status, _, body) = error_code(
             app.send(
@@ -145,26 +149,11 @@ async fn invalid_bodies_are_400s_naming_the_fields() {
 }
 
 #[tokio::test]
-async fn unknown_ids_are_404s() {
+async fn unknown_ids_are_404s_but_a_put_naming_one_inserts_as_the_original_did() {
     for b in BACKENDS {
         let app = spawn_app(b).await;
-        for (method, body) in [
-            (Method::GET, None),
-            (Method::DELETE, None),
-            (
-                Method::PUT,
-                Some(json!({"id": 999, "code": "X", "label": "X"})),
-            ),
-        ] {
-            let path = if method == Method::PUT {
-                "/reference/api/titles".to_owned()
-            } else {
-                "/reference/api/titles/999".to_owned()
-            };
-            let mut req = app.request(method.clone(), &path, Some(&admin()));
-            if let Some(body) = body {
-                req = req.json(&body);
-            }
+        for method in [Method::GET, Method::DELETE] {
+            let req = app.request(method.clone(), "/reference/api/titles/999", Some(&admin()));
             let (status, code, _) = error_code(req.send().await.expect("send")).await;
             assert_eq!(
                 (status, code.as_str()),
@@ -172,6 +161,23 @@ async fn unknown_ids_are_404s() {
                 "{b:?} {method}"
             );
         }
+        // JPA's `save` merged a detached record: an id it did not know became a new row.
+        let res = app
+            .send(
+                Method::PUT,
+                "/reference/api/titles",
+                &json!({"id": 999, "code": "X", "label": "X"}),
+            )
+            .await;
+        assert_eq!(res.status(), 200, "{b:?}: PUT is an upsert");
+        let title: Value = res.json().await.expect("json");
+        assert_eq!(title["code"], "X");
+        assert_ne!(title["id"], 999, "{b:?}: a new row has an id of its own");
+        assert_eq!(
+            app.get_json(&format!("/reference/api/titles/{}", title["id"]))
+                .await["label"],
+            "X"
+        );
         let (status, code, _) = error_code(app.get("/reference/api/titles/abc").await).await;
         assert_eq!((status, code.as_str()), (400, "invalid_path"));
     }
@@ -229,13 +235,16 @@ async fn bulk_writes_are_all_or_nothing() {
             .await;
         let mut update: Vec<Value> = created.clone();
         update[0]["label"] = json!("Doctor");
-        update[1]["id"] = json!(123456);
+        update[1]["code"] = json!("dr");
         let (status, _, _) = error_code(
             app.send(Method::PUT, "/reference/api/bulk-titles", &json!(update))
                 .await,
         )
         .await;
-        assert_eq!(status, 404, "{b:?}: an unknown id in a bulk update");
+        assert_eq!(
+            status, 409,
+            "{b:?}: a code taken (ignoring case) in a bulk update"
+        );
         let list = app.get_json("/reference/api/titles?sort=code").await;
         assert_eq!(
             list[0]["label"], "Dr",
@@ -263,7 +272,7 @@ async fn references_are_nested_objects_and_must_exist() {
         let office = &app
             .bulk(
                 "local-offices",
-                json!([{"abbreviation": "HEWX", "name": "Health Education England Wessex"}]),
+                json!([{"abbreviation": "HEWX", "name": "Health Education England Wessex", "postAbbreviation": "WX"}]),
             )
             .await[0];
         let kind = &app

@@ -88,8 +88,10 @@ impl ReferenceApp for TestApp {
                 &body,
             )
             .await;
-        assert_eq!(res.status(), 200, "{:?} bulk {plural}", self.backend);
-        res.json().await.expect("json")
+        let status = res.status();
+        let body: Value = res.json().await.expect("json");
+        assert_eq!(status, 200, "{:?} bulk {plural}: {body}", self.backend);
+        serde_json::from_value(body).expect("a list")
     }
 }
 

@@ -128,14 +128,14 @@ async fn look_up_inputs_are_bounded() {
     let app = spawn_with(Backend::Sqlite, |c| c.max_items = 3).await;
     let (status, _) = post(
         &app,
-        "/reference/api/genders/exists/",
+        "/reference/api/grades/exists/",
         json!(["a", "b", "c", "d"]),
     )
     .await;
     assert_eq!(status, 400);
     let (status, _) = post(
         &app,
-        "/reference/api/genders/exists/",
+        "/reference/api/grades/exists/",
         json!(["a", "b", "c"]),
     )
     .await;
@@ -228,18 +228,19 @@ async fn designated_bodies_roles_and_funding_have_their_own_look_ups() {
 
         app.bulk(
             "leaving-reasons",
-            json!([{"code": "CCT", "label": "CCT/CESR awarded"}]),
+            json!([{"code": "CCT/CESR", "label": "CCT/CESR awarded", "status": "CURRENT"}]),
         )
         .await;
         let (_, map) = post(
             &app,
             "/reference/api/leaving-reasons/match",
-            json!(["cct/cesr AWARDED", "Bored"]),
+            json!(["cct/cesr", "CCT%2FCESR", "Bored"]),
         )
         .await;
         assert_eq!(
             map,
-            json!({"cct/cesr AWARDED": "CCT/CESR awarded", "Bored": ""})
+            json!({"cct/cesr": "CCT/CESR", "Bored": ""}),
+            "{b:?}: codes (URL-decoded) matched ignoring case, each once ignoring case"
         );
         app.bulk(
             "programme-membership-types",

@@ -1,5 +1,5 @@
 //! The wire DTOs, each declared once together with its descriptor (see
-//! [`crate::domain::descriptor`]).
+//! [`tis_service_kit::entity`]).
 //!
 //! [`with_every_entity!`] names every entity type once, in dependency order (a referenced
 //! type before the types that refer to it); the DDL, the routes and the OpenAPI document are
@@ -18,12 +18,12 @@ use crate::domain::{Descriptor, Entity};
 macro_rules! with_every_entity {
     ($callback:ident) => {
         $callback! {
-            SiteDto, TrustDto, GradeDto, DbcDto, LocalOfficeDto, LocalOfficeContactTypeDto,
-            LocalOfficeContactDto, CountryDto, NationalityDto, CollegeDto, RoleCategoryDto, RoleDto,
-            FundingTypeDto, FundingSubTypeDto, FundingReasonDto, TariffRateDto, RotationDto,
-            EthnicOriginDto, AssessmentTypeDto, CurriculumSubTypeDto, FundingIssueDto, GdcStatusDto,
-            GmcStatusDto, GenderDto, InactiveReasonDto, LeavingDestinationDto, LeavingReasonDto,
-            MaritalStatusDto, MedicalSchoolDto, OrganizationTypeDto, PermitToWorkDto,
+            OrganizationTypeDto, SiteDto, TrustDto, GradeDto, DbcDto, LocalOfficeDto,
+            LocalOfficeContactTypeDto, LocalOfficeContactDto, CountryDto, NationalityDto, CollegeDto,
+            RoleCategoryDto, RoleDto, FundingTypeDto, FundingSubTypeDto, FundingReasonDto,
+            TariffRateDto, RotationDto, EthnicOriginDto, AssessmentTypeDto, CurriculumSubTypeDto,
+            FundingIssueDto, GdcStatusDto, GmcStatusDto, GenderDto, InactiveReasonDto,
+            LeavingDestinationDto, LeavingReasonDto, MaritalStatusDto, MedicalSchoolDto, PermitToWorkDto,
             PlacementTypeDto, ProgrammeMembershipTypeDto, QualificationReferenceDto,
             QualificationTypeDto, RecordTypeDto, ReligiousBeliefDto, SettledDto,
             SexualOrientationDto, StatusDto, TitleDto, TrainingNumberTypeDto, ConcernSourceDto,
@@ -39,9 +39,12 @@ macro_rules! descriptors {
     };
 }
 
-/// Every entity's descriptor, referenced types first.
+/// Every entity's descriptor, referenced types first, and the kit's JSON-patch store (the
+/// original's `/jsonPatches`, whose table is Reference's like the rest).
 pub fn all() -> Vec<&'static Descriptor> {
-    with_every_entity!(descriptors)
+    let mut all = with_every_entity!(descriptors);
+    all.push(&tis_service_kit::http::json_patch::JSON_PATCH);
+    all
 }
 
 #[cfg(test)]
