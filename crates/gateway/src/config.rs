@@ -1,10 +1,11 @@
 //! `[gateway]`: the gateway's configuration.
 //!
 //! Every key has a default, so an empty section runs a gateway on `127.0.0.1:8080` (admin on
-//! `127.0.0.1:8081`) routing `/reference/**` to the service `reference`, whose instances come
-//! from the local registry that `tis up` feeds. What must be given: the identity provider
-//! (`auth.issuer`, `auth.audience`) and the principal signing key
-//! (`principal.signing_key_file`).
+//! `127.0.0.1:8081`). The default route table is empty: this crate knows no service. `tis`
+//! fills it from its services table when the operator gives no routes (one route per service,
+//! instances from the local registry that `tis up` feeds; see `docs/configuration.md`). What
+//! must be given: the identity provider (`auth.issuer`, `auth.audience`) and the principal
+//! signing key (`principal.signing_key_file`).
 //!
 //! ```toml
 //! [gateway]
@@ -125,24 +126,9 @@ impl Default for GatewayConfig {
             max_timeout: Duration::from_secs(60),
             trust_forwarded_headers: false,
             registry_file: None,
-            routes: vec![
-                RouteConfig {
-                    title: Some("Reference data".into()),
-                    ..RouteConfig::new("/reference", "reference")
-                },
-                RouteConfig {
-                    title: Some("User profiles".into()),
-                    // Profile validates designated bodies with Reference on the caller's behalf,
-                    // and its /userinfo resolves the caller from the access token itself.
-                    principal_audiences: vec!["reference".into()],
-                    forward_access_token: true,
-                    ..RouteConfig::new("/profile", "profile")
-                },
-            ],
-            services: BTreeMap::from([
-                ("reference".to_owned(), ServiceConfig::default()),
-                ("profile".to_owned(), ServiceConfig::default()),
-            ]),
+            // No service is known here: `tis` fills these from its services table.
+            routes: Vec::new(),
+            services: BTreeMap::new(),
             routes_file: None,
             routes_file_poll: Duration::from_secs(1),
             auth: AuthConfig::default(),
@@ -358,15 +344,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_empty_section_routes_reference_through_the_registry() {
+    fn an_empty_section_has_defaults_and_no_routes_of_its_own() {
         let cfg: GatewayConfig = toml::from_str("").expect("defaults");
         assert_eq!(cfg, GatewayConfig::default());
         assert_eq!(cfg.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(cfg.admin_listen.to_string(), "127.0.0.1:8081");
         assert_eq!(cfg.default_timeout, Duration::from_secs(10));
-        assert_eq!(cfg.routes[0].prefix, "/reference");
+        assert!(cfg.routes.is_empty(), "{:?}", cfg.routes);
+        assert!(cfg.services.is_empty());
         assert_eq!(
-            cfg.services["reference"].discovery,
+            ServiceConfig::default().discovery,
             DiscoveryConfig::Registry { name: None }
         );
         cfg.validate().expect("valid");

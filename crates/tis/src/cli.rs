@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::services::Service;
+
 /// TIS, the Trainee Information System: the records of doctors and dentists in postgraduate
 /// training, as services that keep working when parts of them fail.
 #[derive(Debug, Parser)]
@@ -88,7 +90,7 @@ pub enum CtlAction {
 
 #[derive(Debug, Args)]
 pub struct CtlRestartArgs {
-    /// The service whose instances to restart (`reference`, `profile`).
+    /// The service whose instances to restart (`reference`, `profile`…, or `idp`, `gateway`).
     pub service: String,
     /// The data folder of the running `tis up`. Overrides `data_dir` (default `.tis`).
     #[arg(long, value_name = "DIR")]
@@ -165,27 +167,11 @@ pub struct UpArgs {
     pub replica: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Service {
-    /// Users, roles, permissions, and each user's designated bodies, trusts and programmes.
-    Profile,
-    /// Lookup tables: sites, trusts, grades, designated bodies…
-    Reference,
-}
-
-impl Service {
-    pub fn name(self) -> &'static str {
-        match self {
-            Service::Profile => "profile",
-            Service::Reference => "reference",
-        }
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// The service to run.
-    pub service: Service,
+    #[arg(value_parser = crate::services::parser())]
+    pub service: &'static Service,
     /// Listen address; port 0 picks a free port. Overrides `<service>.listen`.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
@@ -264,7 +250,8 @@ pub struct TokenArgs {
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
     /// The service whose database to migrate.
-    pub service: Service,
+    #[arg(value_parser = crate::services::parser())]
+    pub service: &'static Service,
     /// The database URL (`sqlite://…` or `postgres://…`). Overrides `<service>.database.url`.
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,

@@ -11,6 +11,10 @@
 //! [gateway]               # the edge: routes, pools, auth, principal key
 //! [token]                 # where `tis token` logs in
 //! ```
+//!
+//! Each domain service's section is a field here (serde must know every section to refuse
+//! unknown keys) and an entry in the services table (`crate::services`), which reaches it
+//! through that entry's `section`; nothing else in `tis` names it.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -40,6 +44,7 @@ pub struct Config {
     pub up: UpConfig,
     pub token: TokenConfig,
     pub idp: tis_idp::IdpConfig,
+    // The domain services: one field each, reached through `crate::services::SERVICES`.
     pub reference: tis_reference::ReferenceConfig,
     pub profile: tis_profile::ProfileConfig,
     pub gateway: tis_gateway::GatewayConfig,

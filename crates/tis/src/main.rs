@@ -8,6 +8,7 @@
 //! # Layout
 //! - `cli`: the clap definitions (every option is documented in `--help`).
 //! - `config`: the top-level `Config`, made of each crate's section.
+//! - `services`: the services table, the one place that names each domain service.
 //! - `commands`: one module per command (`serve`, `idp`, `token`, `migrate`).
 //! - `up`: the `tis up` supervisor.
 //! - `supervised`: what a child process started by `tis up` does differently.
@@ -15,6 +16,7 @@
 mod cli;
 mod commands;
 mod config;
+mod services;
 mod supervised;
 mod up;
 

@@ -1,5 +1,5 @@
 //! Two gateways with HAProxy in front: `tis up`'s gateway, `gateway-2` (started by `tis
-//! chaos` with the same settings, from `/proc/<pid>/environ`), and HAProxy (Debian's
+//! chaos` with the same settings, a copy of the gateway's `run/gateway.toml`), and HAProxy (Debian's
 //! `haproxy` package) on a free port balancing both, where the workload goes.
 //!
 //! HAProxy checks each gateway's `/health/ready` every 200 ms (`fall 2 rise 1`, `timeout
@@ -37,7 +37,8 @@ pub struct TwoGateways {
     /// gateway-2's listeners, fixed so that a restart comes back at the same place.
     listen: u16,
     admin: u16,
-    env: Vec<(String, String)>,
+    /// gateway-2's configuration file: a copy of the gateway's, with its own keys file.
+    config_file: Option<PathBuf>,
     run_dir: Option<PathBuf>,
     gateway2: Option<Child>,
     haproxy: Option<Child>,
@@ -77,7 +78,7 @@ impl TwoGateways {
             front: ports[0],
             listen: ports[1],
             admin: ports[2],
-            env: Vec::new(),
+            config_file: None,
             run_dir: None,
             gateway2: None,
             haproxy: None,
@@ -97,8 +98,12 @@ impl TwoGateways {
             .create(true)
             .append(true)
             .open(run_dir.join(format!("{NAME}.log")))?;
+        let config_file = self.config_file.clone().context("not started")?;
         let mut child = Command::new(&self.tis_exe)
-            .args(["gateway", "--listen"])
+            .arg("gateway")
+            .arg("--config")
+            .arg(&config_file)
+            .arg("--listen")
             .arg(format!("127.0.0.1:{}", self.listen))
             .arg("--admin-listen")
             .arg(format!("127.0.0.1:{}", self.admin))
@@ -106,7 +111,6 @@ impl TwoGateways {
             .arg(&announce)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -124,7 +128,8 @@ impl TwoGateways {
         self.gateway2 = Some(child);
         ready.with_context(|| format!("see run/{NAME}.log"))?;
         for (name, p) in &up.state()?.processes {
-            if !matches!(p.service.as_str(), "reference" | "profile") {
+            // Every process of `tis up` but these two is a service instance.
+            if matches!(p.service.as_str(), "idp" | "gateway") {
                 continue;
             }
             let url = format!(
@@ -246,9 +251,9 @@ impl Extension for TwoGateways {
                 .processes
                 .get("gateway")
                 .context("tis up's gateway is not ready")?;
-            let mut env = sibling::tis_env(gateway.pid)?;
-            sibling::own_keys_file(&mut env, "TIS_GATEWAY__AUTH__KEYS_FILE", NAME);
-            self.env = env;
+            let mut config = sibling::tis_config(gateway.pid)?;
+            sibling::own_keys_file(&mut config, "gateway.auth.keys_file", NAME);
+            self.config_file = Some(sibling::write_config(up.run_dir(), NAME, &config)?);
             self.run_dir = Some(up.run_dir().to_path_buf());
             self.start_gateway2(up).await?;
             let gateway1 = up.gateway_addr().to_owned();

@@ -144,24 +144,22 @@ impl Partition {
             .processes
             .get("reference-1")
             .context("reference-1 is not running: nothing to copy the settings from")?;
-        let mut env = sibling::tis_env(model.pid)?;
-        sibling::own_keys_file(&mut env, "TIS_REFERENCE__ACCESS_TOKENS__KEYS_FILE", NAME);
-        sibling::set(
-            &mut env,
-            "TIS_REFERENCE__LISTEN",
-            format!("{}:0", self.ns_ip),
-        );
+        let mut config = sibling::tis_config(model.pid)?;
+        sibling::own_keys_file(&mut config, "reference.access_tokens.keys_file", NAME);
+        sibling::set(&mut config, "reference.listen", format!("{}:0", self.ns_ip));
+        let config_file = sibling::write_config(up.run_dir(), NAME, &config)?;
         let announce = up.run_dir().join(format!("{NAME}.addr"));
         let _ = std::fs::remove_file(&announce);
         let log = std::fs::File::create(up.run_dir().join(format!("{NAME}.log")))?;
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &self.netns])
             .arg(&self.tis_exe)
-            .args(["serve", "reference", "--announce-to"])
+            .args(["serve", "reference", "--config"])
+            .arg(&config_file)
+            .arg("--announce-to")
             .arg(&announce)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .envs(env)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

@@ -14,6 +14,8 @@ pub async fn run(
     if let Some(admin) = args.admin_listen {
         config.gateway.admin_listen = admin;
     }
+    // Routes and services the operator left out come from the services table.
+    crate::services::gateway_defaults(&mut config.gateway);
     config
         .gateway
         .validate()

@@ -1,29 +1,28 @@
-//! `tis migrate <service>`: apply a service's migrations and exit.
+//! `tis migrate <service>`: apply a service's migrations (its entry in the services table)
+//! and exit.
 
 use anyhow::Context;
 use tis_store::Db;
 
-use crate::cli::{MigrateArgs, Service};
+use crate::cli::MigrateArgs;
 use crate::config::Config;
 
-pub async fn run(args: MigrateArgs, config: Config) -> anyhow::Result<()> {
-    let (mut database, migrations) = match args.service {
-        Service::Profile => (config.profile.database, tis_profile::migrations()),
-        Service::Reference => (config.reference.database, tis_reference::migrations()),
-    };
+pub async fn run(args: MigrateArgs, mut config: Config) -> anyhow::Result<()> {
+    let service = args.service;
+    let mut database = (service.section)(&mut config).base().database;
     if let Some(url) = args.database_url {
         database.url = url;
     }
     let db = Db::connect(&database).context("configuring the database")?;
-    let versions = db.migrate(migrations).await.with_context(|| {
+    let versions = db.migrate((service.migrations)()).await.with_context(|| {
         format!(
             "migrating {} at {}",
-            args.service.name(),
+            service.name,
             tis_store::db::redact(&database.url)
         )
     })?;
     tracing::info!(
-        service.name = args.service.name(),
+        service.name = service.name,
         db.migrations = versions,
         "migrations applied"
     );

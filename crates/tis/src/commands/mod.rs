@@ -15,7 +15,7 @@ use crate::config::Config;
 pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     let service = match &cli.command {
         Command::Up(_) => "tis-up",
-        Command::Serve(args) => args.service.name(),
+        Command::Serve(args) => args.service.name,
         Command::Idp(_) => "idp",
         Command::Gateway(_) => "gateway",
         Command::Token(_) => "tis-token",

@@ -1,35 +1,19 @@
-//! `tis serve <service>`: one instance of a domain service.
+//! `tis serve <service>`: one instance of a domain service, as its entry in the services
+//! table (`crate::services`) builds it.
 
-use tis_service_kit::config::ServiceConfig;
-
-use crate::cli::{ServeArgs, Service, SupervisedArgs};
+use crate::cli::{ServeArgs, SupervisedArgs};
 use crate::config::Config;
 
 pub async fn run(
     args: ServeArgs,
-    config: Config,
+    mut config: Config,
     supervised: SupervisedArgs,
 ) -> anyhow::Result<()> {
-    match args.service {
-        Service::Profile => {
-            let mut cfg = config.profile;
-            if let Some(listen) = args.listen {
-                cfg.listen = listen;
-            }
-            cfg.validate()?;
-            let app = tis_profile::build(&cfg).await?;
-            crate::supervised::announce(&supervised, app.local_addr(), &[])?;
-            app.run(crate::supervised::shutdown(supervised)).await
-        }
-        Service::Reference => {
-            let mut cfg = config.reference;
-            if let Some(listen) = args.listen {
-                cfg.listen = listen;
-            }
-            cfg.validate()?;
-            let app = tis_reference::build(&cfg).await?;
-            crate::supervised::announce(&supervised, app.local_addr(), &[])?;
-            app.run(crate::supervised::shutdown(supervised)).await
-        }
+    let service = args.service;
+    let section = (service.section)(&mut config);
+    if let Some(listen) = args.listen {
+        *section.base_mut().listen = listen;
     }
+    section.validate()?;
+    (service.serve)(config, supervised).await
 }

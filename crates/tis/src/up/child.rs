@@ -32,8 +32,9 @@ pub struct ChildSpec {
     pub name: String,
     /// The service it runs, e.g. `reference`.
     pub service: String,
+    /// Its arguments, `--config run/<name>.toml` among them: that file is all the
+    /// configuration it reads (it inherits no `TIS_…` variable).
     pub args: Vec<OsString>,
-    pub env: Vec<(String, String)>,
 }
 
 /// What the supervisor learns about its processes.
@@ -190,12 +191,21 @@ async fn wait_released(run_dir: &Path, name: &str, stop: &mut watch::Receiver<bo
 
 fn start(spec: &ChildSpec, exe: &Path, announce: &Path) -> anyhow::Result<Child> {
     let mut cmd = Command::new(exe);
+    // Our `TIS_…` settings are in the child's configuration file already, merged with the
+    // rest; inherited, they would override the child's own settings in that file.
+    for (key, _) in std::env::vars_os() {
+        if key
+            .as_encoded_bytes()
+            .starts_with(tis_core::config::ENV_PREFIX.as_bytes())
+        {
+            cmd.env_remove(key);
+        }
+    }
     cmd.args(&spec.args)
         .arg("--announce-to")
         .arg(announce)
         .arg("--supervisor-pid")
         .arg(std::process::id().to_string())
-        .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdin(Stdio::null())
         // Its own process group: Ctrl-C reaches the supervisor only, which stops children in order.
         .process_group(0)

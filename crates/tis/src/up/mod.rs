@@ -4,9 +4,11 @@
 //!    keys, each service's database migrated and seeded with demo data — a SQLite file in
 //!    the data folder, or, with `[up.postgres]` / `--postgres`, a database of its own on a
 //!    PostgreSQL primary whose replicas serve the reads (`postgres`).
-//! 2. Start the processes in waves (`plan`): first the identity provider, then, once it is
-//!    ready and its real address is known, every service instance. Each runs in its own
-//!    process group, announces its address through a file, and exits if we die.
+//! 2. Start the processes in waves (`plan`): first the identity provider, then the gateway,
+//!    then, once their real addresses are known, every instance of every service of the
+//!    services table (`crate::services`). Each gets its configuration as a file,
+//!    `run/<process>.toml` (`config_file`), runs in its own process group, announces its
+//!    address through a file, and exits if we die.
 //! 3. Watch them (`child`): restart a crashed process with back-off; print where everything
 //!    is once all are ready; keep `run/up.json` current for tools and tests. A process
 //!    whose `run/hold/<name>` file exists is not restarted until the file is removed
@@ -16,9 +18,12 @@
 
 mod announce;
 mod child;
+mod config_file;
 mod plan;
 pub mod postgres;
 mod prepare;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -28,6 +33,7 @@ use tokio::task::JoinSet;
 
 use crate::cli::UpArgs;
 use crate::config::{Config, InvalidConfig, Mode, UpConfig};
+use crate::services;
 use child::{ChildSpec, Event};
 pub use postgres::UpPostgres;
 pub use prepare::Running;
@@ -75,7 +81,7 @@ pub async fn run(args: UpArgs, mut config: Config) -> anyhow::Result<()> {
     let mut ready: BTreeMap<String, Running> = BTreeMap::new();
     let mut wave_no = 0;
     let mut wave = plan::wave(wave_no, &config, &layout, &ready);
-    spawner.spawn(&mut tasks, &wave);
+    spawner.spawn(&mut tasks, &wave)?;
     let mut announced = false;
 
     let shutdown = tis_core::shutdown::signal();
@@ -90,10 +96,10 @@ pub async fn run(args: UpArgs, mut config: Config) -> anyhow::Result<()> {
                     let running = Running { service, addr, others, pid };
                     if let Some(admin) = running.admin() {
                         // A (re)started gateway has an empty registry: tell it everything.
-                        for (instance, r) in ready.iter().filter(|(_, r)| plan::is_service(&r.service)) {
+                        for (instance, r) in ready.iter().filter(|(_, r)| services::is_service(&r.service)) {
                             announcer.register(admin, &r.service, instance, r.addr);
                         }
-                    } else if plan::is_service(&running.service)
+                    } else if services::is_service(&running.service)
                         && let Some(admin) = gateway_admin(&ready)
                     {
                         announcer.register(admin, &running.service, &name, running.addr);
@@ -108,7 +114,7 @@ pub async fn run(args: UpArgs, mut config: Config) -> anyhow::Result<()> {
                             announced = true;
                             plan::print_banner(&config, &layout, &ready, started.elapsed());
                         } else {
-                            spawner.spawn(&mut tasks, &wave);
+                            spawner.spawn(&mut tasks, &wave)?;
                         }
                     }
                     layout.write_state(&ready, &plan::issuer(&ready, &config))?;
@@ -122,7 +128,7 @@ pub async fn run(args: UpArgs, mut config: Config) -> anyhow::Result<()> {
                     // service runs with reduced capacity, as it would if nobody had noticed the
                     // crash. Only one that stopped cleanly (drained) leaves the rotation.
                     let clean = reason == "stopped" || reason == "exited with code 0";
-                    if plan::is_service(&service)
+                    if services::is_service(&service)
                         && clean
                         && let Some(admin) = gateway_admin(&ready)
                     {
@@ -159,10 +165,19 @@ struct Spawner<'a> {
 }
 
 impl Spawner<'_> {
-    fn spawn(&self, tasks: &mut JoinSet<()>, specs: &[ChildSpec]) {
-        for spec in specs {
+    /// Writes each process's configuration file, then starts supervising it.
+    fn spawn(&self, tasks: &mut JoinSet<()>, planned: &[plan::Planned]) -> anyhow::Result<()> {
+        for p in planned {
+            let file = config_file::write(self.run_dir, &p.name, &p.config)?;
+            let mut args = p.args.clone();
+            args.extend([std::ffi::OsString::from("--config"), file.into_os_string()]);
+            let spec = ChildSpec {
+                name: p.name.clone(),
+                service: p.service.clone(),
+                args,
+            };
             tasks.spawn(child::supervise(
-                spec.clone(),
+                spec,
                 self.exe.to_path_buf(),
                 self.run_dir.to_path_buf(),
                 self.up.clone(),
@@ -170,5 +185,6 @@ impl Spawner<'_> {
                 self.stop.clone(),
             ));
         }
+        Ok(())
     }
 }

@@ -1,33 +1,37 @@
 //! Which processes `tis up` runs, with what settings, and what it tells the person at the
 //! terminal once they are ready.
+//!
+//! A process's settings are the supervisor's own configuration (defaults, file, `TIS_…`
+//! environment and flags, already merged by `main`) with the process's part set through the
+//! typed structs: its listener, the keys, the drain delay, a service instance's database
+//! (placed by `prepare`) and its clients of other services. `config_file` writes the result to
+//! `run/<process>.toml`, passed with `--config`; children inherit no `TIS_…` variable, so that
+//! file is everything they read, and a renamed field is a compile error here.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::time::Duration;
 
-use tis_core::telemetry::LogFormat;
+use tis_gateway::DiscoveryConfig;
 
-use super::child::ChildSpec;
 use super::prepare::Layout;
 use crate::config::Config;
+use crate::services::{self, SERVICES, Service};
 
-/// Settings every process gets through the environment (which overrides `tis.toml`).
-fn common_env(config: &Config, layout: &Layout) -> Vec<(String, String)> {
-    let format = match config.log.format {
-        LogFormat::Json => "json",
-        LogFormat::Pretty => "pretty",
-    };
-    vec![
-        ("TIS_MODE".into(), "local".into()),
-        ("TIS_DATA_DIR".into(), layout.data_dir.display().to_string()),
-        ("TIS_LOG__FORMAT".into(), format.into()),
-        ("TIS_LOG__LEVEL".into(), config.log.level.clone()),
-    ]
+/// A process to start: its name, what it runs, and its whole configuration.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// Unique, e.g. `reference-1`; also the name of its configuration file.
+    pub name: String,
+    /// The service it runs, e.g. `reference`.
+    pub service: String,
+    /// The subcommand and its arguments (`--config` is added when the file is written).
+    pub args: Vec<OsString>,
+    pub config: Config,
 }
 
-fn humantime(d: Duration) -> String {
-    format!("{}ms", d.as_millis())
-}
+/// The audience `tis up`'s processes accept access tokens for (the demo realm's clients).
+const AUDIENCE: &str = "tis";
 
 /// The issuer of the demo realm, at the identity provider's real address.
 pub fn issuer(ready: &BTreeMap<String, super::Running>, config: &Config) -> String {
@@ -43,207 +47,106 @@ pub fn issuer(ready: &BTreeMap<String, super::Running>, config: &Config) -> Stri
         .unwrap_or_else(|| config.token.issuer.clone())
 }
 
-/// Whether processes of `service` are announced to the gateway.
-pub fn is_service(service: &str) -> bool {
-    matches!(service, "reference" | "profile")
-}
-
 /// The processes of wave `n`, given those already `ready`; empty when there is no such wave.
 /// Wave 0 is the identity provider; wave 1 the gateway, which verifies tokens against the
-/// provider's real address; wave 2 every service instance, which `tis up` announces to the
-/// gateway's registry as each becomes ready.
+/// provider's real address; wave 2 every instance of every service of the table, which
+/// `tis up` announces to the gateway's registry as each becomes ready.
 pub fn wave(
     n: usize,
     config: &Config,
     layout: &Layout,
     ready: &BTreeMap<String, super::Running>,
-) -> Vec<ChildSpec> {
+) -> Vec<Planned> {
     let issuer = issuer(ready, config);
     match n {
-        0 => vec![identity_provider(config, layout)],
+        0 => vec![identity_provider(config)],
         1 => vec![gateway(config, layout, &issuer)],
         2 => {
             let registry = ready
                 .values()
                 .find_map(super::Running::admin)
                 .map(|a| format!("http://{a}/admin/registry"));
-            let mut specs: Vec<ChildSpec> = (1..=config.up.instances)
-                .map(|i| reference(i, config, layout, &issuer))
-                .collect();
-            specs.extend(
-                (1..=config.up.instances)
-                    .map(|i| profile(i, config, layout, &issuer, registry.as_deref())),
-            );
-            specs
+            SERVICES
+                .iter()
+                .flat_map(|service| (1..=config.up.instances).map(move |i| (service, i)))
+                .map(|(service, i)| {
+                    instance(service, i, config, layout, &issuer, registry.as_deref())
+                })
+                .collect()
         }
         _ => Vec::new(),
     }
 }
 
-fn gateway(config: &Config, layout: &Layout, issuer: &str) -> ChildSpec {
-    let mut env = common_env(config, layout);
-    env.extend([
-        (
-            "TIS_GATEWAY__LISTEN".into(),
-            config.gateway.listen.to_string(),
-        ),
-        (
-            "TIS_GATEWAY__ADMIN_LISTEN".into(),
-            config.gateway.admin_listen.to_string(),
-        ),
-        ("TIS_GATEWAY__AUTH__ISSUER".into(), issuer.to_owned()),
-        ("TIS_GATEWAY__AUTH__AUDIENCE".into(), "tis".into()),
-        (
-            "TIS_GATEWAY__AUTH__KEYS_FILE".into(),
-            layout
-                .keys_dir
-                .join("jwks-gateway.json")
-                .display()
-                .to_string(),
-        ),
-        (
-            "TIS_GATEWAY__PRINCIPAL__SIGNING_KEY_FILE".into(),
-            layout.principal_key.display().to_string(),
-        ),
-        (
-            "TIS_GATEWAY__DRAIN__DRAIN_DELAY".into(),
-            humantime(config.up.drain_delay),
-        ),
-        // A restarted gateway starts with the instances it had, not an empty registry.
-        (
-            "TIS_GATEWAY__REGISTRY_FILE".into(),
-            layout.registry_file().display().to_string(),
-        ),
-    ]);
-    ChildSpec {
+fn identity_provider(config: &Config) -> Planned {
+    let mut config = config.clone();
+    // `prepare` has pointed `idp.realm_file` and `idp.key_dir` into the data folder.
+    config.idp.drain.drain_delay = config.up.drain_delay;
+    Planned {
+        name: "idp".into(),
+        service: "idp".into(),
+        args: vec![OsString::from("idp")],
+        config,
+    }
+}
+
+fn gateway(config: &Config, layout: &Layout, issuer: &str) -> Planned {
+    let mut config = config.clone();
+    let gw = &mut config.gateway;
+    services::gateway_defaults(gw);
+    gw.auth.issuer = issuer.to_owned();
+    gw.auth.audience = vec![AUDIENCE.to_owned()];
+    gw.auth.keys_file = Some(layout.keys_dir.join("jwks-gateway.json"));
+    gw.principal.signing_key_file = Some(layout.principal_key.clone());
+    gw.drain.drain_delay = config.up.drain_delay;
+    // A restarted gateway starts with the instances it had, not an empty registry.
+    gw.registry_file = Some(layout.registry_file());
+    Planned {
         name: "gateway".into(),
         service: "gateway".into(),
         args: vec![OsString::from("gateway")],
-        env,
+        config,
     }
 }
 
-/// Settings every service instance gets: its listener, database (already migrated; its
-/// replicas too, so that a `tis.toml` is not needed for them), drain,
-/// the gateway's public key, and direct access-token verification against the local IdP.
-fn service_env(
-    service: &str,
-    i: u16,
-    database: &tis_store::DbConfig,
-    config: &Config,
-    layout: &Layout,
-    issuer: &str,
-) -> Vec<(String, String)> {
-    let prefix = format!("TIS_{}__", service.to_ascii_uppercase());
-    let keys_file = layout.keys_dir.join(format!("jwks-{service}-{i}.json"));
-    let mut env = common_env(config, layout);
-    env.extend([
-        (format!("{prefix}LISTEN"), "127.0.0.1:0".into()),
-        (format!("{prefix}DATABASE__URL"), database.url.clone()),
-        (
-            format!("{prefix}DATABASE__REPLICAS"),
-            toml_list(&database.replicas),
-        ),
-        (format!("{prefix}DATABASE__MIGRATE"), "false".into()),
-        (
-            format!("{prefix}DRAIN__DRAIN_DELAY"),
-            humantime(config.up.drain_delay),
-        ),
-        (
-            format!("{prefix}PRINCIPAL__TRUSTED_KEY_FILES"),
-            toml_list(&[layout.principal_pub.display().to_string()]),
-        ),
-        (format!("{prefix}ACCESS_TOKENS__ISSUER"), issuer.to_owned()),
-        (format!("{prefix}ACCESS_TOKENS__AUDIENCE"), "tis".into()),
-        (
-            format!("{prefix}ACCESS_TOKENS__KEYS_FILE"),
-            keys_file.display().to_string(),
-        ),
-    ]);
-    env
-}
-
-fn reference(i: u16, config: &Config, layout: &Layout, issuer: &str) -> ChildSpec {
-    ChildSpec {
-        name: format!("reference-{i}"),
-        service: "reference".into(),
-        args: vec![OsString::from("serve"), OsString::from("reference")],
-        env: service_env(
-            "reference",
-            i,
-            &config.reference.database,
-            config,
-            layout,
-            issuer,
-        ),
-    }
-}
-
-fn profile(
+/// Instance `i` of `service`: listening on a free port, on its database (already migrated,
+/// its replicas too), trusting the gateway's principal key, verifying access tokens against
+/// the local IdP with its own last-good key file, and finding the services it calls in the
+/// gateway's `registry` (`kind = "remote"`).
+fn instance(
+    service: &Service,
     i: u16,
     config: &Config,
     layout: &Layout,
     issuer: &str,
     registry: Option<&str>,
-) -> ChildSpec {
-    let mut env = service_env(
-        "profile",
-        i,
-        &config.profile.database,
-        config,
-        layout,
-        issuer,
-    );
-    // Profile calls Reference directly, finding its instances in the gateway's registry.
+) -> Planned {
+    let name = format!("{}-{i}", service.name);
+    let mut config = config.clone();
+    let drain_delay = config.up.drain_delay;
+    let base = (service.section)(&mut config).base_mut();
+    *base.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    base.database.migrate = false;
+    base.drain.drain_delay = drain_delay;
+    base.principal.trusted_key_files = vec![layout.principal_pub.clone()];
+    let tokens = base.access_tokens.get_or_insert_with(Default::default);
+    tokens.issuer = issuer.to_owned();
+    tokens.audience = vec![AUDIENCE.to_owned()];
+    tokens.keys_file = Some(layout.keys_dir.join(format!("jwks-{name}.json")));
     if let Some(url) = registry {
-        env.extend([
-            (
-                "TIS_PROFILE__REFERENCE__DISCOVERY__KIND".into(),
-                "remote".into(),
-            ),
-            (
-                "TIS_PROFILE__REFERENCE__DISCOVERY__URL".into(),
-                url.to_owned(),
-            ),
-        ]);
+        let discovery = DiscoveryConfig::Remote {
+            url: url.to_owned(),
+            name: None,
+            interval: Duration::from_secs(1),
+        };
+        (service.find_calls)(&mut config, &discovery);
     }
-    ChildSpec {
-        name: format!("profile-{i}"),
-        service: "profile".into(),
-        args: vec![OsString::from("serve"), OsString::from("profile")],
-        env,
+    Planned {
+        name,
+        service: service.name.into(),
+        args: vec![OsString::from("serve"), OsString::from(service.name)],
+        config,
     }
-}
-
-fn identity_provider(config: &Config, layout: &Layout) -> ChildSpec {
-    let mut env = common_env(config, layout);
-    env.extend([
-        ("TIS_IDP__LISTEN".into(), config.idp.listen.to_string()),
-        (
-            "TIS_IDP__REALM_FILE".into(),
-            config.idp.realm_file.display().to_string(),
-        ),
-        (
-            "TIS_IDP__KEY_DIR".into(),
-            config.idp.key_dir.display().to_string(),
-        ),
-        (
-            "TIS_IDP__DRAIN__DRAIN_DELAY".into(),
-            humantime(config.up.drain_delay),
-        ),
-    ]);
-    ChildSpec {
-        name: "idp".into(),
-        service: "idp".into(),
-        args: vec![OsString::from("idp")],
-        env,
-    }
-}
-
-/// A list value for a `TIS_…` variable (parsed as TOML by the configuration loader).
-fn toml_list(items: &[String]) -> String {
-    let quoted: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
-    format!("[{}]", quoted.join(", "))
 }
 
 /// Where everything is, for the person who typed `tis up`.
@@ -254,7 +157,7 @@ pub fn print_banner(
     took: Duration,
 ) {
     let mut by_service: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for r in ready.values().filter(|r| is_service(&r.service)) {
+    for r in ready.values().filter(|r| services::is_service(&r.service)) {
         by_service
             .entry(r.service.as_str())
             .or_default()
@@ -270,8 +173,10 @@ pub fn print_banner(
             "  Database:  PostgreSQL {} with {} replica(s); databases {}\n",
             tis_store::db::redact(primary),
             config.up.postgres.replicas.len(),
-            ["reference", "profile"]
-                .map(|s| config.up.postgres.database_name(s))
+            SERVICES
+                .iter()
+                .map(|s| config.up.postgres.database_name(s.name))
+                .collect::<Vec<_>>()
                 .join(", ")
         ));
     }

@@ -64,12 +64,16 @@ impl UpPostgres {
                 "up.postgres.replicas needs up.postgres.primary (or --postgres)".into(),
             ));
         };
-        let name = self.database_name("reference");
-        if name.is_empty()
-            || name.len() > 50
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        let bad = |name: &str| {
+            name.is_empty()
+                || name.len() > 50
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        };
+        if crate::services::SERVICES
+            .iter()
+            .any(|s| bad(&self.database_name(s.name)))
         {
             return Err(InvalidConfig(format!(
                 "up.postgres.database_prefix `{}` must be lower-case letters, digits and `_`",

@@ -6,9 +6,11 @@
 //!   idp/keys/            the identity provider's signing keys
 //!   keys/principal.key   the gateway's Ed25519 key for TIS-Principal (0600), and .pub
 //!   keys/jwks-*.json     each process's last-good copy of the identity provider's keys
-//!   reference.db         the Reference service's SQLite database (WAL), migrated and seeded
-//!   profile.db           the Profile service's, likewise (in PostgreSQL mode, `[up.postgres]`,
-//!                        both live on the primary instead: `tis_reference`, `tis_profile`)
+//!   <service>.db         each service's SQLite database (WAL), migrated and seeded, for every
+//!                        entry of the services table (`reference.db`, `profile.db`); in
+//!                        PostgreSQL mode, `[up.postgres]`, they live on the primary instead
+//!                        (`tis_reference`, `tis_profile`)
+//!   run/<process>.toml   each process's configuration (0600), passed with `--config`
 //!   run/<process>.addr   where each process listens (written by the process)
 //!   run/up.json          every ready process and its address, while `tis up` runs
 //!   run/registry.json    every ready service instance, loaded by a (re)starting gateway
@@ -22,6 +24,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::config::Config;
+use crate::services::SERVICES;
 
 /// A process that is ready.
 #[derive(Debug, Clone)]
@@ -89,7 +92,7 @@ impl Layout {
         let mut registry: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         for r in ready
             .values()
-            .filter(|r| super::plan::is_service(&r.service))
+            .filter(|r| crate::services::is_service(&r.service))
         {
             registry
                 .entry(r.service.as_str())
@@ -138,33 +141,20 @@ pub async fn prepare(config: &mut Config) -> anyhow::Result<Layout> {
     tracing::debug!(key.id = %kid, "principal key pair ready");
 
     // Each service's database: migrated and seeded here, once, before its instances start,
-    // so that two instances never race to migrate the same file.
-    let reference_default = tis_reference::ReferenceConfig::default().database.url;
-    if config.reference.database.url == reference_default {
-        place_database(
-            &mut config.reference.database,
-            &config.up.postgres,
-            &data_dir,
-            "reference",
-        )
-        .await?;
+    // so that two instances never race to migrate the same file. A database set explicitly
+    // (`[<service>.database] url`) is kept.
+    let postgres = config.up.postgres.clone();
+    for service in SERVICES {
+        let section = (service.section)(config);
+        let mut database = section.base().database;
+        if database.url == section.default_base().database.url {
+            place_database(&mut database, &postgres, &data_dir, service.name).await?;
+            *section.base_mut().database = database.clone();
+        }
+        let db = prepare_database(&database, (service.migrations)()).await?;
+        report_seed(service.name, (service.seed)(db.clone()).await?);
+        db.close().await;
     }
-    let profile_default = tis_profile::ProfileConfig::default().database.url;
-    if config.profile.database.url == profile_default {
-        place_database(
-            &mut config.profile.database,
-            &config.up.postgres,
-            &data_dir,
-            "profile",
-        )
-        .await?;
-    }
-    let db = prepare_database(&config.reference.database, tis_reference::migrations()).await?;
-    report_seed("reference", tis_reference::demo::seed(&db).await?);
-    db.close().await;
-    let db = prepare_database(&config.profile.database, tis_profile::migrations()).await?;
-    report_seed("profile", tis_profile::demo::seed(&db).await?);
-    db.close().await;
 
     Ok(Layout {
         data_dir,
