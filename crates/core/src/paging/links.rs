@@ -64,10 +64,77 @@ pub fn headers(path: &str, page: Page, total: u64, carried: &[(String, String)])
     h
 }
 
+/// The original's "basic" page headers (`generateBasicPaginationHttpHeaders`), for lists too
+/// large to count on every request (TCS's people): no `X-Total-Count`, and a `Link` with only
+/// `next` when there is a next page (known by fetching one row more than the page), else an
+/// empty `Link`.
+pub fn basic_headers(
+    path: &str,
+    page: Page,
+    has_next: bool,
+    carried: &[(String, String)],
+) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    let value = if has_next {
+        format!(
+            "<{}>; rel=\"next\"",
+            uri(
+                path,
+                page.number.saturating_add(1),
+                page.size.max(1),
+                carried
+            )
+        )
+    } else {
+        String::new()
+    };
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        h.insert(header::LINK, v);
+    }
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("Link"),
+    );
+    h
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_basic_headers_link_only_next_and_count_nothing() {
+        let carried = [("searchQuery".to_owned(), "smi th".to_owned())];
+        let h = basic_headers(
+            "/tcs/api/people",
+            Page {
+                number: 2,
+                size: 20,
+            },
+            true,
+            &carried,
+        );
+        assert_eq!(
+            h[header::LINK],
+            "</tcs/api/people?page=3&size=20&searchQuery=smi+th>; rel=\"next\""
+        );
+        assert!(h.get(TOTAL_COUNT).is_none());
+        let last = basic_headers(
+            "/tcs/api/people",
+            Page {
+                number: 2,
+                size: 20,
+            },
+            false,
+            &[],
+        );
+        assert_eq!(
+            last[header::LINK],
+            "",
+            "present and empty, as the original sent it"
+        );
+    }
 
     #[test]
     fn a_middle_page_links_next_prev_last_and_first_in_that_order() {

@@ -22,7 +22,7 @@ use http::StatusCode;
 
 use crate::error::HttpError;
 
-pub use links::{TOTAL_COUNT, headers, link};
+pub use links::{TOTAL_COUNT, basic_headers, headers, link};
 
 /// A page: 0-based number and size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,6 +9,11 @@
 //! hold the same way: PostgreSQL's `UUID`, `JSONB` and `TIMESTAMPTZ` are SQLite `TEXT`, so
 //! they compare as `text`. CHECK constraints and defaults are not compared (their text
 //! differs between engines more than their meaning does).
+//!
+//! Engine-specific search structures are left out, by name: tables and indexes named
+//! `search_…` (TCS's FTS5 trigram table on SQLite and its shadow tables; the trigram GIN
+//! index on PostgreSQL). They make the same query fast on each engine; what they hold is the
+//! compared tables' data.
 
 use std::collections::BTreeMap;
 
@@ -148,10 +153,17 @@ pub fn compare(a: &Schema, b: &Schema) -> Vec<String> {
     out
 }
 
-/// Tables that record migrations, not the service's data.
+/// Tables that record migrations, not the service's data, and engine-specific search
+/// structures (see the module documentation).
 fn bookkeeping(table: &str) -> bool {
-    table.starts_with("_sqlx") || table.starts_with("_tis_store") || table.starts_with("sqlite_")
+    table.starts_with("_sqlx")
+        || table.starts_with("_tis_store")
+        || table.starts_with("sqlite_")
+        || table.starts_with(SEARCH)
 }
+
+/// The name prefix of engine-specific search structures.
+const SEARCH: &str = "search_";
 
 async fn sqlite_schema(url: &str) -> Schema {
     let mut conn = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
@@ -191,7 +203,7 @@ async fn sqlite_schema(url: &str) -> Schema {
             let name: String = r.get("name");
             let unique: i64 = r.get("unique");
             let origin: String = r.get("origin");
-            if origin == "pk" {
+            if origin == "pk" || name.starts_with(SEARCH) {
                 continue;
             }
             let sql: Option<String> = sqlx::query_scalar(
@@ -256,8 +268,9 @@ async fn postgres_schema(url: &str) -> Schema {
     let rows = sqlx::query(
         "SELECT c.relname::text AS t, i.indisunique AS u, pg_get_indexdef(i.indexrelid) AS def \
          FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid \
+         JOIN pg_class x ON x.oid = i.indexrelid \
          JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE n.nspname = 'public' AND NOT i.indisprimary",
+         WHERE n.nspname = 'public' AND NOT i.indisprimary AND x.relname NOT LIKE 'search\\_%'",
     )
     .fetch_all(&mut conn)
     .await

@@ -1,0 +1,63 @@
+//! People: the list (`GET /people`, [`view`] and [`search`]) and what is derived from a
+//! person's records ([`refresh`]).
+
+pub mod refresh;
+pub mod search;
+pub mod view;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::Uri;
+use tis_auth::Authenticated;
+use tis_core::paging::{basic_headers, query_pairs};
+use tis_service_kit::ApiError;
+use tis_service_kit::http::Kit;
+use tis_service_kit::http::api::{Api, Body as Doc, Method, Op};
+use tis_service_kit::http::crud::decode;
+use tis_service_kit::http::params::list_request;
+
+use crate::routes::{API, PERSON_VIEW_GUARD};
+use view::{PERSON_VIEW, PersonViewDto};
+
+/// The people routes.
+pub fn routes(api: Api<Kit>) -> Api<Kit> {
+    api.schema::<PersonViewDto>().add(
+        Method::Get,
+        &format!("{API}/people"),
+        list,
+        Op::new("Person", "A page of people (basic paging: Link next only)")
+            .paged()
+            .returns(200, Doc::Many("PersonViewDto".into()))
+            .guard(PERSON_VIEW_GUARD),
+    )
+}
+
+/// `GET /people`: see [`view`].
+async fn list(
+    State(kit): State<Kit>,
+    Authenticated(who): Authenticated,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let params = query_pairs(uri.query());
+    let req = list_request(
+        &PERSON_VIEW,
+        &params,
+        kit.limits.default_page_size,
+        kit.limits.max_page_size,
+    )?;
+    let scope = crate::domain::scope::Scope::of(&who);
+    let db = kit.repo.db();
+    let sql = search::page(
+        &req.query,
+        &scope,
+        db.backend(),
+        req.page.offset(),
+        req.page.size,
+    );
+    let mut rows = db.read().fetch_all(sql).await?;
+    let has_next = rows.len() as u64 > req.page.size;
+    rows.truncate(usize::try_from(req.page.size).unwrap_or(usize::MAX));
+    let items = decode::<PersonViewDto>(rows)?;
+    let headers = basic_headers(uri.path(), req.page, has_next, &req.carried);
+    Ok((headers, axum::Json(items)).into_response())
+}
