@@ -97,7 +97,12 @@ async fn people_are_searched_filtered_and_paged_within_the_callers_owners() {
         // are no placements before TCS part 2). Both get lists, never a 403.
         let (observed, _) = people(&app, &Caller::observer(1), "size=500").await;
         assert!(!observed.is_empty(), "{backend:?}");
-        assert!(observed.iter().all(|p| p["currentOwner"] == "East Midlands"), "{backend:?}");
+        assert!(
+            observed
+                .iter()
+                .all(|p| p["currentOwner"] == "East Midlands"),
+            "{backend:?}"
+        );
         let count: i64 = {
             let row = app
                 .db
