@@ -15,7 +15,7 @@
 //! - [`config`]: `ReferenceConfig` (`[reference]`), the kit's common keys.
 //! - [`app`]: [`build`](app::build), the kit's `App` with Reference's migrations, demo data
 //!   and routes.
-//! - [`domain`]: Reference's own enumeration (`DbcType`); the rest is the kit's.
+//! - [`domain`]: Reference's own `Status` (the original's `CURRENT`, `INACTIVE`); the rest is the kit's.
 //! - [`routes`]: the DTO declarations (`routes::dto`), the guards, the batched look-ups of the
 //!   original's `reference-client` and the type-specific look-ups, on the kit's registrar.
 //! - [`demo`]: demo reference data for England.

@@ -23,6 +23,7 @@ pub mod search;
 pub mod special;
 
 use bytes::Bytes;
+use tis_service_kit::entity::validate::parse_date;
 use tis_service_kit::guard::Guard;
 use tis_service_kit::http::api::{Api, ApiInfo};
 use tis_service_kit::http::crud::{self, Crud, Exists, Listing};
@@ -106,7 +107,24 @@ pub fn crud_of(d: &'static Descriptor) -> Crud {
             guards: ROTATION_GUARDS,
             ..crud
         },
+        "sites" => crud.check(site_dates),
         _ => crud,
+    }
+}
+
+/// The original's `SiteValidator`: a site may not start after it ends.
+fn site_dates(site: &serde_json::Map<String, serde_json::Value>) -> Vec<tis_core::FieldError> {
+    let date = |name: &str| {
+        site.get(name)
+            .and_then(serde_json::Value::as_str)
+            .and_then(parse_date)
+    };
+    match (date("startDate"), date("endDate")) {
+        (Some(start), Some(end)) if start > end => vec![tis_core::FieldError::new(
+            "startDate",
+            "Start Date needs to be before End Date",
+        )],
+        _ => Vec::new(),
     }
 }
 

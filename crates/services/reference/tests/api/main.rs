@@ -2,12 +2,14 @@
 //! PostgreSQL (a fresh database each; PostgreSQL tests fail when it cannot be started).
 
 mod authz;
+mod contract;
 mod crud;
 mod durability;
 mod helpers;
 mod idempotency;
 mod lookups;
 mod openapi;
+mod original;
 mod outage;
 mod paging;
 mod patroni;
