@@ -106,8 +106,8 @@ pub fn table(desc: &'static Descriptor, backend: Backend) -> String {
 /// The whole schema, tables in the given (dependency) order.
 pub fn schema(descs: &[&'static Descriptor], backend: Backend) -> String {
     let mut out = format!(
-        "-- The Reference schema ({}). Written by tis_reference::domain::ddl from the entity\n\
-         -- descriptors; do not edit by hand (see that module).\n",
+        "-- Tables of entity descriptors ({}), written by tis_service_kit::entity::ddl;\n\
+         -- do not edit by hand (see that module).\n",
         backend.as_str()
     );
     for d in descs {
@@ -118,7 +118,8 @@ pub fn schema(descs: &[&'static Descriptor], backend: Backend) -> String {
 }
 
 /// Fails unless the migration file `file` (under the calling crate's `manifest_dir`) holds
-/// exactly the DDL of `descs` on `backend`; with `TIS_BLESS` set, rewrites it instead. For a
+/// exactly the DDL of `descs` on `backend` (its leading comment aside: a released file keeps
+/// the header it was written with); with `TIS_BLESS` set, rewrites it instead. For a
 /// service's unit tests (only before a migration is released: afterwards add a new version).
 pub fn check_migration(
     descs: &[&'static Descriptor],
@@ -129,7 +130,7 @@ pub fn check_migration(
     let want = schema(descs, backend);
     let path = std::path::Path::new(manifest_dir).join(file);
     let have = std::fs::read_to_string(&path).unwrap_or_default();
-    if have != want {
+    if without_header(&have) != without_header(&want) {
         if std::env::var_os("TIS_BLESS").is_some() {
             std::fs::write(&path, &want).expect("write migration");
         } else {
@@ -139,6 +140,15 @@ pub fn check_migration(
             );
         }
     }
+}
+
+/// `sql` without its leading `--` comment lines.
+fn without_header(sql: &str) -> &str {
+    let mut rest = sql;
+    while rest.starts_with("--") {
+        rest = rest.split_once('\n').map_or("", |(_, tail)| tail);
+    }
+    rest
 }
 
 #[cfg(test)]

@@ -71,9 +71,10 @@ pub async fn build_with_reference(
                 reference: reference.clone(),
                 limits,
             };
+            let (router, openapi) = routes::router(state);
             Ok(Built {
-                router: routes::router(state),
-                openapi: bytes::Bytes::new(),
+                router,
+                openapi,
                 extra: reference,
             })
         })

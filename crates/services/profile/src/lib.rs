@@ -53,3 +53,20 @@ static MIGRATIONS: LazyLock<tis_store::Migrations> = LazyLock::new(|| tis_store:
 pub fn migrations() -> &'static tis_store::Migrations {
     &MIGRATIONS
 }
+
+#[cfg(test)]
+mod tests {
+    use tis_service_kit::entity::ddl::check_migration;
+    use tis_service_kit::http::json_patch::JSON_PATCH;
+    use tis_store::Backend;
+
+    #[test]
+    fn the_json_patch_migrations_are_the_kits_descriptor_on_both_backends() {
+        for (backend, file) in [
+            (Backend::Sqlite, "migrations/sqlite/0002_json_patch.sql"),
+            (Backend::Postgres, "migrations/postgres/0002_json_patch.sql"),
+        ] {
+            check_migration(&[&JSON_PATCH], backend, env!("CARGO_MANIFEST_DIR"), file);
+        }
+    }
+}

@@ -87,6 +87,20 @@ impl Repo {
         Ok(self.permissions_where(q, 1).await?.pop())
     }
 
+    /// The permission of that name, or else the first whose name equals it ignoring case (the
+    /// original's MySQL collation compared names so).
+    pub async fn permission_ignoring_case(
+        &self,
+        name: &str,
+    ) -> Result<Option<Permission>, StoreError> {
+        if let Some(p) = self.permission(name).await? {
+            return Ok(Some(p));
+        }
+        let mut q = Self::select_permissions();
+        q.push(" WHERE lower(p.name) = lower(").bind(name).push(")");
+        Ok(self.permissions_where(q, 1).await?.into_iter().next())
+    }
+
     /// The permissions named, in name order (unknown names are left out).
     pub async fn permissions_named(&self, names: &[String]) -> Result<Vec<Permission>, StoreError> {
         let names = distinct(names.iter().cloned());

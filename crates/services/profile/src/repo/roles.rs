@@ -66,6 +66,19 @@ impl Repo {
         Ok(self.complete_roles(q, 1).await?.pop())
     }
 
+    /// The role of that name, or else the first whose name equals it ignoring case (the
+    /// original's MySQL collation compared names so).
+    pub async fn role_ignoring_case(&self, name: &str) -> Result<Option<Role>, StoreError> {
+        if let Some(role) = self.role(name).await? {
+            return Ok(Some(role));
+        }
+        let mut q = Sql::new(
+            r#"SELECT r.name AS "name", r.restricted AS "restricted" FROM role r WHERE lower(r.name) = lower("#,
+        );
+        q.bind(name).push(") ORDER BY r.name LIMIT 1");
+        Ok(self.complete_roles(q, 1).await?.pop())
+    }
+
     /// The roles named, with their permissions (unknown names are left out).
     pub async fn roles_named(&self, names: &[String]) -> Result<Vec<Role>, StoreError> {
         let names = distinct(names.iter().cloned());

@@ -7,11 +7,12 @@ use serde::Serialize;
 use tis_auth::principal::{AssignedProgramme, AssignedTrust};
 use tis_auth::{PermissionPolicy, UserProfile};
 use tis_core::paging::Page;
+use utoipa::ToSchema;
 
 use crate::domain::{HeeUser, Permission, Role, TraineeProfile, effect_name};
 
 /// `/userinfo`: the `UserProfile` of DOMAIN §1.3, every field present.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserInfoDto {
     pub user_name: String,
@@ -24,8 +25,11 @@ pub struct UserInfoDto {
     pub designated_body_codes: BTreeSet<String>,
     pub roles: BTreeSet<String>,
     pub permissions: BTreeSet<String>,
+    #[schema(value_type = Vec<Object>)]
     pub permission_policies: Vec<PermissionPolicy>,
+    #[schema(value_type = Vec<Object>)]
     pub assigned_trusts: Vec<AssignedTrust>,
+    #[schema(value_type = Vec<Object>)]
     pub assigned_programmes: Vec<AssignedProgramme>,
 }
 
@@ -50,7 +54,7 @@ impl From<UserProfile> for UserInfoDto {
 }
 
 /// `PermissionDTO{name, type, description, principal, resource, actions[], effect}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PermissionDto {
     pub name: String,
     #[serde(rename = "type")]
@@ -59,6 +63,7 @@ pub struct PermissionDto {
     pub principal: String,
     pub resource: String,
     pub actions: Vec<String>,
+    #[schema(value_type = String)]
     pub effect: &'static str,
 }
 
@@ -77,7 +82,7 @@ impl From<&Permission> for PermissionDto {
 }
 
 /// `RoleDTO{name, permissions[PermissionDTO]}`, plus `restricted`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RoleDto {
     pub name: String,
     pub restricted: bool,
@@ -99,7 +104,7 @@ impl RoleDto {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TrustDto {
     pub trust_id: i64,
@@ -107,7 +112,7 @@ pub struct TrustDto {
     pub trust_name: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProgrammeDto {
     pub programme_id: i64,
@@ -116,7 +121,7 @@ pub struct ProgrammeDto {
 }
 
 /// `HeeUserDTO` (DOMAIN §1.2).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HeeUserDto {
     pub name: String,
@@ -171,8 +176,31 @@ impl HeeUserDto {
     }
 }
 
+/// `BasicHeeUserDTO`: a user without roles, bodies, trusts or programmes.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BasicHeeUserDto {
+    pub name: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub gmc_id: Option<String>,
+    pub email_address: Option<String>,
+}
+
+impl From<&HeeUser> for BasicHeeUserDto {
+    fn from(u: &HeeUser) -> Self {
+        BasicHeeUserDto {
+            name: u.name.clone(),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            gmc_id: u.gmc_id.clone(),
+            email_address: u.email_address.clone(),
+        }
+    }
+}
+
 /// `UserInfoResponse`: one user of `/users`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserInfoResponse {
     pub name: String,
@@ -207,19 +235,19 @@ impl From<&HeeUser> for UserInfoResponse {
 }
 
 /// A HAL link.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Href {
     pub href: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SelfLink {
     #[serde(rename = "self")]
     pub this: Href,
 }
 
 /// `/users`: `{total, users, _links}` (a Spring HATEOAS resource with its self link).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UserListResponse {
     pub total: usize,
     pub users: Vec<UserInfoResponse>,
@@ -228,7 +256,7 @@ pub struct UserListResponse {
 }
 
 /// `TraineeProfileDto`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TraineeDto {
     pub tis_id: i64,
@@ -252,7 +280,7 @@ impl From<&TraineeProfile> for TraineeDto {
 }
 
 /// `TraineeIdListResponse`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TraineeIdList {
     pub trainee_ids: Vec<TraineeDto>,
@@ -307,4 +335,28 @@ impl<T> SpringPage<T> {
             number: page.number,
         }
     }
+}
+
+/// What the document says a page of users is (`GET /hee-users`): a Spring `Page`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HeeUserPage {
+    pub content: Vec<HeeUserDto>,
+    pub total_elements: u64,
+    pub total_pages: u64,
+    pub size: u64,
+    pub number: u64,
+    pub number_of_elements: usize,
+    pub first: bool,
+    pub last: bool,
+    pub empty: bool,
+}
+
+/// What the document says a page of trainee mappings is: the original `PagedResponse`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TraineeMappingsPage {
+    pub content: Vec<TraineeDto>,
+    pub total_elements: u64,
+    pub total_pages: u64,
 }

@@ -1,62 +1,87 @@
 //! HTTP: the state, the permission extractors, and every route under `/profile/api`.
 //!
+//! Every route is added through the kit's registrar ([`tis_service_kit::http::api::Api`]),
+//! which serves it behind its guard and documents it: the OpenAPI document at
+//! `/profile/api-docs` ([`API_DOCS`]) lists exactly what is served.
+//!
 //! | route | guard |
 //! |---|---|
 //! | `GET /userinfo`, `GET /userupdate` (deprecated alias) | the caller's own **access token**, verified here; no principal |
 //! | `GET /users?designatedBodyCode=&permissions=` | `profile:get:users` |
-//! | `GET /users/ro-user/{dbc}` | `profile:get:ro:user` |
+//! | `GET /users/ro-user/{designatedBodyCode}` | `profile:get:ro:user` |
 //! | `GET /hee-users`, `/hee-users/{name}`, `/hee-users/{name}/ignore-case`, `/single-hee-users?username=`, `/hee-users-with-roles/{roleNames}` | `profile:view:entities` |
 //! | `POST`/`PUT /hee-users` | `profile:add:modify:entities` |
 //! | `DELETE /hee-users/{name}` | `profile:delete:entities` |
 //! | `GET /roles[?excludeRestricted=true]`, `/roles/{name}`, `/restricted-roles`, `/permissions`, `/permissions/{name}` | `profile:view:entities` |
 //! | `POST`/`PUT /roles`, `/permissions` | `profile:add:modify:entities` |
 //! | `DELETE /roles/{name}`, `/permissions/{name}` | `profile:delete:entities` |
-//! | `POST /trainee-id/{dbc}/register` | `profile:register:trainee` |
-//! | `GET /trainee-id/{dbc}/mappings` | `profile:view:all:mappings` |
+//! | `POST /trainee-id/{designatedBodyCode}/register` | `profile:register:trainee` |
+//! | `GET /trainee-id/{designatedBodyCode}/mappings` | `profile:view:all:mappings` |
+//! | `GET /profile-info` | any authenticated caller |
+//! | `GET /jsonPatches`, `/jsonPatches/{id}`, `/jsonPatches/updateType/{tableDtoName}` | any authenticated caller (the kit's [`json_patch`]) |
+//! | `POST`/`PUT /jsonPatches`, `PUT /bulk-jsonPatches` | `reference:add:modify:entities`, as the original Profile guarded them |
+//! | `PUT /jsonPatches/{id}` (the original's soft delete) | `reference:delete:entities` |
 //!
 //! Everything but `/userinfo` authenticates with tis-auth's `Authenticated`: a gateway
 //! `TIS-Principal` (audience `profile`), or an access token whose profile comes from this
 //! service's own database ([`crate::LocalProfiles`]). The guards are the kit's
-//! ([`tis_service_kit::guard`]): the `Can<P>` extractor runs before the body is read, so a
-//! caller without the permission gets its 403 whatever it sent.
+//! ([`tis_service_kit::guard`]), checked by the registrar's layer before the body is read, so
+//! a caller without the permission gets its 403 whatever it sent.
 //!
 //! Every route runs under tis-store's middleware, as Reference's do: API requests wait for
 //! the database to be seen up (503 `database_unavailable` until then), reads go to replicas
 //! (`TIS-Consistency` gives a caller read-your-writes) and go on while the primary is down
 //! (`TIS-Degraded: db-read-only`), so `/userinfo`, on the path of every first request at the
 //! gateway, keeps answering through a failover. The routes that write (`POST`/`PUT` of
-//! users, roles and permissions, and `POST /trainee-id/{dbc}/register`) also honour
-//! `Idempotency-Key`, scoped by the caller ([`idempotent`]): a retry gets the first response
-//! and writes nothing. `DELETE` is idempotent by itself.
+//! users, roles and permissions, and `POST /trainee-id/{designatedBodyCode}/register`) also
+//! honour `Idempotency-Key`, scoped by the caller (the kit's `idempotent`): a retry gets the
+//! first response and writes nothing. `DELETE` is idempotent by itself.
 //!
 //! Lists take tis-core's `page`, `size` and `sort` ([`tis_core::paging`]); their links carry
 //! every other parameter of the request.
 
 pub mod dto;
 pub mod input;
+pub mod original;
 mod roles;
 mod trainees;
 mod userinfo;
 mod users;
 
-use axum::Extension;
 use axum::Router;
 use axum::extract::FromRef;
-use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::{MethodRouter, get, post};
+use bytes::Bytes;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use tis_auth::{AccessTokenVerifier, Authenticator};
 use tis_core::paging::Rules;
-use tis_service_kit::guard::Guard;
-use tis_service_kit::http::{Kit, Limits};
+use tis_reference_client::ReferenceClient;
+use tis_service_kit::Guards;
+use tis_service_kit::http::api::{Api, ApiInfo, Body as Doc, Method, Op};
+use tis_service_kit::http::crud::Crud;
+use tis_service_kit::http::{Kit, Limits, json_patch, serve_api};
 
 use crate::repo::Repo;
-use tis_reference_client::ReferenceClient;
-
-pub use tis_service_kit::Can;
 
 /// Where every API route lives.
 pub const API: &str = "/profile/api";
+/// Where the OpenAPI document is served.
+pub const API_DOCS: &str = "/profile/api-docs";
+
+/// What the OpenAPI document says about the service.
+pub const INFO: ApiInfo = ApiInfo {
+    prefix: API,
+    title: "TIS Profile",
+    description: "Users, roles, permissions and the /userinfo authorisation context of the Trainee Information System, compatible with the original /profile/api.",
+};
+
+pub const VIEW: &str = "profile:view:entities";
+pub const MODIFY: &str = "profile:add:modify:entities";
+pub const DELETE: &str = "profile:delete:entities";
+
+/// The guards of the JSON-patch resource: the original Profile guarded it with Reference's
+/// authorities (its `JsonPatchResource` was Reference's, copied), and so do we.
+pub static JSON_PATCH_GUARDS: Guards =
+    Guards::authorities("reference:add:modify:entities", "reference:delete:entities");
 
 /// The most `sort` terms a list accepts.
 const MAX_SORT_TERMS: usize = 5;
@@ -113,83 +138,59 @@ impl FromRef<AppState> for Kit {
     }
 }
 
-tis_service_kit::permissions! {
-    /// `profile:view:entities`
-    View = Guard::Authority("profile:view:entities");
-    /// `profile:add:modify:entities`
-    Modify = Guard::Authority("profile:add:modify:entities");
-    /// `profile:delete:entities`
-    Delete = Guard::Authority("profile:delete:entities");
-    /// `profile:get:users`
-    GetUsers = Guard::Authority("profile:get:users");
-    /// `profile:get:ro:user`
-    GetRoUser = Guard::Authority("profile:get:ro:user");
-    /// `profile:register:trainee`
-    RegisterTrainee = Guard::Authority("profile:register:trainee");
-    /// `profile:view:all:mappings`
-    ViewMappings = Guard::Authority("profile:view:all:mappings");
+/// A route's description: under `tag`, guarded by the authority `permission`.
+fn op(tag: &'static str, summary: &str, permission: &'static str) -> Op {
+    Op::new(tag, summary).needs(permission)
 }
 
-/// `writes` (the methods that write) honouring `Idempotency-Key` (the kit's middleware,
-/// scoped by the caller); methods added after are not.
-fn keyed(writes: MethodRouter<AppState>) -> MethodRouter<AppState> {
-    writes.route_layer(from_fn(tis_service_kit::http::idempotent))
+fn one(schema: &'static str) -> Doc {
+    Doc::One(schema.into())
 }
 
-/// Every route of the service, with its state, under tis-store's middleware.
-pub fn router(state: AppState) -> Router {
-    let api = |path: &str| format!("{API}{path}");
-    let db = state.repo.db().clone();
+fn many(schema: &'static str) -> Doc {
+    Doc::Many(schema.into())
+}
+
+/// A list with `X-Total-Count` and `Link`, taking `page`, `size` and the given parameters.
+fn paged(op: Op, params: &[&'static str]) -> Op {
+    let op = op.query(&["page", "size"]).query(params);
+    Op { paged: true, ..op }
+}
+
+/// Every route of the service, served with `state` under tis-store's middleware, and the
+/// OpenAPI document describing them (compact JSON, also served at [`API_DOCS`]).
+pub fn router(state: AppState) -> (Router, Bytes) {
+    let p: Paths = |path| format!("{API}{path}");
+    let api = Api::<AppState>::new(INFO)
+        .schema::<dto::UserInfoDto>()
+        .schema::<dto::UserListResponse>()
+        .schema::<dto::HeeUserDto>()
+        .schema::<dto::BasicHeeUserDto>()
+        .schema::<dto::HeeUserPage>()
+        .schema::<dto::RoleDto>()
+        .schema::<dto::PermissionDto>()
+        .schema::<dto::TraineeIdList>()
+        .schema::<dto::TraineeMappingsPage>()
+        .schema::<trainees::RegistrationInput>();
+    let api = userinfo::routes(api, p);
+    let api = users::routes(api, p);
+    let api = roles::routes(api, p);
+    let api = trainees::routes(api, p);
+    let api = json_patch::routes(api, &Crud::new(JSON_PATCH_GUARDS).original(original::APP));
+    let api = api.add(
+        Method::Get,
+        &p("/profile-info"),
+        userinfo::profile_info,
+        Op::new(
+            "ProfileInfo",
+            "The running profiles, as the original's ProfileInfoVM",
+        )
+        .returns(200, Doc::StringMap),
+    );
+    let (routes, doc) = api.finish();
     let kit = state.kit.clone();
-    Router::new()
-        .route(&api("/userinfo"), get(userinfo::userinfo))
-        .route(&api("/userupdate"), get(userinfo::userupdate))
-        .route(&api("/users"), get(userinfo::users_by_dbcs))
-        .route(
-            &api("/users/ro-user/{dbc}"),
-            get(userinfo::responsible_officer),
-        )
-        .route(
-            &api("/hee-users"),
-            keyed(post(users::create).put(users::update)).get(users::page),
-        )
-        .route(
-            &api("/hee-users/{name}"),
-            get(users::one).delete(users::remove),
-        )
-        .route(
-            &api("/hee-users/{name}/ignore-case"),
-            get(users::one_ignoring_case),
-        )
-        .route(&api("/single-hee-users"), get(users::single))
-        .route(
-            &api("/hee-users-with-roles/{roles}"),
-            get(users::with_roles),
-        )
-        .route(
-            &api("/roles"),
-            keyed(post(roles::create_role).put(roles::update_role)).get(roles::roles_page),
-        )
-        .route(
-            &api("/roles/{name}"),
-            get(roles::one_role).delete(roles::remove_role),
-        )
-        .route(&api("/restricted-roles"), get(roles::restricted))
-        .route(
-            &api("/permissions"),
-            keyed(post(roles::create_permission).put(roles::update_permission))
-                .get(roles::permissions_page),
-        )
-        .route(
-            &api("/permissions/{name}"),
-            get(roles::one_permission).delete(roles::remove_permission),
-        )
-        .route(
-            &api("/trainee-id/{dbc}/register"),
-            keyed(post(trainees::register)),
-        )
-        .route(&api("/trainee-id/{dbc}/mappings"), get(trainees::mappings))
-        .layer(Extension(kit))
-        .layer(from_fn_with_state(db, tis_store::http::middleware))
-        .with_state(state)
+    (serve_api(routes, state, &kit, API_DOCS, doc.clone()), doc)
 }
+
+/// Makes a route's full path from its path under [`API`].
+type Paths = fn(&str) -> String;

@@ -20,11 +20,73 @@ use axum::extract::State;
 use http::{HeaderMap, Uri};
 use tis_core::extract::Path;
 use tis_core::paging::query_pairs;
+use tis_service_kit::guard::Guard;
+use tis_service_kit::http::api::{Api, Method, Op};
 
 use super::dto::{Href, SelfLink, UserInfoDto, UserInfoResponse, UserListResponse};
-use super::{API, AppState, Can, GetRoUser, GetUsers};
+use super::{API, AppState, Paths, one, op};
 use crate::error::ApiError;
 use crate::repo::ProfileLookup;
+
+pub(super) fn routes(api: Api<AppState>, p: Paths) -> Api<AppState> {
+    let me = |summary: &str| {
+        Op::new("UserProfile", summary)
+            .guard(Guard::Open)
+            .returns(200, one("UserInfoDto"))
+    };
+    api.add(
+        Method::Get,
+        &p("/userinfo"),
+        userinfo,
+        me("The caller's UserProfile, from their own access token (Authorization: Bearer, or the OIDC_access_token header)"),
+    )
+    .add(
+        Method::Get,
+        &p("/userupdate"),
+        userupdate,
+        me("Deprecated alias of /userinfo"),
+    )
+    .add(
+        Method::Get,
+        &p("/users"),
+        users_by_dbcs,
+        op(
+            "UserProfile",
+            "Active users whose designated bodies are exactly these (holding one of the permissions, when given)",
+            "profile:get:users",
+        )
+        .query(&["designatedBodyCode", "permissions"])
+        .returns(200, one("UserListResponse")),
+    )
+    .add(
+        Method::Get,
+        &p("/users/ro-user/{designatedBodyCode}"),
+        responsible_officer,
+        op(
+            "UserProfile",
+            "The Responsible Officer of a designated body",
+            "profile:get:ro:user",
+        )
+        .path("designatedBodyCode")
+        .returns(200, one("UserInfoDto")),
+    )
+}
+
+/// The original's `ProfileInfoVM`.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileInfo {
+    active_profiles: Vec<&'static str>,
+    ribbon_env: Option<&'static str>,
+}
+
+/// `GET /profile-info`: the running profiles (here: the database backend), no ribbon.
+pub async fn profile_info(State(st): State<AppState>) -> Json<ProfileInfo> {
+    Json(ProfileInfo {
+        active_profiles: vec![st.repo.db().backend().as_str()],
+        ribbon_env: None,
+    })
+}
 
 /// `GET /userinfo`: the caller's `UserProfile`.
 pub async fn userinfo(
@@ -68,7 +130,6 @@ fn list(params: &[(String, String)], name: &str) -> Vec<String> {
 /// are exactly the given set (holding one of the permissions, when given), by first name.
 pub async fn users_by_dbcs(
     State(st): State<AppState>,
-    _who: Can<GetUsers>,
     uri: Uri,
 ) -> Result<Json<UserListResponse>, ApiError> {
     let params = query_pairs(uri.query());
@@ -103,7 +164,6 @@ pub async fn users_by_dbcs(
 /// `UserProfile`; 404 when it has none.
 pub async fn responsible_officer(
     State(st): State<AppState>,
-    _who: Can<GetRoUser>,
     Path(dbc): Path<String>,
 ) -> Result<Json<UserInfoDto>, ApiError> {
     let user = st.repo.responsible_officer(&dbc).await?.ok_or_else(|| {

@@ -3,12 +3,17 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /hee-users?search=&page=&size=&sort=` | a Spring `Page` of `HeeUserDTO` (`content`, `totalElements`, …) plus `X-Total-Count` and `Link` |
-//! | `GET /hee-users/{name}` | one user (exact name), or 404 |
-//! | `GET /hee-users/{name}/ignore-case`, `GET /single-hee-users?username=` | one user, ignoring case / exact |
-//! | `GET /hee-users-with-roles/{roleNames}` | the users holding any of the comma-separated roles |
-//! | `POST /hee-users` | create: 201 + `Location`; an existing name (ignoring case) is 409 |
-//! | `PUT /hee-users` | replace the user of that name, or create it (201) as the original did |
+//! | `GET /hee-users/{name}`, `GET /single-hee-users?username=` | one user, or 404 |
+//! | `GET /hee-users/{name}/ignore-case` | the users so named, as a list |
+//! | `GET /hee-users-with-roles/{roleNames}` | `BasicHeeUserDTO`s of the users holding any of the comma-separated roles |
+//! | `POST /hee-users` | create, or replace the user of that name (the original's `save`): 201 + `Location` |
+//! | `PUT /hee-users` | replace the user of that name (200), or create it (201) as the original did |
 //! | `DELETE /hee-users/{name}` | 200, or 404 |
+//!
+//! Names are compared ignoring case everywhere, as the original's MySQL collation compared
+//! them: they are unique ignoring case, and writing `JANE` replaces `jane`, keeping its stored
+//! name. Writes answer the original's `X-profileApp-alert`/`-params` headers and its
+//! validation body beside the standard one (see [`super::original`]).
 //!
 //! A written user's roles must exist (400 naming `roles[i].name`) and its designated bodies
 //! must exist in Reference (400 naming `designatedBodyCodes[i]`; 503
@@ -30,12 +35,90 @@ use tis_core::extract::{Json as Body, Path, Query};
 use tis_core::paging::{ListParams, query_pairs};
 use tis_reference_client::RefType;
 
-use super::dto::{HeeUserDto, SpringPage};
+use tis_auth::Authenticated;
+use tis_service_kit::http::api::{Api, Method};
+
+use super::dto::{BasicHeeUserDto, HeeUserDto, SpringPage};
 use super::input::HeeUserInput;
-use super::{API, AppState, Can, Delete, Modify, View};
+use super::original;
+use super::{API, AppState, DELETE, MODIFY, Paths, VIEW, many, one, op, paged};
 use crate::domain::{HeeUser, NO_DBC};
 use crate::error::ApiError;
 use crate::repo::UserQuery;
+
+pub(super) fn routes(api: Api<AppState>, p: Paths) -> Api<AppState> {
+    let tag = "HeeUser";
+    api.add(
+        Method::Get,
+        &p("/hee-users"),
+        page,
+        paged(
+            op(tag, "A page of users (a Spring Page)", VIEW),
+            &["sort", "search"],
+        )
+        .returns(200, one("HeeUserPage")),
+    )
+    .add(
+        Method::Post,
+        &p("/hee-users"),
+        create,
+        op(tag, "Creates a user", MODIFY)
+            .body(one("HeeUserDto"))
+            .returns(201, one("HeeUserDto"))
+            .idempotent(),
+    )
+    .add(
+        Method::Put,
+        &p("/hee-users"),
+        update,
+        op(tag, "Replaces a user, or creates it (201)", MODIFY)
+            .body(one("HeeUserDto"))
+            .returns(200, one("HeeUserDto"))
+            .idempotent(),
+    )
+    .add(
+        Method::Get,
+        &p("/hee-users/{name}"),
+        one_user,
+        op(tag, "A user by name", VIEW)
+            .path("name")
+            .returns(200, one("HeeUserDto")),
+    )
+    .add(
+        Method::Delete,
+        &p("/hee-users/{name}"),
+        remove,
+        op(tag, "Deletes a user", DELETE).path("name"),
+    )
+    .add(
+        Method::Get,
+        &p("/hee-users/{name}/ignore-case"),
+        one_ignoring_case,
+        op(tag, "The users so named, ignoring case", VIEW)
+            .path("name")
+            .returns(200, many("HeeUserDto")),
+    )
+    .add(
+        Method::Get,
+        &p("/single-hee-users"),
+        single,
+        op(tag, "A user by name", VIEW)
+            .query(&["username"])
+            .returns(200, one("HeeUserDto")),
+    )
+    .add(
+        Method::Get,
+        &p("/hee-users-with-roles/{roleNames}"),
+        with_roles,
+        op(
+            tag,
+            "The users holding any of these roles (comma-separated)",
+            VIEW,
+        )
+        .path("roleNames")
+        .returns(200, many("BasicHeeUserDto")),
+    )
+}
 
 /// The longest `search`.
 const MAX_SEARCH_CHARS: usize = 200;
@@ -68,11 +151,7 @@ async fn one_dto(
 }
 
 /// `GET /hee-users`.
-pub async fn page(
-    State(st): State<AppState>,
-    _who: Can<View>,
-    uri: Uri,
-) -> Result<Response, ApiError> {
+pub async fn page(State(st): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
     let mut search = None;
     let rules = super::paging(&st.limits, UserQuery::SORTABLE);
     let list = ListParams::parse_with(&query_pairs(uri.query()), &rules, |name, value| {
@@ -96,24 +175,29 @@ pub async fn page(
     Ok((headers, Json(body)).into_response())
 }
 
-/// `GET /hee-users/{name}`.
-pub async fn one(
+/// `GET /hee-users/{name}`: the name compared ignoring case, as the original's MySQL
+/// collation compared it (names are unique ignoring case, so at most one matches).
+pub async fn one_user(
     State(st): State<AppState>,
-    _who: Can<View>,
-    Path(name): Path<String>,
-) -> Result<Json<HeeUserDto>, ApiError> {
-    let user = st.repo.user(&name).await?;
-    one_dto(&st, user, &name).await
-}
-
-/// `GET /hee-users/{name}/ignore-case`.
-pub async fn one_ignoring_case(
-    State(st): State<AppState>,
-    _who: Can<View>,
     Path(name): Path<String>,
 ) -> Result<Json<HeeUserDto>, ApiError> {
     let user = st.repo.user_ignoring_case(&name).await?;
     one_dto(&st, user, &name).await
+}
+
+/// `GET /hee-users/{name}/ignore-case`: the users so named ignoring case, as a list (the
+/// later original's shape; at most one here).
+pub async fn one_ignoring_case(
+    State(st): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<HeeUserDto>>, ApiError> {
+    let users: Vec<HeeUser> = st
+        .repo
+        .user_ignoring_case(&name)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(Json(dtos(&st, &users).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -124,23 +208,21 @@ pub struct Single {
 /// `GET /single-hee-users?username=`.
 pub async fn single(
     State(st): State<AppState>,
-    _who: Can<View>,
     Query(q): Query<Single>,
 ) -> Result<Json<HeeUserDto>, ApiError> {
     let name = q
         .username
         .filter(|u| !u.trim().is_empty())
         .ok_or_else(|| ApiError::bad_query("`username` is required"))?;
-    let user = st.repo.user(&name).await?;
+    let user = st.repo.user_ignoring_case(&name).await?;
     one_dto(&st, user, &name).await
 }
 
-/// `GET /hee-users-with-roles/{roleNames}`.
+/// `GET /hee-users-with-roles/{roleNames}`: `BasicHeeUserDTO`s.
 pub async fn with_roles(
     State(st): State<AppState>,
-    _who: Can<View>,
     Path(roles): Path<String>,
-) -> Result<Json<Vec<HeeUserDto>>, ApiError> {
+) -> Result<Json<Vec<BasicHeeUserDto>>, ApiError> {
     let roles: Vec<String> = roles
         .split(',')
         .map(str::trim)
@@ -154,7 +236,7 @@ pub async fn with_roles(
         )));
     }
     let users = st.repo.users_with_roles(&roles).await?;
-    Ok(Json(dtos(&st, &users).await?))
+    Ok(Json(users.iter().map(BasicHeeUserDto::from).collect()))
 }
 
 /// The user a body describes, with its roles and designated bodies checked.
@@ -213,62 +295,101 @@ async fn checked(
     }
 }
 
-async fn written(st: &AppState, name: &str, status: StatusCode) -> Result<Response, ApiError> {
+async fn written(
+    st: &AppState,
+    name: &str,
+    status: StatusCode,
+    action: &str,
+) -> Result<Response, ApiError> {
     let stored = st.repo.user(name).await?;
     let Json(dto) = one_dto(st, stored, name).await?;
     let mut res = (status, Json(dto)).into_response();
     if status == StatusCode::CREATED {
-        let location = format!("{API}/hee-users/{name}");
+        let location = format!("{API}/hee-users/{}", super::segment(name));
         if let Ok(v) = HeaderValue::from_str(&location) {
             res.headers_mut().insert(header::LOCATION, v);
         }
     }
+    original::alert(&mut res, "heeUser", action, name);
     Ok(res)
 }
 
-/// `POST /hee-users`.
+/// Writes the user a body describes, replacing the one of that name ignoring case (whose
+/// stored name is kept, as the original's case-insensitive key kept it) or creating it;
+/// answers whether it was created.
+async fn save(
+    st: &AppState,
+    who: &tis_auth::Principal,
+    headers: &HeaderMap,
+    input: &HeeUserInput,
+) -> Result<(HeeUser, bool), ApiError> {
+    let credential = Credential::on_behalf_of(who, headers);
+    let mut user = checked(st, credential.as_ref(), input).await?;
+    if let Some(stored) = st.repo.user_ignoring_case(&user.name).await? {
+        user.name = stored.name;
+    }
+    let created = st.repo.save_user(&user).await?;
+    tracing::info!(user.name = %who.user_name(), target.user = %user.name, created, "user saved");
+    Ok((user, created))
+}
+
+/// `POST /hee-users`: creates the user, or, as the original's `save` did, replaces the one of
+/// that name; 201 either way.
 pub async fn create(
     State(st): State<AppState>,
-    who: Can<Modify>,
+    Authenticated(who): Authenticated,
     headers: HeaderMap,
     Body(input): Body<HeeUserInput>,
-) -> Result<Response, ApiError> {
-    let credential = Credential::on_behalf_of(&who, &headers);
-    let user = checked(&st, credential.as_ref(), &input).await?;
-    st.repo.create_user(&user).await?;
-    tracing::info!(user.name = %who.who.user_name(), target.user = %user.name, "user created");
-    written(&st, &user.name, StatusCode::CREATED).await
+) -> Response {
+    original::answer(
+        "heeUserDTO",
+        async {
+            let (user, _) = save(&st, &who, &headers, &input).await?;
+            written(&st, &user.name, StatusCode::CREATED, "created").await
+        }
+        .await,
+    )
 }
 
-/// `PUT /hee-users`.
+/// `PUT /hee-users`: replaces the user of that name (200), or creates it (201).
 pub async fn update(
     State(st): State<AppState>,
-    who: Can<Modify>,
+    Authenticated(who): Authenticated,
     headers: HeaderMap,
     Body(input): Body<HeeUserInput>,
-) -> Result<Response, ApiError> {
-    let credential = Credential::on_behalf_of(&who, &headers);
-    let user = checked(&st, credential.as_ref(), &input).await?;
-    let created = st.repo.save_user(&user).await?;
-    tracing::info!(user.name = %who.who.user_name(), target.user = %user.name, created, "user saved");
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    written(&st, &user.name, status).await
+) -> Response {
+    original::answer(
+        "heeUserDTO",
+        async {
+            let (user, created) = save(&st, &who, &headers, &input).await?;
+            if created {
+                written(&st, &user.name, StatusCode::CREATED, "created").await
+            } else {
+                written(&st, &user.name, StatusCode::OK, "updated").await
+            }
+        }
+        .await,
+    )
 }
 
-/// `DELETE /hee-users/{name}`.
+/// `DELETE /hee-users/{name}` (the name compared ignoring case).
 pub async fn remove(
     State(st): State<AppState>,
-    who: Can<Delete>,
+    Authenticated(who): Authenticated,
     Path(name): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    if st.repo.delete_user(&name).await? {
-        tracing::info!(user.name = %who.who.user_name(), target.user = %name, "user deleted");
-        Ok(StatusCode::OK)
+) -> Result<Response, ApiError> {
+    let stored = st
+        .repo
+        .user_ignoring_case(&name)
+        .await?
+        .map(|u| u.name)
+        .unwrap_or(name);
+    if st.repo.delete_user(&stored).await? {
+        tracing::info!(user.name = %who.user_name(), target.user = %stored, "user deleted");
+        let mut res = StatusCode::OK.into_response();
+        original::alert(&mut res, "heeUser", "deleted", &stored);
+        Ok(res)
     } else {
-        Err(ApiError::NotFound(format!("no user named {name}")))
+        Err(ApiError::NotFound(format!("no user named {stored}")))
     }
 }

@@ -83,9 +83,12 @@ async fn a_replayed_keyed_post_returns_the_first_result_and_creates_nothing_new(
             assert_eq!(again.json::<Value>().await.expect("json"), stored);
             assert_eq!(total(&app, path, &admin).await, before + 1, "{b:?} {path}");
 
-            // Without the key the same request really runs again, and meets the name.
+            // Without the key the same request really runs again: as the original's `save`, it
+            // replaces the record of that name (201 again, nothing more created).
             let unkeyed = app.send(Method::POST, path, body).await;
-            assert_eq!(unkeyed.status(), 409, "{b:?} {path}");
+            assert_eq!(unkeyed.status(), 201, "{b:?} {path}");
+            assert!(!replayed(&unkeyed), "{b:?} {path}");
+            assert_eq!(total(&app, path, &admin).await, before + 1, "{b:?} {path}");
         }
 
         // A registration run twice answers "already of this body" the second time; the

@@ -59,7 +59,11 @@ async fn roles_are_listed_by_name_with_their_permissions_and_restricted_ones_can
             .map(|r| (*r).to_owned())
             .collect();
         expected.sort();
-        assert_eq!(names(&restricted), expected);
+        assert_eq!(
+            restricted,
+            json!(expected),
+            "the names, as the original's Set<String>"
+        );
         let open = app
             .get_json("/profile/api/roles?size=50&excludeRestricted=true")
             .await;
@@ -80,9 +84,20 @@ async fn a_role_is_created_replaced_and_deleted_only_when_nobody_holds_it() {
             res.headers()["location"],
             "/profile/api/roles/Curriculum%20Reader"
         );
-        let (status, _, _) =
-            error_code(app.send(Method::POST, "/profile/api/roles", &role).await).await;
-        assert_eq!(status, 409);
+        assert_eq!(
+            res.headers()["x-profileapp-alert"],
+            "profileApp.role.created"
+        );
+        assert_eq!(res.headers()["x-profileapp-params"], "Curriculum Reader");
+        // As the original's `save`: a POST naming an existing role (in any case) replaces it.
+        let shouting = json!({"name": "CURRICULUM READER", "permissions": []});
+        let res = app
+            .send(Method::POST, "/profile/api/roles", &shouting)
+            .await;
+        assert_eq!(res.status(), 201, "{b:?}");
+        let v = app.get_json("/profile/api/roles/curriculum%20reader").await;
+        assert_eq!(v["name"], "Curriculum Reader", "the stored name is kept");
+        assert_eq!(v["permissions"], json!([]));
 
         let res = app
             .send(
@@ -93,6 +108,10 @@ async fn a_role_is_created_replaced_and_deleted_only_when_nobody_holds_it() {
             )
             .await;
         assert_eq!(res.status(), 200);
+        assert_eq!(
+            res.headers()["x-profileapp-alert"],
+            "profileApp.role.updated"
+        );
         let v = app.get_json("/profile/api/roles/Curriculum%20Reader").await;
         assert_eq!(v["restricted"], true);
         assert_eq!(
@@ -111,6 +130,10 @@ async fn a_role_is_created_replaced_and_deleted_only_when_nobody_holds_it() {
         .await;
         assert_eq!(status, 400);
         assert_eq!(v["error"]["fields"][0]["field"], "permissions[0].name");
+        assert_eq!(
+            v["fieldErrors"][0],
+            json!({"objectName": "roleDTO", "field": "permissions[0].name", "message": "Valid"})
+        );
 
         let (status, code, v) = error_code(
             app.request(
@@ -140,7 +163,7 @@ async fn a_role_is_created_replaced_and_deleted_only_when_nobody_holds_it() {
             .send()
             .await
             .expect("delete");
-        assert_eq!(res.status(), 200);
+        assert_eq!(res.status(), 204, "the later original's No Content");
         let (status, _, _) = error_code(
             app.request(
                 Method::GET,
@@ -199,13 +222,18 @@ async fn permissions_carry_their_policy_and_are_deleted_only_when_no_role_grants
             .send(
                 Method::PUT,
                 "/profile/api/permissions",
-                &json!({"name": "ltft:approve", "type": "PERSON", "resource": "tis:people::ltft:",
+                &json!({"name": "LTFT:approve", "type": "PERSON", "resource": "tis:people::ltft:",
                         "actions": ["Approve", "Reject"]}),
             )
             .await;
-        assert_eq!(res.status(), 200);
+        assert_eq!(res.status(), 201, "the original's PUT was its POST");
+        assert_eq!(
+            res.headers()["x-profileapp-alert"],
+            "profileApp.permission.created"
+        );
         let v: Value = res.json().await.expect("json");
         assert_eq!(v["actions"], json!(["Approve", "Reject"]));
+        assert_eq!(v["name"], "ltft:approve", "replaced under its stored name");
 
         let (status, code, _) = error_code(
             app.request(
@@ -228,6 +256,6 @@ async fn permissions_carry_their_policy_and_are_deleted_only_when_no_role_grants
             .send()
             .await
             .expect("delete");
-        assert_eq!(res.status(), 200);
+        assert_eq!(res.status(), 204);
     }
 }

@@ -31,7 +31,8 @@ async fn registering_gets_or_creates_trainee_ids_and_moves_trainees_between_bodi
         let first = register(
             &app,
             "1-AIIDWA",
-            json!([{"gmcNumber": "7100001", "dateAdded": "2024-01-31"}, {"gmcNumber": "7100002"},
+            // `dateAdded` as the original's RegistrationRequest took it: dd/MM/yyyy.
+            json!([{"gmcNumber": "7100001", "dateAdded": "31/01/2024"}, {"gmcNumber": "7100002"},
                    {"gmcNumber": "7100001"}]),
         )
         .await;
@@ -126,6 +127,14 @@ async fn registration_input_is_checked_before_anything_is_written() {
         .filter_map(|f| f["field"].as_str())
         .collect();
     assert_eq!(fields, ["[1].gmcNumber", "[1].dateAdded"]);
+    assert_eq!(
+        v["message"], "error.validation",
+        "the original's body too: {v}"
+    );
+    assert_eq!(
+        v["fieldErrors"][1],
+        json!({"objectName": "registrationRequest", "field": "[1].dateAdded", "message": "typeMismatch"})
+    );
     let page = app
         .request(
             Method::GET,

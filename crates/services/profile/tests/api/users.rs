@@ -27,6 +27,11 @@ async fn a_user_is_created_read_replaced_and_deleted() {
             .await;
         assert_eq!(res.status(), 201, "{b:?}");
         assert_eq!(res.headers()["location"], "/profile/api/hee-users/jane.doe");
+        assert_eq!(
+            res.headers()["x-profileapp-alert"],
+            "profileApp.heeUser.created"
+        );
+        assert_eq!(res.headers()["x-profileapp-params"], "jane.doe");
         let created: Value = res.json().await.expect("json");
         assert_eq!(
             keys(&created),
@@ -57,28 +62,36 @@ async fn a_user_is_created_read_replaced_and_deleted() {
             json!([{"trustId": 3, "trustCode": "RYJ", "trustName": "Imperial College Healthcare NHS Trust"}])
         );
 
-        let again = app
-            .send(Method::POST, "/profile/api/hee-users", &jane())
-            .await;
-        let (status, code, _) = error_code(again).await;
-        assert_eq!((status, code.as_str()), (409, "conflict"), "{b:?}");
+        // As the original's `save` under its case-insensitive key: a POST naming an existing
+        // user, in any case, replaces it and keeps the stored name.
         let mut shouting = jane();
         shouting["name"] = json!("JANE.DOE");
-        let (status, _, _) = error_code(
-            app.send(Method::POST, "/profile/api/hee-users", &shouting)
-                .await,
-        )
-        .await;
-        assert_eq!(status, 409, "names are unique ignoring case");
+        shouting["gmcId"] = json!("7654321");
+        let again = app
+            .send(Method::POST, "/profile/api/hee-users", &shouting)
+            .await;
+        assert_eq!(again.status(), 201, "{b:?}");
+        let again: Value = again.json().await.expect("json");
+        assert_eq!(
+            (&again["name"], &again["gmcId"]),
+            (&json!("jane.doe"), &json!("7654321"))
+        );
+        let users = app.get_json("/profile/api/hee-users?search=jane").await;
+        assert_eq!(users["totalElements"], 1, "names are unique ignoring case");
 
-        let one = app.get_json("/profile/api/hee-users/jane.doe").await;
-        assert_eq!(one["gmcId"], "1234567");
+        let one = app.get_json("/profile/api/hee-users/JANE.doe").await;
+        assert_eq!(one["name"], "jane.doe", "looked up ignoring case");
         let ci = app
             .get_json("/profile/api/hee-users/Jane.Doe/ignore-case")
             .await;
-        assert_eq!(ci["name"], "jane.doe");
+        assert_eq!(ci[0]["name"], "jane.doe", "a list: {ci}");
+        assert_eq!(ci.as_array().map(Vec::len), Some(1));
+        let none = app
+            .get_json("/profile/api/hee-users/nobody.here/ignore-case")
+            .await;
+        assert_eq!(none, json!([]));
         let single = app
-            .get_json("/profile/api/single-hee-users?username=jane.doe")
+            .get_json("/profile/api/single-hee-users?username=Jane.Doe")
             .await;
         assert_eq!(single["name"], "jane.doe");
 
@@ -91,6 +104,10 @@ async fn a_user_is_created_read_replaced_and_deleted() {
             .send(Method::PUT, "/profile/api/hee-users", &changed)
             .await;
         assert_eq!(res.status(), 200, "{b:?}");
+        assert_eq!(
+            res.headers()["x-profileapp-alert"],
+            "profileApp.heeUser.updated"
+        );
         let v: Value = res.json().await.expect("json");
         assert_eq!(v["roles"][0]["name"], "HEE Trust Observer");
         assert_eq!(v["designatedBodyCodes"], json!(["1-AIIDVS", "1-AIIDWI"]));
@@ -116,6 +133,10 @@ async fn a_user_is_created_read_replaced_and_deleted() {
             .await
             .expect("delete");
         assert_eq!(res.status(), 200);
+        assert_eq!(
+            res.headers()["x-profileapp-alert"],
+            "profileApp.heeUser.deleted"
+        );
         let (status, code, _) = error_code(
             app.request(
                 Method::GET,
@@ -210,6 +231,11 @@ async fn users_holding_any_of_the_named_roles_are_listed() {
             vec!["admin", "inactive.admin", "ro.officer"],
             "{b:?}"
         );
+        assert_eq!(
+            keys(&v[0]),
+            ["emailAddress", "firstName", "gmcId", "lastName", "name"],
+            "BasicHeeUserDTO"
+        );
     }
 }
 
@@ -226,6 +252,8 @@ async fn unknown_roles_and_designated_bodies_are_400s_naming_the_field() {
     .await;
     assert_eq!((status, code.as_str()), (400, "validation_failed"));
     assert_eq!(v["error"]["fields"][0]["field"], "roles[1].name");
+    assert_eq!(v["message"], "error.validation");
+    assert_eq!(v["fieldErrors"][0]["objectName"], "heeUserDTO");
 
     let mut body = jane();
     body["designatedBodyCodes"] = json!(["1-AIIDWA", "NOT-A-DBC", "None"]);
