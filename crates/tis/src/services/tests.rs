@@ -1,3 +1,7 @@
+//! The services table's promises: every entry reaches its own section, has migrations on both
+//! backends, is a name `tis serve`/`tis migrate` accept, and gets a gateway route by default.
+//! (`up::tests` checks that `tis up` plans and configures every entry.)
+
 use std::collections::BTreeSet;
 
 use clap::Parser;
