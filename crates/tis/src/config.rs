@@ -8,6 +8,7 @@
 //! [idp]                   # the development identity provider
 //! [reference]             # the Reference service (listen, database, principal keys)
 //! [profile]               # the Profile service (the same, plus its Reference client)
+//! [tcs]                   # the TCS service: trainee records (the same keys as Reference)
 //! [gateway]               # the edge: routes, pools, auth, principal key
 //! [token]                 # where `tis token` logs in
 //! ```
@@ -47,6 +48,7 @@ pub struct Config {
     // The domain services: one field each, reached through `crate::services::SERVICES`.
     pub reference: tis_reference::ReferenceConfig,
     pub profile: tis_profile::ProfileConfig,
+    pub tcs: tis_tcs::TcsConfig,
     pub gateway: tis_gateway::GatewayConfig,
 }
 

@@ -117,6 +117,21 @@ pub static SERVICES: &[Service] = &[
             Box::pin(async move { serve(tis_profile::build(&c.profile).await?, s).await })
         },
     },
+    Service {
+        name: tis_tcs::TcsConfig::NAME,
+        about: "Trainee records: people, their programmes and training numbers",
+        route: Route {
+            prefix: "/tcs",
+            title: "Trainee records",
+            calls: &[],
+            forward_access_token: false,
+        },
+        migrations: tis_tcs::migrations,
+        seed: |db| Box::pin(async move { tis_tcs::demo::seed(&db).await }),
+        section: |c| &mut c.tcs,
+        find_calls: |_, _| {},
+        serve: |c, s| Box::pin(async move { serve(tis_tcs::build(&c.tcs).await?, s).await }),
+    },
 ];
 
 /// The entry named `name`.
