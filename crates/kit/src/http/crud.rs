@@ -129,6 +129,9 @@ pub struct Crud {
     /// `PUT` of an id that names no record inserts it (with an id of its own), as the
     /// original's JPA `save` did.
     pub upsert: bool,
+    /// `PUT` without an id creates the record (Reference's originals); otherwise it is a 400
+    /// naming `id` (TCS's originals: `@NotNull(groups = Update.class)` on the id).
+    pub put_creates: bool,
     pub check: Option<Check>,
 }
 
@@ -149,6 +152,7 @@ impl Crud {
             bulk_update: true,
             exists: Exists::Codes,
             upsert: false,
+            put_creates: true,
             check: None,
         }
     }
@@ -193,6 +197,12 @@ impl Crud {
 
     pub const fn upsert(mut self, upsert: bool) -> Crud {
         self.upsert = upsert;
+        self
+    }
+
+    /// `PUT` without an id is a 400 naming `id`, not a create.
+    pub const fn put_needs_id(mut self) -> Crud {
+        self.put_creates = false;
         self
     }
 
@@ -500,7 +510,7 @@ fn decapitalize(name: &str) -> String {
 pub fn path_id(d: &'static Descriptor, raw: &str) -> Result<Value, ApiError> {
     id_from_text(d.id, raw).ok_or_else(|| {
         ApiError::Http(tis_core::HttpError::bad_request(
-            "invalid_path",
+            tis_core::error::code::INVALID_PATH,
             format!(
                 "`{}` is not a {} id",
                 raw.chars().take(64).collect::<String>(),
@@ -818,6 +828,10 @@ async fn create_one<E: Entity>(st: &Kit, o: &Crud, dto: E) -> Result<Response, A
 async fn update<E: Entity>(st: &Kit, o: &Crud, dto: E) -> Response {
     let d = E::desc();
     if !has_id(&to_map(&dto)) {
+        if !o.put_creates {
+            let err = ApiError::Validation(vec![FieldError::new("id", "must not be null")]);
+            return error_response(o, &object_name::<E>(), err, None);
+        }
         return match create_one(st, o, dto).await {
             Ok(res) => res,
             Err(err) => error_response(o, &object_name::<E>(), err, None),
@@ -1028,9 +1042,9 @@ pub fn text_body(body: Result<Bytes, BytesRejection>) -> Result<String, ApiError
         ApiError::Http(HttpError::new(
             rej.status(),
             if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                "payload_too_large"
+                tis_core::error::code::PAYLOAD_TOO_LARGE
             } else {
-                "unreadable_body"
+                tis_core::error::code::UNREADABLE_BODY
             },
             rej.body_text(),
         ))

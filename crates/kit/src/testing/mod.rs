@@ -276,6 +276,11 @@ impl<X> TestApp<X> {
 }
 
 /// The status, error code and body of a JSON error response.
+/// `s` as a query value (`columnFilters={"status":["CURRENT"]}`), every reserved byte encoded.
+pub fn url_encode(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
 pub async fn error_code(res: Response) -> (u16, String, Value) {
     let status = res.status().as_u16();
     let body: Value = res.json().await.expect("a JSON error body");

@@ -19,6 +19,7 @@
 //!   structure (0002: an FTS5 trigram table, a pg_trgm index).
 
 pub mod app;
+pub mod catalogue;
 pub mod config;
 pub mod demo;
 pub mod domain;

@@ -10,6 +10,9 @@ pub const API: &str = "/tcs/api";
 /// Where the OpenAPI document is served.
 pub const API_DOCS: &str = "/tcs/api-docs";
 
+/// The original's application name (its `X-tcsApp-alert` headers).
+pub const APP: &str = "tcsApp";
+
 /// `hasPermission('tis:people::person:', 'View')`.
 pub const PERSON_VIEW_GUARD: Guard = Guard::Permission("tis:people::person:", "View");
 
@@ -23,6 +26,7 @@ pub const INFO: ApiInfo = ApiInfo {
 /// Every route of the service, served with `kit`, and the OpenAPI document describing them.
 pub fn router(kit: Kit) -> (axum::Router, Bytes) {
     let api = crate::people::routes(Api::new(INFO));
+    let api = crate::catalogue::routes(api);
     let (routes, doc) = api.finish();
     let router = serve_api(routes, kit.clone(), &kit, API_DOCS, doc.clone());
     (router, doc)

@@ -284,7 +284,7 @@ async fn single_code_exists_takes_the_bare_code_and_answers_a_boolean() {
         assert_eq!(post_text(&app, path, "").await, (200, json!(false)));
         let current = format!(
             "{path}?columnFilters={}",
-            crate::paging::url_encode(r#"{"status":["CURRENT"]}"#)
+            tis_service_kit::testing::url_encode(r#"{"status":["CURRENT"]}"#)
         );
         assert_eq!(
             post_text(&app, &current, "AAAAAAAAAA").await,
@@ -608,7 +608,7 @@ async fn the_lists_the_original_answered_whole_are_not_paged() {
         assert!(sources[0]["name"].is_string() && sources[0].get("label").is_none());
         let current = format!(
             "/reference/api/leaving-reasons?columnFilters={}&searchQuery=cct",
-            crate::paging::url_encode(r#"{"status":["CURRENT"]}"#)
+            tis_service_kit::testing::url_encode(r#"{"status":["CURRENT"]}"#)
         );
         assert_eq!(app.get_json(&current).await[0]["code"], "CCT", "{b:?}");
         let (status, _, _) = error_code(
@@ -1090,7 +1090,7 @@ async fn the_small_look_ups_take_the_originals_bodies() {
                 Method::POST,
                 &format!(
                     "/reference/api/programme-membership-types/exist?columnFilters={}",
-                    crate::paging::url_encode(r#"{"status":["CURRENT"]}"#)
+                    tis_service_kit::testing::url_encode(r#"{"status":["CURRENT"]}"#)
                 ),
                 Some(&reader()),
             )

@@ -1,6 +1,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::*;
+use tis_service_kit::testing::url_encode;
 
 fn codes(list: &Value, key: &str) -> Vec<String> {
     list.as_array()
@@ -181,6 +182,3 @@ async fn current_lists_only_current_records_and_page_sizes_are_bounded() {
     }
 }
 
-pub fn url_encode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}

@@ -70,6 +70,14 @@ impl Caller {
         c
     }
 
+    /// The caller, also granted the authorities `authorities` (`tcs:view:entities`…).
+    pub fn granted(mut self, authorities: &[&str]) -> Caller {
+        self.profile
+            .permissions
+            .extend(authorities.iter().map(|a| (*a).to_owned()));
+        self
+    }
+
     /// The principal for TCS.
     pub fn token(&self) -> String {
         tis_service_kit::testing::principal(self.profile.clone(), &["tcs", "reference"])

@@ -1,6 +1,7 @@
 //! The TCS API test suite: the real app on 127.0.0.1:0, every test on SQLite and on
 //! PostgreSQL (a fresh database each; PostgreSQL tests fail when it cannot be started).
 
+mod catalogue;
 mod helpers;
 mod people_list;
 mod schema;
