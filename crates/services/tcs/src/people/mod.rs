@@ -1,6 +1,7 @@
 //! People: the list (`GET /people`, [`view`] and [`search`]) and what is derived from a
 //! person's records ([`refresh`]).
 
+pub mod basic;
 pub mod refresh;
 pub mod search;
 pub mod view;
@@ -21,15 +22,44 @@ use view::{PERSON_VIEW, PersonViewDto};
 
 /// The people routes.
 pub fn routes(api: Api<Kit>) -> Api<Kit> {
-    api.schema::<PersonViewDto>().add(
-        Method::Get,
-        &format!("{API}/people"),
-        list,
-        Op::new("Person", "A page of people (basic paging: Link next only)")
-            .paged()
-            .returns(200, Doc::Many("PersonViewDto".into()))
-            .guard(PERSON_VIEW_GUARD),
-    )
+    let many = |schema: &'static str| Doc::Many(schema.into());
+    api.schema::<PersonViewDto>()
+        .schema::<basic::PersonBasicDetailsDto>()
+        .add(
+            Method::Get,
+            &format!("{API}/people"),
+            list,
+            Op::new("Person", "A page of people (basic paging: Link next only)")
+                .paged()
+                .returns(200, many("PersonViewDto"))
+                .guard(PERSON_VIEW_GUARD),
+        )
+        .add(
+            Method::Get,
+            &format!("{API}/people/basic"),
+            basic::search,
+            Op::new("Person", "The first 100 people matching searchQuery, basic details")
+                .query(&["searchQuery"])
+                .returns(200, many("PersonBasicDetailsDto"))
+                .guard(PERSON_VIEW_GUARD),
+        )
+        .add(
+            Method::Get,
+            &format!("{API}/people/{{id}}/basic"),
+            basic::one,
+            Op::new("Person", "One person's basic details")
+                .returns(200, Doc::One("PersonBasicDetailsDto".into()))
+                .returns(404, Doc::None)
+                .guard(PERSON_VIEW_GUARD),
+        )
+        .add(
+            Method::Get,
+            &format!("{API}/people/in/{{ids}}/basic"),
+            basic::many,
+            Op::new("Person", "The basic details of the people of a comma-separated id list (302, as the original)")
+                .returns(302, many("PersonBasicDetailsDto"))
+                .guard(PERSON_VIEW_GUARD),
+        )
 }
 
 /// `GET /people`: see [`view`].

@@ -3,5 +3,6 @@
 
 mod catalogue;
 mod helpers;
+mod people_basic;
 mod people_list;
 mod schema;
