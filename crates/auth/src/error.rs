@@ -20,6 +20,7 @@ use std::time::Duration;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use tis_core::HttpError;
+use tis_core::error::code;
 
 /// A request that could not be authenticated or authorised.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -83,28 +84,28 @@ impl AuthError {
     /// The stable machine-readable code of this error (also the `outcome` label of metrics).
     pub fn code(&self) -> &'static str {
         match self {
-            AuthError::MissingToken => "missing_token",
-            AuthError::ConflictingTokens => "conflicting_tokens",
-            AuthError::TokenTooLarge { .. } => "token_too_large",
-            AuthError::Malformed(_) => "malformed_token",
-            AuthError::WrongTokenType(_) => "wrong_token_type",
-            AuthError::UnsupportedCritical(_) => "unsupported_critical_header",
+            AuthError::MissingToken => code::MISSING_TOKEN,
+            AuthError::ConflictingTokens => code::CONFLICTING_TOKENS,
+            AuthError::TokenTooLarge { .. } => code::TOKEN_TOO_LARGE,
+            AuthError::Malformed(_) => code::MALFORMED_TOKEN,
+            AuthError::WrongTokenType(_) => code::WRONG_TOKEN_TYPE,
+            AuthError::UnsupportedCritical(_) => code::UNSUPPORTED_CRITICAL_HEADER,
             AuthError::AlgorithmNotAllowed(_) | AuthError::KeyAlgorithmMismatch { .. } => {
-                "algorithm_not_allowed"
+                code::ALGORITHM_NOT_ALLOWED
             }
-            AuthError::MissingKeyId | AuthError::UnknownKey(_) => "unknown_key",
-            AuthError::BadSignature => "bad_signature",
-            AuthError::MissingClaim(_) => "missing_claim",
-            AuthError::WrongIssuer => "wrong_issuer",
-            AuthError::WrongAudience => "wrong_audience",
-            AuthError::Expired => "token_expired",
-            AuthError::NotYetValid => "token_not_yet_valid",
-            AuthError::LifetimeTooLong { .. } => "token_lifetime_too_long",
-            AuthError::IdpUnavailable { .. } => "idp_unavailable",
-            AuthError::Forbidden(_) => "forbidden",
-            AuthError::NoProfile(_) => "no_profile",
-            AuthError::InactiveUser(_) => "inactive_user",
-            AuthError::ProfileUnavailable => "authorisation_unavailable",
+            AuthError::MissingKeyId | AuthError::UnknownKey(_) => code::UNKNOWN_KEY,
+            AuthError::BadSignature => code::BAD_SIGNATURE,
+            AuthError::MissingClaim(_) => code::MISSING_CLAIM,
+            AuthError::WrongIssuer => code::WRONG_ISSUER,
+            AuthError::WrongAudience => code::WRONG_AUDIENCE,
+            AuthError::Expired => code::TOKEN_EXPIRED,
+            AuthError::NotYetValid => code::TOKEN_NOT_YET_VALID,
+            AuthError::LifetimeTooLong { .. } => code::TOKEN_LIFETIME_TOO_LONG,
+            AuthError::IdpUnavailable { .. } => code::IDP_UNAVAILABLE,
+            AuthError::Forbidden(_) => code::FORBIDDEN,
+            AuthError::NoProfile(_) => code::NO_PROFILE,
+            AuthError::InactiveUser(_) => code::INACTIVE_USER,
+            AuthError::ProfileUnavailable => code::AUTHORISATION_UNAVAILABLE,
         }
     }
 

@@ -34,10 +34,9 @@ use http::request::Parts;
 use crate::error::AuthError;
 use crate::principal::{AuthenticatedBy, PRINCIPAL_HEADER, Principal, PrincipalVerifier};
 use crate::profile_source::ProfileSource;
-use crate::verify::{AccessTokenVerifier, DEGRADED_IDP};
+use tis_core::Degradation;
 
-/// The degradation name of a principal built from stale profile data.
-pub const DEGRADED_PROFILE: &str = "profile-stale";
+use crate::verify::AccessTokenVerifier;
 
 /// Authenticates requests (see the module documentation). Cheap to clone.
 #[derive(Clone)]
@@ -98,10 +97,10 @@ impl Authenticator {
                 .map_err(|_| AuthError::Malformed("TIS-Principal is not visible ASCII"))?;
             let principal = verifier.verify(token.trim())?;
             for d in &principal.degraded {
-                tis_core::context::mark_degraded(d);
+                tis_core::context::relay_degraded(d);
             }
             if principal.stale {
-                tis_core::context::mark_degraded(DEGRADED_PROFILE);
+                tis_core::context::mark_degraded(Degradation::ProfileStale);
             }
             return Ok(principal);
         }
@@ -114,11 +113,11 @@ impl Authenticator {
         let mut principal = Principal::new(resolved.profile, AuthenticatedBy::AccessToken);
         principal.stale = resolved.stale;
         if verified.degraded {
-            principal.degraded.push(DEGRADED_IDP.to_owned());
+            principal.mark_degraded(Degradation::Idp);
         }
         if resolved.stale {
-            principal.degraded.push(DEGRADED_PROFILE.to_owned());
-            tis_core::context::mark_degraded(DEGRADED_PROFILE);
+            principal.mark_degraded(Degradation::ProfileStale);
+            tis_core::context::mark_degraded(Degradation::ProfileStale);
         }
         Ok(principal)
     }

@@ -14,12 +14,13 @@
 //!    clock) and the audience (`aud`, else Keycloak's `azp`).
 //!
 //! When the keys are degraded (IdP unreachable, within grace) the request is marked
-//! `TIS-Degraded: idp` through `tis_core::context::mark_degraded`.
+//! `TIS-Degraded: idp` ([`Degradation::Idp`]) through `tis_core::context::mark_degraded`.
 
 use std::sync::Arc;
 
 use http::HeaderMap;
 use jsonwebtoken::Algorithm;
+use tis_core::Degradation;
 
 use crate::cache::VerifiedCache;
 use crate::claims::{AccessClaims, check_times};
@@ -31,9 +32,6 @@ use crate::jws;
 use crate::keys::VerificationKey;
 use crate::metrics::{self, TokenKind};
 use crate::token::{self, TokenHead, TypPolicy};
-
-/// The degradation name used when the identity provider is unreachable.
-pub const DEGRADED_IDP: &str = "idp";
 
 /// A verified access token.
 #[derive(Debug, Clone)]
@@ -135,10 +133,10 @@ impl AccessTokenVerifier {
         if let Ok(v) = &result
             && v.degraded
         {
-            tis_core::context::mark_degraded(DEGRADED_IDP);
+            tis_core::context::mark_degraded(Degradation::Idp);
         }
         if let Err(AuthError::IdpUnavailable { .. }) = &result {
-            tis_core::context::mark_degraded(DEGRADED_IDP);
+            tis_core::context::mark_degraded(Degradation::Idp);
         }
         let outcome = match &result {
             Ok(v) if v.cached => "cached",

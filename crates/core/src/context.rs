@@ -12,10 +12,14 @@
 //! proxied path, which runs without axum (see `tis_gateway::stack`). The context lives in the
 //! task-local only ([`RequestContext::current`]), not in the request's extensions.
 //!
+//! Marks are typed ([`Degradation`]) where this process decides them, and relayed as names
+//! ([`RequestContext::relay_degraded`]) where another process did.
+//!
 //! New request ids are a per-process random prefix and a counter (32 hex digits, a UUID's
 //! size), not a UUID from the operating system's generator on every request: unique within
 //! the process by the counter, across processes by the prefix, and several times cheaper.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -28,6 +32,7 @@ use http::{HeaderValue, StatusCode};
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use crate::degradation::Degradation;
 use crate::error::HttpError;
 use crate::trace_context::{self, TraceContext};
 
@@ -48,7 +53,7 @@ struct Inner {
     request_id: String,
     trace: TraceContext,
     deadline: Option<Instant>,
-    degraded: Mutex<Vec<String>>,
+    degraded: Mutex<Vec<Cow<'static, str>>>,
 }
 
 impl RequestContext {
@@ -84,28 +89,46 @@ impl RequestContext {
         self.0.deadline
     }
 
-    /// Records that this request was served in a degraded way (`idp`, `retried`,
-    /// `profile-stale`, `db-read-only`, …). Each name is recorded once.
-    pub fn mark_degraded(&self, what: &str) {
-        let mut list = self.0.degraded.lock().unwrap_or_else(|p| p.into_inner());
-        if !list.iter().any(|d| d == what) {
-            list.push(what.to_owned());
+    /// Records that this request was served in a degraded way. Each mark is recorded once.
+    pub fn mark_degraded(&self, what: Degradation) {
+        self.record(Cow::Borrowed(what.as_str()));
+    }
+
+    /// Records a degradation another process reported (a service's `TIS-Degraded`, the
+    /// principal's marks), which this build may not know: it is passed on as it came. A name
+    /// that is not one ([`degradation_names`]) is ignored.
+    pub fn relay_degraded(&self, name: &str) {
+        if is_degradation_name(name) {
+            self.record(Cow::Owned(name.to_owned()));
         }
     }
 
+    fn record(&self, name: Cow<'static, str>) {
+        let mut list = self.0.degraded.lock().unwrap_or_else(|p| p.into_inner());
+        if !list.contains(&name) {
+            list.push(name);
+        }
+    }
+
+    /// The marks so far, in the order they were first made.
     pub fn degraded(&self) -> Vec<String> {
-        self.0
-            .degraded
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        let list = self.0.degraded.lock().unwrap_or_else(|p| p.into_inner());
+        list.iter().map(|d| d.clone().into_owned()).collect()
     }
 }
 
 /// Marks the current request degraded; does nothing outside a request.
-pub fn mark_degraded(what: &str) {
+pub fn mark_degraded(what: Degradation) {
     if let Some(ctx) = RequestContext::current() {
         ctx.mark_degraded(what);
+    }
+}
+
+/// Relays a degradation another process reported on the current request
+/// ([`RequestContext::relay_degraded`]); does nothing outside a request.
+pub fn relay_degraded(name: &str) {
+    if let Some(ctx) = RequestContext::current() {
+        ctx.relay_degraded(name);
     }
 }
 
@@ -260,7 +283,7 @@ where
 fn deadline_passed() -> Response {
     HttpError::new(
         StatusCode::GATEWAY_TIMEOUT,
-        "deadline_exceeded",
+        crate::error::code::DEADLINE_EXCEEDED,
         "the caller's deadline passed before the work could finish",
     )
     .into_response()
@@ -307,8 +330,8 @@ mod tests {
                 .expect("request")
         };
         let res = within(req(REQUEST_ID, "abc-1"), |_| async {
-            mark_degraded("idp");
-            mark_degraded("retried");
+            mark_degraded(Degradation::Idp);
+            mark_degraded(Degradation::Retried);
             StatusCode::OK.into_response()
         })
         .await;
@@ -333,11 +356,14 @@ mod tests {
         let ctx = RequestContext::new("r".into(), TraceContext::new_root(), None);
         ctx.clone()
             .scope(async {
-                mark_degraded("idp");
-                mark_degraded("retried");
-                mark_degraded("idp");
+                mark_degraded(Degradation::Idp);
+                mark_degraded(Degradation::Retried);
+                relay_degraded("idp");
+                relay_degraded("from-a-newer-peer");
+                relay_degraded("<b>junk</b>");
+                mark_degraded(Degradation::Idp);
             })
             .await;
-        assert_eq!(ctx.degraded(), vec!["idp", "retried"]);
+        assert_eq!(ctx.degraded(), vec!["idp", "retried", "from-a-newer-peer"]);
     }
 }

@@ -13,7 +13,7 @@ use http::request::Parts;
 use http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
-use crate::error::{FieldError, HttpError};
+use crate::error::{FieldError, HttpError, code};
 
 /// A JSON request body.
 #[derive(Debug, Clone, Copy, Default)]
@@ -30,7 +30,7 @@ where
         if !is_json(req.headers()) {
             return Err(HttpError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                code::UNSUPPORTED_MEDIA_TYPE,
                 "the body must be JSON, sent with Content-Type: application/json",
             ));
         }
@@ -49,7 +49,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, HttpError> {
         let inner = err.into_inner();
         if inner.is_syntax() || inner.is_eof() || inner.is_io() {
             HttpError::bad_request(
-                "malformed_json",
+                code::MALFORMED_JSON,
                 format!("the body is not valid JSON: {inner}"),
             )
         } else {
@@ -84,11 +84,11 @@ fn bytes_rejection(rej: BytesRejection) -> HttpError {
     if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
         HttpError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            code::PAYLOAD_TOO_LARGE,
             "the body is larger than this endpoint accepts",
         )
     } else {
-        HttpError::bad_request("unreadable_body", rej.body_text())
+        HttpError::bad_request(code::UNREADABLE_BODY, rej.body_text())
     }
 }
 
@@ -112,7 +112,7 @@ where
 }
 
 fn query_rejection(rej: QueryRejection) -> HttpError {
-    HttpError::bad_request("invalid_query", rej.body_text())
+    HttpError::bad_request(code::INVALID_QUERY, rej.body_text())
 }
 
 /// Path parameters parsed into `T`.
@@ -135,7 +135,7 @@ where
 }
 
 fn path_rejection(rej: PathRejection) -> HttpError {
-    HttpError::bad_request("invalid_path", rej.body_text())
+    HttpError::bad_request(code::INVALID_PATH, rej.body_text())
 }
 
 #[cfg(test)]

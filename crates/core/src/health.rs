@@ -20,6 +20,8 @@ use axum::routing::get;
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
+use crate::degradation::Degradation;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckStatus {
@@ -85,13 +87,13 @@ impl Health {
         name: &str,
         status: CheckStatus,
         detail: Option<String>,
-        marks: Option<&str>,
+        marks: Option<Degradation>,
     ) {
         let mut checks = self.0.checks.write().unwrap_or_else(|p| p.into_inner());
         let new = Check {
             status,
             detail,
-            marks: marks.map(str::to_owned),
+            marks: marks.map(|d| d.as_str().to_owned()),
         };
         if checks.get(name) != Some(&new) {
             tracing::info!(health.check = name, health.status = ?status, health.detail = new.detail.as_deref().unwrap_or(""), "health check changed");
@@ -226,7 +228,7 @@ mod tests {
             "database",
             CheckStatus::Degraded,
             Some("writes unavailable".into()),
-            Some("db-read-only"),
+            Some(Degradation::DbReadOnly),
         );
         let res = ask().await;
         assert_eq!(res.status(), 200, "still ready: reads are served");

@@ -12,8 +12,11 @@
 //! - [`health`]: named readiness checks, draining, `/health/live` and `/health/ready`.
 //! - [`context`]: the per-request context (request id, trace context, degradations) and the
 //!   middleware that opens it, writes the access log and stamps the response headers.
+//! - [`degradation`]: the names a `TIS-Degraded` answer can carry ([`Degradation`]).
+//! - [`service`]: the names of TIS's services and processes, as other crates know them.
 //! - [`trace_context`]: W3C `traceparent` parsing and formatting.
-//! - [`error`]: the JSON error body and the rejections of the standard extractors.
+//! - [`error`]: the JSON error body, its codes ([`error::code`]), and the rejections of the
+//!   standard extractors.
 //! - [`extract`]: `Json`, `Query` and `Path` extractors whose rejections are JSON errors.
 //! - [`paging`]: `page`/`size`/`sort` of a list (the allow-list and limits are the caller's)
 //!   and the `X-Total-Count` and `Link` headers of its answer.
@@ -23,6 +26,7 @@
 
 pub mod config;
 pub mod context;
+pub mod degradation;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -30,10 +34,12 @@ pub mod http;
 pub mod metrics;
 pub mod paging;
 pub mod server;
+pub mod service;
 pub mod shutdown;
 pub mod telemetry;
 pub mod trace_context;
 
+pub use degradation::Degradation;
 pub use error::{ErrorBody, FieldError, HttpError};
 pub use health::{CheckStatus, Health};
 pub use server::{DrainConfig, Server};

@@ -49,12 +49,12 @@ async fn reload(State(reloader): State<Arc<Reloader>>) -> Result<Response, HttpE
     match reloader.reload_file().await {
         Ok(generation) => Ok(Json(serde_json::json!({"generation": generation})).into_response()),
         Err(ReloadError::NoFile) => Err(HttpError::bad_request(
-            "no_routes_file",
+            tis_core::error::code::NO_ROUTES_FILE,
             "this gateway has no routes_file to reload",
         )),
         Err(e) => Err(HttpError::new(
             http::StatusCode::UNPROCESSABLE_ENTITY,
-            "route_table_refused",
+            tis_core::error::code::ROUTE_TABLE_REFUSED,
             e.to_string(),
         )),
     }

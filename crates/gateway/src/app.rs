@@ -71,11 +71,15 @@ impl App {
                     registry: Some(registry.clone()),
                     dns: client.mesh.dns.clone(),
                 };
-                let discovery = client.discovery.start("profile", &ctx).await.map_err(|e| {
-                    anyhow::anyhow!(
-                        "invalid configuration: `gateway.profiles.client.discovery` {e}"
-                    )
-                })?;
+                let discovery = client
+                    .discovery
+                    .start(tis_core::service::PROFILE, &ctx)
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "invalid configuration: `gateway.profiles.client.discovery` {e}"
+                        )
+                    })?;
                 Arc::new(ProfileClient::new(client, discovery)?)
             }
         };
@@ -122,7 +126,7 @@ impl App {
                 .await?;
         }
 
-        let health = Health::new("gateway");
+        let health = Health::new(tis_core::service::GATEWAY);
         let admission = Arc::new(Admission::new(config.max_concurrency));
         let sightings = Arc::new(Sightings::default());
         let sources = Sources {

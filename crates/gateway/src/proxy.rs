@@ -21,6 +21,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use http::{HeaderMap, HeaderValue, Request};
 use http_body::Body as _;
+use tis_core::Degradation;
 use tis_core::context::DEGRADED;
 use tis_mesh::{BoxError, MeshError};
 use tokio::time::Instant;
@@ -122,7 +123,8 @@ impl Proxy {
         // A service marks every answer `db-read-only` while its database has no primary: a
         // successful one without the mark says the outage is over (not only its memory).
         if res.status().is_success() && !says_read_only(res.headers()) {
-            self.sightings.forget(&service.name, "db-read-only");
+            self.sightings
+                .forget(&service.name, Degradation::DbReadOnly);
         }
         merge_degraded(res.headers_mut(), &service.name, &self.sightings);
         hygiene::strip_hop_by_hop(res.headers_mut());
@@ -130,7 +132,8 @@ impl Proxy {
     }
 }
 
-/// Moves the service's `TIS-Degraded` names into the request's degradations.
+/// Moves the service's `TIS-Degraded` names into the request's degradations (all of them,
+/// known to this build or not), and remembers the known ones for the status page.
 fn merge_degraded(headers: &mut HeaderMap, service: &str, sightings: &Sightings) {
     if !headers.contains_key(DEGRADED) {
         return;
@@ -138,8 +141,10 @@ fn merge_degraded(headers: &mut HeaderMap, service: &str, sightings: &Sightings)
     for value in headers.get_all(DEGRADED) {
         let Ok(text) = value.to_str() else { continue };
         for name in tis_core::context::degradation_names(text) {
-            tis_core::context::mark_degraded(name);
-            sightings.record(service, name);
+            tis_core::context::relay_degraded(name);
+            if let Ok(known) = name.parse::<Degradation>() {
+                sightings.record(service, known);
+            }
         }
     }
     headers.remove(DEGRADED);
@@ -152,7 +157,7 @@ fn says_read_only(headers: &HeaderMap) -> bool {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|n| n.trim() == "db-read-only")
+        .any(|n| n.trim() == Degradation::DbReadOnly.as_str())
 }
 
 #[cfg(test)]
@@ -171,7 +176,7 @@ mod tests {
         headers.append(DEGRADED, HeaderValue::from_static("<script>, idp"));
         ctx.clone()
             .scope(async {
-                tis_core::context::mark_degraded("idp");
+                tis_core::context::mark_degraded(Degradation::Idp);
                 merge_degraded(&mut headers, "reference", &sightings);
             })
             .await;
@@ -182,7 +187,7 @@ mod tests {
         );
         assert!(sightings.seen_recently(
             "reference",
-            "db-read-only",
+            Degradation::DbReadOnly,
             std::time::Duration::from_secs(5)
         ));
     }

@@ -111,7 +111,7 @@ async fn register(
 ) -> Result<Response, HttpError> {
     if !valid_name(&service) || !valid_name(&instance) {
         return Err(HttpError::bad_request(
-            "invalid_name",
+            tis_core::error::code::INVALID_NAME,
             "service and instance names are letters, digits, '-', '_' and '.'",
         ));
     }

@@ -21,6 +21,7 @@ use http::StatusCode;
 use http_body_util::LengthLimitError;
 use tis_auth::AuthError;
 use tis_core::HttpError;
+use tis_core::error::code;
 use tis_mesh::{BoxError, MeshError};
 
 use crate::error::{
@@ -59,17 +60,17 @@ pub fn to_http(err: BoxError) -> HttpError {
         return HttpError::not_found(e.to_string());
     }
     if let Some(e) = err.downcast_ref::<Overloaded>() {
-        return HttpError::unavailable("overloaded", e.to_string());
+        return HttpError::unavailable(code::OVERLOADED, e.to_string());
     }
     if let Some(e) = err.downcast_ref::<DeadlineExceeded>() {
         return HttpError::new(
             StatusCode::GATEWAY_TIMEOUT,
-            "deadline_exceeded",
+            code::DEADLINE_EXCEEDED,
             e.to_string(),
         );
     }
     if let Some(e) = err.downcast_ref::<InvalidTimeout>() {
-        return HttpError::bad_request("invalid_request_timeout", e.to_string());
+        return HttpError::bad_request(code::INVALID_REQUEST_TIMEOUT, e.to_string());
     }
     if let Some(e) = err.downcast_ref::<PayloadTooLarge>() {
         return payload_too_large(Some(e.limit));
@@ -90,7 +91,11 @@ fn payload_too_large(limit: Option<usize>) -> HttpError {
         Some(l) => format!("the request body is larger than {l} bytes"),
         None => "the request body is larger than this gateway accepts".to_owned(),
     };
-    HttpError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+    HttpError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        code::PAYLOAD_TOO_LARGE,
+        message,
+    )
 }
 
 /// Whether a body length limit is somewhere in the error's causes (a chunked body that grew

@@ -74,7 +74,7 @@ impl App {
             .with_context(|| format!("binding the idp listener to {}", config.listen))?;
         let base_url = config::base_url(config.public_url.as_deref(), server.local_addr());
 
-        let health = Health::new("idp");
+        let health = Health::new(tis_core::service::IDP);
         health.set(KEYS_CHECK, CheckStatus::Up, None);
         let idp = Arc::new(Idp {
             realms,

@@ -155,12 +155,16 @@ pub trait ServiceConfig:
 /// ```ignore
 /// tis_service_kit::service_config! {
 ///     /// `[profile]`: the Profile service's configuration.
-///     pub struct ProfileConfig("profile") checked by profile_problems {
+///     pub struct ProfileConfig(tis_core::service::PROFILE) checked by profile_problems {
 ///         /// How Reference is reached to check designated-body codes.
 ///         pub reference: ReferenceClientConfig = ReferenceClientConfig::default(),
 ///     }
 /// }
 /// ```
+///
+/// The name in parentheses is the service's name (its section, principal audience, registry
+/// name…): a string literal, or its `tis_core::service` constant when other crates name the
+/// service too.
 ///
 /// The service's own keys are checked by a function it names with `checked by`
 /// (`fn(&ProfileConfig) -> Vec<String>`, one sentence per problem naming its key), which
@@ -169,7 +173,7 @@ pub trait ServiceConfig:
 macro_rules! service_config {
     (
         $(#[$meta:meta])*
-        pub struct $name:ident ($service:literal) $( checked by $check:path )? {
+        pub struct $name:ident ($service:expr) $( checked by $check:path )? {
             $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty = $default:expr, )*
         }
     ) => {

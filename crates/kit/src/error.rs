@@ -87,7 +87,9 @@ impl From<ApiError> for HttpError {
     fn from(err: ApiError) -> Self {
         match err {
             ApiError::Validation(fields) => HttpError::validation(fields),
-            ApiError::BadQuery(message) => HttpError::bad_request("invalid_query", message),
+            ApiError::BadQuery(message) => {
+                HttpError::bad_request(tis_core::error::code::INVALID_QUERY, message)
+            }
             ApiError::NotFound(message) => HttpError::not_found(message),
             ApiError::Conflict(message) => HttpError::conflict(message),
             ApiError::Auth(e) => e.to_http(),

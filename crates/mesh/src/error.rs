@@ -29,6 +29,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 use tis_core::HttpError;
+use tis_core::error::code;
 
 /// The error type every layer of the stack returns.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -186,15 +187,15 @@ impl MeshError {
     /// The stable machine-readable code of the JSON error body.
     pub fn code(&self) -> &'static str {
         match self {
-            MeshError::NoHealthyEndpoints(_) => "no_healthy_endpoints",
-            MeshError::Overloaded(_) => "overloaded",
-            MeshError::DeadlineExceeded(_) => "deadline_exceeded",
-            MeshError::Timeout(_) => "upstream_timeout",
+            MeshError::NoHealthyEndpoints(_) => code::NO_HEALTHY_ENDPOINTS,
+            MeshError::Overloaded(_) => code::OVERLOADED,
+            MeshError::DeadlineExceeded(_) => code::DEADLINE_EXCEEDED,
+            MeshError::Timeout(_) => code::UPSTREAM_TIMEOUT,
             MeshError::BreakerOpen(_) | MeshError::Connect(_) | MeshError::Upstream(_) => {
-                "upstream_unavailable"
+                code::UPSTREAM_UNAVAILABLE
             }
-            MeshError::RequestBody(_) => "invalid_request_body",
-            MeshError::Internal(_) => "internal_error",
+            MeshError::RequestBody(_) => code::INVALID_REQUEST_BODY,
+            MeshError::Internal(_) => code::INTERNAL_ERROR,
         }
     }
 }
@@ -257,10 +258,10 @@ pub(crate) fn classify(err: &BoxError) -> Failure {
 }
 
 /// Whether an upstream's error response reports an outage of something *every* endpoint of
-/// the service shares: `TIS-Degraded: db-read-only` (its database has no primary, so writes
-/// get 503 `primary_unavailable` from every instance alike), or `dependency-<service>` (a
-/// service it calls is down: Profile's writes get 503 `dependency_unavailable` while
-/// Reference is). Such a response is the endpoint working as designed: it must not trip the
+/// the service shares (`tis_core::degradation::is_shared_outage`): `TIS-Degraded:
+/// db-read-only` (its database has no primary, so writes get 503 `primary_unavailable` from
+/// every instance alike), or `dependency-<service>` (a service it calls is down: Profile's
+/// writes get 503 `dependency_unavailable` while Reference is). Such a response is the endpoint working as designed: it must not trip the
 /// endpoint's breaker (ejecting every instance would turn a write outage into a total one,
 /// reads included), and another try elsewhere cannot help.
 pub(crate) fn shared_outage<B>(res: &http::Response<B>) -> bool {
@@ -270,7 +271,7 @@ pub(crate) fn shared_outage<B>(res: &http::Response<B>) -> bool {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
-        .any(|name| name == "db-read-only" || name.starts_with("dependency-"))
+        .any(tis_core::degradation::is_shared_outage)
 }
 
 #[cfg(test)]

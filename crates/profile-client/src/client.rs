@@ -65,8 +65,9 @@ impl ProfileClient {
         discovery: impl Discovery,
     ) -> Result<Self, ConfigError> {
         config.validate()?;
-        let service = ServiceClient::new("profile", config.mesh.clone(), discovery)
-            .map_err(|e| ConfigError::new("mesh", format!("`{}` {}", e.key, e.problem)))?;
+        let service =
+            ServiceClient::new(tis_core::service::PROFILE, config.mesh.clone(), discovery)
+                .map_err(|e| ConfigError::new("mesh", format!("`{}` {}", e.key, e.problem)))?;
         let fetch = HttpFetch::new(
             service.clone(),
             &config.userinfo_path,
@@ -85,7 +86,7 @@ impl ProfileClient {
         };
         let discovery = config
             .discovery
-            .start("profile", &ctx)
+            .start(tis_core::service::PROFILE, &ctx)
             .await
             .map_err(|e| ConfigError::new("discovery", e.problem))?;
         Self::new(config, discovery)

@@ -14,6 +14,7 @@
 use http::StatusCode;
 use tis_auth::ProfileError;
 use tis_core::HttpError;
+use tis_core::error::code;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClientError {
@@ -28,9 +29,9 @@ pub enum ClientError {
 impl ClientError {
     pub fn code(&self) -> &'static str {
         match self {
-            ClientError::NoProfile(_) => "no_profile",
-            ClientError::Inactive(_) => "inactive_user",
-            ClientError::Unavailable(_) => "authorisation_unavailable",
+            ClientError::NoProfile(_) => code::NO_PROFILE,
+            ClientError::Inactive(_) => code::INACTIVE_USER,
+            ClientError::Unavailable(_) => code::AUTHORISATION_UNAVAILABLE,
         }
     }
 
@@ -46,7 +47,7 @@ impl ClientError {
     pub fn to_http(&self) -> HttpError {
         match self {
             ClientError::Unavailable(_) => HttpError::unavailable(
-                "authorisation_unavailable",
+                code::AUTHORISATION_UNAVAILABLE,
                 "the authorisation service is unavailable; try again shortly",
             )
             .with_retry_after(5),

@@ -166,8 +166,12 @@ pub fn interpret(key: &UserKey, status: StatusCode, body: &[u8]) -> Result<Fetch
                 bytes: body.len(),
             })
         }
-        StatusCode::NOT_FOUND if code() == "no_profile" => Ok(Fetched::NoProfile),
-        StatusCode::FORBIDDEN if code() == "inactive_user" => Ok(Fetched::Inactive),
+        StatusCode::NOT_FOUND if code() == tis_core::error::code::NO_PROFILE => {
+            Ok(Fetched::NoProfile)
+        }
+        StatusCode::FORBIDDEN if code() == tis_core::error::code::INACTIVE_USER => {
+            Ok(Fetched::Inactive)
+        }
         other => Err(FetchFailure(format!(
             "Profile answered {} {}",
             other.as_u16(),

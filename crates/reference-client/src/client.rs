@@ -27,12 +27,13 @@ use moka::future::Cache;
 use serde_json::Value;
 use tis_auth::Credential;
 use tis_core::context::RequestContext;
+use tis_core::service;
 use tis_mesh::{Discovery, ServiceClient};
 use tokio::time::Instant;
 
 use crate::cache::{Entry, Key, Known, Lifetime, Verdict, Want, Windows, verdict};
 use crate::config::{ConfigError, ReferenceClientConfig};
-use crate::error::{DEGRADED_STALE, ReferenceUnavailable};
+use crate::error::ReferenceUnavailable;
 use crate::fetch::{Answers, Fetch, FetchFailure, HttpFetch, Question};
 use crate::metrics::{self, CacheStats, Counters, Lookup as Counted};
 use crate::types::{Answer, By, Lookup, RefType};
@@ -80,7 +81,7 @@ impl ReferenceClient {
         discovery: impl Discovery,
     ) -> Result<Self, ConfigError> {
         config.validate()?;
-        let service = ServiceClient::new("reference", config.mesh.clone(), discovery)
+        let service = ServiceClient::new(service::REFERENCE, config.mesh.clone(), discovery)
             .map_err(|e| ConfigError::new("mesh", format!("`{}` {}", e.key, e.problem)))?;
         let fetch = HttpFetch::new(
             service.clone(),
@@ -100,7 +101,7 @@ impl ReferenceClient {
         };
         let discovery = config
             .discovery
-            .start("reference", &ctx)
+            .start(service::REFERENCE, &ctx)
             .await
             .map_err(|e| ConfigError::new("discovery", e.problem))?;
         Self::new(config, discovery)
@@ -683,7 +684,7 @@ impl<T: HasAnswer> Checked<T> {
             });
         }
         if self.is_stale() {
-            tis_core::context::mark_degraded(DEGRADED_STALE);
+            tis_core::context::mark_degraded(tis_core::Degradation::ReferenceStale);
         }
         Ok(self.missing())
     }

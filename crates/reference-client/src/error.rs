@@ -3,19 +3,15 @@
 //!
 //! | condition | answer | mark |
 //! |---|---|---|
-//! | some key's answer is [`Unknown`](crate::Answer::Unknown) | 503 `dependency_unavailable` + `Retry-After: 1` | `TIS-Degraded: dependency-reference` |
-//! | every key answered, some from a stale snapshot | the caller's usual answer | `TIS-Degraded: reference-stale` |
+//! | some key's answer is [`Unknown`](crate::Answer::Unknown) | 503 `dependency_unavailable` + `Retry-After: 1` | `TIS-Degraded: dependency-reference` ([`Degradation::ReferenceUnavailable`]) |
+//! | every key answered, some from a stale snapshot | the caller's usual answer | `TIS-Degraded: reference-stale` ([`Degradation::ReferenceStale`]) |
 //!
 //! `dependency-reference` says the outage is Reference's, shared by every instance of the
 //! caller: the gateway's breakers must not eject the caller's instance for it (tis-mesh's
 //! `shared_outage`), or a Reference outage would take the caller's reads down with its writes.
 
-use tis_core::HttpError;
-
-/// Marks a response whose answer rests on Reference data it could not refresh.
-pub const DEGRADED_STALE: &str = "reference-stale";
-/// Marks a 503 caused by Reference being unavailable (a shared outage, not the instance's).
-pub const DEGRADED_UNAVAILABLE: &str = "dependency-reference";
+use tis_core::error::code;
+use tis_core::{Degradation, HttpError};
 
 /// Reference could not settle what was asked, and nothing usable was remembered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,9 +27,9 @@ impl ReferenceUnavailable {
     /// The JSON error answer: 503 `dependency_unavailable`, retry in a second; marks the
     /// request `dependency-reference`.
     pub fn to_http(&self) -> HttpError {
-        tis_core::context::mark_degraded(DEGRADED_UNAVAILABLE);
+        tis_core::context::mark_degraded(Degradation::ReferenceUnavailable);
         HttpError::unavailable(
-            "dependency_unavailable",
+            code::DEPENDENCY_UNAVAILABLE,
             format!(
                 "{} cannot be checked because Reference is unavailable; try again shortly ({})",
                 self.what, self.cause
@@ -73,6 +69,6 @@ mod tests {
         );
         assert_eq!(http.retry_after_secs, Some(1));
         assert!(http.message.contains("Reference") && http.message.contains("dbcs codes X"));
-        assert_eq!(ctx.degraded(), vec![DEGRADED_UNAVAILABLE]);
+        assert_eq!(ctx.degraded(), vec!["dependency-reference"]);
     }
 }

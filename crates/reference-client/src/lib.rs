@@ -42,8 +42,8 @@
 //! - [`client`]: [`ReferenceClient`]: questions, single-flight batched calls, invalidation;
 //!   [`Checked`] answers and their [`settle`](Checked::settle) rule.
 //! - [`fetch`]: one batched call over tis-mesh and what its answers mean.
-//! - [`error`]: [`ReferenceUnavailable`] (503 `dependency_unavailable`) and the degradation
-//!   names `reference-stale` and `dependency-reference`.
+//! - [`error`]: [`ReferenceUnavailable`] (503 `dependency_unavailable`) and when the
+//!   degradations `reference-stale` and `dependency-reference` are marked.
 //! - [`metrics`]: counter names and [`CacheStats`].
 
 pub mod cache;
@@ -56,7 +56,7 @@ pub mod types;
 
 pub use client::{Checked, Existence, HasAnswer, Records, ReferenceClient};
 pub use config::{ConfigError, ReferenceClientConfig};
-pub use error::{DEGRADED_STALE, DEGRADED_UNAVAILABLE, ReferenceUnavailable};
+pub use error::ReferenceUnavailable;
 pub use fetch::{Answers, Fetch, FetchFailure, Fetched, HttpFetch, Question};
 pub use metrics::CacheStats;
 pub use tis_auth::Credential;

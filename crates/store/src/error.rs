@@ -6,7 +6,8 @@
 //! `Duplicate` → 409, `NotFound` → 404, the rest → 500 (a bug, logged).
 
 use http::StatusCode;
-use tis_core::HttpError;
+use tis_core::error::code;
+use tis_core::{Degradation, HttpError};
 
 /// A database operation that failed.
 #[derive(Debug, thiserror::Error)]
@@ -44,16 +45,16 @@ impl StoreError {
     pub fn into_http(self) -> HttpError {
         match self {
             StoreError::Unavailable(_) => HttpError::unavailable(
-                "database_unavailable",
+                code::DATABASE_UNAVAILABLE,
                 "the database is unavailable; try again shortly",
             ),
             StoreError::ReadOnly(_) => {
                 // The answer says what every instance would say (they share the database),
                 // even when this request found out first, before the monitor did: callers'
                 // breakers must not eject the instance for it (tis-mesh `shared_outage`).
-                tis_core::context::mark_degraded(crate::db::DEGRADED_READ_ONLY);
+                tis_core::context::mark_degraded(Degradation::DbReadOnly);
                 HttpError::unavailable(
-                    "primary_unavailable",
+                    code::PRIMARY_UNAVAILABLE,
                     "writes are unavailable while the primary database is down; reads still work",
                 )
             }
@@ -61,7 +62,7 @@ impl StoreError {
                 "a record with the same {constraint} already exists"
             )),
             StoreError::Reference(msg) => {
-                HttpError::new(StatusCode::CONFLICT, "reference_conflict", msg)
+                HttpError::new(StatusCode::CONFLICT, code::REFERENCE_CONFLICT, msg)
             }
             StoreError::NotFound => HttpError::not_found("no such record"),
             StoreError::Decode(msg) | StoreError::Other(msg) => {
@@ -175,7 +176,7 @@ mod tests {
             .scope(async { StoreError::ReadOnly("25006".into()).into_http() })
             .await;
         assert_eq!(http.status.as_u16(), 503);
-        assert_eq!(ctx.degraded(), vec![crate::db::DEGRADED_READ_ONLY]);
+        assert_eq!(ctx.degraded(), vec!["db-read-only"]);
         let ctx = RequestContext::new("r".into(), TraceContext::new_root(), None);
         let _ = ctx
             .clone()

@@ -24,9 +24,10 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method};
-use tis_core::HttpError;
+use tis_core::error::code;
+use tis_core::{Degradation, HttpError};
 
-use crate::db::{DEGRADED_READ_ONLY, Db};
+use crate::db::Db;
 use crate::lsn::Consistency;
 use crate::scope::RequestScope;
 
@@ -37,13 +38,13 @@ pub const CONSISTENCY: &str = "tis-consistency";
 pub async fn middleware(State(db): State<Db>, req: Request, next: Next) -> Response {
     if !db.is_serving() {
         return HttpError::unavailable(
-            "database_unavailable",
+            code::DATABASE_UNAVAILABLE,
             "the database is unavailable; try again shortly",
         )
         .into_response();
     }
     if db.is_read_only() {
-        tis_core::context::mark_degraded(DEGRADED_READ_ONLY);
+        tis_core::context::mark_degraded(Degradation::DbReadOnly);
     }
     let requested = req
         .headers()

@@ -44,6 +44,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use serde_json::{Map, Value as Json};
 use sha2::{Digest, Sha256};
 use tis_core::HttpError;
+use tis_core::error::code;
 
 use crate::db::Db;
 use crate::error::StoreError;
@@ -71,7 +72,7 @@ fn now_secs() -> i64 {
 fn parse_key(value: &HeaderValue) -> Result<String, HttpError> {
     let bad = || {
         HttpError::bad_request(
-            "invalid_idempotency_key",
+            code::INVALID_IDEMPOTENCY_KEY,
             format!("Idempotency-Key must be 1 to {MAX_KEY_LEN} visible ASCII characters"),
         )
     };
@@ -111,7 +112,7 @@ pub async fn run(db: &Db, scope: &str, max_body: usize, req: Request, next: Next
     let Ok(bytes) = axum::body::to_bytes(body, max_body).await else {
         return HttpError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            code::PAYLOAD_TOO_LARGE,
             format!("the request body is larger than {max_body} bytes"),
         )
         .into_response();
@@ -147,7 +148,7 @@ pub async fn run(db: &Db, scope: &str, max_body: usize, req: Request, next: Next
                     Ok(Some(_)) => {
                         return HttpError::new(
                             StatusCode::UNPROCESSABLE_ENTITY,
-                            "idempotency_key_reused",
+                            code::IDEMPOTENCY_KEY_REUSED,
                             "this Idempotency-Key was used for a different request",
                         )
                         .into_response();
@@ -160,7 +161,7 @@ pub async fn run(db: &Db, scope: &str, max_body: usize, req: Request, next: Next
     }
     HttpError::new(
         StatusCode::CONFLICT,
-        "idempotency_in_progress",
+        code::IDEMPOTENCY_IN_PROGRESS,
         "a request with this Idempotency-Key is being processed; retry shortly",
     )
     .with_retry_after(1)

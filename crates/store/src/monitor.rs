@@ -25,12 +25,12 @@
 use std::time::Duration;
 
 use sqlx::PgConnection;
-use tis_core::{CheckStatus, Health};
+use tis_core::{CheckStatus, Degradation, Health};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::cluster::{Cluster, check_all, position_now};
-use crate::db::{DEGRADED_READ_ONLY, Db};
+use crate::db::Db;
 use crate::migrate::Migrations;
 
 /// The running monitor; dropping it stops the checks.
@@ -220,7 +220,7 @@ async fn postgres(
         // While only replicas answer, every answer says `db-read-only` (see `http`); so does
         // readiness, for the gateway's health checks.
         let read_only = status == CheckStatus::Degraded && round.primary.is_none();
-        let marks = read_only.then_some(DEGRADED_READ_ONLY);
+        let marks = read_only.then_some(Degradation::DbReadOnly);
         health.set_marked(CHECK, status, detail, marks);
         metrics::gauge!("db_up", "backend" => "postgres").set(f64::from(u8::from(round.any_up)));
         if migrated && round.primary.is_some() {

@@ -52,7 +52,8 @@ pub struct Principal {
     pub profile: Arc<UserProfile>,
     /// The profile was served from stale data (Profile unreachable).
     pub stale: bool,
-    /// Degradations to propagate (`idp`, `profile-stale`, …).
+    /// Degradations to propagate (`idp`, `profile-stale`, …): names, as the token carries
+    /// them (a newer gateway may send one this build does not know).
     pub degraded: Vec<String>,
     pub by: AuthenticatedBy,
     /// The principal token as received, to forward on service-to-service calls.
@@ -67,6 +68,13 @@ impl Principal {
             degraded: Vec::new(),
             by,
             token: None,
+        }
+    }
+
+    /// Adds a degradation to propagate with this principal, once.
+    pub fn mark_degraded(&mut self, what: tis_core::Degradation) {
+        if !self.degraded.iter().any(|d| d == what.as_str()) {
+            self.degraded.push(what.as_str().to_owned());
         }
     }
 

@@ -21,6 +21,7 @@
 use std::time::Duration;
 
 use serde::Deserialize;
+use tis_core::service::{GATEWAY, IDP, PROFILE, REFERENCE};
 
 use super::{Database, SystemSpec};
 
@@ -85,11 +86,11 @@ impl Target {
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         };
         if let Some(service) = text.strip_prefix("service:") {
-            if matches!(service, "reference" | "profile") {
+            if matches!(service, REFERENCE | PROFILE) {
                 return Ok(Target::Service(service.to_owned()));
             }
             return Err(format!(
-                "target {text:?}: the services are `reference` and `profile`"
+                "target {text:?}: the services are `{REFERENCE}` and `{PROFILE}`"
             ));
         }
         if ok_chars(text) {
@@ -201,10 +202,10 @@ fn check_process(name: &str, sys: &SystemSpec) -> Result<(), String> {
             .is_some_and(|n| (1..=sys.instances).contains(&n))
     };
     let known = match name {
-        "idp" | "gateway" => true,
+        IDP | GATEWAY => true,
         "gateway-2" => sys.gateways == 2,
         "reference-ns" => sys.partition,
-        _ => instance("reference-") || instance("profile-"),
+        _ => instance(&format!("{REFERENCE}-")) || instance(&format!("{PROFILE}-")),
     };
     if known {
         Ok(())

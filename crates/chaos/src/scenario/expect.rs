@@ -96,9 +96,9 @@ impl Selector {
     pub fn matches(&self, group: &str) -> bool {
         let service = group.split('.').next().unwrap_or(group);
         match self {
-            Selector::All => service != "idp",
+            Selector::All => service != tis_core::service::IDP,
             Selector::Only(name) => group == name || service == name,
-            Selector::AllBut(name) => service != "idp" && service != name,
+            Selector::AllBut(name) => service != tis_core::service::IDP && service != name,
         }
     }
 }

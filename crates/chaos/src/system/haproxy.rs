@@ -23,6 +23,7 @@ use anyhow::{Context, bail};
 use futures::future::BoxFuture;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use tis_core::service::{GATEWAY, IDP};
 use tokio::process::{Child, Command};
 
 use super::{Extension, TisUp, sibling};
@@ -100,7 +101,7 @@ impl TwoGateways {
             .open(run_dir.join(format!("{NAME}.log")))?;
         let config_file = self.config_file.clone().context("not started")?;
         let mut child = Command::new(&self.tis_exe)
-            .arg("gateway")
+            .arg(GATEWAY)
             .arg("--config")
             .arg(&config_file)
             .arg("--listen")
@@ -129,7 +130,7 @@ impl TwoGateways {
         ready.with_context(|| format!("see run/{NAME}.log"))?;
         for (name, p) in &up.state()?.processes {
             // Every process of `tis up` but these two is a service instance.
-            if matches!(p.service.as_str(), "idp" | "gateway") {
+            if matches!(p.service.as_str(), IDP | GATEWAY) {
                 continue;
             }
             let url = format!(
@@ -249,7 +250,7 @@ impl Extension for TwoGateways {
             let state = up.state()?;
             let gateway = state
                 .processes
-                .get("gateway")
+                .get(GATEWAY)
                 .context("tis up's gateway is not ready")?;
             let mut config = sibling::tis_config(gateway.pid)?;
             sibling::own_keys_file(&mut config, "gateway.auth.keys_file", NAME);

@@ -30,6 +30,7 @@ use anyhow::{Context, bail};
 use futures::future::BoxFuture;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use tis_core::service::{GATEWAY, REFERENCE};
 use tokio::process::{Child, Command};
 
 use super::{Extension, TisUp, sibling};
@@ -154,7 +155,7 @@ impl Partition {
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &self.netns])
             .arg(&self.tis_exe)
-            .args(["serve", "reference", "--config"])
+            .args(["serve", REFERENCE, "--config"])
             .arg(&config_file)
             .arg("--announce-to")
             .arg(&announce)
@@ -178,7 +179,7 @@ impl Partition {
         self.addr = Some(addr);
         let admin = state
             .processes
-            .get("gateway")
+            .get(GATEWAY)
             .and_then(|g| g.admin.clone())
             .context("the gateway's admin address is not in run/up.json")?;
         let url = format!("http://{admin}/admin/registry/reference/{NAME}");

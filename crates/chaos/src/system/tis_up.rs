@@ -25,6 +25,7 @@ use anyhow::{Context, bail};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde::Deserialize;
+use tis_core::service::{GATEWAY, IDP, PROFILE, REFERENCE};
 use tokio::process::{Child, Command};
 use tokio::time::Instant;
 
@@ -156,10 +157,10 @@ impl TisUp {
         }
         let gateway = state
             .processes
-            .get("gateway")
+            .get(GATEWAY)
             .map(|g| g.addr.clone())
             .context("the attached tis up has no ready gateway")?;
-        for service in ["reference", "profile"] {
+        for service in [REFERENCE, PROFILE] {
             let name = format!("{service}-{}", spec.instances);
             if !state.processes.contains_key(&name) {
                 bail!(
@@ -235,10 +236,10 @@ impl TisUp {
 
     async fn wait_started(&mut self) -> anyhow::Result<()> {
         let deadline = Instant::now() + START_TIMEOUT;
-        let mut names = vec!["idp".to_owned(), "gateway".to_owned()];
+        let mut names = vec![IDP.to_owned(), GATEWAY.to_owned()];
         for i in 1..=self.instances {
-            names.push(format!("reference-{i}"));
-            names.push(format!("profile-{i}"));
+            names.push(format!("{REFERENCE}-{i}"));
+            names.push(format!("{PROFILE}-{i}"));
         }
         loop {
             if let Some(child) = &mut self.child
@@ -429,7 +430,7 @@ impl TisUp {
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
         match service.as_str() {
-            "reference" | "profile" => {
+            REFERENCE | PROFILE => {
                 self.wait_capability(
                     &format!("service:{service}"),
                     "ok",
@@ -437,7 +438,7 @@ impl TisUp {
                 )
                 .await
             }
-            "gateway" => self.wait_answering(deadline).await,
+            GATEWAY => self.wait_answering(deadline).await,
             _ => Ok(()),
         }
     }

@@ -146,7 +146,11 @@ pub enum PagingError {
 
 impl From<PagingError> for HttpError {
     fn from(err: PagingError) -> Self {
-        HttpError::new(StatusCode::BAD_REQUEST, "invalid_query", err.to_string())
+        HttpError::new(
+            StatusCode::BAD_REQUEST,
+            crate::error::code::INVALID_QUERY,
+            err.to_string(),
+        )
     }
 }
 

@@ -26,6 +26,7 @@ use std::time::{Duration, SystemTime};
 use arc_swap::ArcSwap;
 use serde::Serialize;
 use tis_auth::{JwksCache, KeyState};
+use tis_core::Degradation;
 use tokio::time::Instant;
 
 use crate::registry::Instances;
@@ -74,45 +75,45 @@ pub struct PublicStatus {
     pub capabilities: Vec<Capability>,
 }
 
-/// Degradations the services reported recently (`db-read-only`), by service.
+/// Degradations the services reported recently (`db-read-only`), by service: the ones this
+/// build knows; a name it does not is relayed to the caller but not remembered.
 #[derive(Debug, Default)]
 pub struct Sightings {
-    seen: Mutex<HashMap<(String, String), Instant>>,
+    seen: Mutex<HashMap<(String, Degradation), Instant>>,
     /// Whether `seen` may hold anything: [`Sightings::forget`] runs on every successful
     /// proxied answer and must not take the lock (shared by every worker) when it is empty.
     any: AtomicBool,
 }
 
 impl Sightings {
-    pub fn record(&self, service: &str, name: &str) {
+    pub fn record(&self, service: &str, what: Degradation) {
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         if seen.len() > 1024 {
-            seen.clear(); // bounded: names come from services, which we trust only so far
+            seen.clear(); // bounded: service names come from routes and the registry
         }
-        seen.insert((service.to_owned(), name.to_owned()), Instant::now());
+        seen.insert((service.to_owned(), what), Instant::now());
         self.any.store(true, Ordering::Release);
     }
 
     /// Forgets a sighting: the service has just shown it is over (it answered without
     /// the mark, so its database has a primary again).
-    pub fn forget(&self, service: &str, name: &str) {
+    pub fn forget(&self, service: &str, what: Degradation) {
         if !self.any.load(Ordering::Acquire) {
             return;
         }
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        seen.retain(|(s, n), _| !(s == service && n == name));
+        seen.retain(|(s, d), _| !(s == service && *d == what));
         self.any.store(!seen.is_empty(), Ordering::Release);
     }
 
-    pub fn seen_recently(&self, service: &str, name: &str, within: Duration) -> bool {
-        self.age(service, name).is_some_and(|age| age <= within)
+    pub fn seen_recently(&self, service: &str, what: Degradation, within: Duration) -> bool {
+        self.age(service, what).is_some_and(|age| age <= within)
     }
 
-    /// How long ago `service` last reported `name`.
-    pub fn age(&self, service: &str, name: &str) -> Option<Duration> {
+    /// How long ago `service` last reported `what`.
+    pub fn age(&self, service: &str, what: Degradation) -> Option<Duration> {
         let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        seen.get(&(service.to_owned(), name.to_owned()))
-            .map(Instant::elapsed)
+        seen.get(&(service.to_owned(), what)).map(Instant::elapsed)
     }
 }
 
@@ -155,7 +156,7 @@ impl Sources {
                 .iter()
                 .flat_map(|s| &s.endpoints)
                 .filter_map(|e| e.last_health_check.as_ref());
-            let sighted = self.sightings.age(&service.name, DB_READ_ONLY);
+            let sighted = self.sightings.age(&service.name, Degradation::DbReadOnly);
             if writes_unavailable(checks, sighted, self.degraded_memory) {
                 read_only.push(service.title.clone());
             }
@@ -240,9 +241,6 @@ fn service_capability(name: &str, title: &str, ready: usize, total: usize) -> Ca
     }
 }
 
-/// What a service's database outage is called in `TIS-Degraded`.
-const DB_READ_ONLY: &str = "db-read-only";
-
 /// A health check counts for this long (the checks run every second by default).
 const FRESH_CHECK: Duration = Duration::from_secs(3);
 
@@ -264,7 +262,11 @@ fn writes_unavailable<'a>(
     let fresh: Vec<_> = checks
         .filter(|c| c.ok && Duration::from_millis(c.age_ms) <= FRESH_CHECK)
         .collect();
-    let says = |c: &&tis_mesh::HealthCheckSnapshot| c.degraded.iter().any(|d| d == DB_READ_ONLY);
+    let says = |c: &&tis_mesh::HealthCheckSnapshot| {
+        c.degraded
+            .iter()
+            .any(|d| d == Degradation::DbReadOnly.as_str())
+    };
     if fresh.iter().any(says) {
         return true;
     }
@@ -319,10 +321,11 @@ mod tests {
     #[test]
     fn a_sighting_is_remembered_until_forgotten() {
         let s = Sightings::default();
-        s.record("reference", "db-read-only");
-        assert!(s.seen_recently("reference", "db-read-only", Duration::from_secs(30)));
-        s.forget("reference", "db-read-only");
-        assert!(!s.seen_recently("reference", "db-read-only", Duration::from_secs(30)));
+        let read_only = Degradation::DbReadOnly;
+        s.record("reference", read_only);
+        assert!(s.seen_recently("reference", read_only, Duration::from_secs(30)));
+        s.forget("reference", read_only);
+        assert!(!s.seen_recently("reference", read_only, Duration::from_secs(30)));
     }
 
     #[test]

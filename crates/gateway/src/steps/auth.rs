@@ -30,10 +30,8 @@ use tis_auth::{
     AccessClaims, AccessTokenVerifier, AuthError, AuthenticatedBy, Principal, ProfileSource,
     VerifiedToken,
 };
+use tis_core::Degradation;
 use tis_mesh::BoxError;
-
-/// The degradation name of a profile served from stale data.
-pub const DEGRADED_PROFILE: &str = "profile-stale";
 
 /// What authentication established, for the later steps.
 #[derive(Debug, Clone)]
@@ -120,12 +118,10 @@ impl Authorise {
         let mut principal = Principal::new(resolved.profile, AuthenticatedBy::AccessToken);
         principal.stale = resolved.stale;
         if token.degraded {
-            principal
-                .degraded
-                .push(tis_auth::verify::DEGRADED_IDP.to_owned());
+            principal.mark_degraded(Degradation::Idp);
         }
         if resolved.stale {
-            principal.degraded.push(DEGRADED_PROFILE.to_owned());
+            principal.mark_degraded(Degradation::ProfileStale);
         }
         let principal = Arc::new(principal);
         if !keep.is_zero() {
@@ -158,7 +154,7 @@ impl Authorise {
         )
         .await?;
         if principal.stale {
-            tis_core::context::mark_degraded(DEGRADED_PROFILE);
+            tis_core::context::mark_degraded(Degradation::ProfileStale);
         }
         Ok(principal)
     }

@@ -29,6 +29,7 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
 use hyper::body::Incoming;
+use tis_core::Degradation;
 use tis_core::context::RequestContext;
 use tokio::time::Instant;
 use tower::ServiceExt;
@@ -199,7 +200,7 @@ impl ServiceClient {
             && status < 500
             && let Some(ctx) = &ctx
         {
-            ctx.mark_degraded("retried");
+            ctx.mark_degraded(Degradation::Retried);
         }
         Ok(res)
     }

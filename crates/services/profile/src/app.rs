@@ -34,7 +34,7 @@ pub async fn build(config: &ProfileConfig) -> anyhow::Result<App> {
     let discovery = config
         .reference
         .discovery
-        .start("reference", &ctx)
+        .start(tis_core::service::REFERENCE, &ctx)
         .await
         .map_err(|e| {
             tis_service_kit::config::InvalidConfig(vec![format!(

@@ -22,12 +22,12 @@ pub use tis_mesh::DiscoveryConfig;
 pub use tis_reference_client::ReferenceClientConfig;
 
 /// The audience principals for this service must carry.
-pub const AUDIENCE: &str = "profile";
+pub const AUDIENCE: &str = tis_core::service::PROFILE;
 
 tis_service_kit::service_config! {
     /// `[profile]`: the keys every service section has (see [`tis_service_kit::config`]), and
     /// how Reference is reached.
-    pub struct ProfileConfig("profile") checked by problems {
+    pub struct ProfileConfig(tis_core::service::PROFILE) checked by problems {
         /// How Reference is reached to check designated-body codes (tis-reference-client).
         pub reference: ReferenceClientConfig = ReferenceClientConfig::default(),
     }

@@ -19,19 +19,16 @@
 
 use http::StatusCode;
 use tis_core::HttpError;
+use tis_core::error::code;
 pub use tis_service_kit::ApiError;
 
 pub use tis_reference_client::ReferenceUnavailable;
-
-/// The degradation a 503 `dependency_unavailable` carries: Reference, shared by every
-/// instance, is unavailable (not this instance).
-pub const DEGRADED_REFERENCE: &str = tis_reference_client::DEGRADED_UNAVAILABLE;
 
 /// `/userinfo` for a user Profile does not know.
 pub fn no_profile(user: &str) -> ApiError {
     ApiError::Http(HttpError::new(
         StatusCode::NOT_FOUND,
-        "no_profile",
+        code::NO_PROFILE,
         format!("user {user:?} has no TIS profile"),
     ))
 }
@@ -40,7 +37,7 @@ pub fn no_profile(user: &str) -> ApiError {
 pub fn inactive(user: &str) -> ApiError {
     ApiError::Http(HttpError::new(
         StatusCode::FORBIDDEN,
-        "inactive_user",
+        code::INACTIVE_USER,
         format!("user {user:?} is not active in TIS"),
     ))
 }
@@ -112,6 +109,6 @@ mod tests {
                 let _ = HttpError::from(reference_unavailable(down()));
             })
             .await;
-        assert_eq!(ctx.degraded(), vec![DEGRADED_REFERENCE]);
+        assert_eq!(ctx.degraded(), vec!["dependency-reference"]);
     }
 }

@@ -8,7 +8,7 @@
 
 tis_service_kit::service_config! {
     /// `[reference]`.
-    pub struct ReferenceConfig("reference") {}
+    pub struct ReferenceConfig(tis_core::service::REFERENCE) {}
 }
 
 #[cfg(test)]

@@ -47,12 +47,6 @@ pub use crate::access::{Reader, Writer};
 
 mod statements;
 
-/// The degradation marked on requests while writes are unavailable (no primary).
-pub const DEGRADED_READ_ONLY: &str = "db-read-only";
-/// The degradation marked on a read served by a replica beyond the lag bound or short of the
-/// asked position, because nothing fresher answered.
-pub const DEGRADED_STALE: &str = "db-stale";
-
 /// Which database engine a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -7,7 +7,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 use tokio::time::Instant;
 
-use super::{Backend, DEGRADED_READ_ONLY, DEGRADED_STALE, Db, Engine, Row, decode};
+use tis_core::Degradation;
+
+use super::{Backend, Db, Engine, Row, decode};
 use crate::cluster::Cluster;
 use crate::error::{StoreError, classify};
 use crate::exec::{self, Kind, Outcome};
@@ -32,7 +34,7 @@ impl Db {
                 "unavailable"
             }
             Err(StoreError::ReadOnly(_)) => {
-                tis_core::context::mark_degraded(DEGRADED_READ_ONLY);
+                tis_core::context::mark_degraded(Degradation::DbReadOnly);
                 "read_only"
             }
             Err(StoreError::Duplicate { .. } | StoreError::Reference(_) | StoreError::NotFound) => {
@@ -162,7 +164,7 @@ impl Db {
             Engine::Postgres(c) => c,
         };
         if c.read_only() {
-            tis_core::context::mark_degraded(DEGRADED_READ_ONLY);
+            tis_core::context::mark_degraded(Degradation::DbReadOnly);
         }
         let text = q.render(Backend::Postgres);
         let values = q.into_values();
@@ -181,7 +183,7 @@ impl Db {
                 }
                 result => {
                     if route.stale && result.is_ok() {
-                        tis_core::context::mark_degraded(DEGRADED_STALE);
+                        tis_core::context::mark_degraded(Degradation::DbStale);
                     }
                     routed(c, route.node, "read", result.is_ok());
                     if result.is_ok()

@@ -16,8 +16,8 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     let service = match &cli.command {
         Command::Up(_) => "tis-up",
         Command::Serve(args) => args.service.name,
-        Command::Idp(_) => "idp",
-        Command::Gateway(_) => "gateway",
+        Command::Idp(_) => tis_core::service::IDP,
+        Command::Gateway(_) => tis_core::service::GATEWAY,
         Command::Token(_) => "tis-token",
         Command::Migrate(_) => "tis-migrate",
         Command::Chaos(_) => "tis-chaos",

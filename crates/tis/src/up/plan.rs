@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::time::Duration;
 
+use tis_core::service::{GATEWAY, IDP};
 use tis_gateway::DiscoveryConfig;
 
 use super::prepare::Layout;
@@ -36,7 +37,7 @@ const AUDIENCE: &str = "tis";
 /// The issuer of the demo realm, at the identity provider's real address.
 pub fn issuer(ready: &BTreeMap<String, super::Running>, config: &Config) -> String {
     ready
-        .get("idp")
+        .get(IDP)
         .map(|idp| {
             format!(
                 "http://{}/realms/{}",
@@ -83,9 +84,9 @@ fn identity_provider(config: &Config) -> Planned {
     // `prepare` has pointed `idp.realm_file` and `idp.key_dir` into the data folder.
     config.idp.drain.drain_delay = config.up.drain_delay;
     Planned {
-        name: "idp".into(),
-        service: "idp".into(),
-        args: vec![OsString::from("idp")],
+        name: IDP.into(),
+        service: IDP.into(),
+        args: vec![OsString::from(IDP)],
         config,
     }
 }
@@ -102,9 +103,9 @@ fn gateway(config: &Config, layout: &Layout, issuer: &str) -> Planned {
     // A restarted gateway starts with the instances it had, not an empty registry.
     gw.registry_file = Some(layout.registry_file());
     Planned {
-        name: "gateway".into(),
-        service: "gateway".into(),
-        args: vec![OsString::from("gateway")],
+        name: GATEWAY.into(),
+        service: GATEWAY.into(),
+        args: vec![OsString::from(GATEWAY)],
         config,
     }
 }
@@ -180,7 +181,7 @@ pub fn print_banner(
                 .join(", ")
         ));
     }
-    if let Some(gw) = ready.get("gateway") {
+    if let Some(gw) = ready.get(GATEWAY) {
         text.push_str(&format!(
             "  Gateway:   http://{}        status page: http://{}/status\n",
             gw.addr, gw.addr
@@ -199,7 +200,7 @@ pub fn print_banner(
         ));
     }
     let gateway = ready
-        .get("gateway")
+        .get(GATEWAY)
         .map_or_else(|| "127.0.0.1:8080".to_owned(), |g| g.addr.to_string());
     let issuer = issuer(ready, config);
     let token = if issuer == config.token.issuer {

@@ -12,7 +12,8 @@
 //! - binaries and start-up code use `anyhow` with context.
 //!
 //! `requestId` and `degraded` are filled from the current [`RequestContext`], so no handler
-//! has to thread them through.
+//! has to thread them through. The codes themselves are constants of [`code`], each spelled
+//! once.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -23,6 +24,8 @@ use http::{HeaderValue, StatusCode, header};
 use serde::{Deserialize, Serialize};
 
 use crate::context::RequestContext;
+
+pub mod code;
 
 /// The body of every error response.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -100,16 +103,16 @@ impl HttpError {
         };
         HttpError {
             fields,
-            ..Self::new(StatusCode::BAD_REQUEST, "validation_failed", message)
+            ..Self::new(StatusCode::BAD_REQUEST, code::VALIDATION_FAILED, message)
         }
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+        Self::new(StatusCode::NOT_FOUND, code::NOT_FOUND, message)
     }
 
     pub fn conflict(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, "conflict", message)
+        Self::new(StatusCode::CONFLICT, code::CONFLICT, message)
     }
 
     pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
@@ -117,7 +120,11 @@ impl HttpError {
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", message)
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            code::INTERNAL_ERROR,
+            message,
+        )
     }
 
     pub fn with_fields(mut self, fields: Vec<FieldError>) -> Self {
@@ -182,7 +189,7 @@ pub async fn not_found() -> HttpError {
 pub async fn method_not_allowed() -> HttpError {
     HttpError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        code::METHOD_NOT_ALLOWED,
         "this path does not accept that method",
     )
 }
@@ -196,10 +203,10 @@ mod tests {
     #[tokio::test]
     async fn an_error_carries_the_request_id_degradations_and_retry_after() {
         let ctx = RequestContext::new("req-1".into(), TraceContext::new_root(), None);
-        ctx.mark_degraded("idp");
+        ctx.mark_degraded(crate::degradation::Degradation::Idp);
         let res = ctx
             .scope(async {
-                HttpError::unavailable("idp_unavailable", "login is down").into_response()
+                HttpError::unavailable(code::IDP_UNAVAILABLE, "login is down").into_response()
             })
             .await;
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
