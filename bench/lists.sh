@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Lists through the kit (issue 11): 20-row pages of sites with `columnFilters` and
+# `searchQuery` over 50,000 sites, through the gateway, at a fixed rate, on SQLite and on
+# PostgreSQL, in one run.
+#
+#   bench/lists.sh                        # RATE=200 DURATION=30 RUNS=3 BACKENDS="sqlite postgres"
+#   TIS=/path/to/tis bench/lists.sh       # this binary instead of target/release/tis
+#   ROWS=50000 INSTANCES=2 CONNS=16 bench/lists.sh
+#
+# For each backend: `tis up` (free ports; INSTANCES per service, default 2 as `tis up`'s
+# default; on PostgreSQL `tis up --postgres` against a throwaway PostgreSQL 15 server started
+# here: initdb in a temporary folder, free port, shared_buffers = 128MB), then ROWS sites
+# through `POST /reference/api/bulk-sites` (500 per request, the ETL client's token; names,
+# addresses, post codes, local offices and trusts from bench/lists_data.py, 80 % CURRENT),
+# then the load: bench/rate.py, an open-model driver (request i is due at start + i/RATE
+# and its latency counts from then, so no coordinated omission), CONNS keep-alive
+# connections to the gateway, the `admin` user's token, over 2,000 different list URLs
+# (bench/lists_data.py urls: a search term of a town, part of a town's name, a kind of
+# site, a post-code district, `royal`, `st mary`, `queen`, `centre` or a site-code prefix;
+# `columnFilters` of status CURRENT, and in 3 of 4 URLs also one local office or two
+# trusts; 3 in 10 sorted by name, code or post code; 1 in 5 past the first page). A 5 s
+# warm-up at the same rate, then RUNS runs of DURATION seconds; the medians are reported.
+# KIND_TERMS=0 leaves out the kind-of-site terms (`hospital` matches 4 sites in 10).
+#
+# Needs: python3, PostgreSQL's server binaries (Debian: postgresql), curl.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RATE=${RATE:-200}
+DURATION=${DURATION:-30}
+RUNS=${RUNS:-3}
+CONNS=${CONNS:-16}
+ROWS=${ROWS:-50000}
+INSTANCES=${INSTANCES:-2}
+BACKENDS=${BACKENDS:-sqlite postgres}
+TIS=${TIS:-$PWD/target/release/tis}
+[ -x "$TIS" ] || cargo build --release -q -p tis
+BENCH=$PWD/bench
+WORK=$(mktemp -d /tmp/tis-bench-lists.XXXXXX)
+chmod 755 "$WORK"   # the postgres user must reach its data folder inside
+PIDS=()
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+RUN_AS=()
+if [ "$(id -u)" = 0 ]; then RUN_AS=(runuser -u postgres --); fi
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    [ -d "$WORK/pg" ] && "${RUN_AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+json() { python3 -c "import json,sys; d=json.load(open('$1')); print(eval(sys.argv[1]))" "$2"; }
+
+start_pg() {
+    mkdir -p "$WORK/pg"
+    [ "$(id -u)" = 0 ] && chown postgres: "$WORK/pg"
+    local port; port=$(free_port)
+    "${RUN_AS[@]}" "$PGBIN/initdb" -D "$WORK/pg/data" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
+    cat >> "$WORK/pg/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$WORK/pg'
+shared_buffers = '128MB'
+CONF
+    "${RUN_AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w start >/dev/null
+    echo "postgres://postgres@127.0.0.1:$port"
+}
+
+# Starts `tis up` in $WORK/$1 (extra arguments follow); sets GW, ISSUER.
+start_up() {
+    local name=$1; shift
+    mkdir -p "$WORK/$name"
+    (
+        cd "$WORK/$name"
+        export TIS_IDP__LISTEN=127.0.0.1:0 TIS_UP__INSTANCES=$INSTANCES TIS_LOG__LEVEL=warn \
+            TIS_GATEWAY__LISTEN=127.0.0.1:0 TIS_GATEWAY__ADMIN_LISTEN=127.0.0.1:0
+        exec "$TIS" up --data-dir .tis "$@" >up.log 2>&1
+    ) &
+    PIDS+=($!)
+    local state="$WORK/$name/.tis/run/up.json" deadline=$((SECONDS + 300))
+    until [ -f "$state" ] && grep -q "\"reference-$INSTANCES\"" "$state" && grep -q "\"profile-$INSTANCES\"" "$state" && grep -q '"gateway"' "$state"; do
+        if [ $SECONDS -ge $deadline ]; then
+            echo "tis up did not report every process ready within 300 s; its log:" >&2
+            tail -n 30 "$WORK/$name/up.log" >&2
+            exit 1
+        fi
+        sleep 0.2
+    done
+    GW=$(json "$state" "d['processes']['gateway']['addr']")
+    ISSUER=$(json "$state" "d['issuer']")
+}
+
+load_sites() { # base writer_token reader_token
+    local base=$1 writer=$2 reader=$3 org
+    # organisation types by id, as the DTO refers to them
+    org=$(curl -fsS -H "Authorization: Bearer $reader" "$base/reference/api/organization-types?size=100" \
+        | python3 -c 'import json,sys; print(",".join(str(o["id"]) for o in json.load(sys.stdin)))')
+    python3 "$BENCH/lists_data.py" sites "$ROWS" "$org" | python3 -c '
+import sys, urllib.request
+base, token = sys.argv[1], sys.argv[2]
+for line in sys.stdin:
+    req = urllib.request.Request(base + "/reference/api/bulk-sites", data=line.encode(), method="POST",
+        headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    urllib.request.urlopen(req, timeout=120).read()
+' "$base" "$writer"
+}
+
+declare -A SUMMARY
+run_backend() {
+    local name=$1; shift
+    start_up "$name" "$@"
+    local base="http://$GW" token writer
+    token=$("$TIS" token --user admin --issuer "$ISSUER")
+    writer=$("$TIS" token --client etl --issuer "$ISSUER")
+    local t0=$SECONDS
+    load_sites "$base" "$writer" "$token"
+    local total
+    total=$(curl -fsS -D - -o /dev/null -H "Authorization: Bearer $token" "$base/reference/api/sites?size=1" \
+        | awk -F': ' 'tolower($1) == "x-total-count" {print $2+0}')
+    echo "### $name: $total sites (loaded in $((SECONDS - t0)) s), gateway $GW"
+    echo
+    python3 "$BENCH/lists_data.py" urls 2000 7 > "$WORK/urls"
+    if [ "${KIND_TERMS:-1}" = 0 ]; then
+        grep -viE 'searchQuery=(hospital|general|surgery|medical|health|community|hospice|clinic|practice|infirmary|centre)' \
+            "$WORK/urls" > "$WORK/urls.k" && mv "$WORK/urls.k" "$WORK/urls"
+    fi
+    # every URL must answer 200 before it is measured (a sample of them, quickly)
+    head -n 50 "$WORK/urls" | while read -r path; do
+        curl -fsS -o /dev/null -H "Authorization: Bearer $token" "$base$path" || { echo "failed: $path" >&2; exit 1; }
+    done
+    local drive=(python3 "$BENCH/rate.py" --rate "$RATE" --conns "$CONNS" --urls "$WORK/urls"
+        --header "Authorization: Bearer $token" "$base")
+    "${drive[@]}" --duration 5 --grace 5 > /dev/null
+    echo "| run | answered/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | answers |"
+    echo "|---|---|---|---|---|---|---|---|"
+    : > "$WORK/$name.lat"
+    for run in $(seq 1 "$RUNS"); do
+        local out; out=$("${drive[@]}" --duration "$DURATION")
+        python3 - "$out" "$run" "$WORK/$name.lat" <<'PY'
+import json, sys
+d = json.loads(sys.argv[1])
+answers = ", ".join(f"{v} × {k}" for k, v in d["statuses"].items()) + (f", {d['errors']} errors" if d["errors"] else "") + (f", {d['unfinished']} unfinished" if d["unfinished"] else "")
+print(f"| {sys.argv[2]} | {d['answered_per_s']} | {d['p50']} | {d['p90']} | {d['p99']} | {d['p99.9']} | {d['max']} | {answers} |")
+open(sys.argv[3], "a").write(f"{d['p50']} {d['p99']}\n")
+PY
+    done
+    SUMMARY[$name]=$(python3 -c "
+import statistics
+rows = [tuple(map(float, l.split())) for l in open('$WORK/$name.lat')]
+print(f'{statistics.median(r[0] for r in rows):.2f} {statistics.median(r[1] for r in rows):.2f}')")
+    echo
+    echo "median of $RUNS runs: p50 ${SUMMARY[$name]% *} ms, p99 ${SUMMARY[$name]#* } ms; load average now $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo
+    kill -INT "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
+}
+
+echo "## Lists through the kit — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "$RATE req/s for ${DURATION} s × $RUNS runs (after a 5 s warm-up), $CONNS connections, $ROWS sites added, $INSTANCES instances per service, binary $TIS"
+echo
+for b in $BACKENDS; do
+    case $b in
+        sqlite) run_backend sqlite ;;
+        postgres) run_backend postgres --postgres "$(start_pg)" ;;
+    esac
+done
+echo "| backend | p50 (median of runs) | p99 (median of runs) | target p99 |"
+echo "|---|---|---|---|"
+for b in $BACKENDS; do
+    echo "| $b | ${SUMMARY[$b]% *} ms | ${SUMMARY[$b]#* } ms | < 10 ms |"
+done

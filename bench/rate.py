@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""A constant-rate (open-model) HTTP/1.1 load driver, wrk2-style, standard library only.
+
+    rate.py --rate 200 --duration 30 --conns 16 --header "Authorization: Bearer …" \
+            --urls FILE http://127.0.0.1:8080
+
+Request i is due at start + i/rate whatever the answers take; its latency is measured from
+that due time, not from when a connection became free, so a slow answer that holds later
+requests back counts against every request it delayed (no coordinated omission). The paths
+in FILE (one per line, `/path?query`) are used in turn. Requests still unanswered --grace
+seconds after the last one was due are abandoned and counted as "unfinished", with the time
+they had waited (a lower bound). Prints one JSON object: the rate achieved, the count of
+answers by status, and latency percentiles in milliseconds.
+"""
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+import urllib.parse
+
+
+class Conn:
+    def __init__(self, host, port):
+        self.host, self.port = host, port
+        self.reader = self.writer = None
+
+    async def request(self, raw):
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.writer.write(raw)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        headers = {}
+        for line in lines[1:]:
+            if ":" in line:
+                k, v = line.split(":", 1)
+                headers[k.strip().lower()] = v.strip()
+        if "content-length" in headers:
+            await self.reader.readexactly(int(headers["content-length"]))
+        elif headers.get("transfer-encoding", "").lower() == "chunked":
+            while True:
+                size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                await self.reader.readexactly(size + 2)
+                if size == 0:
+                    break
+        if headers.get("connection", "").lower() == "close":
+            self.writer.close()
+            self.reader = self.writer = None
+        return status
+
+
+def percentile(sorted_values, p):
+    if not sorted_values:
+        return float("nan")
+    k = min(len(sorted_values) - 1, max(0, int(round(p / 100 * len(sorted_values) + 0.5)) - 1))
+    return sorted_values[k]
+
+
+async def run(args):
+    url = urllib.parse.urlsplit(args.base)
+    host, port = url.hostname, url.port or 80
+    paths = [line.strip() for line in open(args.urls) if line.strip()]
+    extra = "".join(f"{h}\r\n" for h in args.header)
+    raws = [f"GET {p} HTTP/1.1\r\nHost: {url.netloc}\r\n{extra}\r\n".encode() for p in paths]
+    pool = asyncio.Queue()
+    for _ in range(args.conns):
+        pool.put_nowait(Conn(host, port))
+    latencies, statuses, errors = [], {}, 0
+    total = int(args.rate * args.duration)
+    loop = asyncio.get_running_loop()
+    start = loop.time() + 0.1
+
+    async def one(i):
+        nonlocal errors
+        due = start + i / args.rate
+        conn = await pool.get()
+        try:
+            status = await conn.request(raws[i % len(raws)])
+            statuses[status] = statuses.get(status, 0) + 1
+        except Exception:  # a refused or reset connection: counted, and a new one next time
+            errors += 1
+            conn.reader = conn.writer = None
+        finally:
+            pool.put_nowait(conn)
+        latencies.append((loop.time() - due) * 1000)
+
+    tasks = []
+    for i in range(total):
+        delay = start + i / args.rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i)))
+    # Requests still unanswered `grace` seconds after the last was due are abandoned and
+    # counted with the time they had waited so far (a lower bound of their latency).
+    _, pending = await asyncio.wait(tasks, timeout=max(0.0, start + args.duration + args.grace - loop.time()))
+    for t in pending:
+        t.cancel()
+    now = loop.time()
+    unfinished = len(pending)
+    latencies.extend((now - (start + i / args.rate)) * 1000 for i, t in enumerate(tasks) if t in pending)
+    elapsed = min(now, loop.time()) - start
+    lat = sorted(latencies)
+    return {
+        "requests": total,
+        "rate": round(total / elapsed, 1),
+        "answered_per_s": round((total - unfinished - errors) / elapsed, 1),
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "errors": errors,
+        "unfinished": unfinished,
+        "p50": round(percentile(lat, 50), 2),
+        "p90": round(percentile(lat, 90), 2),
+        "p99": round(percentile(lat, 99), 2),
+        "p99.9": round(percentile(lat, 99.9), 2),
+        "max": round(lat[-1], 2) if lat else None,
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rate", type=float, default=200)
+    ap.add_argument("--duration", type=float, default=30)
+    ap.add_argument("--conns", type=int, default=16)
+    ap.add_argument("--grace", type=float, default=10,
+                    help="seconds after the last request was due before the unanswered are abandoned")
+    ap.add_argument("--header", action="append", default=[])
+    ap.add_argument("--urls", required=True)
+    ap.add_argument("base")
+    args = ap.parse_args()
+    t = time.time()
+    out = asyncio.run(run(args))
+    out["wall_s"] = round(time.time() - t, 1)
+    json.dump(out, sys.stdout)
+    print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Idle memory of the service instances under `tis up` (issue 11: < 20 MB RSS), split into
+# anonymous memory (heap, thread stacks) and file-backed pages (the executable's code and
+# read-only data, libc), with PSS (shared pages counted once) and the thread count.
+#
+#   bench/rss.sh                                  # target/release/tis, ROUNDS=3 IDLE=10
+#   bench/rss.sh "new:/tmp/tis-new" "old:/tmp/tis-old" "arena1:/tmp/tis-new:MALLOC_ARENA_MAX=1"
+#
+# Each argument is LABEL:BINARY[:ENV …] (ENV: space-separated NAME=VALUE, set for the whole
+# `tis up`, which its children inherit). Variants run one after the other, ROUNDS times in
+# rotating order; each run is a fresh `tis up` on SQLite (INSTANCES per service, default 2
+# as `tis up`'s, free ports) whose instances have all reported ready, left idle IDLE seconds, then read from
+# /proc/PID/status (VmRSS, RssAnon, RssFile, Threads) and /proc/PID/smaps_rollup (Pss) of
+# every reference-N and profile-N. The table gives the median over rounds and instances.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-3}
+IDLE=${IDLE:-10}
+INSTANCES=${INSTANCES:-2}
+VARIANTS=("$@")
+if [ ${#VARIANTS[@]} -eq 0 ]; then
+    [ -x target/release/tis ] || cargo build --release -q -p tis
+    VARIANTS=("tis:$PWD/target/release/tis")
+fi
+WORK=$(mktemp -d /tmp/tis-bench-rss.XXXXXX)
+UP=
+cleanup() {
+    [ -n "$UP" ] && { kill -INT "$UP" 2>/dev/null || true; wait "$UP" 2>/dev/null || true; }
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# "label service rss anon file pss threads" (kB) for each instance of a fresh `tis up`.
+measure() {
+    local label=$1 bin=$2 envs=$3 dir="$WORK/$1.$RANDOM"
+    mkdir -p "$dir"
+    (
+        cd "$dir"
+        export TIS_IDP__LISTEN=127.0.0.1:0 TIS_LOG__LEVEL=warn TIS_UP__INSTANCES=$INSTANCES \
+            TIS_GATEWAY__LISTEN=127.0.0.1:0 TIS_GATEWAY__ADMIN_LISTEN=127.0.0.1:0
+        # shellcheck disable=SC2086
+        [ -n "$envs" ] && export $envs
+        exec "$bin" up --data-dir .tis >up.log 2>&1
+    ) &
+    UP=$!
+    local state="$dir/.tis/run/up.json" deadline=$((SECONDS + 300))
+    until [ -f "$state" ] && grep -q "\"profile-$INSTANCES\"" "$state" && grep -q "\"reference-$INSTANCES\"" "$state"; do
+        [ $SECONDS -ge $deadline ] && { echo "tis up not ready in 300 s" >&2; tail -n 20 "$dir/up.log" >&2; exit 1; }
+        sleep 0.2
+    done
+    sleep "$IDLE"
+    python3 - "$state" "$label" <<'PY'
+import json, sys
+state, label = json.load(open(sys.argv[1])), sys.argv[2]
+for name, p in sorted(state["processes"].items()):
+    if not (name.startswith("reference-") or name.startswith("profile-")):
+        continue
+    pid = p["pid"]
+    st = dict(l.split(":", 1) for l in open(f"/proc/{pid}/status"))
+    kb = lambda k: int(st[k].split()[0])
+    pss = next(int(l.split()[1]) for l in open(f"/proc/{pid}/smaps_rollup") if l.startswith("Pss:"))
+    print(label, name.split("-")[0], kb("VmRSS"), kb("RssAnon"), kb("RssFile"), pss, int(st["Threads"]))
+PY
+    kill -INT "$UP"; wait "$UP" 2>/dev/null || true; UP=
+}
+
+echo "## Idle RSS of the service instances — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $ROUNDS rounds, ${IDLE} s idle"
+echo
+for v in "${VARIANTS[@]}"; do
+    IFS=: read -r label bin envs <<<"$v"
+    echo "- $label: \`$bin\`${envs:+ with \`$envs\`} ($(stat -c %s "$bin" | awk '{printf "%.1f MB", $1/1048576}') on disk)"
+done
+echo
+for round in $(seq 1 "$ROUNDS"); do
+    n=${#VARIANTS[@]}
+    for i in $(seq 0 $((n - 1))); do
+        v=${VARIANTS[$(((i + round - 1) % n))]}
+        IFS=: read -r label bin envs <<<"$v"
+        measure "$label" "$bin" "${envs:-}" >> "$WORK/samples"
+    done
+done
+python3 - "$WORK/samples" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+order = []
+for r in rows:
+    if (r[0], r[1]) not in order:
+        order.append((r[0], r[1]))
+print("| variant | service | RSS | anonymous | file-backed | PSS | threads | samples |")
+print("|---|---|---|---|---|---|---|---|")
+for label, svc in order:
+    s = [list(map(int, r[2:])) for r in rows if (r[0], r[1]) == (label, svc)]
+    med = lambda i: statistics.median(x[i] for x in s)
+    mb = lambda i: f"{med(i) / 1024:.1f} MB"
+    print(f"| {label} | {svc} | **{mb(0)}** | {mb(1)} | {mb(2)} | {mb(3)} | {med(4):.0f} | {len(s)} |")
+PY
