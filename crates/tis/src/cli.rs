@@ -73,6 +73,33 @@ pub enum Command {
     /// Operate the running `tis up`: `tis ctl restart reference` restarts a service's
     /// instances one at a time, each out of the gateway's rotation while it restarts.
     Ctl(CtlArgs),
+    /// Demo data for benchmarks and trials: `tis demo generate --people 200000` loads that
+    /// many synthetic trainees into an empty TCS database.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[command(subcommand)]
+    pub action: DemoAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoAction {
+    /// Migrate TCS's database and load synthetic trainees (no real person; the same ones
+    /// for the same count), with programmes in every local office, memberships and training
+    /// numbers. Refuses a database that already has programmes.
+    Generate(DemoGenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoGenerateArgs {
+    /// How many trainees.
+    #[arg(long, default_value_t = 3000, value_parser = clap::value_parser!(u32).range(1..=2_000_000))]
+    pub people: u32,
+    /// TCS's database URL (`sqlite://…` or `postgres://…`). Overrides `tcs.database.url`.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -274,5 +301,18 @@ mod tests {
         assert!(
             Cli::try_parse_from(["tis", "token", "--user", "admin", "--client", "etl"]).is_err()
         );
+    }
+
+    #[test]
+    fn demo_generate_takes_a_positive_number_of_people() {
+        let parsed = Cli::try_parse_from(["tis", "demo", "generate", "--people", "200000"]);
+        match parsed.map(|c| c.command) {
+            Ok(Command::Demo(DemoArgs {
+                action: DemoAction::Generate(args),
+            })) => assert_eq!(args.people, 200_000),
+            other => panic!("{other:?}"),
+        }
+        assert!(Cli::try_parse_from(["tis", "demo", "generate", "--people", "0"]).is_err());
+        assert!(Cli::try_parse_from(["tis", "demo", "generate", "--people", "x"]).is_err());
     }
 }

@@ -2,6 +2,7 @@
 
 mod chaos;
 mod ctl;
+mod demo;
 mod gateway;
 mod idp;
 mod migrate;
@@ -22,6 +23,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Migrate(_) => "tis-migrate",
         Command::Chaos(_) => "tis-chaos",
         Command::Ctl(_) => "tis-ctl",
+        Command::Demo(_) => "tis-demo",
     };
     // `tis token` prints only the token on stdout, `tis chaos` its report; their own logs
     // would get in the way.
@@ -44,5 +46,6 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Migrate(args) => Box::pin(migrate::run(args, config)).await,
         Command::Chaos(args) => Box::pin(chaos::run(args)).await,
         Command::Ctl(args) => Box::pin(ctl::run(args, config)).await,
+        Command::Demo(args) => Box::pin(demo::run(args, config)).await,
     }
 }
