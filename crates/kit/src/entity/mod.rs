@@ -178,9 +178,12 @@ impl Field {
     }
 }
 
-/// The `id` pseudo-field every entity has; sortable and filterable.
-pub const ID_LONG: Field = Field::new("id", "id", Kind::Long).sort().filter();
-pub const ID_UUID: Field = Field::new("id", "id", Kind::Uuid).sort().filter();
+/// The `id` pseudo-field every entity has; sortable and filterable. Statics, not consts: code
+/// recognises the id field by address ([`ListQuery::keys`](crate::repo::ListQuery::keys)), and
+/// every use of a const may be a copy of its own (in release builds, `&ID_LONG` inlined into
+/// two codegen units gave two addresses, and a replica's miss by id was not re-asked).
+pub static ID_LONG: Field = Field::new("id", "id", Kind::Long).sort().filter();
+pub static ID_UUID: Field = Field::new("id", "id", Kind::Uuid).sort().filter();
 
 /// Everything the generic code knows about one entity type.
 #[derive(Debug)]
