@@ -5,9 +5,9 @@
 //! take [`Authenticated`]:
 //!
 //! ```ignore
-//! async fn list_grades(Authenticated(who): Authenticated, …) -> Result<…, ApiError> {
+//! async fn list_grades(Authenticated(who): Authenticated) -> Result<Json<Vec<Grade>>, ApiError> {
 //!     who.require_authority("reference:view:entities")?;
-//!     …
+//!     Ok(Json(grades_visible_to(&who).await?))
 //! }
 //! ```
 //!

@@ -299,7 +299,7 @@ impl ConfigError {
 }
 
 impl GatewayConfig {
-    /// Checks what the route table does not (see [`crate::routes::RouteTable::build`] for
+    /// Checks what the route table does not (see [`crate::routes::build`] for
     /// routes and services).
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.max_concurrency == 0 {

@@ -9,7 +9,7 @@
 //! app.run(shutdown).await?;
 //! ```
 //!
-//! `build`, in order: checks the configuration (every problem at once, [`InvalidConfig`]: exit
+//! `build`, in order: checks the configuration (every problem at once, [`InvalidConfig`](crate::config::InvalidConfig): exit
 //! code 2); sets up principal verification and, when `access_tokens` is set, the identity
 //! provider's key cache (reported in readiness) and access-token verification with profiles
 //! from the built-in role catalogue or the service's own source; creates the database handle

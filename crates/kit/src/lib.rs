@@ -15,7 +15,7 @@
 //! TCS's placements) through the same registrar.
 //!
 //! # Layout
-//! - [`entity`]: [`entity::Descriptor`], the [`entity!`] and [`lookup!`] macros, validation,
+//! - [`entity`](mod@entity): [`entity::Descriptor`], the [`entity!`] and [`lookup!`] macros, validation,
 //!   DDL, the shared `Status`.
 //! - [`repo`]: the one repository over any descriptor, and its SQL.
 //! - [`guard`]: [`guard::Guard`], per-entity [`guard::Guards`], the `Can<P>` extractor.
@@ -23,8 +23,8 @@
 //!   ([`http::crud`]), `searchQuery`/`columnFilters` ([`http::params`]), idempotency, and
 //!   [`http::serve_api`].
 //! - [`error`]: [`ApiError`], the one error type of every handler.
-//! - [`config`]: [`config::ServiceBase`], the keys every `[<service>]` section has, and the
-//!   [`service_config!`] macro that declares a service's section around them.
+//! - [`config`]: [`config::ServiceConfig`] and [`config::Base`], the keys every `[<service>]`
+//!   section has, and the [`service_config!`] macro that declares a service's section around them.
 //! - [`app`]: [`app::App`], the build/run skeleton.
 //! - `testing` (feature `testing`): `spawn` on port 0 on both backends, principals.
 

@@ -20,7 +20,7 @@
 //!   `statements` submodule runs each statement where it belongs.
 //! - [`access`]: [`Reader`] and [`Writer`], the two doors.
 //! - [`tx`]: [`Tx`], and the one transaction of an idempotent request.
-//! - [`cluster`]: the PostgreSQL endpoints, the election of the primary, lag, read routing.
+//! - `cluster`: the PostgreSQL endpoints, the election of the primary, lag, read routing.
 //! - [`lsn`]: [`Lsn`] and [`Consistency`], and why an LSN gives read-your-writes.
 //! - [`scope`]: the per-request task-local (asked consistency, "this request wrote").
 //! - [`http`]: the middleware: readiness gate, `TIS-Degraded: db-read-only`, `TIS-Consistency`.
@@ -28,7 +28,7 @@
 //! - [`status`]: [`DbStatus`], the snapshot for status pages.
 //! - [`sql`]: [`Sql`], the portable builder, and [`Value`], what can be bound (NULLs with
 //!   their [`SqlType`]).
-//! - [`exec`]: running one statement on one connection, and row decoding.
+//! - `exec`: running one statement on one connection, and row decoding.
 //! - [`error`]: [`StoreError`] and the classification of driver errors.
 //! - [`migrate`]: [`Migrations`], one embedded migrator per backend, and tis-store's own.
 //! - [`monitor`]: the background checks that set the `database` readiness check.

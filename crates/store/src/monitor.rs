@@ -16,9 +16,9 @@
 //!
 //! A `Degraded` check keeps the instance ready: it still serves reads, and balancers must not
 //! take it out for a failure that every instance shares. PostgreSQL endpoints are checked as
-//! [`crate::cluster`] describes; SQLite with `SELECT 1`. It also runs the pending migrations
+//! the `cluster` module describes; SQLite with `SELECT 1`. It also runs the pending migrations
 //! on the primary (until they have run once), then makes the primary's position the replicas'
-//! floor (see [`crate::cluster`]) and checks every 25 ms until they have replayed it, and
+//! floor (see the `cluster` module) and checks every 25 ms until they have replayed it, and
 //! deletes expired idempotency keys every `idempotency_cleanup_interval`. It never panics and
 //! never gives up.
 

@@ -184,7 +184,7 @@ impl Default for WorkloadSpec {
     }
 }
 
-/// Weights of the journeys (see [`crate::workload::journeys`]).
+/// Weights of the journeys (see [`crate::workload::Journey::pick`]).
 #[derive(Debug, Clone, Copy, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Mix {

@@ -9,7 +9,7 @@
 //! # Where the other modes plug in
 //!
 //! SQLite mode needs no extension. The PostgreSQL, partition and two-gateway modes add one
-//! file each here and one line each in [`extensions_for`]:
+//! file each here and one line each in `extensions_for`:
 //!
 //! - `pg.rs`: a primary, a synchronous replica and a replica, started before `tis up`
 //!   ([`Extension::env`] gives `tis up` their URLs); handles `pg-kill`, `pg-promote`,

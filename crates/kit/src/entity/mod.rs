@@ -228,7 +228,7 @@ impl Descriptor {
     }
 }
 
-/// A wire DTO with its descriptor. Implemented by [`entity!`].
+/// A wire DTO with its descriptor. Implemented by [`entity!`](crate::entity!).
 pub trait Entity: Serialize + DeserializeOwned + ToSchema + Send + Sync + 'static {
     fn desc() -> &'static Descriptor;
 }

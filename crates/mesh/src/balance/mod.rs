@@ -24,7 +24,7 @@
 //!
 //! Tower's balancer is a single `&mut` service. Each thread that sends requests gets its own
 //! (made on first use, fed the same endpoint services by the discovery driver through
-//! [`Endpoints`]); on the thread, the handle shares it behind an async mutex: a caller takes
+//! `Endpoints`); on the thread, the handle shares it behind an async mutex: a caller takes
 //! the lock, waits for readiness, dispatches, and releases the lock *before* awaiting the
 //! response — so the lock is held for microseconds, requests run concurrently, and only
 //! permit holders of the concurrency limit above ever queue for it. One balancer shared by
@@ -32,7 +32,7 @@
 //! hand-over woke the other thread's runtime through the kernel (about one in four requests
 //! under load): the same reason the connection pools are per thread ([`crate::connect`]).
 //! What must be shared is shared: the endpoints' breaker states, probes and health are on the
-//! [`Board`]; only the peak-EWMA estimates are per thread (each thread learns latency from
+//! `Board`; only the peak-EWMA estimates are per thread (each thread learns latency from
 //! its own requests, as separate proxies would).
 //!
 //! Holding the lock also makes "avoid the endpoint that just failed" exact: while a retry

@@ -16,7 +16,7 @@
 //! # Layout
 //! - [`config`]: `ProfileConfig` (`[profile]`): the kit's common keys and the Reference
 //!   client's section.
-//! - [`app`]: [`build`](app::build), the kit's `App` with Profile's migrations, demo data,
+//! - [`app`]: [`build`], the kit's `App` with Profile's migrations, demo data,
 //!   profile source, Reference client and routes.
 //! - [`domain`]: users, roles, permissions, trainees; user names; the `UserProfile` assembler.
 //! - [`repo`]: the repository and its SQL (users, roles and permissions, trainees).

@@ -13,7 +13,7 @@
 //!
 //! # Layout
 //! - [`config`]: `ReferenceConfig` (`[reference]`), the kit's common keys.
-//! - [`app`]: [`build`](app::build), the kit's `App` with Reference's migrations, demo data
+//! - [`app`]: [`build`], the kit's `App` with Reference's migrations, demo data
 //!   and routes.
 //! - [`domain`]: Reference's own `Status` (the original's `CURRENT`, `INACTIVE`); the rest is the kit's.
 //! - [`routes`]: the DTO declarations (`routes::dto`), the guards, the batched look-ups of the

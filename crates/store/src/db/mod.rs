@@ -1,6 +1,6 @@
 //! [`Db`]: one handle over either backend, and the two doors into it.
 //!
-//! Queries take a [`Sql`] (text + bound values) and return rows as JSON maps keyed by column
+//! Queries take a [`Sql`](crate::Sql) (text + bound values) and return rows as JSON maps keyed by column
 //! name, so a repository writes `SELECT site_code AS "siteCode" …` once and deserialises the
 //! map into its DTO on both backends.
 //!
@@ -8,7 +8,7 @@
 //!
 //! - [`Db::read`] (or [`Db::reader`] with an explicit [`Consistency`]) returns a [`Reader`]:
 //!   it can only fetch, and on PostgreSQL its statements go to a replica within the lag bound,
-//!   or to the primary (see [`crate::cluster`] for the rules). Use it for every statement that
+//!   or to the primary (see the `cluster` module for the rules). Use it for every statement that
 //!   only reads and needs no transaction.
 //! - [`Db::write`] returns a [`Writer`], and [`Db::begin`] a transaction: both always run on
 //!   the primary. Use them for writes, for `INSERT … RETURNING`, and for any read that must be
@@ -294,7 +294,7 @@ impl Db {
 
     /// Makes the work this instance has committed so far the replicas' floor, and waits until
     /// every reachable replica has replayed it: the primary's position is read now, no replica
-    /// serves a read before it has replayed that position (see [`crate::cluster`]), and the
+    /// serves a read before it has replayed that position (see the `cluster` module), and the
     /// wait ends when every reachable replica has, or after the replay wait (the lag bound, at
     /// least a second). Returns the replicas still behind then (they stay out of reads until
     /// they catch up). SQLite, or PostgreSQL without replicas: returns at once.

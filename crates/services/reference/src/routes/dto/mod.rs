@@ -1,7 +1,7 @@
 //! The wire DTOs, each declared once together with its descriptor (see
-//! [`tis_service_kit::entity`]).
+//! [`tis_service_kit::entity!`]).
 //!
-//! [`with_every_entity!`] names every entity type once, in dependency order (a referenced
+//! `with_every_entity!` names every entity type once, in dependency order (a referenced
 //! type before the types that refer to it); the DDL, the routes and the OpenAPI document are
 //! all built from it, so a type cannot be served without a table or documented without a
 //! route.
