@@ -117,6 +117,92 @@ pub fn schema(descs: &[&'static Descriptor], backend: Backend) -> String {
     out
 }
 
+/// The engine-specific search structure of the descriptors that have one
+/// ([`Descriptor::search_index`]), so that `searchQuery` (a case-insensitive "contains" over
+/// the searchable text columns) finds rows without reading every row:
+///
+/// - SQLite: an FTS5 table with the trigram tokenizer over those columns (external content:
+///   it stores only the index), kept in step by triggers and filled from the rows already
+///   there; a term of three characters or more is matched as an FTS5 phrase, which the
+///   trigram tokenizer matches as a substring of a column, ignoring case
+///   ([`crate::repo::query::where_clause_on`]);
+/// - PostgreSQL: a trigram GIN index (pg_trgm, shipped with PostgreSQL) on `LOWER(column)`
+///   for each of them, which the planner uses for the same `LOWER(column) LIKE '%term%'` the
+///   kit writes for every backend (three characters or more).
+///
+/// Every object is named `search_…`: the schema parity test leaves them out (they differ
+/// by engine; what they hold is the compared tables' data). Shorter terms scan, as before.
+pub fn search(desc: &'static Descriptor, backend: Backend) -> String {
+    let Some(name) = desc.search_table() else {
+        return String::new();
+    };
+    let cols: Vec<&str> = desc.searchable().map(|f| f.column).collect();
+    let mut out = String::new();
+    match backend {
+        Backend::Sqlite => {
+            let list = cols.join(", ");
+            let new: Vec<String> = cols.iter().map(|c| format!("new.{c}")).collect();
+            let old: Vec<String> = cols.iter().map(|c| format!("old.{c}")).collect();
+            let (new, old) = (new.join(", "), old.join(", "));
+            let table = desc.table;
+            let _ = writeln!(
+                out,
+                "CREATE VIRTUAL TABLE {name} USING fts5(\n    {},\n    content = '{table}',\n    \
+                 content_rowid = 'id',\n    tokenize = 'trigram'\n);",
+                cols.join(",\n    ")
+            );
+            let _ = writeln!(
+                out,
+                "CREATE TRIGGER {name}_insert AFTER INSERT ON {table} BEGIN\n    \
+                 INSERT INTO {name} (rowid, {list}) VALUES (new.id, {new});\nEND;"
+            );
+            let _ = writeln!(
+                out,
+                "CREATE TRIGGER {name}_delete AFTER DELETE ON {table} BEGIN\n    \
+                 INSERT INTO {name} ({name}, rowid, {list}) VALUES ('delete', old.id, {old});\nEND;"
+            );
+            let _ = writeln!(
+                out,
+                "CREATE TRIGGER {name}_update AFTER UPDATE OF {list} ON {table} BEGIN\n    \
+                 INSERT INTO {name} ({name}, rowid, {list}) VALUES ('delete', old.id, {old});\n    \
+                 INSERT INTO {name} (rowid, {list}) VALUES (new.id, {new});\nEND;"
+            );
+            let _ = writeln!(out, "INSERT INTO {name} ({name}) VALUES ('rebuild');");
+        }
+        Backend::Postgres => {
+            for c in cols {
+                let _ = writeln!(
+                    out,
+                    "CREATE INDEX {name}_{c} ON {} USING gin (LOWER({c}) gin_trgm_ops);",
+                    desc.table
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The search structures of `descs` ([`search`]), as one migration.
+pub fn search_schema(descs: &[&'static Descriptor], backend: Backend) -> String {
+    let mut out = format!(
+        "-- Search structures of entity descriptors ({}), written by\n\
+         -- tis_service_kit::entity::ddl::search; do not edit by hand (see that function).\n",
+        backend.as_str()
+    );
+    if backend == Backend::Postgres {
+        out.push_str(
+            "-- pg_trgm ships with PostgreSQL (contrib); PostgreSQL 13+ lets a database owner\n\
+             -- create it (an operator may create it beforehand instead).\n\
+             \nCREATE EXTENSION IF NOT EXISTS pg_trgm;\n",
+        );
+    }
+    for d in descs.iter().filter(|d| d.search_index) {
+        out.push('\n');
+        out.push_str(&search(d, backend));
+    }
+    out
+}
+
 /// Fails unless the migration file `file` (under the calling crate's `manifest_dir`) holds
 /// exactly the DDL of `descs` on `backend` (its leading comment aside: a released file keeps
 /// the header it was written with); with `TIS_BLESS` set, rewrites it instead. For a
@@ -127,7 +213,20 @@ pub fn check_migration(
     manifest_dir: &str,
     file: &str,
 ) {
-    let want = schema(descs, backend);
+    check_file(schema(descs, backend), manifest_dir, file);
+}
+
+/// [`check_migration`] for the migration of the search structures ([`search_schema`]).
+pub fn check_search_migration(
+    descs: &[&'static Descriptor],
+    backend: Backend,
+    manifest_dir: &str,
+    file: &str,
+) {
+    check_file(search_schema(descs, backend), manifest_dir, file);
+}
+
+fn check_file(want: String, manifest_dir: &str, file: &str) {
     let path = std::path::Path::new(manifest_dir).join(file);
     let have = std::fs::read_to_string(&path).unwrap_or_default();
     if without_header(&have) != without_header(&want) {
@@ -177,6 +276,43 @@ mod tests {
         assert!(
             contact.contains("local_office_id INTEGER NOT NULL REFERENCES local_office (id)"),
             "{contact}"
+        );
+    }
+
+    #[test]
+    fn the_search_structure_is_fts5_on_sqlite_and_trigram_indexes_on_postgres() {
+        let sqlite = search(&dto::SITE, Backend::Sqlite);
+        assert!(
+            sqlite.starts_with(
+                "CREATE VIRTUAL TABLE search_site USING fts5(\n    site_code,\n    site_name,"
+            ),
+            "{sqlite}"
+        );
+        assert!(sqlite.contains("content = 'site'"), "{sqlite}");
+        assert!(
+            sqlite.contains(
+                "CREATE TRIGGER search_site_update AFTER UPDATE OF site_code, site_name, \
+                 site_known_as, address, post_code, local_office, trust_code ON site BEGIN"
+            ),
+            "{sqlite}"
+        );
+        assert!(sqlite.contains("VALUES ('rebuild');"), "{sqlite}");
+        let pg = search(&dto::SITE, Backend::Postgres);
+        assert!(
+            pg.contains(
+                "CREATE INDEX search_site_address ON site USING gin (LOWER(address) gin_trgm_ops);"
+            ),
+            "{pg}"
+        );
+        assert_eq!(
+            pg.lines().count(),
+            7,
+            "one per searchable text column: {pg}"
+        );
+        assert!(search(&dto::GRADE, Backend::Sqlite).is_empty());
+        assert!(
+            search_schema(&[&dto::GRADE, &dto::SITE], Backend::Postgres)
+                .contains("CREATE EXTENSION IF NOT EXISTS pg_trgm;")
         );
     }
 }

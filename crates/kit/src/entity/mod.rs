@@ -199,6 +199,10 @@ pub struct Descriptor {
     /// the `exists` and `in/{codes}` look-ups use. It is unique ignoring case (MySQL's
     /// default collation made the original's keys so), and looked up ignoring case.
     pub code: Option<&'static str>,
+    /// Whether `searchQuery` over this entity goes through an engine-specific search
+    /// structure ([`ddl::search`]: an FTS5 trigram table on SQLite, trigram GIN indexes on
+    /// PostgreSQL) instead of scanning every row: for tables that grow large (sites).
+    pub search_index: bool,
 }
 
 impl Descriptor {
@@ -222,6 +226,19 @@ impl Descriptor {
         self.code.and_then(|c| self.field(c))
     }
 
+    /// The text fields `searchQuery` looks in by default.
+    pub fn searchable(&'static self) -> impl Iterator<Item = &'static Field> {
+        self.fields
+            .iter()
+            .filter(|f| f.search && matches!(f.kind, Kind::Text))
+    }
+
+    /// The engine-specific search structure's name (`search_{table}`), when the type has one
+    /// ([`Descriptor::search_index`]).
+    pub fn search_table(&'static self) -> Option<String> {
+        self.search_index.then(|| format!("search_{}", self.table))
+    }
+
     /// Whether the type has a `status` (and so a `/current/{plural}` list).
     pub fn has_status(&'static self) -> bool {
         self.field("status").is_some()
@@ -234,7 +251,8 @@ pub trait Entity: Serialize + DeserializeOwned + ToSchema + Send + Sync + 'stati
 }
 
 /// Declares an entity: its DTO struct (every field optional on the wire, so that missing
-/// values become field errors rather than parse errors) and its [`Descriptor`].
+/// values become field errors rather than parse errors) and its [`Descriptor`]. After `code`,
+/// `search_index: true` gives the type a search structure ([`Descriptor::search_index`]).
 ///
 /// ```ignore
 /// tis_service_kit::entity! {
@@ -253,7 +271,8 @@ macro_rules! entity {
             plural: $plural:literal,
             table: $table:literal,
             id: $idty:ty = $idkind:ident,
-            code: $code:expr $(,)?
+            code: $code:expr
+            $(, search_index: $search_index:literal)? $(,)?
         }
         $(
             $(#[$fmeta:meta])*
@@ -278,6 +297,7 @@ macro_rules! entity {
             table: $table,
             id: $crate::entity::IdKind::$idkind,
             code: $code,
+            search_index: false $(|| $search_index)?,
             fields: &[
                 $( $crate::entity::Field::new($json, $col, $kind) $(. $m ( $($a),* ))* , )*
             ],

@@ -49,22 +49,30 @@ impl Repo {
         &self.db
     }
 
-    /// A page of `q` and the total count of its rows.
+    /// A page of `q` and the total count of its rows. The page is read first: when it is
+    /// short (fewer rows than asked for, and the first page or not empty), it holds the last
+    /// of the rows, so the total is the rows before it plus its own and the `COUNT(*)` (a
+    /// pass over every matching row) is not run.
     pub async fn page(
         &self,
         desc: &'static Descriptor,
         q: &ListQuery,
         page: Page,
     ) -> Result<(Vec<Row>, u64), StoreError> {
-        let total = self.db.read().fetch_one(query::count(desc, q)).await?;
-        let total = total.get("n").and_then(Json::as_u64).unwrap_or(0);
-        let rows = if page.offset() >= total {
-            Vec::new()
-        } else {
-            self.fetch(desc, query::select(desc, q, Some(page)), 0)
-                .await?
-        };
-        Ok((rows, total))
+        let backend = self.db.backend();
+        let rows = self
+            .fetch(desc, query::select(desc, q, Some(page), backend), 0)
+            .await?;
+        let got = rows.len() as u64;
+        if got < page.size && (got > 0 || page.offset() == 0) {
+            return Ok((rows, page.offset() + got));
+        }
+        let total = self
+            .db
+            .read()
+            .fetch_one(query::count(desc, q, backend))
+            .await?;
+        Ok((rows, total.get("n").and_then(Json::as_u64).unwrap_or(0)))
     }
 
     /// Every row of `q` (callers bound `q` by its filters).
@@ -73,8 +81,8 @@ impl Repo {
         desc: &'static Descriptor,
         q: &ListQuery,
     ) -> Result<Vec<Row>, StoreError> {
-        self.fetch(desc, query::select(desc, q, None), q.keys(desc))
-            .await
+        let sql = query::select(desc, q, None, self.db.backend());
+        self.fetch(desc, sql, q.keys(desc)).await
     }
 
     /// The row with this id, if any.
@@ -120,7 +128,10 @@ impl Repo {
         let rows = self
             .db
             .read()
-            .fetch_keyed(query::column_values(desc, field, q), q.keys(desc))
+            .fetch_keyed(
+                query::column_values(desc, field, q, self.db.backend()),
+                q.keys(desc),
+            )
             .await?;
         Ok(rows
             .into_iter()
@@ -177,7 +188,10 @@ impl Repo {
             let found: HashMap<String, Row> = self
                 .db
                 .read()
-                .fetch_keyed(query::select(target, &q, None), q.keys(target))
+                .fetch_keyed(
+                    query::select(target, &q, None, self.db.backend()),
+                    q.keys(target),
+                )
                 .await?
                 .into_iter()
                 .map(|r| (id_key(r.get("id").unwrap_or(&Json::Null)), r))

@@ -3,11 +3,12 @@
 //! Every column name here comes from a [`Field`] of a descriptor, found by the route layer's
 //! allow-list; every value from a request is bound. The statement is portable: `LOWER(…)
 //! LIKE … ESCAPE '\'`, `NULLS LAST`, `LIMIT … OFFSET …` and quoted aliases mean the same on
-//! SQLite and PostgreSQL.
+//! SQLite and PostgreSQL. One exception, [`where_clause_on`]: the search term of a type with
+//! a search structure ([`Descriptor::search_index`]) is an FTS5 `MATCH` on SQLite.
 
-use tis_store::Sql;
 use tis_store::Value;
 use tis_store::sql::escape_like;
+use tis_store::{Backend, Sql};
 
 use crate::entity::{Descriptor, Field, Kind};
 
@@ -100,8 +101,27 @@ pub fn select_list(desc: &'static Descriptor) -> String {
     cols.join(", ")
 }
 
-/// ` WHERE …` (or nothing) for `q`.
+/// The shortest term the trigram search structures index; shorter terms scan.
+pub const TRIGRAM: usize = 3;
+
+/// ` WHERE …` (or nothing) for `q`, the same on both backends.
 pub fn where_clause(desc: &'static Descriptor, q: &ListQuery) -> Sql {
+    where_inner(desc, q, None)
+}
+
+/// ` WHERE …` (or nothing) for `q` on `backend`: as [`where_clause`], except that on SQLite
+/// a search term of [`TRIGRAM`] characters or more over a type with a search structure
+/// ([`Descriptor::search_index`], see [`crate::entity::ddl::search`]) becomes
+/// `id IN (SELECT rowid FROM search_… WHERE search_… MATCH '{columns} : "term"')`: the
+/// trigram tokenizer matches the phrase as a substring of any of those columns, ignoring
+/// case, which is what `LOWER(column) LIKE '%term%'` asks, without reading every row.
+/// (Its case folding is Unicode's, where SQLite's `LOWER` folds ASCII only: `é` finds
+/// `É` as on PostgreSQL.) PostgreSQL's trigram indexes serve the portable form as it is.
+pub fn where_clause_on(desc: &'static Descriptor, q: &ListQuery, backend: Backend) -> Sql {
+    where_inner(desc, q, Some(backend))
+}
+
+fn where_inner(desc: &'static Descriptor, q: &ListQuery, backend: Option<Backend>) -> Sql {
     let mut sql = Sql::default();
     let mut first = true;
     let mut and = |sql: &mut Sql| {
@@ -119,10 +139,7 @@ pub fn where_clause(desc: &'static Descriptor, q: &ListQuery) -> Sql {
     }
     if let Some(term) = q.search.as_deref().filter(|t| !t.is_empty()) {
         let searchable: Vec<&Field> = if q.search_in.is_empty() {
-            desc.fields
-                .iter()
-                .filter(|f| f.search && matches!(f.kind, Kind::Text))
-                .collect()
+            desc.searchable().collect()
         } else {
             q.search_in
                 .iter()
@@ -131,10 +148,29 @@ pub fn where_clause(desc: &'static Descriptor, q: &ListQuery) -> Sql {
                 .collect()
         };
         and(&mut sql);
-        if searchable.is_empty() {
+        let lower = term.to_lowercase();
+        let indexed = backend == Some(Backend::Sqlite)
+            && lower.chars().count() >= TRIGRAM
+            && !searchable.is_empty()
+            && searchable.iter().all(|f| f.search);
+        if let (true, Some(table)) = (indexed, desc.search_table()) {
+            let columns: Vec<&str> = searchable.iter().map(|f| f.column).collect();
+            let phrase = format!(
+                "{{{}}} : \"{}\"",
+                columns.join(" "),
+                lower.replace('"', "\"\"")
+            );
+            sql.push("id IN (SELECT rowid FROM ")
+                .push(&table)
+                .push(" WHERE ")
+                .push(&table)
+                .push(" MATCH ")
+                .bind(phrase)
+                .push(")");
+        } else if searchable.is_empty() {
             sql.push("1 = 0");
         } else {
-            let pattern = format!("%{}%", escape_like(&term.to_lowercase()));
+            let pattern = format!("%{}%", escape_like(&lower));
             sql.push("(");
             for (i, f) in searchable.iter().enumerate() {
                 if i > 0 {
@@ -175,10 +211,15 @@ pub fn order_by(q: &ListQuery) -> String {
     format!(" ORDER BY {}", terms.join(", "))
 }
 
-/// The page of rows of `q`.
-pub fn select(desc: &'static Descriptor, q: &ListQuery, page: Option<Page>) -> Sql {
+/// The page of rows of `q` on `backend`.
+pub fn select(
+    desc: &'static Descriptor,
+    q: &ListQuery,
+    page: Option<Page>,
+    backend: Backend,
+) -> Sql {
     let mut sql = Sql::new(&format!("SELECT {} FROM {}", select_list(desc), desc.table));
-    sql.append(where_clause(desc, q));
+    sql.append(where_clause_on(desc, q, backend));
     sql.push(&order_by(q));
     if let Some(p) = page {
         sql.push_page(p);
@@ -186,20 +227,25 @@ pub fn select(desc: &'static Descriptor, q: &ListQuery, page: Option<Page>) -> S
     sql
 }
 
-/// `SELECT COUNT(*) AS n` of `q`.
-pub fn count(desc: &'static Descriptor, q: &ListQuery) -> Sql {
+/// `SELECT COUNT(*) AS n` of `q` on `backend`.
+pub fn count(desc: &'static Descriptor, q: &ListQuery, backend: Backend) -> Sql {
     let mut sql = Sql::new(&format!("SELECT COUNT(*) AS n FROM {}", desc.table));
-    sql.append(where_clause(desc, q));
+    sql.append(where_clause_on(desc, q, backend));
     sql
 }
 
-/// The values of one column over the rows of `q` (for `exists` and `matches`).
-pub fn column_values(desc: &'static Descriptor, field: &'static Field, q: &ListQuery) -> Sql {
+/// The values of one column over the rows of `q` (for `exists` and `matches`) on `backend`.
+pub fn column_values(
+    desc: &'static Descriptor,
+    field: &'static Field,
+    q: &ListQuery,
+    backend: Backend,
+) -> Sql {
     let mut sql = Sql::new(&format!(
         r#"SELECT {} AS "v" FROM {}"#,
         field.column, desc.table
     ));
-    sql.append(where_clause(desc, q));
+    sql.append(where_clause_on(desc, q, backend));
     sql
 }
 
@@ -207,7 +253,6 @@ pub fn column_values(desc: &'static Descriptor, field: &'static Field, q: &ListQ
 mod tests {
     use super::*;
     use crate::fixtures::SITE;
-    use tis_store::Backend;
 
     #[test]
     fn filters_and_search_are_bound_and_columns_come_from_the_descriptor() {
@@ -234,6 +279,7 @@ mod tests {
                 number: 2,
                 size: 10,
             }),
+            Backend::Postgres,
         );
         let text = sql.render(Backend::Postgres);
         assert!(
@@ -246,5 +292,45 @@ mod tests {
         );
         assert!(sql.values().contains(&Value::Text(r"%st\_th\%%".into())));
         assert_eq!(sql.values().last(), Some(&Value::Int(20)));
+    }
+
+    #[test]
+    fn a_term_goes_through_the_search_structure_on_sqlite_only_when_it_can() {
+        let q = |term: &str| ListQuery {
+            search: Some(term.into()),
+            ..ListQuery::default()
+        };
+        let fts = where_clause_on(&SITE, &q(r#"St "Th"#), Backend::Sqlite);
+        assert_eq!(
+            fts.render(Backend::Sqlite),
+            " WHERE id IN (SELECT rowid FROM search_site WHERE search_site MATCH ?)"
+        );
+        assert_eq!(
+            fts.values(),
+            [Value::Text(
+                r#"{site_code site_name site_known_as address post_code local_office trust_code} : "st ""th""#
+                    .into()
+            )]
+        );
+        for (term, backend) in [("St Th", Backend::Postgres), ("st", Backend::Sqlite)] {
+            let text = where_clause_on(&SITE, &q(term), backend).render(backend);
+            assert!(
+                text.contains("LOWER(site_code) LIKE"),
+                "{term} {backend:?}: {text}"
+            );
+        }
+        let mut only_number = q("123");
+        only_number.search_in = vec![SITE.field("siteNumber").expect("siteNumber")];
+        let text = where_clause_on(&SITE, &only_number, Backend::Sqlite).render(Backend::Sqlite);
+        assert_eq!(
+            text, r" WHERE (LOWER(site_number) LIKE ? ESCAPE '\')",
+            "a column outside the search structure is scanned"
+        );
+        let mut name = q("guy");
+        name.search_in = vec![SITE.field("siteName").expect("siteName")];
+        assert_eq!(
+            where_clause_on(&SITE, &name, Backend::Sqlite).values(),
+            [Value::Text(r#"{site_name} : "guy""#.into())]
+        );
     }
 }

@@ -182,3 +182,110 @@ async fn current_lists_only_current_records_and_page_sizes_are_bounded() {
     }
 }
 
+/// Sites have a search structure (an FTS5 trigram table on SQLite, trigram indexes on
+/// PostgreSQL): the search answers the same as the plain scan, and follows every write.
+#[tokio::test]
+async fn site_search_through_the_search_structure_follows_writes() {
+    for b in BACKENDS {
+        let app = spawn_app(b).await;
+        let sites = app.bulk("sites", json!([
+            {"siteCode": "RJ122", "siteName": "St Thomas' Hospital", "postCode": "SE1 7EH", "status": "CURRENT"},
+            {"siteCode": "RJ121", "siteName": "Guy's Hospital", "address": "Great Maze Pond", "status": "CURRENT"},
+            {"siteCode": "RYJ01", "siteName": "ST MARY'S HOSPITAL", "status": "INACTIVE"},
+            {"siteCode": "X50", "siteName": "Ward 50%_B \"East\"", "status": "CURRENT"}
+        ])).await;
+        let search = |term: &str, filters: &str| {
+            format!(
+                "/reference/api/sites?sort=siteCode&searchQuery={}&columnFilters={}",
+                url_encode(term),
+                url_encode(filters)
+            )
+        };
+        let found = |list: Value| codes(&list, "siteCode");
+        assert_eq!(
+            found(app.get_json(&search("hospital", "{}")).await),
+            ["RJ121", "RJ122", "RYJ01"],
+            "{b:?}"
+        );
+        assert_eq!(
+            found(app.get_json(&search("s HOSP", "{}")).await),
+            ["RJ121", "RYJ01"],
+            "{b:?}: ignoring case, spaces count"
+        );
+        assert_eq!(
+            found(app.get_json(&search("maze", "{}")).await),
+            ["RJ121"],
+            "{b:?}: the address"
+        );
+        assert_eq!(
+            found(app.get_json(&search("se1 7", "{}")).await),
+            ["RJ122"],
+            "{b:?}: the post code"
+        );
+        assert_eq!(
+            found(app.get_json(&search("50%_", "{}")).await),
+            ["X50"],
+            "{b:?}: wildcards are literal"
+        );
+        assert_eq!(
+            found(app.get_json(&search("\"east\"", "{}")).await),
+            ["X50"],
+            "{b:?}: a quoted term is unquoted"
+        );
+        assert_eq!(
+            found(app.get_json(&search("b \"east", "{}")).await),
+            ["X50"],
+            "{b:?}: quotes inside match themselves"
+        );
+        assert_eq!(
+            found(app.get_json(&search("rj", "{}")).await),
+            ["RJ121", "RJ122"],
+            "{b:?}: a short term scans"
+        );
+        let res = app
+            .get(&search("hospital", r#"{"status":["CURRENT"]}"#))
+            .await;
+        assert_eq!(res.headers()["x-total-count"], "2", "{b:?}");
+
+        let mut guys = sites[1].clone();
+        guys["siteName"] = json!("Guy's Campus");
+        let res = app
+            .send(reqwest::Method::PUT, "/reference/api/sites", &guys)
+            .await;
+        assert_eq!(res.status(), 200, "{b:?}");
+        assert_eq!(
+            found(app.get_json(&search("hospital", "{}")).await),
+            ["RJ122", "RYJ01"],
+            "{b:?}: after an update"
+        );
+        assert_eq!(
+            found(app.get_json(&search("campus", "{}")).await),
+            ["RJ121"],
+            "{b:?}"
+        );
+        let id = sites[0]["id"].as_i64().expect("id");
+        let res = app
+            .request(
+                reqwest::Method::DELETE,
+                &format!("/reference/api/sites/{id}"),
+                Some(&admin()),
+            )
+            .send()
+            .await
+            .expect("delete");
+        assert_eq!(res.status(), 200, "{b:?}");
+        assert_eq!(
+            found(app.get_json(&search("hospital", "{}")).await),
+            ["RYJ01"],
+            "{b:?}: after a delete"
+        );
+        let page = app
+            .get(&format!("{}&size=1&page=1", search("hospital", "{}")))
+            .await;
+        assert_eq!(
+            page.headers()["x-total-count"],
+            "1",
+            "{b:?}: past the last row, counted"
+        );
+    }
+}

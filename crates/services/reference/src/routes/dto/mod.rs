@@ -52,7 +52,7 @@ mod tests {
     use super::*;
     use crate::domain::Kind;
     use std::collections::HashSet;
-    use tis_service_kit::entity::ddl::check_migration;
+    use tis_service_kit::entity::ddl::{check_migration, check_search_migration};
     use tis_store::Backend;
 
     #[test]
@@ -73,6 +73,16 @@ mod tests {
             env!("CARGO_MANIFEST_DIR"),
             "migrations/postgres/0001_reference.sql",
         );
+    }
+
+    #[test]
+    fn search_migrations_match_the_descriptors() {
+        for (backend, file) in [
+            (Backend::Sqlite, "migrations/sqlite/0002_search.sql"),
+            (Backend::Postgres, "migrations/postgres/0002_search.sql"),
+        ] {
+            check_search_migration(&all(), backend, env!("CARGO_MANIFEST_DIR"), file);
+        }
     }
 
     #[test]
