@@ -3,5 +3,5 @@
 
 tis_service_kit::service_config! {
     /// `[tcs]`.
-    pub struct TcsConfig("tcs") {}
+    pub struct TcsConfig(tis_core::service::TCS) {}
 }

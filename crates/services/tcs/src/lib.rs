@@ -10,10 +10,11 @@
 //!
 //! # Layout
 //! - [`config`]: `TcsConfig` (`[tcs]`).
-//! - [`app`]: [`build`](app::build), the kit's `App` with TCS's migrations and routes.
+//! - [`app`]: [`build`], the kit's `App` with TCS's migrations and routes.
 //! - [`routes`]: where the API lives, the guards, the assembly of every route.
 //! - [`domain`]: owners (designated body → local office), the caller's scope.
-//! - [`people`]: the people list, and what is derived from a person's records.
+//! - [`people`]: the people list and basic details, and what is derived from a person's records.
+//! - [`catalogue`]: training numbers, specialty groups and the enumeration lists (the kit's CRUD).
 //! - [`demo`]: deterministic synthetic trainees for `tis up` and benchmarks.
 //! - `migrations/{sqlite,postgres}`: the schema (0001), and each engine's people search
 //!   structure (0002: an FTS5 trigram table, a pg_trgm index).

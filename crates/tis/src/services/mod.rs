@@ -106,7 +106,7 @@ pub static SERVICES: &[Service] = &[
             title: "User profiles",
             // It checks designated bodies with Reference on the caller's behalf, and its
             // /userinfo resolves the caller from the access token itself.
-            calls: &["reference"],
+            calls: &[tis_core::service::REFERENCE],
             forward_access_token: true,
         },
         migrations: tis_profile::migrations,
