@@ -55,7 +55,7 @@ use super::params::{self, ParamError, list_request};
 use crate::entity::validate::{constraint_of, id_from_text, validate};
 use crate::entity::{Descriptor, Entity, Field};
 use crate::error::ApiError;
-use crate::guard::Guards;
+use crate::guard::{Guard, Guards};
 use crate::repo::{Filter, ListQuery};
 
 impl From<ParamError> for ApiError {
@@ -269,6 +269,50 @@ where
     routes_with::<E, S>(api, &Crud::new(*guards))
 }
 
+/// The list route of `E` at `path` as `listing` says (none for [`Listing::Off`]); with
+/// `current`, only records whose status is `CURRENT` (`/current/{plural}`).
+fn list_route<E, S>(
+    api: Api<S>,
+    path: &str,
+    listing: Listing,
+    current: bool,
+    guard: Guard,
+) -> Api<S>
+where
+    E: Entity,
+    S: Clone + Send + Sync + 'static,
+    Kit: FromRef<S>,
+{
+    let name = E::desc().name;
+    let many = Doc::Many(<E as utoipa::ToSchema>::name());
+    let which = if current { "current " } else { "" };
+    match listing {
+        Listing::Paged => api.add(
+            Method::Get,
+            path,
+            move |State(st): State<Kit>, uri: Uri| async move {
+                page_of::<E>(&st, &uri, current).await.into_response()
+            },
+            Op::new(name, format!("A page of {which}{name} records"))
+                .paged()
+                .returns(200, many)
+                .guard(guard),
+        ),
+        Listing::Unpaged { sort } => api.add(
+            Method::Get,
+            path,
+            move |State(st): State<Kit>, uri: Uri| async move {
+                all_of::<E>(&st, &uri, sort, current).await.into_response()
+            },
+            Op::new(name, format!("Every {which}{name} record (not paged)"))
+                .query(&["searchQuery", "columnFilters"])
+                .returns(200, many)
+                .guard(guard),
+        ),
+        Listing::Off => api,
+    }
+}
+
 /// The routes of entity `E` as `crud` chooses them.
 pub fn routes_with<E, S>(api: Api<S>, crud: &Crud) -> Api<S>
 where
@@ -288,35 +332,7 @@ where
     let one = format!("{base}/{{id}}");
     let bulk = format!("{prefix}/bulk-{plural}");
     let mut api = api.schema::<E>();
-    match o.list {
-        Listing::Paged => {
-            api = api.add(
-                Method::Get,
-                &base,
-                move |State(st): State<Kit>, uri: Uri| async move {
-                    page_of::<E>(&st, &uri, false).await.into_response()
-                },
-                Op::new(name, format!("A page of {name} records"))
-                    .paged()
-                    .returns(200, many())
-                    .guard(guards.view),
-            );
-        }
-        Listing::Unpaged { sort } => {
-            api = api.add(
-                Method::Get,
-                &base,
-                move |State(st): State<Kit>, uri: Uri| async move {
-                    all_of::<E>(&st, &uri, sort, false).await.into_response()
-                },
-                Op::new(name, format!("Every {name} record (not paged)"))
-                    .query(&["searchQuery", "columnFilters"])
-                    .returns(200, many())
-                    .guard(guards.view),
-            );
-        }
-        Listing::Off => {}
-    }
+    api = list_route::<E, S>(api, &base, o.list, false, guards.view);
     if o.create {
         api = api.add(
             Method::Post,
@@ -415,35 +431,7 @@ where
     }
     if d.has_status() {
         let current = format!("{prefix}/current/{plural}");
-        match o.current {
-            Listing::Paged => {
-                api = api.add(
-                    Method::Get,
-                    &current,
-                    move |State(st): State<Kit>, uri: Uri| async move {
-                        page_of::<E>(&st, &uri, true).await.into_response()
-                    },
-                    Op::new(name, format!("A page of current {name} records"))
-                        .paged()
-                        .returns(200, many())
-                        .guard(guards.view),
-                );
-            }
-            Listing::Unpaged { sort } => {
-                api = api.add(
-                    Method::Get,
-                    &current,
-                    move |State(st): State<Kit>, uri: Uri| async move {
-                        all_of::<E>(&st, &uri, sort, true).await.into_response()
-                    },
-                    Op::new(name, format!("Every current {name} record (not paged)"))
-                        .query(&["searchQuery", "columnFilters"])
-                        .returns(200, many())
-                        .guard(guards.view),
-                );
-            }
-            Listing::Off => {}
-        }
+        api = list_route::<E, S>(api, &current, o.current, true, guards.view);
     }
     if d.code.is_some() {
         for path in [format!("{base}/exists"), format!("{base}/exists/")] {
