@@ -11,10 +11,14 @@
 //! # Layout
 //! - [`config`]: `TcsConfig` (`[tcs]`).
 //! - [`app`]: [`build`], the kit's `App` with TCS's migrations and routes.
-//! - [`routes`]: where the API lives, the guards, the assembly of every route.
+//! - [`routes`]: where the API lives, the state handlers reach ([`routes::Tcs`]), the guards,
+//!   the assembly of every route.
 //! - [`domain`]: owners (designated body → local office), the caller's scope.
 //! - [`people`]: the people list and basic details, and what is derived from a person's records.
 //! - [`catalogue`]: training numbers, specialty groups and the enumeration lists (the kit's CRUD).
+//! - [`programmes`]: programmes, curricula, specialties, rotations.
+//! - [`memberships`]: programme (and curriculum) memberships, qualifications.
+//! - [`reference`]: checking the Reference data a write names, through the cached client.
 //! - [`demo`]: deterministic synthetic trainees for `tis up` and benchmarks.
 //! - `migrations/{sqlite,postgres}`: the schema (0001), and each engine's people search
 //!   structure (0002: an FTS5 trigram table, a pg_trgm index).
@@ -24,12 +28,15 @@ pub mod catalogue;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod memberships;
 pub mod people;
+pub mod programmes;
+pub mod reference;
 pub mod routes;
 
 use std::sync::LazyLock;
 
-pub use app::{App, build};
+pub use app::{App, build, build_with_reference};
 pub use config::TcsConfig;
 
 static MIGRATIONS: LazyLock<tis_store::Migrations> = LazyLock::new(|| tis_store::Migrations {

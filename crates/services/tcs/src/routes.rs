@@ -1,6 +1,10 @@
-//! HTTP: where the API lives, the guards, and the assembly of every route.
+//! HTTP: where the API lives, what every handler reaches ([`Tcs`]), the guards, and the
+//! assembly of every route.
 
+use axum::extract::FromRef;
 use bytes::Bytes;
+use tis_auth::Authenticator;
+use tis_reference_client::ReferenceClient;
 use tis_service_kit::guard::Guard;
 use tis_service_kit::http::api::{Api, ApiInfo};
 use tis_service_kit::http::{Kit, serve_api};
@@ -23,11 +27,37 @@ pub const INFO: ApiInfo = ApiInfo {
     description: "Trainees, their records and programmes, compatible with the original /tcs/api.",
 };
 
-/// Every route of the service, served with `kit`, and the OpenAPI document describing them.
-pub fn router(kit: Kit) -> (axum::Router, Bytes) {
-    let api = crate::people::routes(Api::new(INFO));
+/// What every handler can reach. Cheap to clone. Handlers that need only the database and
+/// limits take `State<Kit>`; those that check Reference data take `State<Tcs>`.
+#[derive(Debug, Clone)]
+pub struct Tcs {
+    /// The kit's state: the repository over TCS's database, the authenticator, the limits.
+    pub kit: Kit,
+    /// Checks the Reference data writes name ([`crate::reference`]).
+    pub reference: ReferenceClient,
+}
+
+impl FromRef<Tcs> for Kit {
+    fn from_ref(s: &Tcs) -> Kit {
+        s.kit.clone()
+    }
+}
+
+impl FromRef<Tcs> for Authenticator {
+    fn from_ref(s: &Tcs) -> Authenticator {
+        s.kit.auth.clone()
+    }
+}
+
+/// Every route of the service, served with `state`, and the OpenAPI document describing them.
+pub fn router(state: Tcs) -> (axum::Router, Bytes) {
+    let kit = state.kit.clone();
+    let api = Api::<Tcs>::new(INFO);
+    let api = crate::people::routes(api);
     let api = crate::catalogue::routes(api);
+    let api = crate::programmes::routes(api);
+    let api = crate::memberships::routes(api);
     let (routes, doc) = api.finish();
-    let router = serve_api(routes, kit.clone(), &kit, API_DOCS, doc.clone());
+    let router = serve_api(routes, state, &kit, API_DOCS, doc.clone());
     (router, doc)
 }

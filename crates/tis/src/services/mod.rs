@@ -123,13 +123,14 @@ pub static SERVICES: &[Service] = &[
         route: Route {
             prefix: "/tcs",
             title: "Trainee records",
-            calls: &[],
+            // It checks the Reference data writes name on the caller's behalf.
+            calls: &[tis_core::service::REFERENCE],
             forward_access_token: false,
         },
         migrations: tis_tcs::migrations,
         seed: |db| Box::pin(async move { tis_tcs::demo::seed(&db).await }),
         section: |c| &mut c.tcs,
-        find_calls: |_, _| {},
+        find_calls: |c, discovery| c.tcs.reference.discovery = discovery.clone(),
         serve: |c, s| Box::pin(async move { serve(tis_tcs::build(&c.tcs).await?, s).await }),
     },
 ];

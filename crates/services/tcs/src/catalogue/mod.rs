@@ -13,12 +13,11 @@ use tis_core::FieldError;
 use tis_service_kit::entity;
 use tis_service_kit::entity::Kind;
 use tis_service_kit::guard::{Guard, Guards};
-use tis_service_kit::http::Kit;
 use tis_service_kit::http::api::{Api, Body as Doc, Method, Op};
 use tis_service_kit::http::crud::{self, Crud, Exists};
 use utoipa::ToSchema;
 
-use crate::routes::API;
+use crate::routes::{API, Tcs};
 
 /// `tcs:view:entities`, `tcs:add:modify:entities`, `tcs:delete:entities`: the original's
 /// guards of training numbers (and of most TCS entities).
@@ -125,9 +124,9 @@ fn tcs_crud(guards: Guards) -> Crud {
 }
 
 /// The catalogue's routes.
-pub fn routes(api: Api<Kit>) -> Api<Kit> {
-    let api = crud::routes_with::<TrainingNumberDto, Kit>(api, &tcs_crud(TCS_GUARDS));
-    let api = crud::routes_with::<SpecialtyGroupDto, Kit>(
+pub fn routes(api: Api<Tcs>) -> Api<Tcs> {
+    let api = crud::routes_with::<TrainingNumberDto, Tcs>(api, &tcs_crud(TCS_GUARDS));
+    let api = crud::routes_with::<SpecialtyGroupDto, Tcs>(
         api,
         &tcs_crud(SPECIALTY_GROUP_GUARDS).check(specialty_group_name),
     );

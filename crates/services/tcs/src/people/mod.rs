@@ -17,11 +17,11 @@ use tis_service_kit::http::api::{Api, Body as Doc, Method, Op};
 use tis_service_kit::http::crud::decode;
 use tis_service_kit::http::params::list_request;
 
-use crate::routes::{API, PERSON_VIEW_GUARD};
+use crate::routes::{API, PERSON_VIEW_GUARD, Tcs};
 use view::{PERSON_VIEW, PersonViewDto};
 
 /// The people routes.
-pub fn routes(api: Api<Kit>) -> Api<Kit> {
+pub fn routes(api: Api<Tcs>) -> Api<Tcs> {
     let many = |schema: &'static str| Doc::Many(schema.into());
     api.schema::<PersonViewDto>()
         .schema::<basic::PersonBasicDetailsDto>()

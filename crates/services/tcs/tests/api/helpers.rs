@@ -1,21 +1,61 @@
-//! `spawn_app()`: the real TCS on 127.0.0.1:0 with a fresh database (SQLite in a temporary
-//! folder, or a new PostgreSQL database), and principals minted with a throwaway gateway key.
+//! `spawn_with()`: the real TCS on 127.0.0.1:0 with a fresh database (SQLite in a temporary
+//! folder, or a new PostgreSQL database), and principals minted with a throwaway gateway key;
+//! `spawn_with_reference()` with a real Reference instance to check Reference data against
+//! (`start_reference()`: in-process, demo data).
+
+use std::net::SocketAddr;
+use std::time::Duration;
 
 use tis_auth::UserProfile;
 use tis_auth::principal::profile::{AssignedProgramme, AssignedTrust};
+use tis_reference_client::ReferenceClient;
 pub use tis_service_kit::testing::{BACKENDS, Backend, error_code};
 use tis_tcs::TcsConfig;
+use tis_tcs::config::DiscoveryConfig;
 
-/// The kit's test app, running TCS.
-pub type TestApp = tis_service_kit::testing::TestApp;
+/// The kit's test app, running TCS (it keeps its Reference client).
+pub type TestApp = tis_service_kit::testing::TestApp<ReferenceClient>;
 
+/// TCS with no Reference (a write naming Reference data is a 503), `tweak` applied.
 pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut TcsConfig)) -> TestApp {
+    spawn_with_reference(backend, Vec::new(), tweak).await
+}
+
+/// TCS with Reference at `reference`, `tweak` applied.
+pub async fn spawn_with_reference(
+    backend: Backend,
+    reference: Vec<SocketAddr>,
+    tweak: impl FnOnce(&mut TcsConfig),
+) -> TestApp {
     TestApp::spawn(
         backend,
-        tweak,
+        |c: &mut TcsConfig| {
+            c.reference.discovery = DiscoveryConfig::Static { addrs: reference };
+            c.reference.mesh.per_try_timeout = Duration::from_secs(2);
+            tweak(c);
+        },
         |cfg| async move { tis_tcs::build(&cfg).await },
     )
     .await
+}
+
+/// A running Reference with its demo data, trusting the same gateway key.
+#[allow(dead_code)] // until the first write that checks Reference data
+pub type TestReference = tis_service_kit::testing::TestApp;
+
+/// Starts Reference with its demo data, on SQLite.
+#[allow(dead_code)]
+pub async fn start_reference() -> TestReference {
+    let reference = TestReference::spawn(
+        Backend::Sqlite,
+        |_: &mut tis_reference::ReferenceConfig| {},
+        |cfg| async move { tis_reference::build(&cfg).await },
+    )
+    .await;
+    tis_reference::demo::seed(&reference.db)
+        .await
+        .expect("reference demo data");
+    reference
 }
 
 /// TCS with `people` demo trainees loaded.
