@@ -30,11 +30,14 @@ use tis_reference_client::types::By;
 use tis_reference_client::{RefType, ReferenceClient};
 use tis_service_kit::ApiError;
 
+/// Each key asked about, with the JSON fields naming it.
+type Keys = BTreeMap<String, Vec<String>>;
+
 /// The Reference keys a write names, each with the JSON field it came from.
 #[derive(Debug, Default)]
 pub struct Refs {
-    /// (type's plural, by) → the type, and each key with the fields naming it.
-    asked: BTreeMap<(&'static str, By), (RefType, BTreeMap<String, Vec<String>>)>,
+    /// (type's plural, by) → the type, and its keys.
+    asked: BTreeMap<(&'static str, By), (RefType, Keys)>,
 }
 
 impl Refs {
