@@ -2,6 +2,7 @@
 //! person's records ([`refresh`]).
 
 pub mod basic;
+pub mod history;
 pub mod refresh;
 pub mod search;
 pub mod view;
