@@ -42,7 +42,7 @@ impl OneOrMany {
 /// Which requests an expectation judges.
 ///
 /// Requests fall in groups `<service>.<kind>`: `reference.read`, `reference.write`,
-/// `profile.read` (the caller's `/userinfo`), and `idp.login` (new logins, straight to the
+/// `profile.read` (the caller's `/userinfo`), `tcs.read`, `tcs.write`, and `idp.login` (new logins, straight to the
 /// identity provider, as a browser would).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selector {
@@ -58,6 +58,8 @@ pub const GROUPS: &[&str] = &[
     "reference.read",
     "reference.write",
     "profile.read",
+    "tcs.read",
+    "tcs.write",
     "idp.login",
 ];
 
@@ -78,7 +80,7 @@ impl Selector {
                 };
                 if !known(name) || (neg && name.contains('.')) {
                     return Err(format!(
-                        "requests = {text:?}: use all, login, a service (reference, profile), \
+                        "requests = {text:?}: use all, login, a service (reference, profile, tcs), \
                          a group ({}), or !service",
                         GROUPS.join(", ")
                     ));

@@ -196,6 +196,12 @@ pub struct Mix {
     pub create: u32,
     pub update: u32,
     pub login: u32,
+    /// TCS: a people search.
+    pub people: u32,
+    /// TCS: one person's whole record.
+    pub person: u32,
+    /// TCS: a person's contact details read and written back (a keyed write).
+    pub contact: u32,
 }
 
 impl Default for Mix {
@@ -209,6 +215,9 @@ impl Default for Mix {
             create: 8,
             update: 5,
             login: 2,
+            people: 0,
+            person: 0,
+            contact: 0,
         }
     }
 }
@@ -223,6 +232,9 @@ impl Mix {
             + self.create
             + self.update
             + self.login
+            + self.people
+            + self.person
+            + self.contact
     }
 }
 

@@ -12,6 +12,12 @@
 //! | `create` | `POST /reference/api/grades` + `Idempotency-Key` | `etl` | `reference.write` |
 //! | `update` | `PUT /reference/api/grades` + `Idempotency-Key`, on a grade we created | `etl` | `reference.write` |
 //! | `login` | `POST {issuer}/protocol/openid-connect/token` | a reader | `idp.login` |
+//! | `people` | `GET /tcs/api/people?searchQuery=…&size=20` (a surname's first letters) | a TCS reader | `tcs.read` |
+//! | `person` | `GET /tcs/api/people/{id}` (the whole record) | `admin` or `sensitive` | `tcs.read` |
+//! | `contact` | `GET /tcs/api/contact-details/{id}`, then `PUT /tcs/api/contact-details` with a new email + `Idempotency-Key` (its title is checked with Reference) | `etl` | `tcs.write` |
+//!
+//! The TCS journeys work on `tis up`'s demo trainees (ids 1 to 3,000); their weights are zero
+//! in the default mix, so that scenarios written before TCS judge the same requests.
 //!
 //! Retries, as a careful client does them: a request that never reached a server (a refused
 //! or reset connection) is retried for `connect_retry_for` (a login for 300 ms); a keyed write is retried with
@@ -49,10 +55,13 @@ pub enum Journey {
     Create,
     Update,
     Login,
+    People,
+    Person,
+    Contact,
 }
 
 impl Journey {
-    pub const ALL: [Journey; 8] = [
+    pub const ALL: [Journey; 11] = [
         Journey::List,
         Journey::Search,
         Journey::Filter,
@@ -61,6 +70,9 @@ impl Journey {
         Journey::Create,
         Journey::Update,
         Journey::Login,
+        Journey::People,
+        Journey::Person,
+        Journey::Contact,
     ];
 
     /// The request group expectations select on (`<service>.<kind>`).
@@ -70,6 +82,8 @@ impl Journey {
             Journey::Userinfo => "profile.read",
             Journey::Create | Journey::Update => "reference.write",
             Journey::Login => "idp.login",
+            Journey::People | Journey::Person => "tcs.read",
+            Journey::Contact => "tcs.write",
         }
     }
 
@@ -83,6 +97,9 @@ impl Journey {
             Journey::Create => mix.create,
             Journey::Update => mix.update,
             Journey::Login => mix.login,
+            Journey::People => mix.people,
+            Journey::Person => mix.person,
+            Journey::Contact => mix.contact,
         }
     }
 
@@ -380,6 +397,23 @@ impl Workload {
                 }
                 (WRITER, true, result)
             }
+            Journey::People => {
+                let user = self.rng(|r| TCS_READERS[r.usize(0..TCS_READERS.len())]);
+                let term = self.rng(|r| PEOPLE_TERMS[r.usize(0..PEOPLE_TERMS.len())]);
+                let url = format!("{}/tcs/api/people?searchQuery={term}&size=20", self.entry);
+                (user, true, self.get(user, &url, connect).await)
+            }
+            Journey::Person => {
+                let user = self.rng(|r| TCS_READERS[r.usize(0..2)]);
+                let id = self.rng(|r| r.u32(1..=DEMO_PEOPLE));
+                let url = format!("{}/tcs/api/people/{id}", self.entry);
+                (user, true, self.get(user, &url, connect).await)
+            }
+            Journey::Contact => {
+                let id = self.rng(|r| r.u32(1..=DEMO_PEOPLE));
+                let n = self.rng(|r| r.u32(..));
+                (WRITER, true, self.update_contact(id, n, keyed).await)
+            }
             Journey::Login => {
                 let user = self.reader();
                 let url = tokens::token_endpoint(&self.issuer);
@@ -423,6 +457,46 @@ impl Workload {
         }
     }
 
+    /// A person's contact details, read and written back with a new email: what an admin
+    /// does in the person's record. One journey: its latency is both requests'.
+    async fn update_contact(&self, id: u32, n: u32, retry: Retry) -> Answer {
+        let api = format!("{}/tcs/api/contact-details", self.entry);
+        let read = self
+            .get(
+                WRITER,
+                &format!("{api}/{id}"),
+                Retry::Connect(self.spec.connect_retry_for),
+            )
+            .await;
+        if !read.ok {
+            return read;
+        }
+        let Ok(mut body) = serde_json::from_slice::<serde_json::Value>(&read.body) else {
+            return Answer::failed(
+                read.attempts,
+                read.status,
+                "bad_body",
+                "contact details are not JSON".into(),
+            );
+        };
+        body["email"] = format!("chaos.{n}@example.nhs.uk").into();
+        let key = uuid::Uuid::new_v4().to_string();
+        let mut written = self
+            .send(
+                || {
+                    self.http
+                        .put(&api)
+                        .bearer_auth(self.tokens.get(WRITER))
+                        .header("Idempotency-Key", &key)
+                        .json(&body)
+                },
+                retry,
+            )
+            .await;
+        written.attempts += read.attempts;
+        written
+    }
+
     async fn get(&self, user: &'static str, url: &str, retry: Retry) -> Answer {
         self.send(
             || self.http.get(url).bearer_auth(self.tokens.get(user)),
@@ -463,6 +537,16 @@ impl Workload {
         }
     }
 }
+
+/// Who reads trainee records: the first two see every demo trainee, the trust admin and the
+/// observer only theirs.
+const TCS_READERS: &[&str] = &["admin", "sensitive", "trust.admin", "observer"];
+/// How many trainees `tis up`'s demo data has (`tis_tcs::demo::DEMO_PEOPLE`), ids from 1.
+const DEMO_PEOPLE: u32 = 3_000;
+/// What people search for: the first letters of common surnames of the demo data.
+const PEOPLE_TERMS: &[&str] = &[
+    "smi", "jon", "pat", "kha", "wil", "bro", "tay", "ali", "sha", "dav",
+];
 
 /// A grade of ours (`abbreviation` is unique per create).
 fn grade_body(id: Option<i64>, abbreviation: &str, name: &str) -> serde_json::Value {
@@ -600,11 +684,20 @@ mod tests {
             create: 0,
             update: 0,
             login: 1,
+            people: 0,
+            person: 1,
+            contact: 0,
         };
         let picked: Vec<Journey> = (0..mix.total()).map(|r| Journey::pick(&mix, r)).collect();
         assert_eq!(
             picked,
-            [Journey::List, Journey::List, Journey::Read, Journey::Login]
+            [
+                Journey::List,
+                Journey::List,
+                Journey::Read,
+                Journey::Login,
+                Journey::Person
+            ]
         );
     }
 
