@@ -171,10 +171,11 @@ async fn a_stopped_instance_does_not_double_the_p99_and_rejoins_after_sigcont() 
     );
     // What a frozen instance does to the p99 when the balancer fails: a request sent to it
     // waits out the per-try timeout (250 ms), so >1% of them put the p99 at 250 ms or more.
-    // The baseline has a floor of 5 ms so that a few milliseconds of scheduling noise on
-    // this shared machine (p99s of 3–10 ms in 2-second windows) cannot fail the test, while
-    // any request waiting on the stopped instance still does.
-    let baseline = p99_healthy.max(Duration::from_millis(5));
+    // The baseline has a floor of 50 ms so that scheduling noise on a shared 2-core machine
+    // (p99s of 3–10 ms in 2-second windows when quiet, tens of ms while other builds run)
+    // cannot fail the test, while requests waiting on the stopped instance (250 ms each)
+    // still do: the bound stays under half the per-try timeout.
+    let baseline = p99_healthy.max(Duration::from_millis(50));
     assert!(
         p99_stopped <= baseline * 2,
         "p99 went from {p99_healthy:?} to {p99_stopped:?} with one instance stopped"
