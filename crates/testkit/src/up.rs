@@ -141,3 +141,23 @@ impl TisUp {
         kill(Pid::from_raw(pid), Signal::SIGKILL).expect("kill -9");
     }
 }
+
+/// An access token from the identity provider at `issuer`, through the `tis` binary:
+/// `who` is `["--user", "admin"]` (a demo user, by password) or `["--client", "etl"]`
+/// (a client's credentials). Fails the test, with `tis token`'s error, when there is none.
+pub fn token(tis: &str, issuer: &str, who: &[&str]) -> String {
+    let out = std::process::Command::new(tis)
+        .arg("token")
+        .args(who)
+        .args(["--issuer", issuer])
+        .output()
+        .expect("tis token");
+    assert!(
+        out.status.success(),
+        "tis token {who:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).expect("utf-8");
+    assert_eq!(token.lines().count(), 1, "tis token prints only the token");
+    token.trim().to_owned()
+}

@@ -10,17 +10,8 @@ use tokio::process::Command;
 
 const TIS: &str = env!("CARGO_BIN_EXE_tis");
 
-async fn token(issuer: &str) -> String {
-    let out = Command::new(TIS)
-        .args(["token", "--user", "admin", "--issuer", issuer])
-        .output()
-        .await
-        .expect("tis token");
-    assert!(out.status.success(), "tis token failed");
-    String::from_utf8(out.stdout)
-        .expect("utf-8")
-        .trim()
-        .to_owned()
+fn token(issuer: &str) -> String {
+    tis_testkit::up::token(TIS, issuer, &["--user", "admin"])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -32,7 +23,7 @@ async fn a_rolling_restart_of_reference_under_load_fails_no_request() {
         .await;
     let gateway = TisUp::addr_of(&state, "gateway", "addr");
     let issuer = state["issuer"].as_str().expect("issuer").to_owned();
-    let token = token(&issuer).await;
+    let token = token(&issuer);
     let url = format!("http://{gateway}/reference/api/grades?size=5");
     let client = reqwest::Client::new();
     // The gateway has both instances once `tis up` registered them.

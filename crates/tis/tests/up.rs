@@ -25,20 +25,8 @@ fn alive(pid: i32) -> bool {
             .unwrap_or(false)
 }
 
-async fn token(issuer: &str) -> String {
-    let out = Command::new(TIS)
-        .args(["token", "--user", "admin", "--issuer", issuer])
-        .output()
-        .await
-        .expect("tis token");
-    assert!(
-        out.status.success(),
-        "tis token failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let token = String::from_utf8(out.stdout).expect("utf-8");
-    assert_eq!(token.lines().count(), 1, "tis token prints only the token");
-    token.trim().to_owned()
+fn token(issuer: &str) -> String {
+    tis_testkit::up::token(TIS, issuer, &["--user", "admin"])
 }
 
 async fn get(addr: &str, path: &str, token: &str) -> reqwest::Response {
@@ -60,7 +48,7 @@ async fn tis_up_serves_restarts_a_killed_instance_and_stops_everything_on_ctrl_c
     let state = up.state_when("every process ready", all_ready).await;
 
     let issuer = state["issuer"].as_str().expect("issuer").to_owned();
-    let token = token(&issuer).await;
+    let token = token(&issuer);
     for name in ["reference-1", "reference-2"] {
         let res = grades(
             state["processes"][name]["addr"].as_str().expect("addr"),

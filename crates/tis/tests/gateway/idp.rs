@@ -45,19 +45,7 @@ async fn burst(gw: &GatewayProc, token: &str, n: usize) -> (usize, Vec<String>) 
 
 /// `tis token` against a running `tis idp`.
 fn token(issuer: &str) -> String {
-    let out = std::process::Command::new(TIS)
-        .args(["token", "--client", "etl", "--issuer", issuer])
-        .output()
-        .expect("tis token");
-    assert!(
-        out.status.success(),
-        "tis token: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("utf-8")
-        .trim()
-        .to_owned()
+    tis_testkit::up::token(TIS, issuer, &["--client", "etl"])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
