@@ -7,6 +7,11 @@
 //! office, past, current or future, with a training number in the original's format
 //! (`NWE/610/006/C`: deanery, specialty code, number, suffix). Their list row and owner are
 //! computed by the same code a write uses ([`crate::people::refresh`]).
+//!
+//! Coded fields hold the codes of Reference's demo data (title `DR`, gender `M`, marital
+//! status `SINGLE`, GMC status `REGISTERED_WITH_LICENCE`…; nationality, ethnic origin and
+//! country their Reference keys, which are the names), so that a record read and written back
+//! unchanged passes TCS's Reference checks.
 
 use fastrand::Rng;
 use time::{Date, Month};
@@ -285,7 +290,7 @@ pub async fn generate(tx: &mut Tx, plan: Plan) -> Result<usize, StoreError> {
         personal.push(vec![
             Value::Int(id),
             Value::Date(born),
-            Value::Text(pick(&mut rng, &["Male", "Female"]).into()),
+            Value::Text(pick(&mut rng, &["M", "F"]).into()),
             Value::Text(
                 pick(
                     &mut rng,
@@ -305,7 +310,7 @@ pub async fn generate(tx: &mut Tx, plan: Plan) -> Result<usize, StoreError> {
             Value::Text(
                 pick(
                     &mut rng,
-                    &["Single", "Married", "Single", "Civil Partnership"],
+                    &["SINGLE", "MARRIED", "SINGLE", "CIVIL"],
                 )
                 .into(),
             ),
@@ -325,14 +330,14 @@ pub async fn generate(tx: &mut Tx, plan: Plan) -> Result<usize, StoreError> {
             Value::Text(
                 pick(
                     &mut rng,
-                    &["Christianity", "Islam", "Hinduism", "None", "Not stated"],
+                    &["CHRISTIANITY", "ISLAM", "HINDUISM", "ATHEISM", "UNDISCLOSED"],
                 )
                 .into(),
             ),
             Value::Text(
                 pick(
                     &mut rng,
-                    &["Heterosexual", "Not stated", "Gay or Lesbian", "Bisexual"],
+                    &["HETEROSEXUAL", "UNDISCLOSED", "GAY_WOMAN", "BISEXUAL"],
                 )
                 .into(),
             ),
@@ -349,21 +354,21 @@ pub async fn generate(tx: &mut Tx, plan: Plan) -> Result<usize, StoreError> {
             gdc.push(vec![
                 Value::Int(id),
                 Value::Text(gdc_number(i)),
-                Value::Text("Registered".into()),
+                Value::Text("REGISTERED".into()),
                 Value::Date(date(qualified, 7, 15)),
             ]);
         } else {
             gmc.push(vec![
                 Value::Int(id),
                 Value::Text(gmc_number(i)),
-                Value::Text("Registered with Licence".into()),
+                Value::Text("REGISTERED_WITH_LICENCE".into()),
                 Value::Date(date(qualified, 8, 1)),
             ]);
         }
         rtw.push(vec![
             Value::Int(id),
             Value::Text("YES".into()),
-            Value::Text("Not applicable".into()),
+            Value::Text("NOT_REQUIRED".into()),
             Value::Text("YES".into()),
         ]);
         qualification.push(vec![

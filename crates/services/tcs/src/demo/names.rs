@@ -320,7 +320,8 @@ pub const SURNAMES: &[&str] = &[
     "Zhang",
 ];
 
-pub const TITLES: &[&str] = &["Dr", "Dr", "Dr", "Dr", "Mr", "Ms", "Miss", "Mrs"];
+/// Titles, as Reference's title codes (4 in 8 doctors are "Dr" on their record).
+pub const TITLES: &[&str] = &["DR", "DR", "DR", "DR", "MR", "MS", "MISS", "MRS"];
 
 #[cfg(test)]
 mod tests {
