@@ -1,12 +1,134 @@
 //! A person's programme memberships (with their curriculum memberships) and qualifications,
-//! with the original's routes and guards (docs/tcs-original.md). Every write re-derives the
-//! person's owner, status and list row in its transaction ([`crate::people::refresh`]).
+//! with the original's routes, guards and DTOs (docs/tcs-original.md §8, §9), scoped through
+//! the person: a record whose person is outside the caller's scope does not exist for them
+//! (404), and a body naming such a person is refused as naming no person.
+//!
+//! - [`programme`]: HEAD's programme membership (keyed by a UUID, its curricula in
+//!   `curriculum_membership`, whose numeric ids the API calls programme membership ids);
+//! - [`qualification`]: a person's qualifications.
+//!
+//! Every write runs in one transaction with the person's change history
+//! ([`crate::people::history`]) and, for memberships, the re-derived owner, status and list
+//! row ([`crate::people::refresh`]).
 
+pub mod programme;
+pub mod qualification;
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderName, HeaderValue};
+use tis_core::{FieldError, HttpError};
+use tis_service_kit::ApiError;
 use tis_service_kit::http::api::Api;
+use tis_store::Sql;
 
-use crate::routes::Tcs;
+use crate::domain::scope::Scope;
+use crate::routes::{APP, Tcs};
 
 /// The programme membership, curriculum membership and qualification routes.
 pub fn routes(api: Api<Tcs>) -> Api<Tcs> {
-    api
+    qualification::routes(programme::routes(api))
+}
+
+/// Today, as memberships are measured against it.
+pub fn today() -> time::Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
+/// Now, as `amendedDate` records it.
+fn now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}
+
+/// `SELECT p.id FROM person p` for person `id` when within `scope`: no row when the person
+/// does not exist or is out of scope (the two are the same to the caller).
+fn person_in_scope(id: i64, scope: &Scope) -> Sql {
+    let mut q = Sql::new("SELECT p.id AS \"id\" FROM person p WHERE p.id = ");
+    q.bind(id);
+    scope.restrict_people(&mut q, "p");
+    q
+}
+
+/// The original's `X-tcsApp-alert: tcsApp.{entity}.{action}` and `X-tcsApp-params`.
+fn alert(res: Response, entity: &str, action: &str, params: &str) -> Response {
+    original_headers(res, "alert", &format!("{APP}.{entity}.{action}"), params)
+}
+
+/// A refusal the original named: `X-tcsApp-error: error.{key}`, `X-tcsApp-params: {params}`.
+fn failure(res: Response, key: &str, params: &str) -> Response {
+    original_headers(res, "error", &format!("error.{key}"), params)
+}
+
+/// `X-tcsApp-{kind}: {value}` and `X-tcsApp-params: {params}`.
+fn original_headers(mut res: Response, kind: &str, value: &str, params: &str) -> Response {
+    let h = res.headers_mut();
+    for (name, value) in [
+        (format!("x-tcsapp-{kind}"), value),
+        ("x-tcsapp-params".into(), params),
+    ] {
+        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::from_str(value)) {
+            h.insert(name, value);
+        }
+    }
+    res
+}
+
+/// An answer: validation errors in the original's shape too (`message: "error.validation"`,
+/// `fieldErrors: [{objectName, field, message}]` with the human message, as HEAD answered),
+/// beside the standard error body; other errors as they are.
+fn answer(object: &str, result: Result<Response, ApiError>) -> Response {
+    match result {
+        Ok(res) => res,
+        Err(ApiError::Validation(fields)) => invalid(object, fields),
+        Err(err) => err.into_response(),
+    }
+}
+
+fn invalid(object: &str, fields: Vec<FieldError>) -> Response {
+    let http = HttpError::validation(fields);
+    let mut body = serde_json::to_value(http.body()).unwrap_or_default();
+    if let serde_json::Value::Object(map) = &mut body {
+        map.insert("message".into(), "error.validation".into());
+        map.insert(
+            "fieldErrors".into(),
+            http.fields
+                .iter()
+                .map(|f| serde_json::json!({"objectName": object, "field": f.field, "message": f.message}))
+                .collect(),
+        );
+    }
+    (http.status, axum::Json(body)).into_response()
+}
+
+/// At most `max` items in a list body: else a 400 naming `body`.
+fn bounded<T>(items: &[T], max: usize) -> Result<(), ApiError> {
+    if items.len() > max {
+        return Err(ApiError::field(
+            "body",
+            format!("at most {max} items per request"),
+        ));
+    }
+    Ok(())
+}
+
+/// Field errors of item `i` of a list body, prefixed `[i].`.
+fn item_errors(err: ApiError, i: usize) -> ApiError {
+    match err {
+        ApiError::Validation(fields) => ApiError::Validation(
+            fields
+                .into_iter()
+                .map(|f| FieldError::new(format!("[{i}].{}", f.field), f.message))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// A date field: `None` when absent, an error naming `field` when not a date.
+fn date(field: &str, value: Option<&str>, errors: &mut Vec<FieldError>) -> Option<time::Date> {
+    let text = value?;
+    let parsed = tis_service_kit::entity::validate::parse_date(text);
+    if parsed.is_none() {
+        errors.push(FieldError::new(field, "must be a date as YYYY-MM-DD"));
+    }
+    parsed
 }

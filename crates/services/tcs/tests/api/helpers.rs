@@ -134,3 +134,82 @@ fn people_policy(actions: &[&str]) -> tis_auth::PermissionPolicy {
     }))
     .expect("a policy")
 }
+
+/// `method path` as `token`, with a JSON `body`: the status, the headers and the JSON body
+/// (`Null` when empty).
+#[allow(dead_code)]
+pub async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
+    let mut req = app.request(method, path, Some(token));
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let res = req.send().await.expect("request");
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let text = res.text().await.expect("body");
+    let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    (status, headers, json)
+}
+
+/// One value of a query on the app's database (`SELECT … AS n`).
+#[allow(dead_code)]
+pub async fn db_value(app: &TestApp, sql: &str) -> serde_json::Value {
+    let row = app
+        .db
+        .write()
+        .fetch_one(tis_store::Sql::new(sql))
+        .await
+        .expect("query");
+    row.get("n").cloned().unwrap_or(serde_json::Value::Null)
+}
+
+/// TCS with `people` demo trainees loaded and Reference at `reference`, `tweak` applied.
+#[allow(dead_code)]
+pub async fn spawn_with_people_and_reference(
+    backend: Backend,
+    people: usize,
+    reference: Vec<SocketAddr>,
+    tweak: impl FnOnce(&mut TcsConfig),
+) -> TestApp {
+    let app = spawn_with_reference(backend, reference, |c| {
+        c.max_page_size = 500;
+        tweak(c);
+    })
+    .await;
+    tis_tcs::demo::seed_with(&app.db, people)
+        .await
+        .expect("demo data");
+    app
+}
+
+#[allow(dead_code)]
+impl Caller {
+    /// The caller, also allowed `actions` on the permission resource `resource`
+    /// (`tis:tcs::qualification:`).
+    pub fn allowed(mut self, resource: &str, actions: &[&str]) -> Caller {
+        self.profile.permission_policies.push(
+            serde_json::from_value(serde_json::json!({
+                "name": resource,
+                "principal": "tis:profile::user:",
+                "resource": resource,
+                "actions": actions,
+                "effect": "Allow"
+            }))
+            .expect("a policy"),
+        );
+        self
+    }
+
+    /// The caller without any permission policy (nor any authority).
+    pub fn without_policies(mut self) -> Caller {
+        self.profile.permission_policies.clear();
+        self.profile.permissions.clear();
+        self
+    }
+}

@@ -3,6 +3,7 @@
 
 mod catalogue;
 mod helpers;
+mod memberships;
 mod people_basic;
 mod people_list;
 mod schema;
