@@ -11,11 +11,29 @@
 //! let changes = history::diff(Some(&before), Some(&after), &["amendedDate"]);
 //! history::record(&mut tx, person_id, who.user_name(), "contactDetails", &changes).await?;
 //! ```
+//!
+//! The reader, `GET /people/{id}/history` (person View; scoped: 404 out of scope), answers a
+//! page (`page`, `size`; `X-Total-Count`, `Link`) of entries, newest first:
+//! `{id, changedAt, userName, record, field, oldValue, newValue, masked}`. For a caller
+//! without `personsensitive:view:entities`, the sensitive personal details' values are `null`
+//! and `masked` is `true` ([`super::sensitive`]).
 
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use http::Uri;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use tis_auth::Authenticated;
+use tis_core::paging::{ListParams, Rules, query_pairs};
+use tis_service_kit::ApiError;
+use tis_service_kit::http::api::{Api, Body as Doc, Method, Op};
 use tis_store::{Sql, StoreError, Tx};
+
+use super::record_routes::{answer, parse_id};
+use super::records::{id_of, no_person};
+use super::sensitive;
+use crate::domain::scope::Scope;
+use crate::routes::{API, PERSON_VIEW_GUARD, Tcs};
 
 /// One changed field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,9 +93,7 @@ pub async fn record(
     if changes.is_empty() {
         return Ok(());
     }
-    let now = OffsetDateTime::now_utc()
-        .format(&Rfc3339)
-        .unwrap_or_default();
+    let now = tis_store::Value::Timestamp(OffsetDateTime::now_utc());
     let mut q = Sql::new(
         "INSERT INTO person_history (person_id, changed_at, user_name, record, field, old_value, new_value) VALUES ",
     );
@@ -103,6 +119,73 @@ pub async fn record(
     }
     tx.execute(q).await?;
     Ok(())
+}
+
+/// The reader's route.
+pub fn routes(api: Api<Tcs>) -> Api<Tcs> {
+    api.add(
+        Method::Get,
+        &format!("{API}/people/{{id}}/history"),
+        read,
+        Op::new(
+            "Person",
+            "A page of a person's change history, newest first (beyond the original)",
+        )
+        .path("id")
+        .query(&["page", "size"])
+        .returns(200, Doc::None)
+        .guard(PERSON_VIEW_GUARD),
+    )
+}
+
+/// `GET /people/{id}/history`.
+async fn read(
+    State(tcs): State<Tcs>,
+    Authenticated(who): Authenticated,
+    Path(raw): Path<String>,
+    uri: Uri,
+) -> Response {
+    let r = async {
+        let id = parse_id(&raw)?;
+        let rules: Rules<'_, ()> = Rules::new(tcs.kit.limits.default_page_size, tcs.kit.limits.max_page_size);
+        let params = ListParams::parse(&query_pairs(uri.query()), &rules)?;
+        let db = tcs.kit.repo.db();
+        let mut q = Sql::new("SELECT p.id AS \"id\" FROM person p WHERE p.id = ");
+        q.bind(id);
+        Scope::of(&who).restrict_people(&mut q, "p");
+        if db.read().fetch_keyed(q, 1).await?.is_empty() {
+            return Err(no_person(id));
+        }
+        let mut q = Sql::new(
+            r#"SELECT id AS "id", changed_at AS "changedAt", user_name AS "userName", record AS "record", field AS "field", old_value AS "oldValue", new_value AS "newValue" FROM person_history WHERE person_id = "#,
+        );
+        q.bind(id)
+            .push(" ORDER BY id DESC LIMIT ")
+            .bind(i64::try_from(params.page.size).unwrap_or(i64::MAX))
+            .push(" OFFSET ")
+            .bind(i64::try_from(params.page.offset()).unwrap_or(i64::MAX));
+        let rows = db.read().fetch_all(q).await?;
+        let mut count = Sql::new("SELECT COUNT(*) AS \"id\" FROM person_history WHERE person_id = ");
+        count.bind(id);
+        let total = db.read().fetch_one(count).await.map(|r| id_of(&r).unwrap_or(0))?;
+        let entries: Vec<Map<String, Value>> = rows
+            .into_iter()
+            .map(|mut e| {
+                let text = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+                let masked = sensitive::masked_in_history(&who, &text("record"), &text("field"));
+                if masked {
+                    e.insert("oldValue".into(), Value::Null);
+                    e.insert("newValue".into(), Value::Null);
+                }
+                e.insert("masked".into(), Value::Bool(masked));
+                e
+            })
+            .collect();
+        let headers = params.headers(&format!("/api/people/{id}/history"), u64::try_from(total).unwrap_or(0));
+        Ok::<_, ApiError>((headers, axum::Json(entries)).into_response())
+    }
+    .await;
+    answer("PersonDTO", r)
 }
 
 #[cfg(test)]

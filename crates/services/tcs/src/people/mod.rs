@@ -3,8 +3,12 @@
 
 pub mod basic;
 pub mod history;
+pub mod person;
+pub mod record_routes;
+pub mod records;
 pub mod refresh;
 pub mod search;
+pub mod sensitive;
 pub mod view;
 
 use axum::extract::State;
@@ -23,6 +27,9 @@ use view::{PERSON_VIEW, PersonViewDto};
 
 /// The people routes.
 pub fn routes(api: Api<Tcs>) -> Api<Tcs> {
+    let api = record_routes::routes(api);
+    let api = person::routes(api);
+    let api = history::routes(api);
     let many = |schema: &'static str| Doc::Many(schema.into());
     api.schema::<PersonViewDto>()
         .schema::<basic::PersonBasicDetailsDto>()

@@ -6,4 +6,5 @@ mod helpers;
 mod memberships;
 mod people_basic;
 mod people_list;
+mod people_record;
 mod schema;
