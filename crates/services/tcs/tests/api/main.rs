@@ -7,4 +7,5 @@ mod memberships;
 mod people_basic;
 mod people_list;
 mod people_record;
+mod qualifications;
 mod schema;
