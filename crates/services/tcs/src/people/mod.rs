@@ -7,6 +7,7 @@ pub mod person;
 pub mod record_routes;
 pub mod records;
 pub mod refresh;
+pub mod roles;
 pub mod search;
 pub mod sensitive;
 pub mod view;
@@ -30,6 +31,7 @@ pub fn routes(api: Api<Tcs>) -> Api<Tcs> {
     let api = record_routes::routes(api);
     let api = person::routes(api);
     let api = history::routes(api);
+    let api = roles::routes(api);
     let many = |schema: &'static str| Doc::Many(schema.into());
     api.schema::<PersonViewDto>()
         .schema::<basic::PersonBasicDetailsDto>()

@@ -457,6 +457,10 @@ fn plan(value: &Json, prefix: &str, create: Option<bool>) -> Result<Plan, Vec<Fi
     if create.is_some() && person.get("status").is_none_or(Json::is_null) {
         errors.push(FieldError::new(at("status"), "must not be null"));
     }
+    // As the original: the annotations (id, status) fail first, alone; then the validators.
+    if !errors.is_empty() {
+        return Err(errors);
+    }
     if create.is_some()
         && person
             .get("role")
@@ -1063,7 +1067,9 @@ mod tests {
     fn a_create_needs_status_and_role_and_no_id() {
         let err = plan(&json!({"id": 3}), "", Some(true)).unwrap_err();
         let fields: Vec<&str> = err.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["id", "status", "role"]);
+        assert_eq!(fields, ["id", "status"], "the annotations first, alone");
+        let err = plan(&json!({"status": "CURRENT"}), "", Some(true)).unwrap_err();
+        assert_eq!(err[0].field, "role");
         let err = plan(
             &json!({"status": "CURRENT", "role": "x", "surname": "y"}),
             "",

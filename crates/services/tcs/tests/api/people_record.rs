@@ -767,6 +767,20 @@ async fn bad_input_is_a_clear_400_naming_the_field_and_writes_nothing() {
                 "the original's body too: {res}"
             );
         }
+        // The original's IntTest: `{}` is 400 with only `status` on create, `id` and
+        // `status` on update; then the validator's "Role is required.".
+        for (method, body, want) in [
+            (Method::POST, json!({}), vec!["status"]),
+            (Method::PUT, json!({}), vec!["id", "status"]),
+            (Method::POST, json!({"status": "CURRENT"}), vec!["role"]),
+        ] {
+            let (status, _, res) = send(&app, &who, method.clone(), "/tcs/api/people", &body).await;
+            assert_eq!(
+                (status, fields(&res)),
+                (400, want.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
+                "{method} {body}"
+            );
+        }
         // Malformed and trailing garbage.
         for body in ["{\"id\": ", "{\"id\": 1} trailing", "[1,2"] {
             let (status, _, res) = call(
@@ -1020,5 +1034,88 @@ async fn bulk_people_reports_per_item_and_patch_people_creates_and_updates() {
         .await;
         assert_eq!(status, 200);
         assert_eq!(headers["x-tcsapp-params"], "procedure is underway");
+    }
+}
+
+#[tokio::test]
+async fn people_are_found_by_the_roles_of_a_reference_role_category() {
+    for backend in BACKENDS {
+        let (app, reference) = with_reference(backend).await;
+        let id = create(&app, &admin(), &trainee("Lite", "9012345")).await;
+        let res = reference
+            .request(
+                Method::GET,
+                "/reference/api/role-categories?size=50",
+                Some(&admin().token()),
+            )
+            .send()
+            .await
+            .expect("categories");
+        let categories: Value = res.json().await.expect("json");
+        let category = |name: &str| {
+            categories
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["name"] == name)
+                .and_then(|c| c["id"].as_i64())
+                .unwrap_or_else(|| panic!("{name} in {categories}"))
+        };
+        let (status, headers, people) = call(
+            &app,
+            &admin(),
+            Method::GET,
+            &format!("/tcs/api/people/roles/categories/{}", category("Trainee")),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{backend:?}: {people}");
+        assert!(headers.contains_key("x-total-count"));
+        assert_eq!(
+            people,
+            json!([{"id": id, "name": "Asha Lite", "publicHealthNumber": null, "gmcNumber": "9012345", "gdcNumber": null}])
+        );
+        let (_, _, people) = call(
+            &app,
+            &admin(),
+            Method::GET,
+            &format!(
+                "/tcs/api/people/roles/categories/{}?searchQuery=lite",
+                category("Trainee")
+            ),
+            None,
+        )
+        .await;
+        assert_eq!(people.as_array().unwrap().len(), 1);
+        let (_, _, people) = call(
+            &app,
+            &admin(),
+            Method::GET,
+            &format!(
+                "/tcs/api/people/roles/categories/{}?searchQuery=nobody",
+                category("Trainee")
+            ),
+            None,
+        )
+        .await;
+        assert_eq!(people, json!([]));
+        let (_, _, people) = call(
+            &app,
+            &admin(),
+            Method::GET,
+            &format!("/tcs/api/people/roles/categories/{}", category("Trainer")),
+            None,
+        )
+        .await;
+        assert_eq!(people, json!([]));
+        let (status, _, people) = call(
+            &app,
+            &Caller::hee(&[EAST_MIDLANDS]),
+            Method::GET,
+            &format!("/tcs/api/people/roles/categories/{}", category("Trainee")),
+            None,
+        )
+        .await;
+        assert_eq!((status, people), (200, json!([])), "scoped");
     }
 }
