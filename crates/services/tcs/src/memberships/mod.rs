@@ -132,3 +132,10 @@ fn date(field: &str, value: Option<&str>, errors: &mut Vec<FieldError>) -> Optio
     }
     parsed
 }
+
+/// A path segment that must be a number: else a 400 naming `field`.
+fn number(field: &str, raw: &str) -> Result<i64, ApiError> {
+    raw.trim()
+        .parse()
+        .map_err(|_| ApiError::field(field, "must be a number"))
+}

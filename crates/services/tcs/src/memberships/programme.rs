@@ -44,7 +44,7 @@ use tis_store::{Sql, Tx, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{alert, answer, bounded, date, item_errors, now, person_in_scope, today};
+use super::{alert, answer, bounded, date, item_errors, now, number, person_in_scope, today};
 use crate::catalogue::TrainingNumberDto;
 use crate::domain::scope::Scope;
 use crate::people::basic::parse_ids;
@@ -553,6 +553,19 @@ pub fn routes(api: Api<Tcs>) -> Api<Tcs> {
                 .idempotent(),
         )
         .add(
+            Method::Post,
+            &format!("{API}/curriculum-memberships"),
+            create_curriculum_membership,
+            Op::new(
+                "CurriculumMembership",
+                "Adds a curriculum membership to the programme membership its programmeMembershipUuid names",
+            )
+            .body(Doc::One("CurriculumMembershipDto".into()))
+            .returns(201, Doc::One("CurriculumMembershipDto".into()))
+            .guard(CREATE_GUARD)
+            .idempotent(),
+        )
+        .add(
             Method::Patch,
             &format!("{API}/curriculum-memberships"),
             patch_curriculum_membership,
@@ -562,13 +575,6 @@ pub fn routes(api: Api<Tcs>) -> Api<Tcs> {
                 .guard(UPDATE_GUARD)
                 .idempotent(),
         )
-}
-
-/// A path segment that must be a number.
-fn number(field: &str, raw: &str) -> Result<i64, ApiError> {
-    raw.trim()
-        .parse()
-        .map_err(|_| ApiError::field(field, "must be a number"))
 }
 
 /// `GET /programme-memberships`.
@@ -1671,6 +1677,119 @@ fn merge(stored: ProgrammeMembershipDto, patch: &ProgrammeMembershipDto) -> Prog
         curriculum_memberships: stored.curriculum_memberships,
         ..stored
     }
+}
+
+/// `POST /curriculum-memberships`: a curriculum membership added to the programme membership
+/// its `programmeMembershipUuid` names, with HEAD's `CurriculumMembershipValidator` rules (the
+/// membership exists, the same curriculum and dates are not there already, a current
+/// curriculum of its programme) and every rule of a membership's save (the dates within the
+/// membership's).
+async fn create_curriculum_membership(
+    State(tcs): State<Tcs>,
+    Authenticated(who): Authenticated,
+    headers: HeaderMap,
+    Body(cm): Body<CurriculumMembershipDto>,
+) -> Response {
+    const OBJECT: &str = "CurriculumMembershipDTO";
+    let result = async {
+        if cm.id.is_some() {
+            let res = super::invalid(
+                OBJECT,
+                vec![FieldError::new(
+                    "id",
+                    "A new curriculumMembership cannot already have an ID",
+                )],
+            );
+            return Ok(super::failure(res, "idexists", "curriculumMembership"));
+        }
+        let field = "programmeMembershipUuid";
+        let uuid = cm
+            .programme_membership_uuid
+            .as_deref()
+            .ok_or_else(|| ApiError::field(field, "Programme membership UUID cannot be null"))?;
+        let uuid =
+            Uuid::parse_str(uuid.trim()).map_err(|_| ApiError::field(field, "must be a UUID"))?;
+        let mut whole = read(&tcs, &Which::Uuids(&[uuid]), &Scope::of(&who))
+            .await?
+            .pop()
+            .ok_or_else(|| ApiError::field(field, "Could not find the programme membership."))?
+            .dto;
+        let existing = whole.curriculum_memberships.clone().unwrap_or_default();
+        if let Some(same) = existing.iter().find(|c| {
+            c.curriculum_id == cm.curriculum_id
+                && c.curriculum_start_date == cm.curriculum_start_date
+                && c.curriculum_end_date == cm.curriculum_end_date
+        }) {
+            return Err(ApiError::field(
+                "curriculumId",
+                format!(
+                    "Curriculum membership with the same curriculumId, programme membership uuid, start date and end date already exists for id \"{}\".",
+                    same.id.unwrap_or_default()
+                ),
+            ));
+        }
+        if let Some(curriculum) = cm.curriculum_id {
+            let mut q = Sql::new(
+                "SELECT c.id FROM curriculum c JOIN programme_curriculum pc ON pc.curriculum_id = c.id WHERE c.status = 'CURRENT' AND c.id = ",
+            );
+            q.bind(curriculum)
+                .push(" AND pc.programme_id = ")
+                .bind(whole.programme_id.unwrap_or_default());
+            if tcs.kit.repo.db().read().fetch_optional(q).await?.is_none() {
+                return Err(ApiError::field(
+                    "curriculumId",
+                    format!(
+                        "Could not find current curriculum for id \"{curriculum}\" under the programme."
+                    ),
+                ));
+            }
+        }
+        whole
+            .curriculum_memberships
+            .get_or_insert_default()
+            .push(CurriculumMembershipDto {
+                id: None,
+                message_list: Vec::new(),
+                ..cm
+            });
+        let saved = save_all(&tcs, &who, &headers, std::slice::from_ref(&whole), false)
+            .await
+            .map_err(|e| match e {
+                // The membership's own errors name the new one by its place in the list.
+                ApiError::Validation(fields) => ApiError::Validation(
+                    fields
+                        .into_iter()
+                        .map(|f| {
+                            let name = f
+                                .field
+                                .rsplit_once("].")
+                                .map_or(f.field.clone(), |(_, name)| name.to_owned());
+                            FieldError::new(name, f.message)
+                        })
+                        .collect(),
+                ),
+                other => other,
+            })?
+            .pop()
+            .unwrap_or_default();
+        let added = saved
+            .curriculum_memberships
+            .into_iter()
+            .flatten()
+            .filter(|c| !existing.iter().any(|e| e.id == c.id))
+            .max_by_key(|c| c.id)
+            .unwrap_or_default();
+        let id = added.id.unwrap_or_default().to_string();
+        let mut res = (StatusCode::CREATED, axum::Json(added)).into_response();
+        if let Ok(v) =
+            http::HeaderValue::from_str(&format!("{}/curriculum-memberships/{id}", tcs.kit.api))
+        {
+            res.headers_mut().insert(http::header::LOCATION, v);
+        }
+        Ok(alert(res, "curriculumMembership", "created", &id))
+    }
+    .await;
+    answer(OBJECT, result)
 }
 
 /// `PATCH /curriculum-memberships`: one curriculum membership's non-null fields, checked

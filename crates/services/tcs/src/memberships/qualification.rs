@@ -39,7 +39,7 @@ use tis_store::{Row, Sql, Tx, Value};
 use utoipa::ToSchema;
 
 use super::programme::PersonRef;
-use super::{alert, answer, bounded, date, item_errors, now, person_in_scope};
+use super::{alert, answer, bounded, date, item_errors, now, number, person_in_scope};
 use crate::domain::scope::Scope;
 use crate::people::history;
 use crate::reference::Refs;
@@ -237,12 +237,6 @@ pub fn routes(api: Api<Tcs>) -> Api<Tcs> {
                 .returns(200, many())
                 .guard(VIEW),
         )
-}
-
-fn number(field: &str, raw: &str) -> Result<i64, ApiError> {
-    raw.trim()
-        .parse()
-        .map_err(|_| ApiError::field(field, "must be a number"))
 }
 
 /// `GET /qualifications`.

@@ -1078,3 +1078,131 @@ async fn the_bulk_patch_checks_reference_and_reports_problems_per_membership() {
     }
     reference.stop().await;
 }
+
+#[tokio::test]
+async fn a_curriculum_membership_is_added_to_a_membership_checked_and_patched() {
+    for backend in BACKENDS {
+        let app = spawn_with_people(backend, 4).await;
+        let person = 1;
+        let (mine, other) = dbcs_of(&app, person).await;
+        let allowed = Caller::hee(&[mine]).token();
+        let memberships = memberships_of(&app, person).await;
+        let pm = &memberships[0];
+        let uuid = pm["uuid"].as_str().expect("uuid");
+        let start = pm["programmeStartDate"].as_str().expect("start");
+        let (programme, curriculum) = programme_of(&memberships);
+        let foreign = db_value(
+            &app,
+            &format!(
+                "SELECT MIN(curriculum_id) AS n FROM programme_curriculum WHERE curriculum_id NOT IN (SELECT curriculum_id FROM programme_curriculum WHERE programme_id = {programme})"
+            ),
+        )
+        .await;
+        let new = json!({
+            "programmeMembershipUuid": uuid,
+            "curriculumId": curriculum,
+            "curriculumStartDate": start,
+            "curriculumEndDate": start,
+            "intrepidId": "NEW"
+        });
+        let post = |b: Value, token: String| {
+            let app = &app;
+            async move {
+                call(
+                    app,
+                    Method::POST,
+                    "/tcs/api/curriculum-memberships",
+                    &token,
+                    Some(b),
+                )
+                .await
+            }
+        };
+        let (status, _, _) =
+            post(new.clone(), Caller::hee(&[mine]).without_policies().token()).await;
+        assert_eq!(status, 403);
+        let (status, _, res) = post(new.clone(), Caller::hee(&[other]).token()).await;
+        assert_eq!(status, 400, "out of scope: {res}");
+        assert_eq!(
+            res["fieldErrors"][0]["message"],
+            "Could not find the programme membership."
+        );
+
+        let (status, headers, added) = post(new.clone(), allowed.clone()).await;
+        assert_eq!(status, 201, "{backend:?}: {added}");
+        let id = added["id"].as_i64().expect("an id");
+        assert_eq!(
+            headers["location"],
+            format!("/tcs/api/curriculum-memberships/{id}").as_str()
+        );
+        assert_eq!(
+            headers["x-tcsapp-alert"],
+            "tcsApp.curriculumMembership.created"
+        );
+        assert_eq!(added["programmeMembershipUuid"], uuid);
+        assert_eq!(added["intrepidId"], "NEW");
+
+        // The same again; no or an unknown membership; dates outside; another's curriculum.
+        let (status, _, res) = post(new.clone(), allowed.clone()).await;
+        assert_eq!(status, 400);
+        assert!(res.to_string().contains("already exists"), "{res}");
+        let mut b = new.clone();
+        b["programmeMembershipUuid"] = Value::Null;
+        let (status, _, res) = post(b, allowed.clone()).await;
+        assert_eq!(status, 400);
+        assert_eq!(fields(&res), ["programmeMembershipUuid"]);
+        let mut b = new.clone();
+        b["programmeMembershipUuid"] = json!("6f1c1f52-5a4e-4b55-9b1e-000000000000");
+        let (status, _, _) = post(b, allowed.clone()).await;
+        assert_eq!(status, 400);
+        let mut b = new.clone();
+        b["curriculumStartDate"] = json!("1990-01-01");
+        let (status, _, res) = post(b, allowed.clone()).await;
+        assert_eq!(status, 400);
+        assert_eq!(fields(&res), ["curriculumStartDate"], "{res}");
+        let mut b = new.clone();
+        b["curriculumId"] = foreign;
+        let (status, _, res) = post(b, allowed.clone()).await;
+        assert_eq!(status, 400);
+        assert!(
+            res.to_string()
+                .contains("Could not find current curriculum"),
+            "{res}"
+        );
+
+        // PATCH: only the fields sent change.
+        let (status, headers, patched) = call(
+            &app,
+            Method::PATCH,
+            "/tcs/api/curriculum-memberships",
+            &allowed,
+            Some(json!({"id": id, "intrepidId": "PATCHED"})),
+        )
+        .await;
+        assert_eq!(status, 200, "{patched}");
+        assert_eq!(
+            headers["x-tcsapp-alert"],
+            "tcsApp.curriculumMembership.updated"
+        );
+        assert_eq!(patched["intrepidId"], "PATCHED");
+        assert_eq!(patched["curriculumStartDate"], start);
+        let (status, _, _) = call(
+            &app,
+            Method::PATCH,
+            "/tcs/api/curriculum-memberships",
+            &allowed,
+            Some(json!({"intrepidId": "X"})),
+        )
+        .await;
+        assert_eq!(status, 400);
+        let (status, _, _) = call(
+            &app,
+            Method::PATCH,
+            "/tcs/api/curriculum-memberships",
+            &allowed,
+            Some(json!({"id": 987654, "intrepidId": "X"})),
+        )
+        .await;
+        assert_eq!(status, 404);
+    }
+}
