@@ -307,13 +307,7 @@ pub async fn generate(tx: &mut Tx, plan: Plan) -> Result<usize, StoreError> {
                 )
                 .into(),
             ),
-            Value::Text(
-                pick(
-                    &mut rng,
-                    &["SINGLE", "MARRIED", "SINGLE", "CIVIL"],
-                )
-                .into(),
-            ),
+            Value::Text(pick(&mut rng, &["SINGLE", "MARRIED", "SINGLE", "CIVIL"]).into()),
             Value::Text(
                 pick(
                     &mut rng,
@@ -330,7 +324,13 @@ pub async fn generate(tx: &mut Tx, plan: Plan) -> Result<usize, StoreError> {
             Value::Text(
                 pick(
                     &mut rng,
-                    &["CHRISTIANITY", "ISLAM", "HINDUISM", "ATHEISM", "UNDISCLOSED"],
+                    &[
+                        "CHRISTIANITY",
+                        "ISLAM",
+                        "HINDUISM",
+                        "ATHEISM",
+                        "UNDISCLOSED",
+                    ],
                 )
                 .into(),
             ),
