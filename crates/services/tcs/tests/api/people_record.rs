@@ -1119,3 +1119,85 @@ async fn people_are_found_by_the_roles_of_a_reference_role_category() {
         assert_eq!((status, people), (200, json!([])), "scoped");
     }
 }
+
+#[tokio::test]
+async fn a_demo_person_read_and_written_back_unchanged_passes_and_a_retry_with_its_key_writes_once()
+{
+    for backend in BACKENDS {
+        let reference = start_reference().await;
+        let app = spawn_with_reference(backend, vec![reference.addr], |_| {}).await;
+        tis_tcs::demo::seed_with(&app.db, 30)
+            .await
+            .expect("demo data");
+        let etl = Caller::etl().granted(SENSITIVE);
+        let mut memberships = 0;
+        for id in 1..=30 {
+            let (status, _, person) = call(
+                &app,
+                &etl,
+                Method::GET,
+                &format!("/tcs/api/people/{id}"),
+                None,
+            )
+            .await;
+            assert_eq!(status, 200, "{backend:?}: {person}");
+            memberships += person["programmeMemberships"]
+                .as_array()
+                .map_or(0, Vec::len);
+            assert!(person["currentOwner"].is_string(), "{person}");
+            let (status, _, res) = send(&app, &etl, Method::PUT, "/tcs/api/people", &person).await;
+            assert_eq!(status, 200, "{backend:?} person {id} written back: {res}");
+            let (_, _, cd) = call(
+                &app,
+                &etl,
+                Method::GET,
+                &format!("/tcs/api/contact-details/{id}"),
+                None,
+            )
+            .await;
+            let (status, _, res) =
+                send(&app, &etl, Method::PUT, "/tcs/api/contact-details", &cd).await;
+            assert_eq!(
+                status, 200,
+                "{backend:?} contact details {id} written back: {res}"
+            );
+        }
+        assert!(memberships > 0, "the demo people's memberships are read");
+        // A retry with the same Idempotency-Key answers the first response and writes once.
+        let who = admin();
+        let post = |key: &'static str| {
+            app.request(Method::POST, "/tcs/api/people", Some(&who.token()))
+                .header("content-type", "application/json")
+                .header("Idempotency-Key", key)
+                .body(trainee("Retry", "1122334").to_string())
+                .send()
+        };
+        let first = post("create-retry-1").await.expect("POST");
+        assert_eq!(first.status(), 201, "{backend:?}");
+        let first: Value = first.json().await.unwrap();
+        let again = post("create-retry-1").await.expect("POST");
+        assert_eq!(again.status(), 201);
+        assert_eq!(
+            again
+                .headers()
+                .get("idempotent-replayed")
+                .map(|v| v.to_str().unwrap()),
+            Some("true")
+        );
+        let again: Value = again.json().await.unwrap();
+        assert_eq!(first["id"], again["id"]);
+        let (_, _, found) = call(
+            &app,
+            &who,
+            Method::GET,
+            "/tcs/api/people/basic?searchQuery=retry",
+            None,
+        )
+        .await;
+        assert_eq!(
+            found.as_array().unwrap().len(),
+            1,
+            "{backend:?}: written once: {found}"
+        );
+    }
+}
