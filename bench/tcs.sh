@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# TCS people (issue 12's numbers): searches and one person's record over PEOPLE generated
+# trainees, through the gateway, at a fixed rate, on SQLite and on PostgreSQL, in one run;
+# with the RSS of each TCS instance under the load.
+#
+#   bench/tcs.sh                          # PEOPLE=200000 RATE=200 DURATION=20 RUNS=3
+#   TIS=/path/to/tis bench/tcs.sh         # this binary instead of target/release/tis
+#   MIXES="name gmc" BACKENDS=sqlite PEOPLE=20000 bench/tcs.sh
+#   EXPLAIN=1 bench/tcs.sh                # also print each mix's query plan (see below)
+#
+# For each backend: PEOPLE trainees with `tis demo generate` into TCS's database before `tis up`
+# starts (so `tis up` seeds nothing more): the data folder's tcs.db, or on PostgreSQL database
+# tis_tcs of a throwaway PostgreSQL 15 server started here (initdb in a temporary folder, free
+# port, shared_buffers = 128MB; ANALYZE after the load, as autovacuum would do shortly after);
+# then `tis up` (free ports, INSTANCES per service, default 2 as `tis up`'s; `--postgres` on
+# PostgreSQL). bench/tcs_data.py samples SAMPLE_PAGES random 500-row pages of people through
+# the API (the etl client) and writes 2,000 URLs per mix:
+#
+#   name       searchQuery = 3–6 first letters of a surname
+#   gmc        searchQuery = a 7-digit GMC number
+#   ntn        columnFilters trainingNumber = an NTN
+#   programme  columnFilters programmeName (1 in 4 also programmeMembershipStatus), pages 0–4
+#   filters    columnFilters 1–2 currentOwners, half of them with status CURRENT, a quarter with
+#              a programmeMembershipStatus; sorted by id desc (3 in 4) or surname; pages 0–9
+#   record     one person: GET /people/{id} with its sub-records when TCS serves it (RECORD=full),
+#              else /people/{id}/basic (RECORD=basic, the default until it exists)
+#
+# Each mix on its own (20-row pages, sort id,desc unless said): bench/rate.py, the open-model
+# driver (request i is due at start + i/RATE, its latency counts from then: no coordinated
+# omission), CONNS keep-alive connections to the gateway, the TOKEN_USER's token (default
+# `admin`: every designated body, so the owners' scope clause is in every query), a 5 s warm-up
+# at the same rate, then RUNS runs of DURATION s; medians of the runs are reported. During each
+# run the RSS of every TCS instance is read from /proc/PID/status (VmRSS, RssAnon) once a
+# second; the table gives the highest seen.
+#
+# EXPLAIN=1: after a backend's table, the plan of the first URL of each list mix: on
+# PostgreSQL the plan the service's own statement got (auto_explain, ANALYZE and BUFFERS: a
+# prepared statement's custom or generic plan, as executed); on SQLite EXPLAIN QUERY PLAN of
+# the statement bench/tcs_plans.py writes for the URL (the text people/search.rs writes).
+#
+# Needs: python3, PostgreSQL's server binaries (Debian: postgresql), curl.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RATE=${RATE:-200}
+DURATION=${DURATION:-20}
+RUNS=${RUNS:-3}
+CONNS=${CONNS:-16}
+PEOPLE=${PEOPLE:-200000}
+INSTANCES=${INSTANCES:-2}
+SAMPLE_PAGES=${SAMPLE_PAGES:-20}
+BACKENDS=${BACKENDS:-sqlite postgres}
+MIXES=${MIXES:-name gmc ntn programme filters record}
+TOKEN_USER=${TOKEN_USER:-admin}
+TIS=${TIS:-$PWD/target/release/tis}
+[ -x "$TIS" ] || cargo build --release -q -p tis
+BENCH=$PWD/bench
+WORK=$(mktemp -d /tmp/tis-bench-tcs.XXXXXX)
+chmod 755 "$WORK"   # the postgres user must reach its data folder inside
+PIDS=()
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+RUN_AS=()
+if [ "$(id -u)" = 0 ]; then RUN_AS=(runuser -u postgres --); fi
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    [ -d "$WORK/pg" ] && "${RUN_AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m immediate stop >/dev/null 2>&1 || true
+    [ -n "${KEEP:-}" ] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+json() { python3 -c "import json,sys; d=json.load(open('$1')); print(eval(sys.argv[1]))" "$2"; }
+
+PG=
+start_pg() {
+    mkdir -p "$WORK/pg"
+    [ "$(id -u)" = 0 ] && chown postgres: "$WORK/pg"
+    local port; port=$(free_port)
+    "${RUN_AS[@]}" "$PGBIN/initdb" -D "$WORK/pg/data" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
+    cat >> "$WORK/pg/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$WORK/pg'
+shared_buffers = '128MB'
+shared_preload_libraries = 'auto_explain'
+auto_explain.log_min_duration = -1
+auto_explain.log_analyze = on
+auto_explain.log_buffers = on
+log_line_prefix = '@@ '
+CONF
+    "${RUN_AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w start >/dev/null
+    PG="postgres://postgres@127.0.0.1:$port"
+}
+psql_tcs() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$PG/tis_tcs" "$@"; }
+
+# Starts `tis up` in $WORK/$1 (extra arguments follow); sets GW, ISSUER, STATE.
+start_up() {
+    local name=$1; shift
+    mkdir -p "$WORK/$name"
+    (
+        cd "$WORK/$name"
+        export TIS_IDP__LISTEN=127.0.0.1:0 TIS_UP__INSTANCES=$INSTANCES TIS_LOG__LEVEL=warn \
+            TIS_GATEWAY__LISTEN=127.0.0.1:0 TIS_GATEWAY__ADMIN_LISTEN=127.0.0.1:0
+        exec "$TIS" up --data-dir .tis "$@" >up.log 2>&1
+    ) &
+    PIDS+=($!)
+    STATE="$WORK/$name/.tis/run/up.json"
+    local deadline=$((SECONDS + 300))
+    until [ -f "$STATE" ] && grep -q "\"tcs-$INSTANCES\"" "$STATE" && grep -q "\"reference-$INSTANCES\"" "$STATE" && grep -q '"gateway"' "$STATE"; do
+        if [ $SECONDS -ge $deadline ]; then
+            echo "tis up did not report every process ready within 300 s; its log:" >&2
+            tail -n 30 "$WORK/$name/up.log" >&2
+            exit 1
+        fi
+        sleep 0.2
+    done
+    GW=$(json "$STATE" "d['processes']['gateway']['addr']")
+    ISSUER=$(json "$STATE" "d['issuer']")
+}
+
+# Samples VmRSS and RssAnon (kB) of every tcs-N of $STATE once a second into $1 until killed.
+watch_rss() {
+    python3 - "$STATE" "$1" <<'PY'
+import json, sys, time
+state, out = json.load(open(sys.argv[1])), open(sys.argv[2], "a")
+pids = {n: p["pid"] for n, p in state["processes"].items() if n.startswith("tcs-")}
+while True:
+    for name, pid in sorted(pids.items()):
+        st = dict(l.split(":", 1) for l in open(f"/proc/{pid}/status"))
+        out.write(f"{name} {st['VmRSS'].split()[0]} {st['RssAnon'].split()[0]}\n")
+    out.flush()
+    time.sleep(1)
+PY
+}
+
+declare -A SUMMARY
+run_backend() {
+    local name=$1; shift
+    local t0=$SECONDS url
+    mkdir -p "$WORK/$name/.tis"
+    if [ "$name" = postgres ]; then
+        start_pg
+        "$PGBIN/createdb" -h 127.0.0.1 -p "${PG##*:}" -U postgres tis_tcs
+        url="$PG/tis_tcs"
+    else
+        url="sqlite://$WORK/$name/.tis/tcs.db"
+    fi
+    (cd "$WORK/$name" && TIS_LOG__LEVEL=warn "$TIS" demo generate --people "$PEOPLE" --database-url "$url") 2>&1 | tail -n 1
+    [ "$name" = postgres ] && psql_tcs -c 'ANALYZE'
+    local loaded=$((SECONDS - t0))
+    if [ "$name" = postgres ]; then start_up "$name" --postgres "$PG"; else start_up "$name"; fi
+    local base="http://$GW" token etl
+    token=$("$TIS" token --user "$TOKEN_USER" --issuer "$ISSUER")
+    etl=$("$TIS" token --client etl --issuer "$ISSUER")
+    local record=${RECORD:-basic} record_path="/tcs/api/people/{id}/basic"
+    [ "$record" = full ] && record_path="/tcs/api/people/{id}"
+    python3 "$BENCH/tcs_data.py" sample "$base" "$etl" "$SAMPLE_PAGES" > "$WORK/sample.json"
+    echo "### $name: $PEOPLE people (generated in $loaded s), gateway $GW, the \`$TOKEN_USER\` user's token, record = \`${record_path#/tcs/api}\`"
+    echo
+    echo "| mix | answered/s | p50 ms | p90 ms | p99 ms | max ms | answers | TCS RSS peak (anon) | runs p99 |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    for mix in $MIXES; do
+        python3 "$BENCH/tcs_data.py" urls "$mix" 2000 "$WORK/sample.json" "$record_path" > "$WORK/$mix.urls"
+        # every URL must answer 200 before it is measured (a sample of them, quickly)
+        head -n 20 "$WORK/$mix.urls" | while read -r path; do
+            curl -fsS -o /dev/null -H "Authorization: Bearer $token" "$base$path" || { echo "failed: $path" >&2; exit 1; }
+        done
+        local drive=(python3 "$BENCH/rate.py" --rate "$RATE" --conns "$CONNS" --urls "$WORK/$mix.urls"
+            --header "Authorization: Bearer $token" "$base")
+        "${drive[@]}" --duration 5 --grace 5 > /dev/null
+        : > "$WORK/$name.$mix.runs"
+        : > "$WORK/$name.$mix.rss"
+        watch_rss "$WORK/$name.$mix.rss" &
+        local watcher=$!
+        for _ in $(seq 1 "$RUNS"); do
+            "${drive[@]}" --duration "$DURATION" >> "$WORK/$name.$mix.runs"
+        done
+        kill "$watcher"; wait "$watcher" 2>/dev/null || true
+        python3 - "$WORK/$name.$mix.runs" "$WORK/$name.$mix.rss" "$mix" <<'PY'
+import json, statistics, sys
+runs = [json.loads(l) for l in open(sys.argv[1])]
+med = lambda k: statistics.median(r[k] for r in runs)
+statuses = {}
+for r in runs:
+    for k, v in r["statuses"].items():
+        statuses[k] = statuses.get(k, 0) + v
+errors, unfinished = sum(r["errors"] for r in runs), sum(r["unfinished"] for r in runs)
+answers = ", ".join(f"{v} × {k}" for k, v in statuses.items()) + (f", {errors} errors" if errors else "") + (f", {unfinished} unfinished" if unfinished else "")
+rss = {}
+for l in open(sys.argv[2]):
+    n, v, a = l.split()
+    rss[n] = max(rss.get(n, (0, 0)), (int(v), int(a)))
+peak = ", ".join(f"{v / 1024:.1f} MB ({a / 1024:.1f})" for _, (v, a) in sorted(rss.items()))
+print(f"| {sys.argv[3]} | {med('answered_per_s'):.1f} | {med('p50'):.2f} | {med('p90'):.2f} | **{med('p99'):.2f}** | {max(r['max'] for r in runs):.1f} | {answers} | {peak} | {', '.join(str(r['p99']) for r in runs)} |")
+PY
+    done
+    echo
+    echo "load average now $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo
+    if [ -n "${EXPLAIN:-}" ]; then explain "$name"; fi
+    kill -INT "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
+    if [ "$name" = postgres ]; then
+        "${RUN_AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m fast stop >/dev/null
+        rm -rf "$WORK/pg"
+    fi
+}
+
+# The plans of the people list's statements, one URL of each mix (not `record`), on backend $1.
+# PostgreSQL: the plans the service's own statements got, as executed (a prepared statement's
+# custom or generic plan, with its parameters), logged by auto_explain with ANALYZE and
+# BUFFERS while each URL is asked twice through the gateway after the load. SQLite: EXPLAIN
+# QUERY PLAN (sqlite3's library) of the statement bench/tcs_plans.py writes for the URL, the
+# same text as crates/services/tcs/src/people/search.rs writes.
+explain() {
+    local name=$1
+    echo "#### $name: query plans"
+    echo
+    if [ "$name" = postgres ]; then
+        psql_tcs -c "ALTER SYSTEM SET auto_explain.log_min_duration = 0" -c "SELECT pg_reload_conf()" >/dev/null
+        sleep 1
+    fi
+    for mix in $MIXES; do
+        [ "$mix" = record ] && continue
+        local path; path=$(head -n 1 "$WORK/$mix.urls")
+        echo "- \`$mix\`: \`$path\`"
+        echo
+        echo '```'
+        if [ "$name" = postgres ]; then
+            local from; from=$(stat -c %s "$WORK/pg/log")
+            for _ in 1 2; do
+                curl -fsS -o /dev/null -H "Authorization: Bearer $token" "http://$GW$path"
+            done
+            sleep 0.5
+            tail -c +$((from + 1)) "$WORK/pg/log" | python3 -c '
+import sys
+entries = sys.stdin.read().split("@@ ")
+plans = [e for e in entries if "person_view" in e and "plan:" in e]
+print(plans[-1].strip() if plans else "(no plan logged)")'
+        else
+            python3 "$BENCH/tcs_plans.py" "$path" | python3 -c '
+import json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+q = json.load(sys.stdin)
+print(q["sql"])
+for row in db.execute("EXPLAIN QUERY PLAN " + q["sql"], q["params"]):
+    print("  " * 0 + "--", row[3])
+' "$WORK/$name/.tis/tcs.db"
+        fi
+        echo '```'
+        echo
+    done
+    if [ "$name" = postgres ]; then
+        psql_tcs -c "ALTER SYSTEM RESET auto_explain.log_min_duration" -c "SELECT pg_reload_conf()" >/dev/null
+    fi
+}
+
+echo "## TCS people — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "$RATE req/s per mix for ${DURATION} s × $RUNS runs (after a 5 s warm-up), $CONNS connections, $PEOPLE people, $INSTANCES instances per service, binary $TIS"
+echo
+for b in $BACKENDS; do
+    run_backend "$b"
+done
