@@ -366,6 +366,19 @@ async fn every_route_has_its_guard_and_a_person_out_of_scope_is_not_found() {
                 "{backend:?} {method} {path} permitted: {status} {res}"
             );
         }
+        // A trust admin (no placements yet) and a programme observer (no membership) do not
+        // see the person either.
+        for other in [Caller::trust_admin(3), Caller::observer(1)] {
+            let (status, _, _) = call(
+                &app,
+                &other,
+                Method::GET,
+                &format!("/tcs/api/people/{id}"),
+                None,
+            )
+            .await;
+            assert_eq!(status, 404, "{backend:?}");
+        }
         // The lists and id lists leave out-of-scope people out.
         let (status, _, list) = call(
             &app,
@@ -797,6 +810,20 @@ async fn bad_input_is_a_clear_400_naming_the_field_and_writes_nothing() {
                 "{body}: {res}"
             );
         }
+        // A 10 MB body.
+        let huge = format!(
+            "{{\"id\": {id}, \"surname\": \"{}\"}}",
+            "a".repeat(10 << 20)
+        );
+        let (status, _, res) = call(
+            &app,
+            &who,
+            Method::PUT,
+            "/tcs/api/contact-details",
+            Some(&huge),
+        )
+        .await;
+        assert_eq!(status, 413, "{res}");
         // 1,001 items in a bulk body.
         let many: Vec<Value> = (0..1001)
             .map(|_| json!({"id": id, "surname": "A", "forenames": "B"}))
