@@ -57,7 +57,7 @@ pub fn table(desc: &'static Descriptor, backend: Backend) -> String {
             line.push_str(" NOT NULL");
         }
         match f.kind {
-            Kind::Enum(names) => {
+            Kind::Enum(names) if !f.set => {
                 let list: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
                 let _ = write!(line, " CHECK ({} IN ({}))", f.column, list.join(", "));
             }

@@ -11,6 +11,19 @@
 //! A service that declares entities depends on `serde` and `utoipa` itself (the DTOs derive
 //! their traits).
 //!
+//! Beyond flat columns, a field may be:
+//! - a reference ([`Kind::Ref`]): stored as the referenced id, answered as the referenced
+//!   record with *its* references nested too, up to three levels (a curriculum's specialty
+//!   with the specialty's group); a write naming a missing record is a field error;
+//! - a set of enum names ([`Field::set`] on a [`Kind::Enum`] field, e.g. TCS's
+//!   `specialtyTypes`): a JSON array on the wire, comma-separated in one text column, a
+//!   `columnFilters` value matching the records whose set holds it;
+//! - defaulted ([`Field::default`]): the value stored when a record has none (a specialty's
+//!   `status` is `CURRENT`).
+//!
+//! Enum fields (sets or not) refuse names outside their list with a field error, whatever
+//! the DTO's Rust type (a `String` field included).
+//!
 //! - [`validate`]: a record against its descriptor; values from text.
 //! - [`ddl`]: the tables the descriptors imply, for both backends, and the test helper that
 //!   keeps a service's migration files equal to them.
@@ -62,6 +75,8 @@ pub enum Kind {
     /// One of a fixed set of names (`Status`, `DbcType`).
     Enum(&'static [&'static str]),
     /// A reference to another entity by id: a nested object on the wire, a foreign key in SQL.
+    /// Nested records have their own references nested too (a curriculum's specialty, with
+    /// the specialty's group), a few levels deep.
     Ref(&'static Descriptor),
 }
 
@@ -110,6 +125,14 @@ pub struct Field {
     /// Looked up by value, case-insensitively as the original's MySQL collation compared it
     /// (`/dbcs/abbr/{abbr}`): the table gets an index on `LOWER(column)`.
     pub lookup: bool,
+    /// The value stored when a record has none (never a validation error): the original's
+    /// service defaults, e.g. a specialty's `status` that `save` set to `CURRENT`.
+    pub default: Option<&'static str>,
+    /// On a [`Kind::Enum`] field: a *set* of the names (the original's `Set<SpecialtyType>`),
+    /// a JSON array on the wire, the names comma-separated in one text column (in the list's
+    /// order, each once; an empty set is the empty text). A `columnFilters` value matches the
+    /// records whose set holds it; such a field is neither searched nor sorted.
+    pub set: bool,
 }
 
 impl Field {
@@ -126,6 +149,8 @@ impl Field {
             generated: false,
             defaults_false: false,
             lookup: false,
+            default: None,
+            set: false,
         }
     }
 
@@ -169,6 +194,18 @@ impl Field {
     /// Looked up case-insensitively by value (see [`Field::lookup`]).
     pub const fn lookup(mut self) -> Field {
         self.lookup = true;
+        self
+    }
+
+    /// Stored as `value` when absent (see [`Field::default`]).
+    pub const fn default(mut self, value: &'static str) -> Field {
+        self.default = Some(value);
+        self
+    }
+
+    /// A set of the enum's names (see [`Field::set`]).
+    pub const fn set(mut self) -> Field {
+        self.set = true;
         self
     }
 

@@ -67,7 +67,7 @@ pub fn validate(
         let name = format!("{prefix}{}", f.json);
         let value = record.get(f.json).unwrap_or(&Json::Null);
         if value.is_null() {
-            if f.required && !f.generated && !f.defaults_false {
+            if f.required && !f.generated && !f.defaults_false && f.default.is_none() {
                 errors.push(FieldError::new(name, MUST_NOT_BE_NULL));
             }
             continue;
@@ -95,6 +95,18 @@ pub fn validate(
             (Kind::Uuid, Json::String(s)) if uuid::Uuid::parse_str(s.trim()).is_err() => {
                 errors.push(FieldError::new(name, "must be a UUID"));
             }
+            (Kind::Enum(names), value) if f.set && enum_set(names, value).is_none() => {
+                errors.push(FieldError::new(
+                    name,
+                    format!("must be a list of values out of {}", names.join(", ")),
+                ));
+            }
+            (Kind::Enum(names), Json::String(s)) if !f.set && !names.contains(&s.as_str()) => {
+                errors.push(FieldError::new(
+                    name,
+                    format!("must be one of {}", names.join(", ")),
+                ));
+            }
             (Kind::Ref(target), Json::Object(o)) => {
                 let id = o.get("id").unwrap_or(&Json::Null);
                 if id_value(target.id, id).is_none() {
@@ -108,6 +120,35 @@ pub fn validate(
         }
     }
     errors
+}
+
+/// A set of names (a JSON array of strings out of `names`) as stored: comma-separated, in
+/// the order of `names`, each once. `None` when `value` is not such an array.
+pub fn enum_set(names: &[&str], value: &Json) -> Option<String> {
+    let items = value.as_array()?;
+    let given: Vec<&str> = items.iter().map(Json::as_str).collect::<Option<_>>()?;
+    if given.iter().any(|g| !names.contains(g)) {
+        return None;
+    }
+    let kept: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| given.contains(n))
+        .collect();
+    Some(kept.join(","))
+}
+
+/// A stored set of names (see [`enum_set`]) as its JSON array.
+pub fn enum_set_json(stored: &Json) -> Json {
+    match stored {
+        Json::String(s) => Json::Array(
+            s.split(',')
+                .filter(|n| !n.is_empty())
+                .map(|n| Json::from(n.to_owned()))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 /// An id as a bound value, if it has the right shape for `kind`.
@@ -132,6 +173,7 @@ pub fn id_from_text(kind: IdKind, text: &str) -> Option<Value> {
 /// field's type (see `tis_store::sql` for why the type matters).
 pub fn bind_value(f: &Field, value: Option<&Json>) -> Value {
     let value = match (f.kind, value.unwrap_or(&Json::Null)) {
+        (Kind::Enum(names), v) if f.set => enum_set(names, v).map(Value::Text),
         (Kind::Text | Kind::Enum(_), Json::String(s)) => Some(Value::Text(s.clone())),
         (Kind::Long, Json::Number(n)) => n.as_i64().map(Value::Int),
         (Kind::Bool, Json::Bool(b)) => Some(Value::Bool(*b)),
@@ -142,7 +184,11 @@ pub fn bind_value(f: &Field, value: Option<&Json>) -> Value {
         (Kind::Ref(target), Json::Object(o)) => o.get("id").and_then(|id| id_value(target.id, id)),
         _ => None,
     };
-    value.unwrap_or(Value::NullOf(f.kind.sql_type()))
+    match (value, f.default) {
+        (Some(v), _) => v,
+        (None, Some(default)) => Value::Text(default.to_owned()),
+        (None, None) => Value::NullOf(f.kind.sql_type()),
+    }
 }
 
 /// Why a filter or look-up value does not fit its column.

@@ -23,8 +23,11 @@ use tis_store::{Db, Row, Sql, StoreError, Value};
 pub use query::{Filter, ListQuery, Page, Sort};
 pub use write::WriteError;
 
-use crate::entity::validate::id_from_text;
+use crate::entity::validate::{enum_set_json, id_from_text};
 use crate::entity::{Descriptor, Kind};
+
+/// How many levels of references a read nests (a curriculum's specialty's group).
+const NESTING: usize = 3;
 
 /// The repository. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -159,15 +162,42 @@ impl Repo {
         keys: usize,
     ) -> Result<Vec<Row>, StoreError> {
         let mut rows = self.db.read().fetch_keyed(sql, keys).await?;
-        self.nest_references(desc, &mut rows).await?;
+        self.shape(desc, &mut rows, NESTING).await?;
         Ok(rows)
     }
 
-    /// Replaces each reference id by the referenced record (one level deep).
+    /// Turns stored rows into their wire shape: sets of names into arrays, and each reference
+    /// id into the referenced record, itself shaped, `depth` levels deep (then the id alone).
+    fn shape<'a>(
+        &'a self,
+        desc: &'static Descriptor,
+        rows: &'a mut [Row],
+        depth: usize,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StoreError>> + Send + 'a>>
+    {
+        Box::pin(async move {
+            for f in desc.fields {
+                if f.set {
+                    for row in rows.iter_mut() {
+                        if let Some(v) = row.get_mut(f.json) {
+                            *v = enum_set_json(v);
+                        }
+                    }
+                }
+            }
+            if depth > 0 {
+                self.nest_references(desc, rows, depth - 1).await?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Replaces each reference id by the referenced record, shaped `depth` levels deeper.
     async fn nest_references(
         &self,
         desc: &'static Descriptor,
         rows: &mut [Row],
+        depth: usize,
     ) -> Result<(), StoreError> {
         for f in desc.fields {
             let Kind::Ref(target) = f.kind else { continue };
@@ -185,14 +215,16 @@ impl Repo {
                 .filter_map(|id| id_from_text(target.id, &id_key(id)))
                 .collect();
             let q = ListQuery::filtered(vec![Filter::new(target.id_field(), values)]);
-            let found: HashMap<String, Row> = self
+            let mut targets = self
                 .db
                 .read()
                 .fetch_keyed(
                     query::select(target, &q, None, self.db.backend()),
                     q.keys(target),
                 )
-                .await?
+                .await?;
+            self.shape(target, &mut targets, depth).await?;
+            let found: HashMap<String, Row> = targets
                 .into_iter()
                 .map(|r| (id_key(r.get("id").unwrap_or(&Json::Null)), r))
                 .collect();

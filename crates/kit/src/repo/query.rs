@@ -130,6 +130,23 @@ fn where_inner(desc: &'static Descriptor, q: &ListQuery, backend: Option<Backend
     };
     for f in &q.filters {
         and(&mut sql);
+        if f.field.set {
+            // The set (comma-separated names) holds any of the values.
+            sql.push("(");
+            for (i, v) in f.values.iter().enumerate() {
+                let Value::Text(name) = v else { continue };
+                if i > 0 {
+                    sql.push(" OR ");
+                }
+                sql.push("',' || ")
+                    .push(f.field.column)
+                    .push(" || ',' LIKE ")
+                    .bind(format!("%,{},%", escape_like(name)))
+                    .push(r" ESCAPE '\'");
+            }
+            sql.push(if f.values.is_empty() { "1 = 0)" } else { ")" });
+            continue;
+        }
         if f.lower {
             sql.push("LOWER(").push(f.field.column).push(") IN ");
         } else {

@@ -115,7 +115,7 @@ pub const SPECIALTY_TYPES: &[&str] = &["CURRICULUM", "POST", "PLACEMENT", "SUB_S
 
 /// How TCS's catalogue entities answer: as the original (alert headers, `fieldErrors`), with
 /// `PUT` needing an id, no `exists` route (the original had none).
-fn tcs_crud(guards: Guards) -> Crud {
+pub(crate) fn tcs_crud(guards: Guards) -> Crud {
     Crud::new(guards)
         .original(crate::routes::APP)
         .upsert(false)

@@ -2,10 +2,14 @@
 //! PostgreSQL (a fresh database each; PostgreSQL tests fail when it cannot be started).
 
 mod catalogue;
+mod curricula;
 mod helpers;
 mod memberships;
 mod people_basic;
 mod people_list;
 mod people_record;
+mod programmes;
 mod qualifications;
+mod rotations;
 mod schema;
+mod specialties;
