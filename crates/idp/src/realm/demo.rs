@@ -36,7 +36,7 @@ pub const ALL_DBCS: &[&str] = &[
     "1-AIIDWA",  // North West London
     "1-AIIDVS",  // North Central and East London
     "1-AIIDWI",  // South London
-    "1-AIIDSA",  // Kent, Surrey and Sussex
+    "1-AIIDR8",  // Kent, Surrey and Sussex (1-AIIDSA is East Midlands)
     "1-AIIDHJ",  // Wessex
     "1-1RSSPZ7", // East Midlands
     "1-1RSSQ05", // East of England

@@ -16,7 +16,7 @@ pub const ALL_DBCS: &[&str] = &[
     "1-AIIDWA",
     "1-AIIDVS",
     "1-AIIDWI",
-    "1-AIIDSA",
+    "1-AIIDR8",
     "1-AIIDHJ",
     "1-1RSSPZ7",
     "1-1RSSQ05",

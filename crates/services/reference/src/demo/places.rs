@@ -24,7 +24,7 @@ pub(super) const LOCAL_OFFICES: &[(&str, &str, &str, &str)] = &[
     (
         "HEKSS",
         "Health Education England Kent, Surrey and Sussex",
-        "1-AIIDSA",
+        "1-AIIDR8",
         "KSS",
     ),
     ("HEWX", "Health Education England Wessex", "1-AIIDHJ", "WX"),
