@@ -845,6 +845,38 @@ fn annotations(dto: &ProgrammeMembershipDto) -> Vec<FieldError> {
     errors
 }
 
+/// What a body names of a stored membership: its `uuid`, else one of its curriculum
+/// memberships' ids.
+#[derive(Debug, Clone, Copy)]
+enum Named {
+    Uuid([Uuid; 1]),
+    Cm([i64; 1]),
+}
+
+impl Named {
+    fn which(&self) -> Which<'_> {
+        match self {
+            Named::Uuid(u) => Which::Uuids(u),
+            Named::Cm(c) => Which::Cms(c),
+        }
+    }
+}
+
+/// The stored membership `dto` names, if any (a `uuid` that is not one is a 400).
+fn named(dto: &ProgrammeMembershipDto) -> Result<Option<Named>, ApiError> {
+    if let Some(text) = dto.uuid.as_deref() {
+        let uuid =
+            Uuid::parse_str(text.trim()).map_err(|_| ApiError::field("uuid", "must be a UUID"))?;
+        return Ok(Some(Named::Uuid([uuid])));
+    }
+    Ok(dto
+        .curriculum_memberships
+        .iter()
+        .flatten()
+        .find_map(|c| c.id)
+        .map(|id| Named::Cm([id])))
+}
+
 /// Whether a query answers any row.
 async fn exists(tx: &mut Tx, q: Sql) -> Result<bool, ApiError> {
     Ok(tx.fetch_optional(q).await?.is_some())
@@ -871,22 +903,19 @@ async fn check(
     }
     let mut errors = Vec::new();
     // The membership updated: named by uuid, or by its first curriculum membership.
-    let uuid = match dto.uuid.as_deref() {
-        Some(text) => match Uuid::parse_str(text.trim()) {
-            Ok(u) => Some(u),
-            Err(_) => return Err(ApiError::field("uuid", "must be a UUID")),
-        },
+    let stored = match named(dto)? {
+        Some(n) => {
+            let found = read_tx(tx, &n.which(), &Scope::Everything).await?.pop();
+            if found.is_none()
+                && let Named::Uuid([uuid]) = n
+            {
+                return Err(ApiError::NotFound(format!(
+                    "no programme membership {uuid}"
+                )));
+            }
+            found
+        }
         None => None,
-    };
-    let named_cm = cms.iter().find_map(|c| c.id);
-    let stored = match (uuid, named_cm) {
-        (Some(u), _) => read_tx(tx, &Which::Uuids(&[u]), &Scope::Everything)
-            .await?
-            .pop(),
-        (None, Some(cm)) => read_tx(tx, &Which::Cms(&[cm]), &Scope::Everything)
-            .await?
-            .pop(),
-        (None, None) => None,
     };
     if let Some(s) = &stored
         && tx
@@ -1099,7 +1128,6 @@ async fn check(
             .as_ref()
             .and_then(|s| s.dto.uuid.as_deref())
             .and_then(|u| Uuid::parse_str(u).ok())
-            .or(uuid)
             .unwrap_or_else(Uuid::new_v4),
         exists,
         person_id,
@@ -1325,8 +1353,8 @@ async fn write(
     Ok(after.dto)
 }
 
-/// Checks Reference for `dtos`, then checks and writes each in one transaction: all or
-/// nothing. Field errors of a list are prefixed `[i].`.
+/// Asks Reference about what `dtos` name (before the transaction), then checks and writes
+/// each in one transaction: all or nothing. Field errors of a list are prefixed `[i].`.
 async fn save_all(
     tcs: &Tcs,
     who: &Principal,
@@ -1334,18 +1362,23 @@ async fn save_all(
     dtos: &[ProgrammeMembershipDto],
     list: bool,
 ) -> Result<Vec<ProgrammeMembershipDto>, ApiError> {
+    // Reference first, outside the transaction: the leaving reasons that change.
     let mut refs = Refs::new();
     for (i, dto) in dtos.iter().enumerate() {
-        refs_of(
-            dto,
-            &if list {
+        let stored = match named(dto) {
+            Ok(Some(n)) => read(tcs, &n.which(), &Scope::Everything).await?.pop(),
+            _ => None,
+        };
+        if stored.and_then(|s| s.dto.leaving_reason) != dto.leaving_reason {
+            let prefix = if list {
                 format!("[{i}].")
             } else {
                 String::new()
-            },
-            &mut refs,
-        );
+            };
+            refs_of(dto, &prefix, &mut refs);
+        }
     }
+    refs.check(&tcs.reference, who, headers).await?;
     let scope = Scope::of(who);
     let mut tx = tcs.kit.repo.db().write().begin().await?;
     let mut checked = Vec::with_capacity(dtos.len());
@@ -1363,7 +1396,6 @@ async fn save_all(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    refs.check(&tcs.reference, who, headers).await?;
     let mut saved = Vec::with_capacity(dtos.len());
     for (dto, c) in dtos.iter().zip(&checked) {
         saved.push(write(&mut tx, who.user_name(), dto, c).await?);

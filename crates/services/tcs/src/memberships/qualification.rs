@@ -322,16 +322,8 @@ async fn of_person(
     Ok(axum::Json(dtos(db.read().fetch_all(q).await?)?).into_response())
 }
 
-/// The annotations and validator of one qualification, in `tx`, against the stored one
-/// (`None` when creating); Reference names are added to `refs` (only when they change).
-async fn check(
-    tx: &mut Tx,
-    scope: &Scope,
-    dto: &QualificationDto,
-    stored: Option<&QualificationDto>,
-    refs: &mut Refs,
-    prefix: &str,
-) -> Result<(), ApiError> {
+/// The annotations and validator of one qualification (Reference aside), in `tx`.
+async fn check(tx: &mut Tx, scope: &Scope, dto: &QualificationDto) -> Result<(), ApiError> {
     let mut errors = Vec::new();
     for (field, value) in [
         ("qualification", &dto.qualification),
@@ -373,13 +365,6 @@ async fn check(
                 ));
             }
         }
-    }
-    if dto.country_of_qualification != stored.and_then(|s| s.country_of_qualification.clone()) {
-        refs.code(
-            format!("{prefix}countryOfQualification"),
-            RefType::COUNTRIES,
-            dto.country_of_qualification.as_deref(),
-        );
     }
     if errors.is_empty() {
         Ok(())
@@ -486,8 +471,9 @@ async fn write(
     Ok(after)
 }
 
-/// Checks and saves `dtos` (each created when it has no id, else updated: 404 for an id that
-/// names none in scope) in one transaction, after asking Reference about what they name.
+/// Asks Reference about the countries `dtos` change (before the transaction), then checks and
+/// saves them (each created when it has no id, else updated: 404 for an id that names none in
+/// scope) in one transaction.
 async fn save_all(
     tcs: &Tcs,
     who: &Principal,
@@ -496,8 +482,37 @@ async fn save_all(
     list: bool,
 ) -> Result<Vec<QualificationDto>, ApiError> {
     let scope = Scope::of(who);
-    let mut tx = tcs.kit.repo.db().write().begin().await?;
+    // Reference first, outside the transaction: the countries that change.
     let mut refs = Refs::new();
+    for (i, dto) in dtos.iter().enumerate() {
+        let stored = match dto.id {
+            Some(id) => self::dtos(
+                tcs.kit
+                    .repo
+                    .db()
+                    .read()
+                    .fetch_all(by_id(id, &Scope::Everything))
+                    .await?,
+            )?
+            .pop()
+            .and_then(|s| s.country_of_qualification),
+            None => None,
+        };
+        if stored != dto.country_of_qualification {
+            let prefix = if list {
+                format!("[{i}].")
+            } else {
+                String::new()
+            };
+            refs.code(
+                format!("{prefix}countryOfQualification"),
+                RefType::COUNTRIES,
+                dto.country_of_qualification.as_deref(),
+            );
+        }
+    }
+    refs.check(&tcs.reference, who, headers).await?;
+    let mut tx = tcs.kit.repo.db().write().begin().await?;
     let mut errors = Vec::new();
     let mut stored = Vec::with_capacity(dtos.len());
     for (i, dto) in dtos.iter().enumerate() {
@@ -509,12 +524,7 @@ async fn save_all(
             ),
             None => None,
         };
-        let prefix = if list {
-            format!("[{i}].")
-        } else {
-            String::new()
-        };
-        if let Err(e) = check(&mut tx, &scope, dto, before.as_ref(), &mut refs, &prefix).await {
+        if let Err(e) = check(&mut tx, &scope, dto).await {
             match if list { item_errors(e, i) } else { e } {
                 ApiError::Validation(f) => errors.extend(f),
                 other => return Err(other),
@@ -525,7 +535,6 @@ async fn save_all(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    refs.check(&tcs.reference, who, headers).await?;
     let mut saved = Vec::with_capacity(dtos.len());
     for (dto, before) in dtos.iter().zip(&stored) {
         saved.push(write(&mut tx, who.user_name(), dto, before.as_ref()).await?);

@@ -1206,3 +1206,111 @@ async fn a_curriculum_membership_is_added_to_a_membership_checked_and_patched() 
         assert_eq!(status, 404);
     }
 }
+
+#[tokio::test]
+async fn with_reference_down_a_leaving_reason_seen_before_is_written_marked_stale_and_a_new_one_is_503()
+ {
+    for backend in BACKENDS {
+        let mut reference = start_reference().await;
+        let app = spawn_with_people_and_reference(backend, 2, vec![reference.addr], |c| {
+            c.reference.fresh_for = std::time::Duration::ZERO;
+            c.reference.stale_while_revalidate = std::time::Duration::ZERO;
+            c.reference.retry_after_failure = std::time::Duration::ZERO;
+        })
+        .await;
+        let etl = etl();
+        let mut pm = memberships_of(&app, 1).await[0].clone();
+        let put = |b: Value| {
+            let app = &app;
+            let etl = etl.clone();
+            async move {
+                call(
+                    app,
+                    Method::PUT,
+                    "/tcs/api/programme-memberships",
+                    &etl,
+                    Some(b),
+                )
+                .await
+            }
+        };
+        for reason in ["CCT", "RESIGNED"] {
+            pm["leavingReason"] = json!(reason);
+            let (status, headers, _) = put(pm.clone()).await;
+            assert_eq!(status, 200, "{backend:?}");
+            assert!(headers.get("tis-degraded").is_none());
+        }
+        reference.stop().await;
+
+        // Unchanged: Reference is not asked.
+        pm["leavingDestination"] = json!("GP");
+        let (status, headers, _) = put(pm.clone()).await;
+        assert_eq!(status, 200, "{backend:?}");
+        assert!(headers.get("tis-degraded").is_none(), "{headers:?}");
+        // Changed to one seen before: written, marked.
+        pm["leavingReason"] = json!("CCT");
+        let (status, headers, res) = put(pm.clone()).await;
+        assert_eq!(status, 200, "{backend:?}: {res}");
+        assert_eq!(headers["tis-degraded"], "reference-stale");
+        // Never seen: 503, nothing written.
+        pm["leavingReason"] = json!("OTHER");
+        pm["leavingDestination"] = json!("ABROAD");
+        let (status, _, res) = put(pm.clone()).await;
+        assert_eq!(status, 503, "{res}");
+        assert_eq!(res["error"]["code"], "dependency_unavailable");
+        let (_, _, stored) = call(
+            &app,
+            Method::GET,
+            &format!(
+                "/tcs/api/programme-memberships/{}",
+                pm["uuid"].as_str().expect("uuid")
+            ),
+            &etl,
+            None,
+        )
+        .await;
+        assert_eq!(stored["leavingReason"], "CCT");
+        assert_eq!(stored["leavingDestination"], "GP");
+
+        // A PUT of a membership that is none: 404.
+        pm["uuid"] = json!("6f1c1f52-5a4e-4b55-9b1e-000000000000");
+        pm["leavingReason"] = Value::Null;
+        let (status, _, _) = put(pm).await;
+        assert_eq!(status, 404);
+    }
+}
+
+#[tokio::test]
+async fn the_api_document_describes_the_membership_and_qualification_routes() {
+    for backend in BACKENDS {
+        let app = spawn_with(backend, |_| {}).await;
+        let doc: Value = app
+            .request(Method::GET, "/tcs/api-docs", None)
+            .send()
+            .await
+            .expect("GET")
+            .json()
+            .await
+            .expect("json");
+        for path in [
+            "/tcs/api/programme-memberships",
+            "/tcs/api/programme-memberships/{id}",
+            "/tcs/api/programme-memberships/delete/",
+            "/tcs/api/bulk-programme-membership",
+            "/tcs/api/curriculum-memberships",
+            "/tcs/api/trainee/{traineeId}/programme-memberships/rolled-up",
+            "/tcs/api/qualifications",
+            "/tcs/api/people/{personId}/qualifications",
+        ] {
+            assert!(doc["paths"][path].is_object(), "{path}");
+        }
+        let text = doc.to_string();
+        for reference in text.split("#/components/schemas/").skip(1) {
+            let name = reference.split('"').next().unwrap_or_default();
+            assert!(
+                doc["components"]["schemas"][name].is_object(),
+                "{backend:?}: {name} is referenced, not described"
+            );
+        }
+    }
+}
