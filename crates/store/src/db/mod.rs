@@ -137,9 +137,16 @@ impl Db {
                 if !(u.starts_with("postgres:") || u.starts_with("postgresql:")) {
                     return Err(invalid(u, "replicas must be postgres:// URLs"));
                 }
+                // plan_cache_mode = force_custom_plan: every execution of a prepared
+                // statement is planned with its parameters. sqlx prepares and caches every
+                // statement, and after five executions PostgreSQL may switch one to a generic
+                // plan that ignores the values: a list filtered on a rare value then scanned
+                // by a common one (docs/benchmarks.md "Lists through the kit", "TCS people").
+                // Planning our statements costs far less than a wrong plan over many rows.
                 let mut opts = PgConnectOptions::from_str(u)
                     .map_err(|e| invalid(u, e))?
-                    .application_name("tis");
+                    .application_name("tis")
+                    .options([("plan_cache_mode", "force_custom_plan")]);
                 if !cfg.statement_timeout.is_zero() {
                     let ms = cfg.statement_timeout.as_millis().to_string();
                     opts = opts.options([("statement_timeout", ms.as_str())]);

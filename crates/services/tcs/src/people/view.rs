@@ -10,8 +10,10 @@
 //!   when the query is digits. Three characters or more use the engine's trigram structure
 //!   (an FTS5 trigram table on SQLite, a pg_trgm index on PostgreSQL); shorter queries scan.
 //! - `columnFilters`: `programmeName`, `gradeId`, `specialty`, `placementType`, `siteId`,
-//!   `role`, `currentOwner`, `status` (the original's eight), and `programmeMembershipStatus`
-//!   (its Elasticsearch path's); any other key is a 400 naming it.
+//!   `role`, `currentOwner`, `status` (the original's eight), `programmeMembershipStatus` and
+//!   `trainingNumber` (its Elasticsearch path filtered on any indexed field; a training number
+//!   finds its trainee, exactly, as `searchQuery` does not look at training numbers); any other
+//!   key is a 400 naming it.
 //! - `sort`: any column of the row by its JSON name (the original pasted the value into SQL);
 //!   then the id, so pages are stable. Default: by id.
 //! - Paging: the original's "basic" headers: `Link` with only `next`, no `X-Total-Count` (the
@@ -35,7 +37,7 @@ tis_service_kit::entity! {
     programme_name "programmeName": String => "programme_name" (Kind::Text) .sort() .filter();
     programme_number "programmeNumber": String => "programme_number" (Kind::Text) .sort();
     programme_membership_status "programmeMembershipStatus": String => "programme_membership_status" (Kind::Enum(PROGRAMME_MEMBERSHIP_STATUS)) .sort() .filter();
-    training_number "trainingNumber": String => "training_number" (Kind::Text) .sort();
+    training_number "trainingNumber": String => "training_number" (Kind::Text) .sort() .filter();
     grade_id "gradeId": i64 => "grade_id" (Kind::Long) .sort() .filter();
     grade_abbreviation "gradeAbbreviation": String => "grade_abbreviation" (Kind::Text) .sort();
     site_id "siteId": i64 => "site_id" (Kind::Long) .sort() .filter();
