@@ -14,6 +14,10 @@ pub const SCENARIOS: &[(&str, &str)] = &[
         include_str!("../../../../scenarios/profile-down.toml"),
     ),
     (
+        "reference-down",
+        include_str!("../../../../scenarios/reference-down.toml"),
+    ),
+    (
         "instance-kill",
         include_str!("../../../../scenarios/instance-kill.toml"),
     ),

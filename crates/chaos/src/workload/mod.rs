@@ -14,7 +14,7 @@
 //! | `login` | `POST {issuer}/protocol/openid-connect/token` | a reader | `idp.login` |
 //! | `people` | `GET /tcs/api/people?searchQuery=…&size=20` (a surname's first letters) | a TCS reader | `tcs.read` |
 //! | `person` | `GET /tcs/api/people/{id}` (the whole record) | `admin` or `sensitive` | `tcs.read` |
-//! | `contact` | `GET /tcs/api/contact-details/{id}`, then `PUT /tcs/api/contact-details` with a new email + `Idempotency-Key` (its title is checked with Reference) | `etl` | `tcs.write` |
+//! | `contact` | `GET /tcs/api/contact-details/{id}`, then `PUT /tcs/api/contact-details` with a new email and title (`DR` ⇄ `MR`, checked with Reference) + `Idempotency-Key` | `etl` | `tcs.write` |
 //!
 //! The TCS journeys work on `tis up`'s demo trainees (ids 1 to 3,000); their weights are zero
 //! in the default mix, so that scenarios written before TCS judge the same requests.
@@ -457,8 +457,8 @@ impl Workload {
         }
     }
 
-    /// A person's contact details, read and written back with a new email: what an admin
-    /// does in the person's record. One journey: its latency is both requests'.
+    /// A person's contact details, read and written back with a new email and title: what an
+    /// admin does in the person's record. One journey: its latency is both requests'.
     async fn update_contact(&self, id: u32, n: u32, retry: Retry) -> Answer {
         let api = format!("{}/tcs/api/contact-details", self.entry);
         let read = self
@@ -480,6 +480,10 @@ impl Workload {
             );
         };
         body["email"] = format!("chaos.{n}@example.nhs.uk").into();
+        // A coded value that always changes (TCS asks Reference only about changed ones),
+        // between two titles every TCS instance sees within seconds of the start.
+        let title = if body["title"] == "DR" { "MR" } else { "DR" };
+        body["title"] = title.into();
         let key = uuid::Uuid::new_v4().to_string();
         let mut written = self
             .send(
