@@ -72,6 +72,22 @@ fn original_headers(mut res: Response, kind: &str, value: &str, params: &str) ->
     res
 }
 
+/// `201 Created` with `body`, `Location: {api}/{plural}/{id}` and the original's creation
+/// alert for `entity`.
+fn created(
+    api: &str,
+    plural: &str,
+    entity: &str,
+    id: &str,
+    body: impl serde::Serialize,
+) -> Response {
+    let mut res = (http::StatusCode::CREATED, axum::Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("{api}/{plural}/{id}")) {
+        res.headers_mut().insert(http::header::LOCATION, v);
+    }
+    alert(res, entity, "created", id)
+}
+
 /// An answer: validation errors in the original's shape too (`message: "error.validation"`,
 /// `fieldErrors: [{objectName, field, message}]` with the human message, as HEAD answered),
 /// beside the standard error body; other errors as they are.

@@ -1407,13 +1407,7 @@ async fn save_all(
 /// The answer to a created membership: 201, `Location` of its first curriculum membership.
 fn created(tcs: &Tcs, dto: ProgrammeMembershipDto) -> Response {
     let id = first_cm_id(&dto).map(|i| i.to_string()).unwrap_or_default();
-    let mut res = (StatusCode::CREATED, axum::Json(dto)).into_response();
-    if let Ok(v) =
-        http::HeaderValue::from_str(&format!("{}/programme-memberships/{id}", tcs.kit.api))
-    {
-        res.headers_mut().insert(http::header::LOCATION, v);
-    }
-    alert(res, ENTITY, "created", &id)
+    super::created(tcs.kit.api, "programme-memberships", ENTITY, &id, dto)
 }
 
 /// `POST /programme-memberships`.
@@ -1423,36 +1417,30 @@ async fn create(
     headers: HeaderMap,
     Body(dto): Body<ProgrammeMembershipDto>,
 ) -> Response {
-    answer(OBJECT, create_inner(&tcs, &who, &headers, dto).await)
-}
-
-async fn create_inner(
-    tcs: &Tcs,
-    who: &Principal,
-    headers: &HeaderMap,
-    dto: ProgrammeMembershipDto,
-) -> Result<Response, ApiError> {
-    if dto
-        .curriculum_memberships
-        .as_ref()
-        .and_then(|c| c.first())
-        .is_some_and(|c| c.id.is_some())
-    {
-        let res = super::invalid(
-            OBJECT,
-            vec![FieldError::new(
-                "curriculumMemberships[0].id",
-                "A new programmeMembership cannot already have an ID",
-            )],
-        );
-        return Ok(super::failure(res, "idexists", ENTITY));
+    let result = async {
+        if dto
+            .curriculum_memberships
+            .as_ref()
+            .and_then(|c| c.first())
+            .is_some_and(|c| c.id.is_some())
+        {
+            let res = super::invalid(
+                OBJECT,
+                vec![FieldError::new(
+                    "curriculumMemberships[0].id",
+                    "A new programmeMembership cannot already have an ID",
+                )],
+            );
+            return Ok(super::failure(res, "idexists", ENTITY));
+        }
+        if dto.uuid.is_some() {
+            return Err(ApiError::field("uuid", "must be null"));
+        }
+        let mut saved = save_all(&tcs, &who, &headers, std::slice::from_ref(&dto), false).await?;
+        Ok(created(&tcs, saved.pop().unwrap_or_default()))
     }
-    if dto.uuid.is_some() {
-        return Err(ApiError::field("uuid", "must be null"));
-    }
-    let mut saved = save_all(tcs, who, headers, std::slice::from_ref(&dto), false).await?;
-    let saved = saved.pop().unwrap_or_default();
-    Ok(created(tcs, saved))
+    .await;
+    answer(OBJECT, result)
 }
 
 /// `PUT /programme-memberships`: an update, or a create when the first curriculum membership
@@ -1812,13 +1800,13 @@ async fn create_curriculum_membership(
             .max_by_key(|c| c.id)
             .unwrap_or_default();
         let id = added.id.unwrap_or_default().to_string();
-        let mut res = (StatusCode::CREATED, axum::Json(added)).into_response();
-        if let Ok(v) =
-            http::HeaderValue::from_str(&format!("{}/curriculum-memberships/{id}", tcs.kit.api))
-        {
-            res.headers_mut().insert(http::header::LOCATION, v);
-        }
-        Ok(alert(res, "curriculumMembership", "created", &id))
+        Ok(super::created(
+            tcs.kit.api,
+            "curriculum-memberships",
+            "curriculumMembership",
+            &id,
+            added,
+        ))
     }
     .await;
     answer(OBJECT, result)

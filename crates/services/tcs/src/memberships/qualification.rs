@@ -562,12 +562,13 @@ async fn create(
             .pop()
             .unwrap_or_default();
         let id = saved.id.unwrap_or_default().to_string();
-        let mut res = (StatusCode::CREATED, axum::Json(saved)).into_response();
-        if let Ok(v) = http::HeaderValue::from_str(&format!("{}/qualifications/{id}", tcs.kit.api))
-        {
-            res.headers_mut().insert(http::header::LOCATION, v);
-        }
-        Ok(alert(res, ENTITY, "created", &id))
+        Ok(super::created(
+            tcs.kit.api,
+            "qualifications",
+            ENTITY,
+            &id,
+            saved,
+        ))
     }
     .await;
     answer(OBJECT, result)

@@ -775,6 +775,18 @@ async fn each_route_lets_the_permitted_through_refuses_others_403_and_hides_othe
             format!("/tcs/api/trainee/{person}/programme-memberships/rolled-up"),
             format!("/tcs/api/trainee/{person}/programme/{programme}/programme-memberships"),
         ];
+        // A programme observer sees the people of their programmes; a trust admin those
+        // placed in their trusts (nobody, until placements).
+        let observer = Caller::observer(programme).token();
+        let elsewhere = db_value(
+            &app,
+            &format!(
+                "SELECT MIN(id) AS n FROM programme WHERE id NOT IN (SELECT programme_id FROM programme_membership WHERE person_id = {person})"
+            ),
+        )
+        .await;
+        let other_observer = Caller::observer(elsewhere.as_i64().expect("a programme")).token();
+        let trust_admin = Caller::trust_admin(3).token();
         for path in &reads {
             let (status, _, _) = call(&app, Method::GET, path, &allowed, None).await;
             assert_eq!(status, 200, "{backend:?} {path}");
@@ -782,6 +794,12 @@ async fn each_route_lets_the_permitted_through_refuses_others_403_and_hides_othe
             assert_eq!(status, 403, "{path}");
             let (status, _, _) = call(&app, Method::GET, path, &outsider, None).await;
             assert_eq!(status, 404, "{path}");
+            let (status, _, _) = call(&app, Method::GET, path, &observer, None).await;
+            assert_eq!(status, 200, "observer: {path}");
+            for hidden in [&other_observer, &trust_admin] {
+                let (status, _, _) = call(&app, Method::GET, path, hidden, None).await;
+                assert_eq!(status, 404, "{path}");
+            }
         }
         // Lists leave out what the caller may not see.
         for path in [
