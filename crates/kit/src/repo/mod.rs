@@ -153,6 +153,17 @@ impl Repo {
         Ok(self.db.write().execute(sql).await? > 0)
     }
 
+    /// Runs a service's own select of `desc`'s columns ([`query::select_list`] over any
+    /// `FROM`, e.g. a scoped sub-select) and shapes its rows as the repository's own reads
+    /// are (sets as arrays, references nested), ready for [`crate::http::crud::decode`].
+    pub async fn select(
+        &self,
+        desc: &'static Descriptor,
+        sql: Sql,
+    ) -> Result<Vec<Row>, StoreError> {
+        self.fetch(desc, sql, 0).await
+    }
+
     /// Runs a select of `desc`'s columns (expected to find `keys` rows when it is a look-up
     /// by key, see [`ListQuery::keys`]) and nests referenced records.
     async fn fetch(

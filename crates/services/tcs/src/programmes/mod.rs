@@ -9,7 +9,10 @@
 //!   (`programme_curriculum`), and both are scoped ([`crate::domain::scope`]): a caller reads
 //!   and writes only the programmes of their scope (a rotation through its programme); any
 //!   other id is 404, as an unknown one.
+//! - [`by_programme`]: a programme's specialties and people (the original's
+//!   `/programme/{id}/…` reads, Spring `Page` bodies).
 
+pub mod by_programme;
 pub mod curricula;
 pub mod programme;
 pub mod rotations;
@@ -45,6 +48,7 @@ pub fn routes(api: Api<Tcs>) -> Api<Tcs> {
     );
     let api = crud::routes_with::<curricula::CurriculumDto, Tcs>(api, &curricula::crud());
     let api = programme::routes(api);
+    let api = by_programme::routes(api);
     rotations::routes(api)
 }
 
@@ -90,7 +94,7 @@ pub async fn page_from(
     if let Some(page) = page {
         sql.push_page(page);
     }
-    let rows = db.read().fetch_all(sql).await?;
+    let rows = kit.repo.select(desc, sql).await?;
     let got = rows.len() as u64;
     let Some(page) = page else {
         return Ok((rows, got));

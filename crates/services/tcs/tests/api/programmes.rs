@@ -836,3 +836,183 @@ async fn programme_routes_have_the_original_guards() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_programmes_specialties_and_people_are_spring_pages_within_scope() {
+    for backend in BACKENDS {
+        let app = spawn_with_people(backend, 60).await;
+        let programme = db_value(
+            &app,
+            "SELECT MIN(programme_id) AS n FROM programme_membership",
+        )
+        .await
+        .as_i64()
+        .unwrap();
+        let owner = db_value(
+            &app,
+            &format!("SELECT owner AS n FROM programme WHERE id = {programme}"),
+        )
+        .await;
+        let other = db_value(
+            &app,
+            &format!(
+                "SELECT MIN(id) AS n FROM programme WHERE owner <> '{}'",
+                owner.as_str().unwrap()
+            ),
+        )
+        .await
+        .as_i64()
+        .unwrap();
+        let everything = Caller::etl().granted(&["specialty:view"]).token();
+        let elsewhere = Caller::hee(&[]).granted(&["specialty:view"]).token();
+
+        // Specialties: those of the programme's curricula.
+        let expected = db_value(&app, &format!("SELECT COUNT(DISTINCT c.specialty_id) AS n FROM programme_curriculum pc JOIN curriculum c ON c.id = pc.curriculum_id WHERE pc.programme_id = {programme}")).await;
+        let path = format!("/tcs/api/programme/{programme}/specialties?page=0&size=50");
+        let (status, _, body) = call(&app, Method::GET, &path, &everything, None).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            (
+                &body["totalElements"],
+                &body["size"],
+                &body["number"],
+                &body["totalPages"]
+            ),
+            (&expected, &json!(50), &json!(0), &json!(1)),
+            "{body}"
+        );
+        assert!(body["content"][0]["specialtyCode"].is_string(), "{body}");
+        let name = body["content"][0]["name"].as_str().unwrap().to_owned();
+        let (_, _, found) = call(
+            &app,
+            Method::GET,
+            &format!("{path}&searchQuery={}", url_encode(&name)),
+            &everything,
+            None,
+        )
+        .await;
+        assert_eq!(found["totalElements"], 1);
+        let (_, _, none) = call(
+            &app,
+            Method::GET,
+            &format!("{path}&searchQuery=zzzz"),
+            &everything,
+            None,
+        )
+        .await;
+        assert_eq!(
+            (&none["totalElements"], &none["content"]),
+            (&json!(0), &json!([]))
+        );
+        assert_eq!(
+            call(&app, Method::GET, &path, &elsewhere, None).await.0,
+            404,
+            "out of scope"
+        );
+        assert_eq!(
+            call(
+                &app,
+                Method::GET,
+                "/tcs/api/programme/999999/specialties",
+                &everything,
+                None
+            )
+            .await
+            .0,
+            404
+        );
+        assert_eq!(
+            call(&app, Method::GET, &path, &Caller::etl().token(), None)
+                .await
+                .0,
+            403
+        );
+
+        // A person's specialties in the programme.
+        let person = db_value(&app, &format!("SELECT MIN(person_id) AS n FROM programme_membership WHERE programme_id = {programme}")).await.as_i64().unwrap();
+        let mine = format!("/tcs/api/programme/{programme}/person/{person}/specialties");
+        let (status, _, body) = call(&app, Method::GET, &mine, &everything, None).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(!body.as_array().unwrap().is_empty(), "{body}");
+        let (status, _, body) = call(
+            &app,
+            Method::GET,
+            &format!("/tcs/api/programme/{other}/person/{person}/specialties"),
+            &everything,
+            None,
+        )
+        .await;
+        assert_eq!((status, body), (200, json!([])), "not in that programme");
+        assert_eq!(
+            call(&app, Method::GET, &mine, &elsewhere, None).await.0,
+            404
+        );
+        assert_eq!(
+            call(&app, Method::GET, &mine, &Caller::etl().token(), None)
+                .await
+                .0,
+            403
+        );
+
+        // People: the current people with a membership of the programme.
+        let current = db_value(&app, &format!("SELECT COUNT(*) AS n FROM person_view p WHERE p.status = 'CURRENT' AND EXISTS (SELECT 1 FROM programme_membership pm WHERE pm.person_id = p.id AND pm.programme_id = {programme})")).await;
+        let people = format!("/tcs/api/programme/{programme}/people?size=500");
+        let (status, _, body) =
+            call(&app, Method::GET, &people, &Caller::etl().token(), None).await;
+        assert_eq!((status, &body["totalElements"]), (200, &current), "{body}");
+        if let Some(first) = body["content"].as_array().and_then(|a| a.first()) {
+            let surname = first["surname"].as_str().unwrap();
+            let (_, _, found) = call(
+                &app,
+                Method::GET,
+                &format!("{people}&searchQuery={}", url_encode(surname)),
+                &Caller::etl().token(),
+                None,
+            )
+            .await;
+            assert!(
+                found["content"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|p| p["surname"]
+                        .as_str()
+                        .unwrap()
+                        .to_lowercase()
+                        .contains(&surname.to_lowercase())),
+                "{found}"
+            );
+        }
+        assert_eq!(
+            call(&app, Method::GET, &people, &Caller::hee(&[]).token(), None)
+                .await
+                .0,
+            404,
+            "programme out of scope"
+        );
+        assert_eq!(
+            call(
+                &app,
+                Method::GET,
+                &people,
+                &Caller::etl().without_policies().token(),
+                None
+            )
+            .await
+            .0,
+            403
+        );
+        assert_eq!(
+            call(
+                &app,
+                Method::GET,
+                "/tcs/api/programme/abc/people",
+                &Caller::etl().token(),
+                None
+            )
+            .await
+            .0,
+            400
+        );
+    }
+}
