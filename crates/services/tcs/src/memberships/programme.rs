@@ -40,6 +40,7 @@ use tis_reference_client::RefType;
 use tis_service_kit::ApiError;
 use tis_service_kit::guard::Guard;
 use tis_service_kit::http::api::{Api, Body as Doc, Method, Op};
+use tis_service_kit::http::crud::decode;
 use tis_store::{Sql, Tx, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -49,6 +50,7 @@ use crate::catalogue::TrainingNumberDto;
 use crate::domain::scope::Scope;
 use crate::people::basic::parse_ids;
 use crate::people::{history, refresh};
+use crate::programmes::curricula::{CURRICULUM, CurriculumDto};
 use crate::reference::Refs;
 use crate::routes::{API, PERSON_VIEW_GUARD, Tcs};
 
@@ -153,8 +155,7 @@ pub struct ProgrammeMembershipCurriculaDto {
     #[serde(flatten)]
     pub membership: ProgrammeMembershipDto,
     #[serde(rename = "curriculumDTO")]
-    #[schema(value_type = Object)]
-    pub curriculum_dto: Option<Json>,
+    pub curriculum_dto: Option<CurriculumDto>,
 }
 
 /// The original's `ProgrammeMembershipSummaryDTO`.
@@ -376,48 +377,31 @@ fn cm_ids(dtos: &[ProgrammeMembershipDto]) -> String {
         .join(",")
 }
 
-/// The curricula of `dtos` (id → `CurriculumDTO`), as the curricula DTOs carry them.
+/// `dtos` with the curriculum of each one's last curriculum membership, as the curricula
+/// DTOs carry it.
 async fn curricula(
     tcs: &Tcs,
     dtos: Vec<ProgrammeMembershipDto>,
 ) -> Result<Vec<ProgrammeMembershipCurriculaDto>, ApiError> {
-    let ids: Vec<i64> = dtos
-        .iter()
-        .filter_map(|d| d.curriculum_memberships.as_ref()?.last()?.curriculum_id)
-        .collect();
-    let mut found: BTreeMap<i64, Json> = BTreeMap::new();
-    if !ids.is_empty() {
-        let mut q = Sql::new(
-            r#"SELECT id AS "id", uuid AS "uuid", intrepid_id AS "intrepidId", status AS "status", name AS "name", curriculum_sub_type AS "curriculumSubType", length AS "length", assessment_type AS "assessmentType", does_this_curriculum_lead_to_cct AS "doesThisCurriculumLeadToCct", eligible_for_period_of_grace AS "eligibleForPeriodOfGrace", period_of_grace AS "periodOfGrace", specialty_id AS "specialtyId" FROM curriculum WHERE id IN "#,
-        );
-        q.bind_list(ids.iter().copied());
-        for mut row in tcs.kit.repo.db().read().fetch_all(q).await? {
-            for flag in ["doesThisCurriculumLeadToCct", "eligibleForPeriodOfGrace"] {
-                if let Some(Json::Number(n)) = row.get(flag) {
-                    let b = n.as_i64() == Some(1);
-                    row.insert(flag.into(), Json::Bool(b));
-                }
-            }
-            let specialty = row.remove("specialtyId").unwrap_or(Json::Null);
-            row.insert("specialty".into(), serde_json::json!({ "id": specialty }));
-            if let Some(id) = row.get("id").and_then(Json::as_i64) {
-                found.insert(id, Json::Object(row));
-            }
-        }
-    }
+    let last = |d: &ProgrammeMembershipDto| {
+        d.curriculum_memberships
+            .as_ref()
+            .and_then(|c| c.last())
+            .and_then(|c| c.curriculum_id)
+    };
+    let mut ids: Vec<Json> = dtos.iter().filter_map(last).map(Json::from).collect();
+    ids.sort_by_key(|id| id.as_i64());
+    ids.dedup();
+    let found: BTreeMap<i64, CurriculumDto> =
+        decode::<CurriculumDto>(tcs.kit.repo.get_many(&CURRICULUM, &ids).await?)?
+            .into_iter()
+            .filter_map(|c| Some((c.id?, c)))
+            .collect();
     Ok(dtos
         .into_iter()
-        .map(|membership| {
-            let curriculum_dto = membership
-                .curriculum_memberships
-                .as_ref()
-                .and_then(|c| c.last())
-                .and_then(|c| c.curriculum_id)
-                .and_then(|id| found.get(&id).cloned());
-            ProgrammeMembershipCurriculaDto {
-                membership,
-                curriculum_dto,
-            }
+        .map(|membership| ProgrammeMembershipCurriculaDto {
+            curriculum_dto: last(&membership).and_then(|id| found.get(&id).cloned()),
+            membership,
         })
         .collect())
 }

@@ -224,6 +224,7 @@ async fn a_membership_is_created_read_updated_and_deleted_as_the_original_did() 
         for d in &details {
             assert_eq!(d["curriculumMemberships"].as_array().map(Vec::len), Some(1));
             assert_eq!(d["curriculumDTO"]["id"], curriculum);
+            assert!(d["curriculumDTO"]["specialty"]["id"].is_i64(), "{d}");
         }
         let (status, _, _) = call(
             &app,
