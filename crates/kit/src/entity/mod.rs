@@ -18,8 +18,8 @@
 //! - a set of enum names ([`Field::set`] on a [`Kind::Enum`] field, e.g. TCS's
 //!   `specialtyTypes`): a JSON array on the wire, comma-separated in one text column, a
 //!   `columnFilters` value matching the records whose set holds it;
-//! - defaulted ([`Field::default`]): the value stored when a record has none (a specialty's
-//!   `status` is `CURRENT`).
+//! - defaulted ([`Field::default`]): the value stored when a created record has none (a
+//!   specialty's `status` is `CURRENT`); a required defaulted field must be named on update.
 //!
 //! Enum fields (sets or not) refuse names outside their list with a field error, whatever
 //! the DTO's Rust type (a `String` field included).
@@ -125,8 +125,10 @@ pub struct Field {
     /// Looked up by value, case-insensitively as the original's MySQL collation compared it
     /// (`/dbcs/abbr/{abbr}`): the table gets an index on `LOWER(column)`.
     pub lookup: bool,
-    /// The value stored when a record has none (never a validation error): the original's
-    /// service defaults, e.g. a specialty's `status` that `save` set to `CURRENT`.
+    /// The value stored when a record has none: the original's service defaults, e.g. a
+    /// specialty's `status` that `save` set to `CURRENT`. Never a validation error on create;
+    /// when the field is also `required`, an update without it is one (the original's
+    /// `@NotNull(groups = Update.class)`).
     pub default: Option<&'static str>,
     /// On a [`Kind::Enum`] field: a *set* of the names (the original's `Set<SpecialtyType>`),
     /// a JSON array on the wire, the names comma-separated in one text column (in the list's

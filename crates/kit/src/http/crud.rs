@@ -130,7 +130,8 @@ pub struct Crud {
     /// original's JPA `save` did.
     pub upsert: bool,
     /// `PUT` without an id creates the record (Reference's originals); otherwise it is a 400
-    /// naming `id` (TCS's originals: `@NotNull(groups = Update.class)` on the id).
+    /// naming `id`, as is a negative id (TCS's originals: `@NotNull` and `@DecimalMin(0)` in
+    /// the `Update` group on the id).
     pub put_creates: bool,
     pub check: Option<Check>,
 }
@@ -733,8 +734,27 @@ async fn update_rows<E: Entity>(st: &Kit, o: &Crud, dtos: &[E]) -> Result<Vec<E>
                 format!("[{i}].id"),
                 "must not be null to update",
             ));
+        } else if !o.put_creates && matches!(id, Some(Value::Int(n)) if n < 0) {
+            // TCS's originals: `@DecimalMin(value = "0", groups = Update.class)` on the id.
+            errors.push(FieldError::new(
+                format!("[{i}].id"),
+                "must be greater than or equal to 0",
+            ));
         }
         errors.extend(record_errors(o, d, &map, i));
+        // A required field with a default gets it on create only: an update must name it.
+        errors.extend(
+            d.fields
+                .iter()
+                .filter(|f| f.required && f.default.is_some())
+                .filter(|f| map.get(f.json).is_none_or(Json::is_null))
+                .map(|f| {
+                    FieldError::new(
+                        format!("[{i}].{}", f.json),
+                        crate::entity::validate::MUST_NOT_BE_NULL,
+                    )
+                }),
+        );
         records.push((id.unwrap_or(Value::null(d.id.sql_type())), map));
     }
     if !errors.is_empty() {

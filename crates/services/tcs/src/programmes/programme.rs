@@ -495,6 +495,22 @@ async fn save(
             format!("at most {} items per request", kit.limits.max_items),
         ));
     }
+    let negative: Vec<FieldError> = dtos
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| update && d.id.is_some_and(|id| id < 0))
+        .map(|(i, _)| {
+            let field = if bulk {
+                format!("[{i}].id")
+            } else {
+                "id".into()
+            };
+            FieldError::new(field, "must be greater than or equal to 0")
+        })
+        .collect();
+    if !negative.is_empty() {
+        return Err(ApiError::Validation(negative));
+    }
     let mut tx = kit.repo.db().begin().await?;
     // Out of scope first: an id the caller cannot see is 404 whatever the body says.
     for id in dtos.iter().filter_map(|d| d.id).filter(|_| update) {

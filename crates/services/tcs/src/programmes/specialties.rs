@@ -2,8 +2,8 @@
 //! `SpecialtyGroupDTO` (a reference: stored as its id, answered as the group, a missing group
 //! a 400 naming `specialtyGroup`), `specialtyTypes` a set of [`SPECIALTY_TYPES`] (the kit's
 //! `Field::set` enum: comma-separated in `specialty.specialty_types`; a `columnFilters` value
-//! matches the specialties whose set holds it), a missing `status` is `CURRENT`
-//! (`SpecialtyServiceImpl.save`). `/specialties/in/{ids}` answers `SpecialtySimpleDTO`s, 200,
+//! matches the specialties whose set holds it), a missing `status` is `CURRENT` on
+//! create (`SpecialtyServiceImpl.save`) and a 400 on update (`@NotNull(groups = Update.class)`). `/specialties/in/{ids}` answers `SpecialtySimpleDTO`s, 200,
 //! skipping ids that are not numbers, as the original.
 //!
 //! The original has no `/current/specialties` (tis-contract.tsv), so neither do we.
@@ -36,8 +36,8 @@ entity! {
     SpecialtyDto / SPECIALTY { name: "Specialty", plural: "specialties", table: "specialty", id: i64 = Long, code: None }
     uuid "uuid": uuid::Uuid => "uuid" (Kind::Uuid) .generated();
     intrepid_id "intrepidId": String => "intrepid_id" (Kind::Text) .filter() .max(50);
-    /// `CURRENT` when absent.
-    status "status": Status => "status" (Kind::Enum(STATUS)) .default("CURRENT") .sort() .filter();
+    /// `CURRENT` when absent on create; required on update.
+    status "status": Status => "status" (Kind::Enum(STATUS)) .required() .default("CURRENT") .sort() .filter();
     college "college": String => "college" (Kind::Text) .all() .max(100);
     specialty_code "specialtyCode": String => "specialty_code" (Kind::Text) .required() .all() .max(100);
     name "name": String => "name" (Kind::Text) .required() .all() .max(100);

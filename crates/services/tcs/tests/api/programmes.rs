@@ -130,6 +130,16 @@ async fn programmes_carry_their_curricula_through_create_update_and_bulk() {
             (vec![c2, c3], &json!("INACTIVE"), &json!("Cardiology 2"))
         );
 
+        // A negative id on update is the original's 400 naming id (@DecimalMin(0)).
+        let mut negative = made.clone();
+        negative["id"] = json!(-1);
+        let (status, _, body) = call(&app, Method::PUT, path, &who, Some(negative)).await;
+        assert_eq!(
+            (status, fields(&body)),
+            (400, vec!["id".to_owned()]),
+            "{body}"
+        );
+
         // Validation: the original's messages.
         let (status, _, body) = call(&app, Method::POST, path, &who, Some(json!({}))).await;
         let mut named = fields(&body);

@@ -125,10 +125,35 @@ async fn specialties_nest_their_group_and_keep_a_set_of_types() {
             Method::PUT,
             path,
             &who,
-            Some(json!({"id": 999_999, "name": "X", "specialtyCode": "1"})),
+            Some(json!({"id": 999_999, "name": "X", "specialtyCode": "1", "status": "CURRENT"})),
         )
         .await;
         assert_eq!(status, 404);
+        // The original's updateSpecialtyShouldFailWhenStatusIsNull / …WhenIdIsNegative.
+        let mut no_status = made.clone();
+        no_status["status"] = Value::Null;
+        let (status, _, body) = call(&app, Method::PUT, path, &who, Some(no_status)).await;
+        assert_eq!(
+            (status, fields(&body)),
+            (400, vec!["status".to_owned()]),
+            "{body}"
+        );
+        let mut negative = made.clone();
+        negative["id"] = json!(-11111);
+        let (status, _, body) = call(&app, Method::PUT, path, &who, Some(negative)).await;
+        assert_eq!(
+            (status, fields(&body)),
+            (400, vec!["id".to_owned()]),
+            "{body}"
+        );
+        let mut long = made.clone();
+        long["name"] = json!("x".repeat(101));
+        let (status, _, body) = call(&app, Method::PUT, path, &who, Some(long)).await;
+        assert_eq!(
+            (status, fields(&body)),
+            (400, vec!["name".to_owned()]),
+            "{body}"
+        );
 
         // Validation: blank code and name, an unknown type, an unknown group, an id on create.
         let (status, _, body) =
