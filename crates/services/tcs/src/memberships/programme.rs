@@ -51,6 +51,7 @@ use crate::domain::scope::Scope;
 use crate::people::basic::parse_ids;
 use crate::people::{history, refresh};
 use crate::programmes::curricula::{CURRICULUM, CurriculumDto};
+use crate::programmes::rotations::RotationDto;
 use crate::reference::Refs;
 use crate::routes::{API, PERSON_VIEW_GUARD, Tcs};
 
@@ -81,18 +82,6 @@ pub const TRAINING_PATHWAYS: &[&str] = &["CCT", "CESR", "N/A"];
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PersonRef {
     pub id: Option<i64>,
-}
-
-/// The original's `RotationDTO`, as a membership carries it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RotationRef {
-    pub id: Option<i64>,
-    pub programme_id: Option<i64>,
-    pub programme_name: Option<String>,
-    pub programme_number: Option<String>,
-    pub name: Option<String>,
-    pub status: Option<String>,
 }
 
 /// The original's `CurriculumMembershipDTO` (HEAD).
@@ -127,7 +116,7 @@ pub struct ProgrammeMembershipDto {
     pub programme_membership_type: Option<String>,
     /// Required: `{"id": …}`.
     pub person: Option<PersonRef>,
-    pub rotation: Option<RotationRef>,
+    pub rotation: Option<RotationDto>,
     pub programme_start_date: Option<String>,
     pub programme_end_date: Option<String>,
     pub leaving_destination: Option<String>,
@@ -249,6 +238,11 @@ fn query(which: &Which<'_>, scope: &Scope) -> Sql {
     q
 }
 
+/// A stored enum name as its type (`None` for a name it does not have).
+fn enum_value<T: serde::de::DeserializeOwned>(name: &str) -> Option<T> {
+    serde_json::from_value(Json::String(name.to_owned())).ok()
+}
+
 /// Rows into memberships, each once, in the rows' order.
 fn assemble(rows: Vec<tis_store::Row>) -> Result<Vec<Stored>, ApiError> {
     let mut out: Vec<Stored> = Vec::new();
@@ -276,13 +270,13 @@ fn assemble(rows: Vec<tis_store::Row>) -> Result<Vec<Stored>, ApiError> {
                 .extend(cm);
             continue;
         }
-        let rotation = r.rotation_id.map(|id| RotationRef {
+        let rotation = r.rotation_id.map(|id| RotationDto {
             id: Some(id),
             programme_id: Some(r.programme_id),
             programme_name: r.programme_name.clone(),
             programme_number: r.programme_number.clone(),
             name: r.rotation_name.clone(),
-            status: r.rotation_status.clone(),
+            status: r.rotation_status.as_deref().and_then(enum_value),
         });
         let training_number = r.tn_id.map(|id| TrainingNumberDto {
             id: Some(id),

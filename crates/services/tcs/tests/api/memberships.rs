@@ -105,7 +105,10 @@ async fn a_membership_is_created_read_updated_and_deleted_as_the_original_did() 
     for backend in BACKENDS {
         let app = spawn_with_people(backend, 6).await;
         let etl = etl();
-        let (programme, curriculum) = programme_of(&memberships_of(&app, 1).await);
+        let demo = memberships_of(&app, 1).await;
+        let (programme, curriculum) = programme_of(&demo);
+        assert!(demo[0]["rotation"]["name"].is_string(), "{}", demo[0]);
+        assert_eq!(demo[0]["rotation"]["programmeId"], programme);
         let before = count(&app, "curriculum_membership").await;
 
         // POST: 201, Location and alert name the new curriculum membership.
