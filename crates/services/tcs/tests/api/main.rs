@@ -10,6 +10,7 @@ mod people_list;
 mod people_record;
 mod programmes;
 mod qualifications;
+mod replicas;
 mod rotations;
 mod schema;
 mod specialties;
