@@ -89,6 +89,43 @@ fn specialty_group_name(group: &Map<String, Value>) -> Vec<FieldError> {
     }
 }
 
+/// A training number's text, when given, in the national format: the deanery (2 to 4
+/// letters), the specialty code (3 letters or digits), the number (3 digits) and the suffix
+/// (1 or 2 letters: `C` for a CCT programme, `N`, `L`, `D`…), separated by `/`:
+/// `NWE/610/006/C`. (The original did not check it; a number in another shape could not be
+/// searched by its parts, and was always a typing mistake.)
+fn training_number_format(number: &Map<String, Value>) -> Vec<FieldError> {
+    let Some(text) = number.get("trainingNumber").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let parts: Vec<&str> = text.split('/').collect();
+    let ok = match parts.as_slice() {
+        [deanery, code, n, suffix] => {
+            (2..=4).contains(&deanery.len())
+                && deanery.chars().all(|c| c.is_ascii_uppercase())
+                && code.len() == 3
+                && code
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+                && n.len() == 3
+                && n.chars().all(|c| c.is_ascii_digit())
+                && (1..=2).contains(&suffix.len())
+                && suffix.chars().all(|c| c.is_ascii_uppercase())
+        }
+        _ => false,
+    };
+    if ok {
+        Vec::new()
+    } else {
+        vec![FieldError::new(
+            "trainingNumber",
+            format!(
+                "{text:?} is not a training number: deanery/specialty/number/suffix, e.g. NWE/610/006/C"
+            ),
+        )]
+    }
+}
+
 /// The original's `AssessmentType`.
 pub const ASSESSMENT_TYPES: &[&str] = &["ARCP", "RITA", "ACADEMIC"];
 /// The original's `CurriculumSubType`.
@@ -125,7 +162,10 @@ pub(crate) fn tcs_crud(guards: Guards) -> Crud {
 
 /// The catalogue's routes.
 pub fn routes(api: Api<Tcs>) -> Api<Tcs> {
-    let api = crud::routes_with::<TrainingNumberDto, Tcs>(api, &tcs_crud(TCS_GUARDS));
+    let api = crud::routes_with::<TrainingNumberDto, Tcs>(
+        api,
+        &tcs_crud(TCS_GUARDS).check(training_number_format),
+    );
     let api = crud::routes_with::<SpecialtyGroupDto, Tcs>(
         api,
         &tcs_crud(SPECIALTY_GROUP_GUARDS).check(specialty_group_name),

@@ -123,6 +123,24 @@ async fn training_numbers_are_created_read_updated_and_deleted_as_the_original()
             "{body}"
         );
 
+        // An NTN in another shape: 400 naming trainingNumber.
+        for bad in [
+            "EMD-710-001-C",
+            "EMD/710/1/C",
+            "emd/710/001/C",
+            "EMD/710/001/C/X",
+            "EMD/71!/001/C",
+        ] {
+            let mut body = ntn(15);
+            body["trainingNumber"] = json!(bad);
+            let (status, _, body) = send(&app, Method::POST, path, &who, Some(body)).await;
+            assert_eq!(
+                (status, field_names(&body)),
+                (400, vec!["trainingNumber".to_owned()]),
+                "{bad}: {body}"
+            );
+        }
+
         // PUT needs an id (400 naming it); an unknown id is a 404; a known one updates.
         let (status, _, body) = send(&app, Method::PUT, path, &who, Some(ntn(13))).await;
         assert_eq!(
