@@ -1026,3 +1026,66 @@ async fn a_programmes_specialties_and_people_are_spring_pages_within_scope() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_programme_create_retried_with_its_idempotency_key_is_written_once() {
+    for backend in BACKENDS {
+        let app = spawn_with(backend, |_| {}).await;
+        let who = admin_of(EM);
+        let send = || {
+            app.request(Method::POST, "/tcs/api/programmes", Some(&who))
+                .header("Idempotency-Key", "programme-once")
+                .json(&programme("Once", "East Midlands", &[]))
+                .send()
+        };
+        let first = send().await.expect("send");
+        assert_eq!(first.status().as_u16(), 201);
+        let first: Value = first.json().await.expect("json");
+        let again = send().await.expect("send");
+        assert_eq!(again.status().as_u16(), 201);
+        let again: Value = again.json().await.expect("json");
+        assert_eq!(first["id"], again["id"]);
+        assert_eq!(
+            db_value(&app, "SELECT COUNT(*) AS n FROM programme").await,
+            json!(1)
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_api_document_describes_the_programme_routes() {
+    let app = spawn_with(Backend::Sqlite, |_| {}).await;
+    let doc: Value = app
+        .request(Method::GET, "/tcs/api-docs", None)
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("json");
+    for path in [
+        "/tcs/api/programmes",
+        "/tcs/api/programmes/{id}",
+        "/tcs/api/programmes/in/{ids}",
+        "/tcs/api/bulk-programmes",
+        "/tcs/api/trainee/{traineeId}/programmes",
+        "/tcs/api/programme/{id}/specialties",
+        "/tcs/api/programme/{id}/people",
+        "/tcs/api/curricula",
+        "/tcs/api/current/curricula",
+        "/tcs/api/specialties/in/{ids}",
+        "/tcs/api/rotations/{id}",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path}");
+    }
+    for schema in [
+        "ProgrammeDto",
+        "ProgrammeCurriculumDto",
+        "CurriculumDto",
+        "SpecialtyDto",
+        "RotationDto",
+        "SpecialtySimpleDto",
+    ] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
+    }
+}
