@@ -755,8 +755,8 @@ async fn trainee_programme(
 #[derive(Debug)]
 struct Checked {
     uuid: Uuid,
-    /// Whether the membership exists (an update).
-    exists: bool,
+    /// The membership as stored, for an update.
+    before: Option<ProgrammeMembershipDto>,
     person_id: i64,
     /// The person it had before, when another.
     old_person: Option<i64>,
@@ -861,8 +861,8 @@ async fn exists(tx: &mut Tx, q: Sql) -> Result<bool, ApiError> {
 }
 
 /// Checks `dto` as the original's validators did (see the module documentation), in `tx`,
-/// for a caller of `scope`: field errors (400), or 404 for an update of a membership whose
-/// person is out of scope.
+/// for a caller of `scope`: field errors (400), or 404 for an update of a membership that is
+/// none or whose person is out of scope.
 async fn check(
     tx: &mut Tx,
     dto: &ProgrammeMembershipDto,
@@ -879,48 +879,94 @@ async fn check(
             "at least one curriculum membership is needed",
         ));
     }
+    let stored = stored_of(tx, dto, scope).await?;
     let mut errors = Vec::new();
-    // The membership updated: named by uuid, or by its first curriculum membership.
-    let stored = match named(dto)? {
-        Some(n) => {
-            let found = read_tx(tx, &n.which(), &Scope::Everything).await?.pop();
-            if found.is_none()
-                && let Named::Uuid([uuid]) = n
-            {
-                return Err(ApiError::NotFound(format!(
-                    "no programme membership {uuid}"
-                )));
-            }
-            found
-        }
-        None => None,
+    let (person_id, programme_id) = check_references(tx, dto, scope, &mut errors).await?;
+    let stored_cms: Vec<i64> = stored
+        .iter()
+        .flat_map(|s| s.dto.curriculum_memberships.iter().flatten())
+        .filter_map(|c| c.id)
+        .collect();
+    let (start, end, checked_cms) = check_dates(dto, &stored_cms, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let (Some(start), Some(end)) = (start, end) else {
+        return Err(ApiError::field("programmeStartDate", "must be a date"));
     };
-    if let Some(s) = &stored
-        && tx
-            .fetch_optional(person_in_scope(s.person_id, scope))
-            .await?
-            .is_none()
+    let rotation_id = dto.rotation.as_ref().and_then(|r| r.id);
+    let training_number_id = dto.training_number.as_ref().and_then(|t| t.id);
+    let old_person = stored
+        .as_ref()
+        .map(|s| s.person_id)
+        .filter(|p| *p != person_id);
+    Ok(Checked {
+        uuid: stored
+            .as_ref()
+            .and_then(|s| s.dto.uuid.as_deref())
+            .and_then(|u| Uuid::parse_str(u).ok())
+            .unwrap_or_else(Uuid::new_v4),
+        before: stored.map(|s| s.dto),
+        person_id,
+        old_person,
+        programme_id,
+        kind: dto.programme_membership_type.clone().unwrap_or_default(),
+        start,
+        end,
+        rotation_id,
+        training_number_id,
+        cms: checked_cms,
+    })
+}
+
+/// The stored membership `dto` updates, whole (all its curriculum memberships), if any: 404
+/// for a `uuid` that names none, and for one whose person is out of `scope`.
+async fn stored_of(
+    tx: &mut Tx,
+    dto: &ProgrammeMembershipDto,
+    scope: &Scope,
+) -> Result<Option<Stored>, ApiError> {
+    let Some(named) = named(dto)? else {
+        return Ok(None);
+    };
+    let Some(found) = read_tx(tx, &named.which(), &Scope::Everything).await?.pop() else {
+        return match named {
+            Named::Uuid([uuid]) => Err(ApiError::NotFound(format!(
+                "no programme membership {uuid}"
+            ))),
+            // A curriculum membership id that names none: a field error of the checks.
+            Named::Cm(_) => Ok(None),
+        };
+    };
+    let uuid = found
+        .dto
+        .uuid
+        .as_deref()
+        .and_then(|u| Uuid::parse_str(u).ok())
+        .unwrap_or_default();
+    if tx
+        .fetch_optional(person_in_scope(found.person_id, scope))
+        .await?
+        .is_none()
     {
         return Err(ApiError::NotFound(format!(
-            "no programme membership {}",
-            s.dto.uuid.as_deref().unwrap_or_default()
+            "no programme membership {uuid}"
         )));
     }
-    let stored_cms: Vec<i64> = match &stored {
-        Some(s) => {
-            let mut q = Sql::new(
-                "SELECT id AS \"id\" FROM curriculum_membership WHERE programme_membership_uuid = ",
-            );
-            q.bind(Uuid::parse_str(s.dto.uuid.as_deref().unwrap_or_default()).unwrap_or_default());
-            tx.fetch_all(q)
-                .await?
-                .iter()
-                .filter_map(|r| r.get("id").and_then(Json::as_i64))
-                .collect()
-        }
-        None => Vec::new(),
-    };
-    // person
+    Ok(read_tx(tx, &Which::Uuids(&[uuid]), &Scope::Everything)
+        .await?
+        .pop())
+}
+
+/// The original's checks of what a membership names: its person (in `scope`), programme,
+/// curricula (linked to the programme), rotation and training number (of the programme), and
+/// training pathway. Returns the person's and the programme's ids.
+async fn check_references(
+    tx: &mut Tx,
+    dto: &ProgrammeMembershipDto,
+    scope: &Scope,
+    errors: &mut Vec<FieldError>,
+) -> Result<(i64, i64), ApiError> {
     let person_id = match dto.person.as_ref().and_then(|p| p.id) {
         None => {
             errors.push(FieldError::new("person", "person is required"));
@@ -940,7 +986,6 @@ async fn check(
             id
         }
     };
-    // programme
     let programme_id = dto.programme_id.unwrap_or_default();
     let mut q = Sql::new("SELECT id FROM programme WHERE id = ");
     q.bind(programme_id);
@@ -951,9 +996,8 @@ async fn check(
             format!("Programme with id {programme_id} does not exist"),
         ));
     }
-    // curricula
     let mut seen = Vec::new();
-    for cm in cms {
+    for cm in dto.curriculum_memberships.iter().flatten() {
         let curriculum = cm.curriculum_id.unwrap_or_default();
         if seen.contains(&curriculum) {
             continue;
@@ -979,9 +1023,7 @@ async fn check(
             ));
         }
     }
-    // rotation and training number: of the programme
-    let rotation_id = dto.rotation.as_ref().and_then(|r| r.id);
-    if let Some(id) = rotation_id {
+    if let Some(id) = dto.rotation.as_ref().and_then(|r| r.id) {
         let mut q = Sql::new("SELECT id FROM rotation WHERE id = ");
         q.bind(id).push(" AND programme_id = ").bind(programme_id);
         if !exists(tx, q).await? {
@@ -991,8 +1033,7 @@ async fn check(
             ));
         }
     }
-    let training_number_id = dto.training_number.as_ref().and_then(|t| t.id);
-    if let Some(id) = training_number_id {
+    if let Some(id) = dto.training_number.as_ref().and_then(|t| t.id) {
         let mut q = Sql::new("SELECT id FROM training_number WHERE id = ");
         q.bind(id)
             .push(" AND (programme_id IS NULL OR programme_id = ")
@@ -1017,16 +1058,26 @@ async fn check(
             format!("Training pathway with code {p} does not exist."),
         ));
     }
-    // dates
+    Ok((person_id, programme_id))
+}
+
+/// The dates of a membership and of its curriculum memberships (each start not after its
+/// end, the curriculum memberships' within the programme's), and that each curriculum
+/// membership id is one of the stored membership's (`stored_cms`).
+fn check_dates(
+    dto: &ProgrammeMembershipDto,
+    stored_cms: &[i64],
+    errors: &mut Vec<FieldError>,
+) -> (Option<time::Date>, Option<time::Date>, Vec<CheckedCm>) {
     let start = date(
         "programmeStartDate",
         dto.programme_start_date.as_deref(),
-        &mut errors,
+        errors,
     );
     let end = date(
         "programmeEndDate",
         dto.programme_end_date.as_deref(),
-        &mut errors,
+        errors,
     );
     if let (Some(s), Some(e)) = (start, end)
         && s > e
@@ -1036,8 +1087,8 @@ async fn check(
             "Programme start date must not be later than the end date.",
         ));
     }
-    let mut checked_cms = Vec::new();
-    for (i, cm) in cms.iter().enumerate() {
+    let mut checked = Vec::new();
+    for (i, cm) in dto.curriculum_memberships.iter().flatten().enumerate() {
         let name = |f: &str| format!("curriculumMemberships[{i}].{f}");
         if let Some(id) = cm.id
             && !stored_cms.contains(&id)
@@ -1050,74 +1101,48 @@ async fn check(
         let cs = date(
             &name("curriculumStartDate"),
             cm.curriculum_start_date.as_deref(),
-            &mut errors,
+            errors,
         );
         let ce = date(
             &name("curriculumEndDate"),
             cm.curriculum_end_date.as_deref(),
-            &mut errors,
+            errors,
         );
         let completion = date(
             &name("curriculumCompletionDate"),
             cm.curriculum_completion_date.as_deref(),
-            &mut errors,
+            errors,
         );
-        if let (Some(cs), Some(ce)) = (cs, ce) {
-            if cs > ce {
-                errors.push(FieldError::new(
-                    name("curriculumStartDate"),
-                    "Curriculum membership start date must not be later than end date.",
-                ));
-            }
-            if start.is_some_and(|s| cs < s) {
-                errors.push(FieldError::new(
-                    name("curriculumStartDate"),
-                    "Curriculum membership start date must not be earlier than the programme membership start date.",
-                ));
-            }
-            if end.is_some_and(|e| ce > e) {
-                errors.push(FieldError::new(
-                    name("curriculumEndDate"),
-                    "Curriculum membership end date must not be later than the programme membership end date.",
-                ));
-            }
-            checked_cms.push(CheckedCm {
-                id: cm.id,
-                curriculum_id: cm.curriculum_id.unwrap_or_default(),
-                start: cs,
-                end: ce,
-                completion,
-            });
+        let (Some(cs), Some(ce)) = (cs, ce) else {
+            continue;
+        };
+        if cs > ce {
+            errors.push(FieldError::new(
+                name("curriculumStartDate"),
+                "Curriculum membership start date must not be later than end date.",
+            ));
         }
+        if start.is_some_and(|s| cs < s) {
+            errors.push(FieldError::new(
+                name("curriculumStartDate"),
+                "Curriculum membership start date must not be earlier than the programme membership start date.",
+            ));
+        }
+        if end.is_some_and(|e| ce > e) {
+            errors.push(FieldError::new(
+                name("curriculumEndDate"),
+                "Curriculum membership end date must not be later than the programme membership end date.",
+            ));
+        }
+        checked.push(CheckedCm {
+            id: cm.id,
+            curriculum_id: cm.curriculum_id.unwrap_or_default(),
+            start: cs,
+            end: ce,
+            completion,
+        });
     }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    let (Some(start), Some(end)) = (start, end) else {
-        return Err(ApiError::field("programmeStartDate", "must be a date"));
-    };
-    let exists = stored.is_some();
-    let old_person = stored
-        .as_ref()
-        .map(|s| s.person_id)
-        .filter(|p| *p != person_id);
-    Ok(Checked {
-        uuid: stored
-            .as_ref()
-            .and_then(|s| s.dto.uuid.as_deref())
-            .and_then(|u| Uuid::parse_str(u).ok())
-            .unwrap_or_else(Uuid::new_v4),
-        exists,
-        person_id,
-        old_person,
-        programme_id,
-        kind: dto.programme_membership_type.clone().unwrap_or_default(),
-        start,
-        end,
-        rotation_id,
-        training_number_id,
-        cms: checked_cms,
-    })
+    (start, end, checked)
 }
 
 /// The Reference data a membership names: its leaving reason.
@@ -1215,16 +1240,10 @@ async fn write(
     dto: &ProgrammeMembershipDto,
     c: &Checked,
 ) -> Result<ProgrammeMembershipDto, ApiError> {
-    let before = if c.exists {
-        read_tx(tx, &Which::Uuids(&[c.uuid]), &Scope::Everything)
-            .await?
-            .pop()
-    } else {
-        None
-    };
+    let before = c.before.as_ref();
     let now = now();
     let mut q;
-    if c.exists {
+    if before.is_some() {
         q = Sql::new("UPDATE programme_membership SET person_id = ");
         q.bind(c.person_id)
             .push(", programme_id = ")
@@ -1312,19 +1331,12 @@ async fn write(
         .ok_or_else(|| ApiError::NotFound("the programme membership vanished".into()))?;
     match c.old_person {
         Some(old) => {
-            record(tx, user, old, before.as_ref().map(|b| &b.dto), None).await?;
+            record(tx, user, old, before, None).await?;
             record(tx, user, c.person_id, None, Some(&after.dto)).await?;
             refresh::refresh(tx, old, today(), true).await?;
         }
         None => {
-            record(
-                tx,
-                user,
-                c.person_id,
-                before.as_ref().map(|b| &b.dto),
-                Some(&after.dto),
-            )
-            .await?;
+            record(tx, user, c.person_id, before, Some(&after.dto)).await?;
         }
     }
     refresh::refresh(tx, c.person_id, today(), true).await?;
