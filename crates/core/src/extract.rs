@@ -41,9 +41,24 @@ where
     }
 }
 
-/// Parses a JSON body, naming the failing field's path on a shape error.
+/// Parses a JSON body, naming the failing field's path on a shape error. A body is exactly one
+/// JSON value, whitespace aside: anything after it (`{…} xyz`, a second object) is
+/// `malformed_json`, never silently dropped.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, HttpError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let value = deserialize(de)?;
+    de.end().map_err(|err| {
+        HttpError::bad_request(
+            code::MALFORMED_JSON,
+            format!("the body must be one JSON value, with nothing after it: {err}"),
+        )
+    })?;
+    Ok(value)
+}
+
+fn deserialize<'de, T: DeserializeOwned>(
+    de: &mut serde_json::Deserializer<serde_json::de::SliceRead<'de>>,
+) -> Result<T, HttpError> {
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
@@ -162,6 +177,33 @@ mod tests {
     fn syntax_errors_are_malformed_json() {
         let err = parse_json::<Grade>(b"{\"name\":").unwrap_err();
         assert_eq!(err.code, "malformed_json");
+    }
+
+    #[test]
+    fn a_body_is_one_json_value_and_nothing_after_it() {
+        let one = br#"{"name":"F1","training":true}"#;
+        for trailing in [
+            &b" xyz"[..],
+            br#"{"name":"F2","training":false}"#,
+            b"]",
+            b",",
+        ] {
+            let body = [&one[..], trailing].concat();
+            let err = parse_json::<Grade>(&body).unwrap_err();
+            assert_eq!(
+                (err.status, err.code.as_ref()),
+                (StatusCode::BAD_REQUEST, "malformed_json"),
+                "{}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+        let spaced = [&b" \n"[..], one, b" \r\n\t "].concat();
+        assert_eq!(
+            parse_json::<Grade>(&spaced)
+                .expect("whitespace is fine")
+                .name,
+            "F1"
+        );
     }
 
     #[test]

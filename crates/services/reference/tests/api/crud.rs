@@ -353,3 +353,35 @@ async fn oversized_bodies_are_413_and_other_content_types_415() {
         .expect("send");
     assert_eq!(error_code(res).await.1, "malformed_json");
 }
+
+/// A body is exactly one JSON value: a valid grade followed by anything (text, a second
+/// grade) is 400 `malformed_json`, and nothing is stored (issue 16, item 1: the grade was
+/// saved with a 201 before).
+#[tokio::test]
+async fn trailing_data_after_a_json_body_is_refused_and_nothing_is_stored() {
+    for backend in BACKENDS {
+        let app = spawn_app(backend).await;
+        let grade = r#"{"abbreviation":"TRAIL","name":"Trailing","trainingGrade":true,"postGrade":false,"placementGrade":false,"status":"CURRENT"}"#;
+        for trailing in [" xyz", r#"{"abbreviation":"TRAIL2","name":"Second"}"#] {
+            let res = app
+                .request(Method::POST, "/reference/api/grades", Some(&admin()))
+                .header("content-type", "application/json")
+                .body(format!("{grade}{trailing}"))
+                .send()
+                .await
+                .expect("send");
+            let (status, code, _) = error_code(res).await;
+            assert_eq!(
+                (status, code.as_str()),
+                (400, "malformed_json"),
+                "{backend:?}: {trailing}"
+            );
+        }
+        let found = app
+            .get_json(
+                "/reference/api/grades?columnFilters=%7B%22abbreviation%22%3A%5B%22TRAIL%22%5D%7D",
+            )
+            .await;
+        assert_eq!(found, json!([]), "{backend:?}: nothing stored");
+    }
+}
