@@ -1336,3 +1336,53 @@ async fn the_api_document_describes_the_membership_and_qualification_routes() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_retried_create_with_the_same_idempotency_key_writes_once_and_an_empty_delete_deletes_nothing()
+ {
+    for backend in BACKENDS {
+        let app = spawn_with_people(backend, 2).await;
+        let etl = etl();
+        let (programme, curriculum) = programme_of(&memberships_of(&app, 1).await);
+        let before = count(&app, "programme_membership").await;
+        let send = || {
+            app.request(Method::POST, "/tcs/api/programme-memberships", Some(&etl))
+                .header("idempotency-key", "pm-create-1")
+                .json(&body(1, programme, curriculum, "2040-08-01", "2043-07-31"))
+                .send()
+        };
+        let first = send().await.expect("POST");
+        assert_eq!(first.status(), 201, "{backend:?}");
+        let first: Value = first.json().await.expect("json");
+        let again = send().await.expect("POST");
+        assert_eq!(again.status(), 201);
+        assert_eq!(again.headers()["idempotent-replayed"], "true");
+        let again: Value = again.json().await.expect("json");
+        assert_eq!(again["uuid"], first["uuid"]);
+        assert_eq!(count(&app, "programme_membership").await, before + 1);
+
+        for empty in [json!({}), json!({"curriculumMemberships": []})] {
+            let (status, headers, _) = call(
+                &app,
+                Method::POST,
+                "/tcs/api/programme-memberships/delete/",
+                &etl,
+                Some(empty),
+            )
+            .await;
+            assert_eq!(status, 200);
+            assert_eq!(headers["x-tcsapp-params"], "");
+        }
+        let (status, _, res) = call(
+            &app,
+            Method::POST,
+            "/tcs/api/programme-memberships/delete/",
+            &etl,
+            Some(json!({"curriculumMemberships": [{"id": null}]})),
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert_eq!(fields(&res), ["curriculumMemberships[0].id"]);
+        assert_eq!(count(&app, "programme_membership").await, before + 1);
+    }
+}
