@@ -7,6 +7,7 @@
 #   TIS=/path/to/tis bench/tcs.sh         # this binary instead of target/release/tis
 #   MIXES="name gmc" BACKENDS=sqlite PEOPLE=20000 bench/tcs.sh
 #   EXPLAIN=1 bench/tcs.sh                # also print each mix's query plan (see below)
+#   UP_ENV="MALLOC_ARENA_MAX=2" bench/tcs.sh   # environment for `tis up` and its instances
 #
 # For each backend: PEOPLE trainees with `tis demo generate` into TCS's database before `tis up`
 # starts (so `tis up` seeds nothing more): the data folder's tcs.db, or on PostgreSQL database
@@ -22,8 +23,8 @@
 #   programme  columnFilters programmeName (1 in 4 also programmeMembershipStatus), pages 0–4
 #   filters    columnFilters 1–2 currentOwners, half of them with status CURRENT, a quarter with
 #              a programmeMembershipStatus; sorted by id desc (3 in 4) or surname; pages 0–9
-#   record     one person: GET /people/{id} with its sub-records when TCS serves it (RECORD=full),
-#              else /people/{id}/basic (RECORD=basic, the default until it exists)
+#   record     one person: GET /people/{id}, the PersonDTO with its sub-records (RECORD=full,
+#              the default), or /people/{id}/basic (RECORD=basic: binaries before d46e5e7)
 #
 # Each mix on its own (20-row pages, sort id,desc unless said): bench/rate.py, the open-model
 # driver (request i is due at start + i/RATE, its latency counts from then: no coordinated
@@ -101,6 +102,8 @@ start_up() {
         cd "$WORK/$name"
         export TIS_IDP__LISTEN=127.0.0.1:0 TIS_UP__INSTANCES=$INSTANCES TIS_LOG__LEVEL=warn \
             TIS_GATEWAY__LISTEN=127.0.0.1:0 TIS_GATEWAY__ADMIN_LISTEN=127.0.0.1:0
+        # shellcheck disable=SC2086
+        [ -n "${UP_ENV:-}" ] && export ${UP_ENV?}
         exec "$TIS" up --data-dir .tis "$@" >up.log 2>&1
     ) &
     PIDS+=($!)
@@ -118,15 +121,28 @@ start_up() {
     ISSUER=$(json "$STATE" "d['issuer']")
 }
 
-# Samples VmRSS and RssAnon (kB) of every tcs-N of $STATE once a second into $1 until killed.
+# Samples VmRSS and RssAnon (kB) of every tcs-N of $STATE once a second into $1 until killed
+# (the pids are re-read each time: an instance `tis up` restarted is followed, and counted).
 watch_rss() {
     python3 - "$STATE" "$1" <<'PY'
 import json, sys, time
-state, out = json.load(open(sys.argv[1])), open(sys.argv[2], "a")
-pids = {n: p["pid"] for n, p in state["processes"].items() if n.startswith("tcs-")}
+out, seen = open(sys.argv[2], "a"), {}
 while True:
-    for name, pid in sorted(pids.items()):
-        st = dict(l.split(":", 1) for l in open(f"/proc/{pid}/status"))
+    try:
+        state = json.load(open(sys.argv[1]))
+    except (OSError, ValueError):
+        time.sleep(0.2)
+        continue
+    for name, p in sorted(state["processes"].items()):
+        if not name.startswith("tcs-"):
+            continue
+        if seen.setdefault(name, p["pid"]) != p["pid"]:
+            out.write(f"restart {name}\n")
+            seen[name] = p["pid"]
+        try:
+            st = dict(l.split(":", 1) for l in open(f"/proc/{p['pid']}/status"))
+        except OSError:
+            continue
         out.write(f"{name} {st['VmRSS'].split()[0]} {st['RssAnon'].split()[0]}\n")
     out.flush()
     time.sleep(1)
@@ -152,7 +168,7 @@ run_backend() {
     local base="http://$GW" token etl
     token=$("$TIS" token --user "$TOKEN_USER" --issuer "$ISSUER")
     etl=$("$TIS" token --client etl --issuer "$ISSUER")
-    local record=${RECORD:-basic} record_path="/tcs/api/people/{id}/basic"
+    local record=${RECORD:-full} record_path="/tcs/api/people/{id}/basic"
     [ "$record" = full ] && record_path="/tcs/api/people/{id}"
     python3 "$BENCH/tcs_data.py" sample "$base" "$etl" "$SAMPLE_PAGES" > "$WORK/sample.json"
     echo "### $name: $PEOPLE people (generated in $loaded s), gateway $GW, the \`$TOKEN_USER\` user's token, record = \`${record_path#/tcs/api}\`"
@@ -162,9 +178,12 @@ run_backend() {
     for mix in $MIXES; do
         python3 "$BENCH/tcs_data.py" urls "$mix" 2000 "$WORK/sample.json" "$record_path" > "$WORK/$mix.urls"
         # every URL must answer 200 before it is measured (a sample of them, quickly)
-        head -n 20 "$WORK/$mix.urls" | while read -r path; do
+        if ! head -n 20 "$WORK/$mix.urls" | while read -r path; do
             curl -fsS -o /dev/null -H "Authorization: Bearer $token" "$base$path" || { echo "failed: $path" >&2; exit 1; }
-        done
+        done; then
+            echo "| $mix | not measured: a sample URL failed (see stderr) | | | | | | | |"
+            continue
+        fi
         local drive=(python3 "$BENCH/rate.py" --rate "$RATE" --conns "$CONNS" --urls "$WORK/$mix.urls"
             --header "Authorization: Bearer $token" "$base")
         "${drive[@]}" --duration 5 --grace 5 > /dev/null
@@ -186,11 +205,16 @@ for r in runs:
         statuses[k] = statuses.get(k, 0) + v
 errors, unfinished = sum(r["errors"] for r in runs), sum(r["unfinished"] for r in runs)
 answers = ", ".join(f"{v} × {k}" for k, v in statuses.items()) + (f", {errors} errors" if errors else "") + (f", {unfinished} unfinished" if unfinished else "")
-rss = {}
+rss, restarts = {}, 0
 for l in open(sys.argv[2]):
+    if l.startswith("restart "):
+        restarts += 1
+        continue
     n, v, a = l.split()
     rss[n] = max(rss.get(n, (0, 0)), (int(v), int(a)))
 peak = ", ".join(f"{v / 1024:.1f} MB ({a / 1024:.1f})" for _, (v, a) in sorted(rss.items()))
+if restarts:
+    peak += f", {restarts} instance restart(s)"
 print(f"| {sys.argv[3]} | {med('answered_per_s'):.1f} | {med('p50'):.2f} | {med('p90'):.2f} | **{med('p99'):.2f}** | {max(r['max'] for r in runs):.1f} | {answers} | {peak} | {', '.join(str(r['p99']) for r in runs)} |")
 PY
     done

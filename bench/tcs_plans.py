@@ -62,7 +62,7 @@ def statement(url, scope):
         elif len(owner_list) == 1:
             sql += " AND p.current_owner = ?"
         else:
-            sql += f" AND p.current_owner IN ({', '.join('?' * len(owner_list))})"
+            sql += f" AND +p.current_owner IN ({', '.join('?' * len(owner_list))})"
         params.extend(owner_list)
         if with_term:
             if len(term) >= 3:
