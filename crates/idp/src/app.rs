@@ -91,6 +91,9 @@ impl App {
             verifier: Verifier::per_core(),
             limiter: FailedLogins::new(config.max_failed_logins, config.failed_login_window),
             ledger: Default::default(),
+            browser: Default::default(),
+            code_lifetime: config.authorization_code_lifetime,
+            login_timeout: config.login_timeout,
         });
         let mut names: Vec<&str> = idp.realms.names().collect();
         names.sort_unstable();

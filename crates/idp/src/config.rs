@@ -91,6 +91,14 @@ pub struct IdpConfig {
     /// The window of the failed-login limiter, and how long a locked username stays locked.
     #[serde(with = "humantime_serde")]
     pub failed_login_window: Duration,
+    /// How long an authorization code can be exchanged at the token endpoint (Keycloak's
+    /// "Client Login Timeout"). Codes are single-use and live in memory.
+    #[serde(with = "humantime_serde")]
+    pub authorization_code_lifetime: Duration,
+    /// How long a login page stays usable before the form must be started again from the
+    /// application (Keycloak's "Login timeout").
+    #[serde(with = "humantime_serde")]
+    pub login_timeout: Duration,
     /// Shutdown drain.
     pub drain: DrainConfig,
 }
@@ -111,6 +119,8 @@ impl Default for IdpConfig {
             key_check_interval: Duration::from_secs(5),
             max_failed_logins: 10,
             failed_login_window: Duration::from_secs(60),
+            authorization_code_lifetime: Duration::from_secs(60),
+            login_timeout: Duration::from_secs(30 * 60),
             drain: DrainConfig::default(),
         }
     }
@@ -159,6 +169,17 @@ impl IdpConfig {
         }
         if self.key_check_interval < Duration::from_millis(10) {
             return Err(invalid("key_check_interval", "must be at least 10ms"));
+        }
+        if self.authorization_code_lifetime < Duration::from_secs(1)
+            || self.authorization_code_lifetime > Duration::from_secs(600)
+        {
+            return Err(invalid(
+                "authorization_code_lifetime",
+                "must be between 1s and 10m (RFC 6749 §4.1.2)",
+            ));
+        }
+        if self.login_timeout < Duration::from_secs(10) {
+            return Err(invalid("login_timeout", "must be at least 10s"));
         }
         if let Some(url) = &self.public_url {
             check_public_url(url).map_err(|p| invalid("public_url", p))?;

@@ -36,6 +36,7 @@
 //! - [`client`]: the token client for `tis token`.
 
 pub mod app;
+mod browser;
 pub mod client;
 pub mod clock;
 pub mod config;

@@ -3,7 +3,7 @@
 //! `lin` is the realm name of the old TIS Keycloak. The users cover the four kinds of
 //! people the services scope data for: a national admin, one who may also see sensitive
 //! fields, a trust admin and a programme observer, plus `profile.admin`, who administers
-//! users, roles and permissions in Profile. Every password and the `etl` secret are
+//! users, roles and permissions in Profile. Every password and the `etl` and `tis-web` secrets are
 //! [`DEMO_PASSWORD`]; only their argon2 hashes are written.
 //!
 //! This is only ever produced when asked for (`tis up` in local mode); the provider itself
@@ -19,6 +19,11 @@ use crate::password::{self, HashFailed, Secret};
 pub const DEMO_REALM: &str = "lin";
 /// The password of every demo user, and the secret of the `etl` client.
 pub const DEMO_PASSWORD: &str = "tis";
+/// The web application's client: confidential (secret [`DEMO_PASSWORD`]), authorization code
+/// + refresh token, called back at `<origin>/auth/callback`, sent to `<origin>/` after logout.
+pub const DEMO_WEB_CLIENT: &str = "tis-web";
+/// The origins the web application is served from locally (`tis up`).
+pub const DEMO_WEB_ORIGINS: &[&str] = &["http://127.0.0.1:8080", "http://localhost:8080"];
 /// The audience of the demo realm's access tokens.
 pub const DEMO_AUDIENCE: &str = "tis";
 
@@ -69,9 +74,10 @@ pub enum DemoError {
 }
 
 /// The demo realm file: realm `lin` with users `admin`, `sensitive`, `trust.admin`,
-/// `observer` and clients `tis-ui` (public, password) and `etl` (client_credentials).
+/// `observer` and clients `tis-ui` (public, password), `tis-web` (confidential,
+/// authorization code) and `etl` (client_credentials).
 ///
-/// Blocking: it hashes five secrets with the production argon2 parameters (about a tenth of a
+/// Blocking: it hashes seven secrets with the production argon2 parameters (about a tenth of a
 /// second each); call it from `spawn_blocking` in async code.
 pub fn demo_realm_file() -> Result<RealmFile, HashFailed> {
     let user = |username: &str, first: &str, last: &str, role: &str, dbcs: &[&str]| {
@@ -136,6 +142,24 @@ pub fn demo_realm_file() -> Result<RealmFile, HashFailed> {
             grants: vec![GrantType::Password, GrantType::RefreshToken],
             roles: Vec::new(),
             client_roles: BTreeMap::new(),
+            redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
+        },
+        // The web application: a confidential client signing people in with the
+        // authorization code flow (and PKCE), on either spelling of the loopback host.
+        ClientEntry {
+            client_id: DEMO_WEB_CLIENT.into(),
+            secret_hash: Some(password::hash(&Secret::new(DEMO_PASSWORD))?),
+            public: false,
+            enabled: true,
+            grants: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            roles: Vec::new(),
+            client_roles: BTreeMap::new(),
+            redirect_uris: DEMO_WEB_ORIGINS
+                .iter()
+                .map(|o| format!("{o}/auth/callback"))
+                .collect(),
+            post_logout_redirect_uris: DEMO_WEB_ORIGINS.iter().map(|o| format!("{o}/")).collect(),
         },
         ClientEntry {
             client_id: "etl".into(),
@@ -145,6 +169,8 @@ pub fn demo_realm_file() -> Result<RealmFile, HashFailed> {
             grants: vec![GrantType::ClientCredentials],
             roles: vec!["ETL".into()],
             client_roles: BTreeMap::new(),
+            redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
         },
     ];
     Ok(RealmFile {

@@ -23,6 +23,13 @@
 //! grants = ["password", "refresh_token"]
 //!
 //! [[realms.clients]]
+//! client_id = "tis-web"
+//! secret_hash = "$argon2id$v=19$m=19456,t=2,p=1$…"
+//! grants = ["authorization_code", "refresh_token"]
+//! redirect_uris = ["http://127.0.0.1:8080/auth/callback"]
+//! post_logout_redirect_uris = ["http://127.0.0.1:8080/"]
+//!
+//! [[realms.clients]]
 //! client_id = "etl"
 //! secret_hash = "$argon2id$v=19$m=19456,t=2,p=1$…"
 //! grants = ["client_credentials"]
@@ -41,13 +48,16 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GrantType {
+    /// The browser sign-in: `/auth`, the login page, then the code at the token endpoint.
+    AuthorizationCode,
     Password,
     ClientCredentials,
     RefreshToken,
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 3] = [
+    pub const ALL: [GrantType; 4] = [
+        GrantType::AuthorizationCode,
         GrantType::Password,
         GrantType::ClientCredentials,
         GrantType::RefreshToken,
@@ -55,6 +65,7 @@ impl GrantType {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            GrantType::AuthorizationCode => "authorization_code",
             GrantType::Password => "password",
             GrantType::ClientCredentials => "client_credentials",
             GrantType::RefreshToken => "refresh_token",
@@ -143,7 +154,8 @@ pub struct ClientEntry {
     /// The argon2 PHC string of the client secret; absent for a public client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_hash: Option<String>,
-    /// A public client has no secret and may not use `client_credentials`.
+    /// A public client has no secret and may not use `client_credentials`; with
+    /// `authorization_code` it must send a PKCE `code_challenge` (S256).
     #[serde(default)]
     pub public: bool,
     #[serde(default = "yes")]
@@ -157,6 +169,15 @@ pub struct ClientEntry {
     /// Client roles of the service account.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub client_roles: BTreeMap<String, Vec<String>>,
+    /// Where the authorization endpoint may send the browser back (`authorization_code`),
+    /// compared exactly: no wildcards, no prefix matching. Absolute `http`/`https` URLs
+    /// without a fragment.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redirect_uris: Vec<String>,
+    /// Where the logout endpoint may send the browser after signing out
+    /// (`post_logout_redirect_uri`), compared exactly like `redirect_uris`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post_logout_redirect_uris: Vec<String>,
 }
 
 #[cfg(test)]
@@ -180,7 +201,8 @@ mod tests {
         assert_eq!(lin.users[0].attributes["dbc"].len(), 2);
         assert_eq!(lin.users[0].client_roles["account"].len(), 2);
         assert!(lin.users[0].enabled);
-        assert_eq!(lin.clients[1].grants, vec![GrantType::ClientCredentials]);
+        assert_eq!(lin.clients[2].grants, vec![GrantType::ClientCredentials]);
+        assert_eq!(lin.clients[1].redirect_uris.len(), 1);
     }
 
     #[test]

@@ -283,6 +283,16 @@ fn check_client(realm: &str, c: &ClientEntry) -> Result<(), RealmFileError> {
     if c.grants.is_empty() {
         return Err(invalid(realm, format!("client `{id}` allows no grant")));
     }
+    for uri in c.redirect_uris.iter().chain(&c.post_logout_redirect_uris) {
+        check_redirect_uri(uri)
+            .map_err(|p| invalid(realm, format!("client `{id}`: redirect URI `{uri}` {p}")))?;
+    }
+    if c.grants.contains(&GrantType::AuthorizationCode) && c.redirect_uris.is_empty() {
+        return Err(invalid(
+            realm,
+            format!("client `{id}` uses authorization_code and needs `redirect_uris`"),
+        ));
+    }
     match (&c.secret_hash, c.public) {
         (Some(_), true) => Err(invalid(
             realm,
@@ -299,6 +309,22 @@ fn check_client(realm: &str, c: &ClientEntry) -> Result<(), RealmFileError> {
         (Some(phc), false) => password::check_phc(phc)
             .map_err(|e| invalid(realm, format!("client `{id}`: secret_hash: {e}"))),
         (None, true) => Ok(()),
+    }
+}
+
+/// A registered redirect URI: an absolute `http`/`https` URL with a host and no fragment,
+/// printable ASCII only (it goes into a `Location` header and a CSP `form-action`).
+fn check_redirect_uri(uri: &str) -> Result<(), &'static str> {
+    if uri.is_empty() || uri.len() > 2048 || !uri.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("must be printable ASCII without spaces");
+    }
+    if uri.contains('#') || uri.contains('*') {
+        return Err("must not have a fragment or a wildcard");
+    }
+    let parsed: http::Uri = uri.parse().map_err(|_| "is not a URL")?;
+    match parsed.scheme_str() {
+        Some("http" | "https") if parsed.authority().is_some() => Ok(()),
+        _ => Err("must be an absolute http:// or https:// URL"),
     }
 }
 

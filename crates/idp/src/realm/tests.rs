@@ -30,6 +30,8 @@ fn client(id: &str) -> ClientEntry {
         grants: vec![GrantType::ClientCredentials],
         roles: vec![],
         client_roles: Default::default(),
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
     }
 }
 
@@ -190,6 +192,46 @@ fn the_demo_realm_is_valid_and_stores_no_clear_text_secret() {
     let etl = lin.client("etl").unwrap();
     assert!(!etl.entry.public && etl.allows(GrantType::ClientCredentials));
     assert_eq!(etl.entry.roles, vec!["ETL"]);
+    let web = lin.client("tis-web").unwrap();
+    assert!(!web.entry.public && web.allows(GrantType::AuthorizationCode));
+    assert!(
+        web.entry
+            .redirect_uris
+            .contains(&"http://localhost:8080/auth/callback".to_owned())
+    );
+    assert!(
+        web.entry
+            .post_logout_redirect_uris
+            .contains(&"http://127.0.0.1:8080/".to_owned())
+    );
+}
+
+#[test]
+fn redirect_uris_are_absolute_http_urls_and_the_code_grant_needs_one() {
+    let mut c = client("web");
+    c.grants = vec![GrantType::AuthorizationCode];
+    assert!(problem(realm(vec![], vec![c.clone()])).contains("needs `redirect_uris`"));
+    for bad in [
+        "/auth/callback",
+        "javascript:alert(1)",
+        "http://h/cb#frag",
+        "http://h/*",
+        "http://h/a b",
+        "ftp://h/cb",
+    ] {
+        let mut c = c.clone();
+        c.redirect_uris = vec![bad.into()];
+        assert!(
+            problem(realm(vec![], vec![c])).contains("redirect URI"),
+            "{bad}"
+        );
+    }
+    let mut c2 = c.clone();
+    c2.redirect_uris = vec!["http://127.0.0.1:8080/auth/callback".into()];
+    c2.post_logout_redirect_uris = vec!["javascript:x".into()];
+    assert!(problem(realm(vec![], vec![c2.clone()])).contains("redirect URI"));
+    c2.post_logout_redirect_uris = vec!["https://tis.example.org/".into()];
+    Realms::from_file(realm(vec![], vec![c2])).unwrap();
 }
 
 #[test]

@@ -3,26 +3,35 @@
 //! ```text
 //! GET       /realms/{realm}/.well-known/openid-configuration   discovery
 //! GET       /realms/{realm}/protocol/openid-connect/certs      JWKS
-//! POST      /realms/{realm}/protocol/openid-connect/token      password, client_credentials, refresh_token
+//! POST      /realms/{realm}/protocol/openid-connect/token      authorization_code, password, client_credentials, refresh_token
 //! GET|POST  /realms/{realm}/protocol/openid-connect/userinfo   Bearer access token → claims
-//! GET|POST  /realms/{realm}/protocol/openid-connect/auth       400 unsupported_response_type
+//! GET|POST  /realms/{realm}/protocol/openid-connect/auth       authorization request → login page or code
+//! POST      /realms/{realm}/login-actions/authenticate         the login form's post (?tab_id=…)
+//! GET|POST  /realms/{realm}/protocol/openid-connect/logout     RP-initiated and refresh-token logout
+//! GET       /resources/tis/login.css                           the login page's style sheet
 //! ```
 //!
-//! The authorization endpoint exists only because discovery must name one; there is no
-//! browser login here. The app wraps this router with `tis_core::http::standard`.
+//! The app wraps this router with `tis_core::http::standard`.
 //!
 //! # Layout
 //! - [`error`]: OAuth2 error answers and their statuses.
 //! - [`form`]: the form body and client credentials.
 //! - [`token`]: the token endpoint.
 //! - [`userinfo`]: the userinfo endpoint.
+//! - [`authorize`]: the authorization endpoint and the login form (browser sign-in).
+//! - [`logout`]: the end-session endpoint.
+//! - [`page`]: the HTML pages and their security headers.
 
+pub(crate) mod authorize;
 pub(crate) mod error;
 pub(crate) mod form;
+pub(crate) mod logout;
+pub(crate) mod page;
 pub(crate) mod token;
 pub(crate) mod userinfo;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
@@ -34,6 +43,7 @@ use http::{HeaderValue, header};
 use serde_json::json;
 use tis_core::extract::Path;
 
+use crate::browser::BrowserState;
 use crate::limiter::FailedLogins;
 use crate::password::Verifier;
 use crate::realm::{Client, GrantType, Realm, Realms};
@@ -51,6 +61,12 @@ pub(crate) struct Idp {
     pub verifier: Verifier,
     pub limiter: FailedLogins,
     pub ledger: RefreshLedger,
+    /// SSO sessions, login pages in progress and authorization codes (in memory).
+    pub browser: BrowserState,
+    /// How long an authorization code can be redeemed.
+    pub code_lifetime: Duration,
+    /// How long a login page stays usable.
+    pub login_timeout: Duration,
 }
 
 impl Idp {
@@ -103,7 +119,19 @@ pub(crate) fn router(idp: Arc<Idp>) -> Router {
             &format!("{OIDC}/userinfo"),
             get(userinfo::userinfo).post(userinfo::userinfo),
         )
-        .route(&format!("{OIDC}/auth"), get(authorize).post(authorize))
+        .route(
+            &format!("{OIDC}/auth"),
+            get(authorize::authorize).post(authorize::authorize),
+        )
+        .route(
+            "/realms/{realm}/login-actions/authenticate",
+            post(authorize::authenticate),
+        )
+        .route(
+            &format!("{OIDC}/logout"),
+            get(logout::logout).post(logout::logout),
+        )
+        .route("/resources/tis/login.css", get(page::login_css))
         .with_state(idp)
 }
 
@@ -119,15 +147,23 @@ async fn discovery(
         "authorization_endpoint": format!("{oidc}/auth"),
         "token_endpoint": format!("{oidc}/token"),
         "userinfo_endpoint": format!("{oidc}/userinfo"),
+        "end_session_endpoint": format!("{oidc}/logout"),
         "jwks_uri": format!("{oidc}/certs"),
         "grant_types_supported": GrantType::ALL.map(GrantType::as_str),
-        "response_types_supported": ["none"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": ["S256"],
+        "prompt_values_supported": ["none", "login"],
+        "authorization_response_iss_parameter_supported": true,
+        "frontchannel_logout_supported": false,
+        "backchannel_logout_supported": false,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": idp.tokens.keys.algorithms(),
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "scopes_supported": scope::SUPPORTED,
         "claims_supported": [
             "iss", "sub", "aud", "exp", "iat", "nbf", "jti", "typ", "azp", "sid", "scope",
+            "auth_time", "nonce", "at_hash",
             "preferred_username", "given_name", "family_name", "name", "email",
             "email_verified", "realm_access", "resource_access"
         ],
@@ -148,14 +184,4 @@ async fn certs(
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     Ok(res)
-}
-
-async fn authorize(
-    State(idp): State<Arc<Idp>>,
-    Path(realm): Path<String>,
-) -> Result<Response, OAuthError> {
-    idp.realm(&realm)?;
-    Err(OAuthError::unsupported_response_type(
-        "this development provider has no browser login; use the password, client_credentials or refresh_token grant",
-    ))
 }

@@ -1,4 +1,4 @@
-//! `POST /realms/{realm}/protocol/openid-connect/token`: the three grants.
+//! `POST /realms/{realm}/protocol/openid-connect/token`: the four grants.
 //!
 //! Order of checks, each failing with its own OAuth2 error: realm (404) → body (415/413/400)
 //! → `grant_type` (400) → client authentication (401) → grant allowed for the client (400
@@ -7,6 +7,13 @@
 //! The password grant resists username enumeration: an unknown user costs one argon2
 //! verification against the realm's decoy hash, exactly like a wrong password, and both get
 //! "Invalid user credentials". "Account disabled" is said only after the right password.
+//!
+//! The authorization code grant redeems a code of the browser sign-in (see
+//! `routes::authorize`) once: a second use is `invalid_grant` and revokes the session the
+//! code started (RFC 6749 §4.1.2); the code must be presented by the client it was issued
+//! to, with the same `redirect_uri`, within its lifetime, with the PKCE `code_verifier`
+//! matching the challenge (and without one when there was no challenge, so a verifier
+//! cannot be added after the fact), and its session must still be signed in.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,8 +28,10 @@ use tis_core::extract::Path;
 use uuid::Uuid;
 
 use super::Idp;
+use super::authorize::pkce_matches;
 use super::error::OAuthError;
 use super::form::{Form, presented_client};
+use crate::browser::CodeRefused;
 use crate::realm::{Client, GrantType, Realm};
 use crate::tokens::claims::{RefreshClaims, Subject};
 use crate::tokens::scope::Scope;
@@ -130,6 +139,7 @@ async fn grant(
             )));
         }
         match grant_type {
+            GrantType::AuthorizationCode => authorization_code(idp, realm, &client, &form),
             GrantType::Password => password(idp, realm, &client, &form, peer).await,
             GrantType::ClientCredentials => client_credentials(idp, realm, &client, &form),
             GrantType::RefreshToken => refresh(idp, realm, &client, &form),
@@ -196,6 +206,80 @@ async fn password(
             scope: &scope,
             session: Some(Session::start(now)),
             with_refresh: client.allows(GrantType::RefreshToken),
+            nonce: None,
+        },
+    )
+}
+
+fn authorization_code(
+    idp: &Idp,
+    realm: &Realm,
+    client: &Client,
+    form: &Form,
+) -> Result<Issued, OAuthError> {
+    let code = form.require("code")?;
+    let now = idp.tokens.now();
+    let refused = || OAuthError::invalid_grant("Code not valid");
+    let grant = idp
+        .browser
+        .redeem_code(&realm.name, code, now, |t| idp.session_end(t))
+        .map_err(|r| {
+            if let CodeRefused::Replayed { sid, session_end } = r {
+                tracing::warn!(client.id = %client.entry.client_id, session.id = %sid, "authorization code replayed; its session is revoked");
+                idp.end_session(&sid, session_end);
+            }
+            refused()
+        })?;
+    let request = &grant.request;
+    if request.client_id != client.entry.client_id {
+        tracing::warn!(client.id = %client.entry.client_id, "authorization code of another client refused");
+        return Err(refused());
+    }
+    if form.get("redirect_uri") != Some(request.redirect_uri.as_str()) {
+        return Err(OAuthError::invalid_grant("Incorrect redirect_uri"));
+    }
+    match (&request.code_challenge, form.get("code_verifier")) {
+        (Some(challenge), Some(verifier)) => {
+            if !pkce_matches(verifier, challenge) {
+                return Err(OAuthError::invalid_grant(
+                    "PKCE verification failed: Code mismatch",
+                ));
+            }
+        }
+        (Some(_), None) => {
+            return Err(OAuthError::invalid_grant(
+                "PKCE code verifier not specified",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "PKCE code verifier specified but challenge not present in authorization",
+            ));
+        }
+        (None, None) => {}
+    }
+    if idp.ledger.is_revoked(&grant.sid) || !idp.browser.session_alive(&grant.sid, now) {
+        return Err(OAuthError::invalid_grant("Session not active"));
+    }
+    let user = realm
+        .user_by_id(&grant.user_id)
+        .filter(|u| u.entry.enabled)
+        .ok_or_else(|| OAuthError::invalid_grant("User not found or disabled"))?;
+    let scope = scope(Some(&request.scope))?;
+    tracing::info!(user.name = %user.entry.username, client.id = %client.entry.client_id, "authorization code redeemed");
+    issue(
+        idp,
+        Grant {
+            realm,
+            client,
+            subject: Subject::User(user),
+            scope: &scope,
+            session: Some(Session {
+                id: grant.sid.clone(),
+                auth_time: grant.auth_time,
+            }),
+            with_refresh: client.allows(GrantType::RefreshToken),
+            nonce: request.nonce.as_deref(),
         },
     )
 }
@@ -217,6 +301,7 @@ fn client_credentials(
             scope: &scope,
             session: None,
             with_refresh: false,
+            nonce: None,
         },
     )
 }
@@ -265,6 +350,7 @@ fn refresh(idp: &Idp, realm: &Realm, client: &Client, form: &Form) -> Result<Iss
                 auth_time: claims.auth_time,
             }),
             with_refresh: true,
+            nonce: None,
         },
     )
 }

@@ -191,8 +191,24 @@ pub struct IdClaims {
     pub sid: String,
     pub session_state: String,
     pub acr: &'static str,
+    /// The `nonce` of the authorization request (code flow), echoed for replay protection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// The left half of the access token's hash (OIDC Core §3.1.3.6), base64url.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_hash: Option<String>,
     #[serde(flatten)]
     pub profile: Profile,
+}
+
+/// What the provider reads back from an ID token it issued (`id_token_hint` at logout).
+#[derive(Debug, Clone, Deserialize)]
+pub struct PresentedId {
+    pub exp: u64,
+    pub iss: String,
+    pub typ: String,
+    pub azp: String,
+    pub sid: String,
 }
 
 /// What the provider reads back from an access token it issued (userinfo).

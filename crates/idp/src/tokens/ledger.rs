@@ -62,6 +62,20 @@ impl RefreshLedger {
         inner.used.insert(jti.to_owned(), exp);
         Ok(())
     }
+
+    /// Revokes session `sid` (logout, a replayed authorization code): every refresh token of
+    /// it is refused from now on. `session_end` is the latest time any of them can be valid.
+    pub fn revoke(&self, sid: &str, session_end: u64) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let end = inner.revoked.entry(sid.to_owned()).or_insert(session_end);
+        *end = (*end).max(session_end);
+    }
+
+    /// Whether session `sid` was revoked.
+    pub fn is_revoked(&self, sid: &str) -> bool {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.revoked.contains_key(sid)
+    }
 }
 
 #[cfg(test)]

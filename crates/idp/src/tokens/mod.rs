@@ -94,6 +94,8 @@ pub(crate) struct Grant<'a> {
     pub scope: &'a Scope,
     pub session: Option<Session>,
     pub with_refresh: bool,
+    /// The authorization request's `nonce`, for the ID token (code grant only).
+    pub nonce: Option<&'a str>,
 }
 
 #[derive(Debug, Clone)]
@@ -185,6 +187,8 @@ impl TokenService {
                     sid: session.id.clone(),
                     session_state: session.id.clone(),
                     acr: "1",
+                    nonce: g.nonce.map(str::to_owned),
+                    at_hash: at_hash(&access_token),
                     profile,
                 };
                 id_token = Some(self.keys.sign(&claims)?);
@@ -203,6 +207,33 @@ impl TokenService {
     /// Checks a token this provider issued for `realm`: size, a published `kid`, the
     /// signature with the algorithm of that key, `iss`, `exp` against our clock, and `typ`.
     pub fn verify<T>(&self, realm: &Realm, token: &str, typ: &str) -> Result<T, Rejected>
+    where
+        T: DeserializeOwned + HasTypAndExp,
+    {
+        self.verify_at(realm, token, typ, false)
+    }
+
+    /// [`verify`](Self::verify), but an expired token is accepted: an `id_token_hint` at
+    /// logout names a session and is often past its short life (Keycloak accepts it too).
+    pub fn verify_allowing_expired<T>(
+        &self,
+        realm: &Realm,
+        token: &str,
+        typ: &str,
+    ) -> Result<T, Rejected>
+    where
+        T: DeserializeOwned + HasTypAndExp,
+    {
+        self.verify_at(realm, token, typ, true)
+    }
+
+    fn verify_at<T>(
+        &self,
+        realm: &Realm,
+        token: &str,
+        typ: &str,
+        allow_expired: bool,
+    ) -> Result<T, Rejected>
     where
         T: DeserializeOwned + HasTypAndExp,
     {
@@ -225,7 +256,7 @@ impl TokenService {
         if claims.iss() != self.issuer(&realm.name) {
             return Err(Rejected::WrongIssuer);
         }
-        if claims.exp() <= self.now() {
+        if !allow_expired && claims.exp() <= self.now() {
             return Err(Rejected::Expired);
         }
         if claims.typ() != typ {
@@ -233,6 +264,20 @@ impl TokenService {
         }
         Ok(claims)
     }
+}
+
+/// `at_hash`: the left half of the access token's digest with the hash of its signature
+/// algorithm (SHA-256 for RS256 and ES256, SHA-512 for EdDSA/Ed25519), base64url.
+fn at_hash(access_token: &str) -> Option<String> {
+    use base64::Engine;
+    let alg = jsonwebtoken::decode_header(access_token).ok()?.alg;
+    let algorithm = match alg {
+        jsonwebtoken::Algorithm::EdDSA => &aws_lc_rs::digest::SHA512,
+        _ => &aws_lc_rs::digest::SHA256,
+    };
+    let d = aws_lc_rs::digest::digest(algorithm, access_token.as_bytes());
+    let half = &d.as_ref()[..d.as_ref().len() / 2];
+    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(half))
 }
 
 /// The claims [`TokenService::verify`] checks itself.
@@ -255,6 +300,18 @@ impl HasTypAndExp for RefreshClaims {
 }
 
 impl HasTypAndExp for claims::PresentedAccess {
+    fn typ(&self) -> &str {
+        &self.typ
+    }
+    fn exp(&self) -> u64 {
+        self.exp
+    }
+    fn iss(&self) -> &str {
+        &self.iss
+    }
+}
+
+impl HasTypAndExp for claims::PresentedId {
     fn typ(&self) -> &str {
         &self.typ
     }

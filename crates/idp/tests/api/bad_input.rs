@@ -35,8 +35,8 @@ async fn a_token_request_without_grant_type_is_invalid_request() {
 async fn an_unknown_grant_type_is_unsupported_grant_type() {
     let idp = spawn_idp().await;
     for grant in [
-        "authorization_code",
         "implicit",
+        "device_code",
         "urn:ietf:params:oauth:grant-type:jwt-bearer",
     ] {
         let (status, body) = post_raw(
@@ -50,6 +50,19 @@ async fn an_unknown_grant_type_is_unsupported_grant_type() {
         assert_eq!(status, 400, "{grant}");
         assert_eq!(body["error"], "unsupported_grant_type", "{grant}");
     }
+}
+
+#[tokio::test]
+async fn the_code_grant_is_refused_to_a_client_not_allowed_it() {
+    let idp = spawn_idp().await;
+    let (status, body) = post_raw(
+        &idp,
+        FORM,
+        b"grant_type=authorization_code&client_id=tis-ui&code=x".to_vec(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "unauthorized_client");
 }
 
 #[tokio::test]

@@ -23,7 +23,12 @@ async fn discovery_names_the_issuer_and_endpoints_where_keycloak_puts_them() {
     assert_eq!(doc["authorization_endpoint"], format!("{oidc}/auth"));
     assert_eq!(
         doc["grant_types_supported"],
-        serde_json::json!(["password", "client_credentials", "refresh_token"])
+        serde_json::json!([
+            "authorization_code",
+            "password",
+            "client_credentials",
+            "refresh_token"
+        ])
     );
     assert_eq!(
         doc["id_token_signing_alg_values_supported"],
@@ -92,20 +97,6 @@ async fn an_unknown_realm_is_a_404_json_error_on_every_endpoint() {
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["error"], "realm_not_found", "{path}");
     }
-}
-
-#[tokio::test]
-async fn the_authorization_endpoint_says_there_is_no_browser_login() {
-    let idp = spawn_idp().await;
-    let res = idp
-        .http
-        .get(idp.url("/realms/lin/protocol/openid-connect/auth?response_type=code"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 400);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["error"], "unsupported_response_type");
 }
 
 #[tokio::test]

@@ -52,12 +52,54 @@ fn public_client(id: &str) -> ClientEntry {
         grants: vec![GrantType::Password, GrantType::RefreshToken],
         roles: vec![],
         client_roles: BTreeMap::new(),
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
+    }
+}
+
+pub const WEB_SECRET: &str = "web-secret-91c2";
+pub const WEB_CALLBACK: &str = "http://127.0.0.1:8080/auth/callback";
+pub const WEB_HOME: &str = "http://127.0.0.1:8080/";
+pub const SPA_CALLBACK: &str = "http://127.0.0.1:9090/cb";
+
+/// `web`: confidential, authorization code + refresh, called back at [`WEB_CALLBACK`] (or
+/// the `localhost` spelling), [`WEB_HOME`] after logout.
+fn web_client() -> ClientEntry {
+    ClientEntry {
+        client_id: "web".into(),
+        secret_hash: Some(cheap(WEB_SECRET)),
+        public: false,
+        enabled: true,
+        grants: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        roles: vec![],
+        client_roles: BTreeMap::new(),
+        redirect_uris: vec![
+            WEB_CALLBACK.into(),
+            "http://localhost:8080/auth/callback".into(),
+        ],
+        post_logout_redirect_uris: vec![WEB_HOME.into()],
+    }
+}
+
+/// `spa`: public, authorization code + refresh (PKCE required), called back at
+/// [`SPA_CALLBACK`].
+fn spa_client() -> ClientEntry {
+    ClientEntry {
+        client_id: "spa".into(),
+        secret_hash: None,
+        public: true,
+        enabled: true,
+        grants: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        roles: vec![],
+        client_roles: BTreeMap::new(),
+        redirect_uris: vec![SPA_CALLBACK.into()],
+        post_logout_redirect_uris: vec![],
     }
 }
 
 /// Realm `lin`: users `alice` (HEE Admin, two DBCs) and `dora` (disabled); clients `tis-ui`
 /// and `other-ui` (public, password + refresh), `etl` (confidential, client_credentials,
-/// role ETL). Realm `other`: user `alice` too, client `tis-ui`.
+/// role ETL), `web` (confidential) and `spa` (public), both authorization code + refresh. Realm `other`: user `alice` too, client `tis-ui`.
 pub fn test_realms() -> RealmFile {
     let mut alice = user("alice", ALICE_PASSWORD);
     alice.first_name = Some("Alice".into());
@@ -80,6 +122,8 @@ pub fn test_realms() -> RealmFile {
         grants: vec![GrantType::ClientCredentials],
         roles: vec!["ETL".into()],
         client_roles: BTreeMap::new(),
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
     };
     RealmFile {
         realms: vec![
@@ -88,7 +132,13 @@ pub fn test_realms() -> RealmFile {
                 audience: "tis".into(),
                 default_roles: vec!["uma_authorization".into()],
                 users: vec![alice, dora],
-                clients: vec![public_client("tis-ui"), public_client("other-ui"), etl],
+                clients: vec![
+                    public_client("tis-ui"),
+                    public_client("other-ui"),
+                    etl,
+                    web_client(),
+                    spa_client(),
+                ],
             },
             RealmEntry {
                 name: "other".into(),

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod bad_input;
+mod browser;
 mod client_credentials;
 mod discovery;
 mod keys;
