@@ -287,6 +287,25 @@ async fn curricula_are_created_read_updated_listed_and_deleted_as_the_original()
             (400, "error.bulk.update.failed.noId")
         );
 
+        // A specialty its curricula name cannot be deleted (409), nor a curriculum a
+        // programme names.
+        let (status, _, body) = call(
+            &app,
+            Method::DELETE,
+            &format!("/tcs/api/specialties/{sid}"),
+            &crate::specialties::specialty_admin(),
+            None,
+        )
+        .await;
+        assert_eq!(status, 409, "{body}");
+        let etl = Caller::etl().granted(&["programme:add:modify"]).token();
+        let (status, _, _) = call(&app, Method::POST, "/tcs/api/programmes", &etl,
+            Some(json!({"status": "CURRENT", "owner": "Wessex", "programmeName": "P", "curricula": [{"curriculum": {"id": id}}]}))).await;
+        assert_eq!(status, 201);
+        let (status, _, body) =
+            call(&app, Method::DELETE, &format!("{path}/{id}"), &who, None).await;
+        assert_eq!(status, 409, "{body}");
+
         // Delete.
         let oid = other["id"].as_i64().unwrap();
         let (status, headers, _) =
