@@ -160,11 +160,22 @@ pub fn id_value(kind: IdKind, id: &Json) -> Option<Value> {
     }
 }
 
+/// A numeric id as a path or list writes it: plain digits (`42`, spaces around allowed), no
+/// sign (`+1` and `-1` are not ids: Rust's `parse` would take `+1` as 1, so `/grades/+1`
+/// answered grade 1), and within `i64`.
+pub fn plain_id(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
 /// An id given as text (a path segment, a list item), if it has the right shape.
 pub fn id_from_text(kind: IdKind, text: &str) -> Option<Value> {
     let text = text.trim();
     match kind {
-        IdKind::Long => text.parse::<i64>().ok().map(Value::Int),
+        IdKind::Long => plain_id(text).map(Value::Int),
         IdKind::Uuid => uuid::Uuid::parse_str(text).ok().map(Value::Uuid),
     }
 }
@@ -248,6 +259,25 @@ mod tests {
             Json::Object(m) => m,
             _ => Map::new(),
         }
+    }
+
+    #[test]
+    fn ids_are_plain_digits() {
+        assert_eq!(plain_id("42"), Some(42));
+        assert_eq!(plain_id(" 7 "), Some(7));
+        for bad in [
+            "+1",
+            "-1",
+            "1e3",
+            "0x1",
+            "",
+            " ",
+            "1 2",
+            "99999999999999999999",
+        ] {
+            assert_eq!(plain_id(bad), None, "{bad:?}");
+        }
+        assert_eq!(id_from_text(IdKind::Long, "+1"), None);
     }
 
     #[test]

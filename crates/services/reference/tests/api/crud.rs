@@ -385,3 +385,28 @@ async fn trailing_data_after_a_json_body_is_refused_and_nothing_is_stored() {
         assert_eq!(found, json!([]), "{backend:?}: nothing stored");
     }
 }
+
+/// Ids in paths are plain digits: `/grades/+1` is not grade 1 (issue 16 item 12).
+#[tokio::test]
+async fn an_id_with_a_sign_is_not_an_id() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let grade = json!({"abbreviation": "SIGN", "name": "Signed", "trainingGrade": true, "postGrade": false, "placementGrade": false, "status": "CURRENT"});
+    let res = app
+        .send(Method::POST, "/reference/api/grades", &grade)
+        .await;
+    assert_eq!(res.status(), 201);
+    let id = res.json::<Value>().await.expect("json")["id"].clone();
+    app.get_json(&format!("/reference/api/grades/{id}")).await;
+    for path in [
+        format!("/reference/api/grades/+{id}"),
+        format!("/reference/api/grades/-{id}"),
+    ] {
+        let res = app
+            .request(Method::GET, &path, Some(&admin()))
+            .send()
+            .await
+            .expect("send");
+        let (status, code, _) = error_code(res).await;
+        assert_eq!((status, code.as_str()), (400, "invalid_path"), "{path}");
+    }
+}

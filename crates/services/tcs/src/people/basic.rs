@@ -145,9 +145,8 @@ pub fn parse_ids(text: &str, max: usize) -> Result<Vec<i64>, ApiError> {
     let invalid = |message: String| ApiError::Validation(vec![FieldError::new("ids", message)]);
     let mut ids = Vec::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let id = part
-            .parse::<i64>()
-            .map_err(|_| invalid(format!("not an id: {part:?}")))?;
+        let id = tis_service_kit::entity::validate::plain_id(part)
+            .ok_or_else(|| invalid(format!("not an id: {part:?}")))?;
         if !ids.contains(&id) {
             ids.push(id);
         }

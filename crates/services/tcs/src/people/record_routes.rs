@@ -197,7 +197,7 @@ fn one_record(api: Api<Tcs>, rec: &'static Record) -> Api<Tcs> {
 
 /// A person id from a path segment: 400 naming `id` when it is not one.
 pub fn parse_id(raw: &str) -> Result<i64, ApiError> {
-    raw.trim().parse::<i64>().map_err(|_| {
+    tis_service_kit::entity::validate::plain_id(raw).ok_or_else(|| {
         ApiError::field(
             "id",
             format!("not an id: {:?}", raw.chars().take(32).collect::<String>()),
