@@ -18,9 +18,10 @@
 //! Each table is bounded ([`MAX_ENTRIES`]); expired entries are swept when a table is full,
 //! and if it is still full the entry closest to expiry is evicted. Nothing is persisted: a
 //! restart of `tis idp` forgets every SSO session, pending login and code, so browser users
-//! sign in again. Refresh tokens already issued are signed JWTs and keep working until they
-//! expire or their session is revoked (the revocations are in memory too); acceptable for
-//! the local provider, since Keycloak is the production one.
+//! sign in again: their refresh tokens (marked `browser` inside) are refused once their
+//! session is unknown, as Keycloak refuses those of a lost user session. Acceptable for the
+//! local provider, since Keycloak is the production one. Password-grant logins keep their
+//! refresh tokens across a restart, as before.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -277,6 +277,7 @@ fn authorization_code(
             session: Some(Session {
                 id: grant.sid.clone(),
                 auth_time: grant.auth_time,
+                browser: true,
             }),
             with_refresh: client.allows(GrantType::RefreshToken),
             nonce: request.nonce.as_deref(),
@@ -331,6 +332,10 @@ fn refresh(idp: &Idp, realm: &Realm, client: &Client, form: &Form) -> Result<Iss
         return Err(OAuthError::invalid_grant("Account disabled"));
     }
     let now = idp.tokens.now();
+    if claims.browser && !idp.browser.session_alive(&claims.sid, now) {
+        tracing::info!(user.name = %user.entry.username, session.id = %claims.sid, "refresh token of an ended SSO session refused");
+        return Err(OAuthError::invalid_grant("Session not active"));
+    }
     let session_end = claims.auth_time + idp.tokens.lifetimes.session_max.as_secs();
     idp.ledger
         .consume(&claims.jti, &claims.sid, claims.exp, session_end, now)
@@ -348,6 +353,7 @@ fn refresh(idp: &Idp, realm: &Realm, client: &Client, form: &Form) -> Result<Iss
             session: Some(Session {
                 id: claims.sid,
                 auth_time: claims.auth_time,
+                browser: claims.browser,
             }),
             with_refresh: true,
             nonce: None,

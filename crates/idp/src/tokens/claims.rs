@@ -175,6 +175,10 @@ pub struct RefreshClaims {
     pub scope: String,
     /// When the user logged in; a session cannot be refreshed past `session_max_lifetime`.
     pub auth_time: u64,
+    /// Issued to an SSO session of the browser sign-in (absent otherwise): refreshing needs
+    /// that session to be live in this provider.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub browser: bool,
 }
 
 /// An ID token (`typ: ID`), issued when the `openid` scope is asked for.

@@ -59,11 +59,15 @@ pub struct Lifetimes {
     pub session_max: Duration,
 }
 
-/// A login session (password grant), carried through refreshes.
+/// A login session (password grant, or an SSO session of the browser sign-in), carried
+/// through refreshes.
 #[derive(Debug, Clone)]
 pub(crate) struct Session {
     pub id: String,
     pub auth_time: u64,
+    /// An SSO session of the browser sign-in: its refresh tokens work only while the
+    /// provider still knows the session (not after a logout or a restart).
+    pub browser: bool,
 }
 
 impl Session {
@@ -71,6 +75,7 @@ impl Session {
         Session {
             id: Uuid::new_v4().to_string(),
             auth_time: now,
+            browser: false,
         }
     }
 }
@@ -171,6 +176,7 @@ impl TokenService {
                     session_state: session.id.clone(),
                     scope: g.scope.granted(),
                     auth_time: session.auth_time,
+                    browser: session.browser,
                 };
                 refresh = Some((self.keys.sign(&claims)?, exp.saturating_sub(now)));
             }

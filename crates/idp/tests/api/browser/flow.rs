@@ -292,3 +292,26 @@ async fn refreshing_stops_when_the_session_reaches_its_maximum() {
     // And the SSO session is over: the form again.
     login_page(&idp, &b, &web_request(&pkce())).await;
 }
+
+#[tokio::test]
+async fn a_restart_signs_browser_users_out_but_not_password_grant_logins() {
+    let idp = spawn_idp().await;
+    let b = Browser::new();
+    let tokens = web_tokens(&idp, &b).await;
+    let password = idp.login_alice().await;
+    let addr = idp.addr;
+    let (dir, mut config, clock) = idp.stop().await;
+    config.listen = addr; // the same issuer
+    let idp = crate::helpers::spawn_in(dir, config, clock).await;
+    let (status, body) = web_refresh(&idp, tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "invalid_grant");
+    let res = idp
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "tis-ui"),
+            ("refresh_token", password["refresh_token"].as_str().unwrap()),
+        ])
+        .await;
+    assert_eq!(res.status(), 200, "password-grant sessions are unchanged");
+}
