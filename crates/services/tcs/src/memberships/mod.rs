@@ -29,6 +29,15 @@ pub fn routes(api: Api<Tcs>) -> Api<Tcs> {
     qualification::routes(programme::routes(api))
 }
 
+/// A person named by id (the original's nested `PersonDTO`, of which only `id` is read and
+/// written).
+#[derive(
+    Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+pub struct PersonRef {
+    pub id: Option<i64>,
+}
+
 /// Today, as memberships are measured against it.
 pub fn today() -> time::Date {
     time::OffsetDateTime::now_utc().date()

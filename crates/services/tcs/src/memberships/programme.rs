@@ -45,7 +45,9 @@ use tis_store::{Sql, Tx, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{alert, answer, bounded, date, item_errors, now, number, person_in_scope, today};
+use super::{
+    PersonRef, alert, answer, bounded, date, item_errors, now, number, person_in_scope, today,
+};
 use crate::catalogue::TrainingNumberDto;
 use crate::domain::scope::Scope;
 use crate::people::basic::parse_ids;
@@ -77,12 +79,6 @@ pub const PROGRAMME_MEMBERSHIP_TYPES: &[&str] = &[
 ];
 /// The original's `TrainingPathway` values (`NA` is sent and stored as `N/A`).
 pub const TRAINING_PATHWAYS: &[&str] = &["CCT", "CESR", "N/A"];
-
-/// A person named by id (the original's nested `PersonDTO`, of which only `id` is read).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct PersonRef {
-    pub id: Option<i64>,
-}
 
 /// The original's `CurriculumMembershipDTO` (HEAD).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -38,8 +38,7 @@ use tis_service_kit::repo::query::{order_by, select_list, where_clause_on};
 use tis_store::{Row, Sql, Tx, Value};
 use utoipa::ToSchema;
 
-use super::programme::PersonRef;
-use super::{alert, answer, bounded, date, item_errors, now, number, person_in_scope};
+use super::{PersonRef, alert, answer, bounded, date, item_errors, now, number, person_in_scope};
 use crate::domain::scope::Scope;
 use crate::people::history;
 use crate::reference::Refs;
@@ -416,12 +415,10 @@ async fn write(
     dto: &QualificationDto,
     stored: Option<&QualificationDto>,
 ) -> Result<QualificationDto, ApiError> {
-    let mut errors = Vec::new();
-    let attained = date(
-        "qualificationAttainedDate",
-        dto.qualification_attained_date.as_deref(),
-        &mut errors,
-    );
+    let attained = dto
+        .qualification_attained_date
+        .as_deref()
+        .and_then(tis_service_kit::entity::validate::parse_date);
     let values: [(&str, Value); 8] = [
         ("person_id", dto.person.as_ref().and_then(|p| p.id).into()),
         ("intrepid_id", dto.intrepid_id.clone().into()),
