@@ -21,6 +21,10 @@
 //! original stored them (`North West London`), not Reference's local-office codes, so they are
 //! checked against the original's map, not Reference. Unlike the original, the bulk routes run
 //! the same checks (the original skipped its validator there: no owner check at all).
+//!
+//! An update that changes a programme's owner, name or number re-derives, in its transaction,
+//! the owner and people-list row of everyone with a membership of it
+//! ([`crate::people::refresh`]): the original rebuilt those nightly.
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -528,6 +532,16 @@ async fn save(
         let map = dto.map();
         let id = match dto.id.filter(|_| update) {
             Some(id) => {
+                let mut sql = Sql::new(
+                    r#"SELECT owner AS "owner", programme_name AS "programmeName", programme_number AS "programmeNumber" FROM programme WHERE id = "#,
+                );
+                sql.bind(id);
+                let before = tx.fetch_one(sql).await?;
+                let shown_changed = ["owner", "programmeName", "programmeNumber"]
+                    .iter()
+                    .any(|f| {
+                        before.get(*f).unwrap_or(&Json::Null) != map.get(*f).unwrap_or(&Json::Null)
+                    });
                 let mut sql = Sql::new("UPDATE programme SET ");
                 for (i, f) in PROGRAMME.fields.iter().enumerate() {
                     sql.push(if i > 0 { ", " } else { "" })
@@ -540,6 +554,9 @@ async fn save(
                 let mut sql = Sql::new("DELETE FROM programme_curriculum WHERE programme_id = ");
                 sql.bind(id);
                 tx.execute(sql).await?;
+                if shown_changed {
+                    refresh_members(&mut tx, id).await?;
+                }
                 id
             }
             None => {
@@ -585,6 +602,27 @@ async fn save(
     }
     tx.commit().await?;
     Ok(ids)
+}
+
+/// Re-derives the owner and list row of every person with a membership of programme `id`
+/// (its owner, name or number changed: the people list shows them, rule P1/P5/P7 uses the
+/// owner), in the write's transaction.
+async fn refresh_members(tx: &mut Tx, id: i64) -> Result<(), ApiError> {
+    let mut sql = Sql::new(
+        "SELECT DISTINCT person_id AS \"id\" FROM programme_membership WHERE programme_id = ",
+    );
+    sql.bind(id);
+    let people: Vec<i64> = tx
+        .fetch_all(sql)
+        .await?
+        .iter()
+        .filter_map(|r| r.get("id").and_then(Json::as_i64))
+        .collect();
+    let today = crate::memberships::today();
+    for person in people {
+        crate::people::refresh::refresh(tx, person, today, false).await?;
+    }
+    Ok(())
 }
 
 /// The saved programmes, in the order of `ids`.

@@ -1089,3 +1089,57 @@ async fn the_api_document_describes_the_programme_routes() {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
     }
 }
+
+#[tokio::test]
+async fn renaming_or_moving_a_programme_updates_its_peoples_rows_and_owner_at_once() {
+    for backend in BACKENDS {
+        let app = spawn_with_people(backend, 40).await;
+        let id = db_value(
+            &app,
+            "SELECT MIN(programme_id) AS n FROM person_view WHERE programme_id IS NOT NULL",
+        )
+        .await
+        .as_i64()
+        .unwrap();
+        let shown = db_value(
+            &app,
+            &format!("SELECT COUNT(*) AS n FROM person_view WHERE programme_id = {id}"),
+        )
+        .await;
+        let etl = Caller::etl().granted(AUTHORITIES).token();
+        let (_, _, mut p) = call(
+            &app,
+            Method::GET,
+            &format!("/tcs/api/programmes/{id}"),
+            &etl,
+            None,
+        )
+        .await;
+        p["programmeName"] = json!("Renamed programme");
+        p["programmeNumber"] = json!("RN-1");
+        p["owner"] = json!("Wessex");
+        let (status, _, body) = call(&app, Method::PUT, "/tcs/api/programmes", &etl, Some(p)).await;
+        assert_eq!(status, 200, "{body}");
+        let renamed = db_value(&app, &format!("SELECT COUNT(*) AS n FROM person_view WHERE programme_id = {id} AND programme_name = 'Renamed programme' AND programme_number = 'RN-1'")).await;
+        assert_eq!(renamed, shown, "{backend:?}");
+        let moved = db_value(&app, &format!("SELECT COUNT(*) AS n FROM person_view WHERE programme_id = {id} AND current_owner = 'Wessex'")).await;
+        assert!(moved.as_i64().unwrap() > 0, "{backend:?}: {moved}");
+        // The people list finds them under the new name at once.
+        let (_, _, rows) = call(
+            &app,
+            Method::GET,
+            &format!(
+                "/tcs/api/people?columnFilters={}",
+                url_encode(r#"{"programmeName":["Renamed programme"]}"#)
+            ),
+            &Caller::etl().token(),
+            None,
+        )
+        .await;
+        assert_eq!(
+            rows.as_array().map(|a| a.len() as i64),
+            shown.as_i64().map(|n| n.min(20)),
+            "{rows}"
+        );
+    }
+}
