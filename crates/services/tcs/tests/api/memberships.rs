@@ -907,6 +907,15 @@ async fn each_route_lets_the_permitted_through_refuses_others_403_and_hides_othe
         )
         .await;
         assert_eq!(status, 403);
+        let (status, _, _) = call(
+            &app,
+            Method::PATCH,
+            "/tcs/api/bulk-programme-membership",
+            &forbidden,
+            Some(patched.clone()),
+        )
+        .await;
+        assert_eq!(status, 403);
         let (status, _, res) = call(
             &app,
             Method::PATCH,
