@@ -18,7 +18,7 @@
 //! - [`catalogue`]: training numbers, specialty groups and the enumeration lists (the kit's CRUD).
 //! - [`programmes`]: programmes, curricula, specialties, rotations.
 //! - [`memberships`]: programme (and curriculum) memberships, qualifications.
-//! - [`reference`]: checking the Reference data a write names, through the cached client.
+//! - [`mod@reference`]: checking the Reference data a write names, through the cached client.
 //! - [`demo`]: deterministic synthetic trainees for `tis up` and benchmarks.
 //! - `migrations/{sqlite,postgres}`: the schema (0001), and each engine's people search
 //!   structure (0002: an FTS5 trigram table, a pg_trgm index).
