@@ -57,6 +57,10 @@ impl App {
             "idp_token_requests_total",
             "Token requests by realm, grant and outcome (issued, or the OAuth2 error code)."
         );
+        metrics::describe_counter!(
+            "idp_browser_logins_total",
+            "Login-page posts by realm and outcome (signed_in, invalid_credentials, locked, disabled, incomplete)."
+        );
         let path = config.realm_file.clone();
         let realms = tokio::task::spawn_blocking(move || Realms::load(&path))
             .await

@@ -249,7 +249,8 @@ pub(crate) async fn authorize(
     let now = idp.tokens.now();
     let session = idp
         .sso_session(realm, &headers, now)
-        .filter(|(s, _)| max_age.is_none_or(|a| now.saturating_sub(s.auth_time) <= a));
+        // max_age=0 asks for a fresh login, like prompt=login (OIDC Core §3.1.2.1).
+        .filter(|(s, _)| max_age.is_none_or(|a| a > 0 && now.saturating_sub(s.auth_time) <= a));
     if let Some((session, user)) = session.filter(|_| !prompts.contains(&"login")) {
         tracing::info!(user.name = %user.entry.username, client.id = %client.entry.client_id, "signed in by the SSO session");
         return code_redirect(&idp, request, &session, now);
@@ -480,13 +481,18 @@ pub(crate) async fn authenticate(
     let again = |error: &str, request: AuthRequest| {
         show_login(&idp, realm, request, &headers, username, Some(error), now)
     };
+    let counted = |outcome: &'static str| {
+        metrics::counter!("idp_browser_logins_total", "realm" => realm.name.clone(), "outcome" => outcome).increment(1);
+    };
     let (Some(username), Some(password)) = (username, form.secret("password")) else {
+        counted("incomplete");
         return again("Enter your username and password", request);
     };
     let shown: String = username.chars().take(LOGGED_NAME_CHARS).collect();
     const REFUSED: &str = "Invalid username or password";
     if idp.limiter.is_locked(&realm.name, username, now) {
         tracing::warn!(user.name = %shown, source.ip = %source, "browser login refused: too many failed attempts");
+        counted("locked");
         return again(REFUSED, request);
     }
     let user = realm.user(username);
@@ -498,13 +504,16 @@ pub(crate) async fn authenticate(
     let Some(user) = user.filter(|_| matched) else {
         idp.limiter.failed(&realm.name, username, now);
         tracing::info!(user.name = %shown, source.ip = %source, "browser login failed: invalid user credentials");
+        counted("invalid_credentials");
         return again(REFUSED, request);
     };
     if !user.entry.enabled {
         tracing::info!(user.name = %shown, "browser login refused: account disabled");
+        counted("disabled");
         return again("Account is disabled, contact your administrator", request);
     }
     idp.limiter.succeeded(&realm.name, username);
+    counted("signed_in");
 
     // A new login replaces the browser's previous session, whoever it was for.
     if let Some((old, _)) = idp.sso_session(realm, &headers, now) {

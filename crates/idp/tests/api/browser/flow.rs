@@ -136,7 +136,10 @@ async fn a_second_sign_in_skips_the_form_and_prompt_login_forces_it() {
     forced.push(("prompt", "login"));
     login_page(&idp, &b, &forced).await;
 
-    // max_age older than the login forces the form too.
+    // max_age=0, or older than the login, forces the form too.
+    let mut zero = web_request(&p);
+    zero.push(("max_age", "0"));
+    login_page(&idp, &b, &zero).await;
     idp.clock.advance(Duration::from_secs(120));
     let mut aged = web_request(&p);
     aged.push(("max_age", "60"));
