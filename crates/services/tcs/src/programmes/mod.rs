@@ -46,6 +46,15 @@ pub fn routes(api: Api<Tcs>) -> Api<Tcs> {
         .returns(200, Doc::Many("SpecialtySimpleDto".into()))
         .guard(Guard::Authority("specialty:view")),
     );
+    let api = api.add(
+        Method::Get,
+        &format!("{API}/specialty-groups/specialties/{{id}}"),
+        specialties::of_group,
+        Op::new("Specialty", "A page of a specialty group's specialties")
+            .paged()
+            .returns(200, Doc::Many("SpecialtyDto".into()))
+            .guard(Guard::Authority("specialty:view")),
+    );
     let api = crud::routes_with::<curricula::CurriculumDto, Tcs>(api, &curricula::crud());
     let api = programme::routes(api);
     let api = by_programme::routes(api);

@@ -6,14 +6,20 @@
 //! create (`SpecialtyServiceImpl.save`) and a 400 on update (`@NotNull(groups = Update.class)`). `/specialties/in/{ids}` answers `SpecialtySimpleDTO`s, 200,
 //! skipping ids that are not numbers, as the original.
 //!
+//! `/specialty-groups/specialties/{id}` is a group's specialties, a page with full headers.
+//!
 //! The original has no `/current/specialties` (tis-contract.tsv), so neither do we.
 
 use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use http::Uri;
 use serde::{Deserialize, Serialize};
+use tis_core::paging::{self, query_pairs};
 use tis_service_kit::entity::{Kind, STATUS, Status};
 use tis_service_kit::guard::{Guard, Guards};
 use tis_service_kit::http::Kit;
 use tis_service_kit::http::crud::{Crud, Listing, decode};
+use tis_service_kit::http::params::list_request;
 use tis_service_kit::repo::{Filter, ListQuery};
 use tis_service_kit::{ApiError, entity};
 use tis_store::Value;
@@ -95,4 +101,36 @@ pub async fn in_ids(
     let q = ListQuery::filtered(vec![Filter::new(SPECIALTY.id_field(), ids)]);
     let found = decode::<SpecialtyDto>(kit.repo.list(&SPECIALTY, &q).await?)?;
     Ok(axum::Json(found.into_iter().map(Into::into).collect()))
+}
+
+/// `GET /specialty-groups/specialties/{id}`: a page of the group's specialties (`page`,
+/// `size`, `sort`), `X-Total-Count` and `Link`; an unknown group's page is empty.
+pub async fn of_group(
+    State(kit): State<Kit>,
+    Path(id): Path<String>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let id: i64 = id
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::field("id", "must be a number"))?;
+    let params: Vec<(String, String)> = query_pairs(uri.query())
+        .into_iter()
+        .filter(|(k, _)| matches!(k.as_str(), "page" | "size" | "sort"))
+        .collect();
+    let mut req = list_request(
+        &SPECIALTY,
+        &params,
+        kit.limits.default_page_size,
+        kit.limits.max_page_size,
+    )?;
+    if let Some(group) = SPECIALTY.field("specialtyGroup") {
+        req.query
+            .filters
+            .push(Filter::new(group, vec![Value::Int(id)]));
+    }
+    let (rows, total) = kit.repo.page(&SPECIALTY, &req.query, req.page).await?;
+    let items = decode::<SpecialtyDto>(rows)?;
+    let headers = paging::headers(uri.path(), req.page, total, &req.carried);
+    Ok((headers, axum::Json(items)).into_response())
 }

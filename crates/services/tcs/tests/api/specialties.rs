@@ -521,3 +521,65 @@ async fn specialty_routes_have_the_original_guards() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_specialty_groups_specialties_are_a_page() {
+    for backend in BACKENDS {
+        let app = spawn_with(backend, |_| {}).await;
+        let who = specialty_admin();
+        let g = group(&app, "Medicine").await;
+        for code in ["1", "2", "3"] {
+            let (status, _, _) = call(&app, Method::POST, "/tcs/api/specialties", &who,
+                Some(json!({"name": format!("S{code}"), "specialtyCode": code, "specialtyGroup": {"id": g}}))).await;
+            assert_eq!(status, 201);
+        }
+        specialty(&app, "4", json!([])).await;
+        let path = format!("/tcs/api/specialty-groups/specialties/{g}");
+        let (status, headers, body) = call(
+            &app,
+            Method::GET,
+            &format!("{path}?size=2&sort=specialtyCode,desc"),
+            &who,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(headers["x-total-count"], "3");
+        assert!(headers["link"].to_str().unwrap().contains("rel=\"next\""));
+        let codes: Vec<&str> = body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["specialtyCode"].as_str().unwrap())
+            .collect();
+        assert_eq!(codes, ["3", "2"]);
+        assert_eq!(body[0]["specialtyGroup"]["name"], "Medicine");
+        let (status, _, body) = call(
+            &app,
+            Method::GET,
+            "/tcs/api/specialty-groups/specialties/999",
+            &who,
+            None,
+        )
+        .await;
+        assert_eq!((status, body), (200, json!([])));
+        assert_eq!(
+            call(
+                &app,
+                Method::GET,
+                "/tcs/api/specialty-groups/specialties/x",
+                &who,
+                None
+            )
+            .await
+            .0,
+            400
+        );
+        assert_eq!(
+            call(&app, Method::GET, &path, &Caller::hee(&[]).token(), None)
+                .await
+                .0,
+            403
+        );
+    }
+}
