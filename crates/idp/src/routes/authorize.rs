@@ -418,7 +418,6 @@ fn show_login(
         &[("tab_id", &tab)],
     );
     let mut res = page::login(&LoginPage {
-        realm: &realm.name,
         action: &action,
         username: username.or(hint.as_deref()),
         error,

@@ -114,7 +114,6 @@ fn layout(title: &str, main: &str) -> String {
 
 /// What the login page shows.
 pub(crate) struct LoginPage<'a> {
-    pub realm: &'a str,
     /// Where the form posts (it carries the tab id).
     pub action: &'a str,
     pub username: Option<&'a str>,
@@ -134,9 +133,8 @@ pub(crate) fn login(p: &LoginPage<'_>) -> Response {
         ));
     }
     main.push_str(&format!(
-        "<h1>Sign in to {realm}</h1>\n\
+        "<h1>Sign in to TIS</h1>\n\
          <form method=\"post\" action=\"{action}\" novalidate>\n",
-        realm = escape(p.realm),
         action = escape(p.action)
     ));
     let invalid = if p.error.is_some() {
