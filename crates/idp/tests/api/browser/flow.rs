@@ -318,3 +318,32 @@ async fn a_restart_signs_browser_users_out_but_not_password_grant_logins() {
         .await;
     assert_eq!(res.status(), 200, "password-grant sessions are unchanged");
 }
+
+#[tokio::test]
+async fn the_authorization_request_may_be_posted_as_a_form() {
+    let idp = spawn_idp().await;
+    let b = Browser::new();
+    let p = pkce();
+    let res = b
+        .post(
+            &format!("{}/protocol/openid-connect/auth", idp.issuer),
+            &web_request(&p),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    let res = b
+        .post(
+            &form_action(&idp, &html),
+            &[
+                ("username", "ALICE"),
+                ("password", crate::helpers::ALICE_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 302, "usernames ignore case, as Keycloak");
+    let (status, body) = redeem(&idp, &param(&location(&res), "code").unwrap(), &p.verifier).await;
+    assert_eq!(status, 200, "{body}");
+    let userinfo = idp.userinfo(body["access_token"].as_str().unwrap()).await;
+    assert_eq!(userinfo.status(), 200);
+}
