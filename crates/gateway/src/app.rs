@@ -59,6 +59,9 @@ impl App {
     /// Builds with the profile source of `config.profiles`: the cached Profile client
     /// (following the local registry by default) or the static role catalogue.
     pub async fn build(config: GatewayConfig) -> anyhow::Result<App> {
+        // The recorder first: the clients built below describe their metrics, and a
+        // description given before the recorder is installed is lost.
+        tis_core::metrics::handle();
         let registry = Registry::new();
         if let Some(file) = &config.registry_file {
             seed_registry(&registry, file);
@@ -80,7 +83,9 @@ impl App {
                             "invalid configuration: `gateway.profiles.client.discovery` {e}"
                         )
                     })?;
-                Arc::new(ProfileClient::new(client, discovery)?)
+                let profiles = ProfileClient::new(client, discovery)?;
+                crate::metrics::register_profile_client();
+                Arc::new(profiles)
             }
         };
         Self::assemble(config, profiles, registry).await

@@ -70,6 +70,22 @@ pub fn describe() {
     });
 }
 
+/// Registers, at zero, the series of the Profile client that the documented alerts watch
+/// (`docs/operations.md`): absent until first used, an alert on them could not fire, nor a
+/// dashboard tell "none" from "not scraped".
+pub(crate) fn register_profile_client() {
+    use tis_profile_client::metrics::{FETCHES, JOINS, LOOKUPS, REFRESH_FAILURES};
+    describe();
+    metrics::counter!(REFRESH_FAILURES).increment(0);
+    metrics::counter!(JOINS).increment(0);
+    for outcome in ["hit", "revalidate", "stale", "negative", "miss"] {
+        metrics::counter!(LOOKUPS, "outcome" => outcome).increment(0);
+    }
+    for outcome in ["profile", "no_profile", "inactive", "failed"] {
+        metrics::counter!(FETCHES, "outcome" => outcome).increment(0);
+    }
+}
+
 pub(crate) fn pool_weight(service: &str, pool: &str, weight: u32) {
     describe();
     metrics::gauge!(POOL_WEIGHT, "service" => service.to_owned(), "pool" => pool.to_owned())
@@ -78,8 +94,14 @@ pub(crate) fn pool_weight(service: &str, pool: &str, weight: u32) {
 
 pub(crate) fn reload(success: bool, generation: u64) {
     describe();
-    let result = if success { "success" } else { "failure" };
+    let (result, other) = if success {
+        ("success", "failure")
+    } else {
+        ("failure", "success")
+    };
     metrics::counter!(RELOADS_TOTAL, "result" => result).increment(1);
+    // Both series from the first reload on, so that `increase(…{result="failure"})` can fire.
+    metrics::counter!(RELOADS_TOTAL, "result" => other).increment(0);
     metrics::gauge!(TABLE_GENERATION).set(generation as f64);
 }
 

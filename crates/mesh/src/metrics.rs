@@ -45,7 +45,10 @@ static DESCRIBED: Once = Once::new();
 
 fn describe() {
     DESCRIBED.call_once(|| {
+        // Descriptions given before the recorder is installed are lost (and this runs once):
+        // a client built before the server would leave every `mesh_*` metric without help text.
         use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+        tis_core::metrics::handle();
         describe_counter!(
             REQUESTS_TOTAL,
             "Calls to a service, after retries, by outcome."

@@ -57,6 +57,9 @@ impl Default for LogConfig {
 /// Installs the global subscriber. Errors when the filter does not parse; a second call in
 /// one process (tests) is ignored.
 pub fn init(cfg: &LogConfig, service: &str) -> Result<(), String> {
+    // The metrics recorder too, before anything describes a metric: a description given
+    // before the recorder is installed is lost, and the metric has no help text.
+    crate::metrics::handle();
     let filter = EnvFilter::try_new(&cfg.level)
         .map_err(|e| format!("invalid log.level `{}`: {e}", cfg.level))?;
     let result = match cfg.format {

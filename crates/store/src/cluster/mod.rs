@@ -199,6 +199,14 @@ pub(crate) struct Cluster {
 
 impl Cluster {
     pub(crate) fn new(nodes: Vec<Node>, max_lag: Duration) -> Cluster {
+        // Registered at zero (no primary known yet) and counted from zero: an alert on
+        // `db_writes_available == 0` must fire even if no probe round ever completes.
+        if let Some(first) = nodes.first() {
+            crate::metrics::describe();
+            metrics::gauge!("db_writes_available", "cluster" => first.name.clone()).set(0.0);
+            metrics::counter!("db_primary_changes_total", "cluster" => first.name.clone())
+                .increment(0);
+        }
         Cluster {
             nodes,
             max_lag,
