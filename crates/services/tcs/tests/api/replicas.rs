@@ -25,7 +25,8 @@ async fn spawn_on_cluster(cluster: &tis_testkit::pg::PgCluster, people: usize) -
     let db = app.db.clone();
     tis_testkit::wait::until(
         "the replica eligible for reads and caught up with the demo data",
-        Duration::from_secs(30),
+        // Seconds when quiet; a 2-core machine building other crates has taken more than 30.
+        Duration::from_secs(90),
         Duration::from_millis(20),
         || {
             let s = db.status();
