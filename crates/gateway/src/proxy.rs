@@ -112,7 +112,7 @@ impl Proxy {
         let result = match (result, spare) {
             (Err(MeshError::NoHealthyEndpoints(e)), Some(copy)) => match service.fallback(pool) {
                 Some(other) => {
-                    tracing::debug!(service = %service.name, from = %pool.name, to = %other.name, "pool has no healthy endpoint; trying another");
+                    tracing::debug!(tis.service = %service.name, from = %pool.name, to = %other.name, "pool has no healthy endpoint; trying another");
                     other.client.call(copy.map(|()| Body::empty())).await
                 }
                 None => Err(MeshError::NoHealthyEndpoints(e)),

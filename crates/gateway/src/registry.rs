@@ -53,7 +53,7 @@ impl Instances {
         let instances = known.entry(service.to_owned()).or_default();
         let new = instances.insert(instance.to_owned(), addr).is_none();
         self.registry.set(service, instances.values().copied());
-        tracing::info!(service, instance, instance.address = %addr, "instance registered");
+        tracing::info!(tis.service = service, tis.instance.id = instance, tis.instance.address = %addr, "instance registered");
         new
     }
 
@@ -66,7 +66,11 @@ impl Instances {
         let removed = instances.remove(instance).is_some();
         self.registry.set(service, instances.values().copied());
         if removed {
-            tracing::info!(service, instance, "instance deregistered");
+            tracing::info!(
+                tis.service = service,
+                tis.instance.id = instance,
+                "instance deregistered"
+            );
         }
         removed
     }

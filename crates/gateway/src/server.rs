@@ -152,7 +152,7 @@ impl PublicServer {
             open: metrics::gauge!(crate::metrics::CONNECTIONS_OPEN),
             accepted: metrics::counter!(crate::metrics::CONNECTIONS_TOTAL),
         });
-        tracing::info!(server.address = %local_addr, tls = shared.tls.is_some(), workers, "gateway listening");
+        tracing::info!(server.address = %local_addr, tis.tls = shared.tls.is_some(), workers, "gateway listening");
 
         let accept_until = async {
             shutdown.await;

@@ -60,7 +60,7 @@ impl Registry {
             })
         });
         if added {
-            tracing::info!(service, instance = %addr, "instance registered");
+            tracing::info!(tis.service = service, tis.instance.address = %addr, "instance registered");
         }
         added
     }
@@ -79,7 +79,7 @@ impl Registry {
             })
         });
         if removed {
-            tracing::info!(service, instance = %addr, "instance deregistered");
+            tracing::info!(tis.service = service, tis.instance.address = %addr, "instance deregistered");
         }
         removed
     }

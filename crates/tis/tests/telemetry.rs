@@ -1,6 +1,6 @@
 //! The telemetry of every process `tis up` starts, for real: `/metrics` that `promtool check
 //! metrics` accepts (every metric described; the ones the documented alerts name present at
-//! start, at zero).
+//! start, at zero), and log lines whose fields do not clash with ECS.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -87,3 +87,68 @@ async fn every_process_of_tis_up_has_metrics_that_promtool_accepts_with_the_aler
     }
 }
 
+/// Every key of an ECS log line that clashes with the schema: an ECS object (`service`,
+/// `tls`, `user`…) given as a plain value, or a key that is both a value and the prefix of
+/// another key (`a.b` and `a.b.c`).
+fn ecs_clashes(line: &serde_json::Map<String, Value>) -> Vec<String> {
+    let mut clashes = Vec::new();
+    for (key, value) in line {
+        if tis_core::telemetry::ECS_OBJECTS.contains(&key.as_str()) && !value.is_object() {
+            clashes.push(format!("`{key}` is an object in ECS, here {value}"));
+        }
+        let prefix = format!("{key}.");
+        if let Some(other) = line.keys().find(|k| k.starts_with(&prefix)) {
+            clashes.push(format!("`{key}` is a value and the prefix of `{other}`"));
+        }
+    }
+    if !line.get("service.name").is_some_and(Value::is_string) {
+        clashes.push("no `service.name`".into());
+    }
+    clashes
+}
+
+#[tokio::test]
+async fn the_log_lines_of_every_process_of_tis_up_keep_to_ecs_field_names() {
+    let up = TisUp::start(TIS, &[("TIS_LOG__LEVEL", "info".into())]);
+    let state = up
+        .state_when("every process ready", |s| TisUp::has(s, &PROCESSES))
+        .await;
+    // A request through the gateway: its lines, and those of the services it reaches.
+    let issuer = state["issuer"].as_str().expect("issuer").to_owned();
+    let token = tis_testkit::up::token(TIS, &issuer, &["--user", "admin"]);
+    let gateway = TisUp::addr_of(&state, "gateway", "addr");
+    for path in [
+        "/reference/api/grades?size=1",
+        "/reference/api/nothing-here",
+    ] {
+        reqwest::Client::new()
+            .get(format!("http://{gateway}{path}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("request");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let log = up.log();
+    let mut services = std::collections::BTreeSet::new();
+    let mut bad = Vec::new();
+    for text in log.lines().filter(|l| l.starts_with('{')) {
+        let Ok(Value::Object(line)) = serde_json::from_str::<Value>(text) else {
+            continue;
+        };
+        if let Some(s) = line.get("service.name").and_then(Value::as_str) {
+            services.insert(s.to_owned());
+        }
+        for clash in ecs_clashes(&line) {
+            bad.push(format!("{clash}\n    in {text}"));
+        }
+    }
+    for service in ["gateway", "idp", "reference", "profile", "tcs"] {
+        assert!(
+            services.contains(service),
+            "no log line from {service} (saw {services:?}):\n{log}"
+        );
+    }
+    assert!(bad.is_empty(), "ECS clashes:\n{}", bad.join("\n"));
+}

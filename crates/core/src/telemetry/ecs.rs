@@ -129,6 +129,7 @@ where
         for (k, v) in fields {
             line.insert(k, v);
         }
+        let line = ecs_clean(line);
 
         let Ok(mut buf) = serde_json::to_vec(&line) else {
             return;
@@ -137,6 +138,85 @@ where
         let mut writer = self.make_writer.make_writer();
         let _ = writer.write_all(&buf);
     }
+}
+
+/// The ECS field sets (8.11) and the base fields that are objects: in ECS each is an object
+/// (`service.name`, `tls.established`, `user.name`…), so a scalar under one of these names at
+/// the top of a line clashes with the mapping (Elasticsearch rejects the document or maps the
+/// field wrongly for every later one).
+pub const ECS_OBJECTS: &[&str] = &[
+    "agent",
+    "as",
+    "client",
+    "cloud",
+    "code_signature",
+    "container",
+    "data_stream",
+    "destination",
+    "device",
+    "dll",
+    "dns",
+    "ecs",
+    "elf",
+    "email",
+    "error",
+    "event",
+    "faas",
+    "file",
+    "geo",
+    "group",
+    "hash",
+    "host",
+    "http",
+    "interface",
+    "labels",
+    "log",
+    "macho",
+    "network",
+    "observer",
+    "orchestrator",
+    "organization",
+    "os",
+    "package",
+    "pe",
+    "process",
+    "registry",
+    "related",
+    "risk",
+    "rule",
+    "server",
+    "service",
+    "source",
+    "span",
+    "threat",
+    "tls",
+    "trace",
+    "transaction",
+    "url",
+    "user",
+    "user_agent",
+    "vlan",
+    "volume",
+    "vulnerability",
+    "x509",
+];
+
+/// Moves a field that would clash with ECS into our own namespace: a top-level `service`,
+/// `tls`, `user`… (an ECS object) given as a plain value becomes `tis.service`, `tis.tls`…
+/// Call sites use ECS names or `tis.*`; this keeps a stray one from breaking ingestion.
+fn ecs_clean(line: Map<String, Value>) -> Map<String, Value> {
+    if !line.keys().any(|k| ECS_OBJECTS.contains(&k.as_str())) {
+        return line;
+    }
+    line.into_iter()
+        .map(|(k, v)| {
+            if ECS_OBJECTS.contains(&k.as_str()) && !v.is_object() {
+                (format!("tis.{k}"), v)
+            } else {
+                (k, v)
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -182,5 +262,35 @@ mod tests {
         assert_eq!(line["url.path"], "/x");
         assert_eq!(line["http.response.status_code"], 200);
         assert!(line["@timestamp"].as_str().unwrap().ends_with('Z'));
+    }
+
+    #[test]
+    fn fields_that_are_objects_in_ecs_never_appear_as_plain_values() {
+        let buf = Buf::default();
+        let sub =
+            tracing_subscriber::registry().with(EcsLayer::with_writer("gateway", buf.clone()));
+        tracing::subscriber::with_default(sub, || {
+            let span = tracing::info_span!("request", "url.path" = "/x", user = "alice");
+            let _g = span.enter();
+            tracing::info!(service = "profile", tls = false, "endpoint discovered");
+        });
+        let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let line: Value = serde_json::from_str(out.trim()).unwrap();
+        let keys: Vec<&str> = line
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        for key in &keys {
+            assert!(
+                !ECS_OBJECTS.contains(key),
+                "`{key}` is an object in ECS, not a value: {line}"
+            );
+        }
+        assert_eq!(line["service.name"], "gateway");
+        assert_eq!(line["tis.service"], "profile");
+        assert_eq!(line["tis.tls"], false);
+        assert_eq!(line["tis.user"], "alice");
     }
 }

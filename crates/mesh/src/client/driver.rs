@@ -47,12 +47,12 @@ impl<S: Clone + Send + 'static> Driver<S> {
                 });
                 self.board.insert(shared.clone(), checks);
                 self.endpoints.insert(addr, (self.make)(shared));
-                tracing::info!(service = &*self.board.ctx.name, endpoint = %addr, "endpoint discovered");
+                tracing::info!(tis.service = &*self.board.ctx.name, endpoint = %addr, "endpoint discovered");
             }
             Change::Remove(addr) => {
                 self.board.remove(addr);
                 self.endpoints.remove(addr);
-                tracing::info!(service = &*self.board.ctx.name, endpoint = %addr, "endpoint removed");
+                tracing::info!(tis.service = &*self.board.ctx.name, endpoint = %addr, "endpoint removed");
             }
         }
     }

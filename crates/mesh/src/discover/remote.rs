@@ -65,7 +65,7 @@ async fn poll(client: &reqwest::Client, url: &str, service: &str, tx: &watch::Se
                     return false;
                 }
                 tracing::info!(
-                    service.name = service,
+                    tis.service = service,
                     endpoints = set.len(),
                     "remote registry endpoints changed"
                 );

@@ -146,7 +146,7 @@ impl<B> Policy<MeshRequest, Response<B>, BoxError> for RetryPolicy {
             avoid: if elsewhere { failed_at } else { None },
             ..out
         });
-        tracing::debug!(service = &*ctx.name, retry = retries + 1, avoid = ?failed_at.filter(|_| elsewhere), "retrying");
+        tracing::debug!(tis.service = &*ctx.name, retry = retries + 1, avoid = ?failed_at.filter(|_| elsewhere), "retrying");
         Some(if wait.is_zero() {
             Either::Left(futures::future::ready(()))
         } else {
