@@ -6,6 +6,7 @@
 //! outermost first:
 //!
 //! ```text
+//! security headers: nosniff; Cache-Control: no-store unless the handler set one
 //! catch panic → 500 JSON (a bug, never expected)
 //!   request context: request id, traceparent, TIS-Deadline, access log, TIS-Degraded
 //!     metrics per matched route
@@ -20,6 +21,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use http::{HeaderValue, header};
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::{self, HttpError};
@@ -59,6 +61,23 @@ pub fn standard(routes: Router, health: &Health, opts: Standard) -> Router {
         .layer(middleware::from_fn(crate::metrics::track))
         .layer(middleware::from_fn(crate::context::middleware))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::map_response(security_headers))
+}
+
+/// The headers of every answer: `X-Content-Type-Options: nosniff` (a browser never guesses a
+/// type, so JSON is never run as a script or page), and `Cache-Control: no-store` unless the
+/// handler chose its own (every API answer is personal data or depends on who asks: no
+/// browser or shared cache may keep one; an endpoint that may be cached says so, e.g. keys).
+pub async fn security_headers(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
 }
 
 fn panic_response(_err: Box<dyn Any + Send + 'static>) -> Response {

@@ -160,6 +160,7 @@ impl App {
             https: tls.is_some(),
             trust_forwarded: config.trust_forwarded_headers,
             sightings,
+            cors: crate::cors::Cors::new(&config.cors),
         }));
         let admin_router =
             crate::admin::router(sources, reloader.clone(), instances.clone(), &health);

@@ -109,6 +109,8 @@ pub struct GatewayConfig {
     #[serde(with = "humantime_serde")]
     pub degraded_memory: Duration,
     pub drain: DrainConfig,
+    /// Cross-origin requests from browsers: off unless origins are listed.
+    pub cors: crate::cors::CorsConfig,
 }
 
 impl Default for GatewayConfig {
@@ -137,6 +139,7 @@ impl Default for GatewayConfig {
             profiles: ProfilesConfig::default(),
             degraded_memory: Duration::from_secs(30),
             drain: DrainConfig::default(),
+            cors: crate::cors::CorsConfig::default(),
         }
     }
 }
@@ -302,6 +305,9 @@ impl GatewayConfig {
     /// Checks what the route table does not (see [`crate::routes::build`] for
     /// routes and services).
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(problem) = self.cors.problem() {
+            return Err(ConfigError::new("cors.allowed_origins", problem));
+        }
         if self.max_concurrency == 0 {
             return Err(ConfigError::new("max_concurrency", "must be at least 1"));
         }

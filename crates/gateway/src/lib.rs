@@ -48,6 +48,7 @@
 pub mod admin;
 pub mod app;
 pub mod config;
+pub mod cors;
 pub mod error;
 pub mod metrics;
 pub mod proxy;

@@ -67,6 +67,7 @@ use tis_auth::{AccessTokenVerifier, PrincipalSigner, ProfileSource};
 use tis_core::{Health, HttpError};
 use tower::ServiceExt;
 
+use crate::cors::Cors;
 use crate::proxy::{Peer, Proxy};
 use crate::routed::Routed;
 use crate::routes::RouteTable;
@@ -95,12 +96,14 @@ pub struct Parts {
     pub https: bool,
     pub trust_forwarded: bool,
     pub sightings: Arc<Sightings>,
+    pub cors: Cors,
 }
 
 /// The public path: the axum router of the public routes, and [`Routed`] for the rest.
 pub struct Public {
     router: Router,
     routed: Routed,
+    cors: Cors,
 }
 
 /// The public routes that the axum router serves: exact paths (anything else, including
@@ -108,7 +111,12 @@ pub struct Public {
 pub fn is_public_route(path: &str) -> bool {
     matches!(
         path,
-        "/health/live" | "/health/ready" | "/api/status" | "/status" | "/status/static/htmx.min.js"
+        "/health/live"
+            | "/health/ready"
+            | "/api/status"
+            | "/status"
+            | "/status/static/htmx.min.js"
+            | "/status/static/status.css"
     )
 }
 
@@ -144,16 +152,23 @@ pub fn public(parts: Parts) -> Public {
         .merge(parts.health.router())
         .route_layer(middleware::from_fn(tis_core::metrics::track))
         .method_not_allowed_fallback(tis_core::error::method_not_allowed);
-    Public { router, routed }
+    Public {
+        router,
+        routed,
+        cors: parts.cors,
+    }
 }
 
 impl Public {
     /// Serves one request from `peer`, from hygiene to the answer (the module's drawing).
     pub async fn serve(&self, mut req: Req, peer: &Peer) -> Res {
         hygiene::strip_inbound(req.headers_mut());
-        tis_core::context::within(req, |req| async move {
+        let origin = self.cors.allowed(req.headers());
+        let mut res = tis_core::context::within(req, |req| async move {
             let work = async {
-                if is_public_route(req.uri().path()) {
+                if let Some(res) = self.cors.preflight(req.method(), req.headers()) {
+                    res
+                } else if is_public_route(req.uri().path()) {
                     let Ok(res) = self.router.clone().oneshot(req).await;
                     res
                 } else {
@@ -168,7 +183,9 @@ impl Public {
                 }
             }
         })
-        .await
+        .await;
+        self.cors.finish(origin, &mut res);
+        res
     }
 }
 

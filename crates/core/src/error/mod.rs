@@ -176,7 +176,23 @@ impl IntoResponse for HttpError {
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, www_authenticate(&self.code));
+        }
         res
+    }
+}
+
+/// The challenge of a 401 (RFC 6750 §3): `Bearer` alone when no token came (§3.1: no error
+/// code then), `error="invalid_token"` when one came and was refused (malformed, expired,
+/// wrong signature, issuer or audience…). The details stay in the JSON body; nothing of the
+/// caller's token is echoed.
+fn www_authenticate(code: &str) -> HeaderValue {
+    if code == code::MISSING_TOKEN {
+        HeaderValue::from_static("Bearer")
+    } else {
+        HeaderValue::from_static("Bearer error=\"invalid_token\"")
     }
 }
 
@@ -199,6 +215,21 @@ mod tests {
     use super::*;
     use crate::trace_context::TraceContext;
     use http_body_util::BodyExt;
+
+    #[test]
+    fn a_401_challenges_with_bearer_and_says_invalid_token_when_one_was_refused() {
+        let res = HttpError::new(StatusCode::UNAUTHORIZED, code::MISSING_TOKEN, "no token")
+            .into_response();
+        assert_eq!(res.headers()[header::WWW_AUTHENTICATE], "Bearer");
+        let res = HttpError::new(StatusCode::UNAUTHORIZED, code::TOKEN_EXPIRED, "expired")
+            .into_response();
+        assert_eq!(
+            res.headers()[header::WWW_AUTHENTICATE],
+            "Bearer error=\"invalid_token\""
+        );
+        let res = HttpError::not_found("x").into_response();
+        assert!(!res.headers().contains_key(header::WWW_AUTHENTICATE));
+    }
 
     #[tokio::test]
     async fn an_error_carries_the_request_id_degradations_and_retry_after() {

@@ -125,6 +125,7 @@ async fn rig(profiles: Profiles, limit: usize, upstream: Option<SocketAddr>) -> 
         https: false,
         trust_forwarded: false,
         sightings,
+        cors: crate::cors::Cors::default(),
     });
     Rig {
         public: Arc::new(public),

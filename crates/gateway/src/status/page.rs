@@ -15,6 +15,12 @@ use super::{Capability, Sources};
 
 /// htmx 2, minified, from the npm package `htmx.org` (see `static/README.md`).
 const HTMX: &[u8] = include_bytes!("../../static/htmx.min.js");
+/// The page's styles (a file, so that the policy needs no `'unsafe-inline'`).
+const CSS: &[u8] = include_bytes!("../../static/status.css");
+
+/// The status page's policy: its own script (htmx) and styles only, no inline script or
+/// style, no plugins, no forms, never in a frame; htmx fetches `/status` itself.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// The status page.
 #[derive(Template, WebTemplate)]
@@ -32,6 +38,7 @@ pub fn router(sources: Sources) -> Router {
         .route("/api/status", get(api_status))
         .route("/status", get(status_page))
         .route("/status/static/htmx.min.js", get(htmx))
+        .route("/status/static/status.css", get(css))
         .with_state(sources)
 }
 
@@ -53,11 +60,31 @@ async fn status_page(State(sources): State<Sources>) -> Response {
         capabilities: s.capabilities,
     }
     .into_response();
-    res.headers_mut().insert(
+    let h = res.headers_mut();
+    h.insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),
     );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_FRAME_OPTIONS,
+        header::HeaderValue::from_static("DENY"),
+    );
     res
+}
+
+async fn css() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        CSS,
+    )
+        .into_response()
 }
 
 async fn htmx() -> Response {

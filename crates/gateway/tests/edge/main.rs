@@ -6,5 +6,6 @@ mod auth;
 mod headers;
 mod resilience;
 mod routing;
+mod security;
 mod support;
 mod tls;

@@ -81,7 +81,15 @@ async fn ready(State(up): State<Upstream>) -> Response {
 async fn echo(State(up): State<Upstream>, headers: HeaderMap) -> Response {
     up.hits.fetch_add(1, Ordering::SeqCst);
     up.seen.lock().expect("lock").push(headers);
-    ([("x-served-by", up.name)], "ok").into_response()
+    // As a TIS list does (tis-core paging): the gateway decides whether it leaves.
+    (
+        [
+            ("x-served-by", up.name),
+            ("access-control-expose-headers", "X-Total-Count, Link"),
+        ],
+        "ok",
+    )
+        .into_response()
 }
 
 async fn slow(
