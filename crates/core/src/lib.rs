@@ -33,6 +33,7 @@ pub mod health;
 pub mod http;
 pub mod metrics;
 pub mod paging;
+pub mod parse_errors;
 pub mod server;
 pub mod service;
 pub mod shutdown;

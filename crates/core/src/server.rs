@@ -126,6 +126,8 @@ impl Server {
                         req.extensions_mut().insert(ConnectInfo(peer));
                         router.clone().oneshot(req.map(axum::body::Body::new))
                     });
+                    // What hyper's parser refuses goes out as a JSON error with a request id.
+                    let stream = crate::parse_errors::ParseErrors::new(stream);
                     let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
                     let conn = graceful.watch(conn.into_owned());
                     tokio::spawn(async move {

@@ -376,6 +376,8 @@ async fn serve_conn<I>(
             }
         })
     };
+    // What hyper's parser refuses (400, 414, 431) goes out as a JSON error with a request id.
+    let io = tis_core::parse_errors::ParseErrors::new(io);
     let conn = builder.serve_connection(TokioIo::new(io), svc).into_owned();
     tokio::pin!(conn);
     let check_every = (timeouts.idle / 4).max(Duration::from_millis(50));

@@ -59,6 +59,14 @@ pub const UPSTREAM_UNAVAILABLE: &str = "upstream_unavailable";
 /// 400: the request body could not be read to forward it.
 pub const INVALID_REQUEST_BODY: &str = "invalid_request_body";
 
+// The HTTP parser (hyper), before any route: `tis_core::parse_errors`.
+/// 400: a malformed request line or header.
+pub const MALFORMED_REQUEST: &str = "malformed_request";
+/// 414: a request URI over 64 KiB.
+pub const URI_TOO_LONG: &str = "uri_too_long";
+/// 431: a request head too large, or too many headers.
+pub const HEADERS_TOO_LARGE: &str = "headers_too_large";
+
 // tis-gateway.
 /// 400: `X-Request-Timeout` is unusable.
 pub const INVALID_REQUEST_TIMEOUT: &str = "invalid_request_timeout";

@@ -4,6 +4,7 @@
 mod admin;
 mod auth;
 mod headers;
+mod parser;
 mod resilience;
 mod routing;
 mod security;
