@@ -234,6 +234,32 @@ async fn the_database_metrics_pass_promtool() {
     );
 }
 
+/// What the documented alerts watch (`db_writes_available == 0`, `increase(db_primary_changes_total)`)
+/// exists at zero as soon as a cluster is configured: before any probe round, and whether or
+/// not a primary ever answers (here nothing listens at all).
+#[tokio::test]
+async fn the_alerted_database_series_exist_at_zero_before_any_primary_answers() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let cfg = DbConfig {
+        url: format!("postgres://postgres@127.0.0.1:{port}/nothing"),
+        ..DbConfig::default()
+    };
+    let _db = Db::connect(&cfg).expect("connecting is lazy");
+    let text = tis_core::metrics::render();
+    for series in [
+        format!("db_writes_available{{cluster=\"127.0.0.1:{port}\"}} 0"),
+        format!("db_primary_changes_total{{cluster=\"127.0.0.1:{port}\"}} 0"),
+    ] {
+        assert!(
+            text.lines().any(|l| l == series),
+            "`{series}` missing:\n{text}"
+        );
+    }
+}
+
 /// A lag bound of 30 s: a replica held a second or two back serves reads while it lags.
 fn lagging_config(cluster: &PgCluster) -> DbConfig {
     DbConfig {
