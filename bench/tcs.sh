@@ -124,7 +124,7 @@ start_up() {
 # Samples VmRSS and RssAnon (kB) of every tcs-N of $STATE once a second into $1 until killed
 # (the pids are re-read each time: an instance `tis up` restarted is followed, and counted).
 watch_rss() {
-    python3 - "$STATE" "$1" <<'PY'
+    exec python3 - "$STATE" "$1" <<'PY'
 import json, sys, time
 out, seen = open(sys.argv[2], "a"), {}
 while True:
@@ -176,6 +176,8 @@ run_backend() {
     echo "| mix | answered/s | p50 ms | p90 ms | p99 ms | max ms | answers | TCS RSS peak (anon) | runs p99 |"
     echo "|---|---|---|---|---|---|---|---|---|"
     for mix in $MIXES; do
+        # a token per mix: an access token lives minutes, a backend's run longer
+        token=$("$TIS" token --user "$TOKEN_USER" --issuer "$ISSUER")
         python3 "$BENCH/tcs_data.py" urls "$mix" 2000 "$WORK/sample.json" "$record_path" > "$WORK/$mix.urls"
         # every URL must answer 200 before it is measured (a sample of them, quickly)
         if ! head -n 20 "$WORK/$mix.urls" | while read -r path; do

@@ -13,11 +13,10 @@ import json
 import sys
 import urllib.parse
 
-OWNERS = [  # domain/owners.rs: what the admin user's designated bodies map to
-    "East Midlands", "East of England", "Health Education England Wessex", "Kent, Surrey and Sussex",
-    "London LETBs", "North Central and East London", "North East", "North West London", "North West",
-    "Northern Ireland Medical and Dental Training Agency", "South London", "South West",
-    "Thames Valley", "Wessex", "West Midlands", "Yorkshire and the Humber",
+OWNERS = [  # domain/owners.rs: the 14 owners the admin user's designated bodies map to
+    "East Midlands", "East of England", "London LETBs", "North Central and East London", "North East",
+    "North West", "North West London", "Northern Ireland Medical and Dental Training Agency",
+    "South London", "South West", "Thames Valley", "Wessex", "West Midlands", "Yorkshire and the Humber",
 ]
 
 COLUMNS = {

@@ -5,7 +5,7 @@
 //! The owners a page may show are the `currentOwner` filter's values that the caller's scope
 //! allows (an HEE user's scope is a set of owners too), bound once. When the page is a list
 //! by owner (no search term, other filters only on `status` or `programmeMembershipStatus`)
-//! and several owners are allowed (the `admin` user's scope has 16), the statement is a
+//! and several owners are allowed (the `admin` user's scope has 14), the statement is a
 //! `UNION ALL` of one branch per owner, each `current_owner = ?` in the page's order and
 //! limited to the rows up to the page's end, merged in that order: each branch walks an
 //! index in the page's order (`(current_owner, id)` or `(current_owner, surname, id)`,
@@ -147,7 +147,7 @@ fn rows(
         Some(many) => {
             // Here the search term or a narrow filter finds the rows (or the rows are read in
             // id order); on SQLite the unary `+` keeps the planner off the owners' indexes,
-            // which for the admin user's 16 owners it took and then sorted every person
+            // which for the admin user's 14 owners it took and then sorted every person
             // (a 2-letter term: 500 ms, against 0.3 ms reading by id). PostgreSQL weighs
             // the owners by its statistics (and has no `+` for text).
             let column = match backend {
