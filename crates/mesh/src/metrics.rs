@@ -166,6 +166,10 @@ impl EndpointMetrics {
         let e = addr.to_string();
         let outcome = |o: &'static str| metrics::counter!(ENDPOINT_REQUESTS_TOTAL, "service" => s.clone(), "endpoint" => e.clone(), "outcome" => o);
         let check = |r: &'static str| metrics::counter!(HEALTH_CHECKS_TOTAL, "service" => s.clone(), "endpoint" => e.clone(), "result" => r);
+        // At zero from the start, so that an alert on their rate sees every endpoint.
+        for kind in ["connect", "timeout", "status", "broken"] {
+            metrics::counter!(ENDPOINT_ERRORS_TOTAL, "service" => s.clone(), "endpoint" => e.clone(), "kind" => kind).increment(0);
+        }
         EndpointMetrics {
             success: outcome("success"),
             failure: outcome("failure"),

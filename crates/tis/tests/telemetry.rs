@@ -73,6 +73,16 @@ async fn every_process_of_tis_up_has_metrics_that_promtool_accepts_with_the_aler
 
     // Before any request: what the alerts in docs/operations.md watch is there, at zero.
     let gateway = metrics_of(&state, "gateway").await;
+    for kind in ["connect", "timeout", "status", "broken"] {
+        assert!(
+            gateway
+                .lines()
+                .any(|l| l.starts_with("mesh_endpoint_errors_total{")
+                    && l.contains(&format!("kind=\"{kind}\""))
+                    && l.ends_with(" 0")),
+            "mesh_endpoint_errors_total{{kind=\"{kind}\"}} missing at start:\n{gateway}"
+        );
+    }
     for series in [
         "profile_cache_refresh_failures_total 0",
         "profile_cache_lookups_total{outcome=\"stale\"} 0",
