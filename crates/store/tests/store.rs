@@ -327,3 +327,38 @@ async fn an_unreachable_database_is_unavailable_and_the_instance_not_ready_until
         .expect("query after recovery");
     assert_eq!(row["one"], 1);
 }
+
+/// Transactions that read and then write, as every write of the services does (the record
+/// before, a scope check), all succeed when they run at once: none is refused with "database
+/// is locked". A deferred SQLite transaction that read first failed at its first write,
+/// without waiting, whenever another committed in between; a write transaction now takes the
+/// write lock at BEGIN and waits for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_read_then_write_transactions_all_commit() {
+    let b = both().await;
+    for db in [&b.sqlite, &b.postgres] {
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..16 {
+            let db = db.clone();
+            tasks.spawn(async move {
+                let mut tx = db.begin().await?;
+                tx.fetch_all(Sql::new("SELECT COUNT(*) AS n FROM widget"))
+                    .await?;
+                tokio::task::yield_now().await;
+                tx.fetch_one(insert(&format!("C{i}"))).await?;
+                tx.commit().await
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.expect("join")
+                .unwrap_or_else(|e| panic!("{:?}: {e}", db.backend()));
+        }
+        let n = db
+            .fetch_one(Sql::new(
+                "SELECT COUNT(*) AS n FROM widget WHERE code LIKE 'C%'",
+            ))
+            .await
+            .expect("count");
+        assert_eq!(n["n"], 16, "{:?}", db.backend());
+    }
+}

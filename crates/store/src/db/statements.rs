@@ -247,7 +247,16 @@ impl Db {
         match &self.inner.engine {
             Engine::Sqlite(p) => {
                 self.gate()?;
-                p.begin().await.map(RawTx::Sqlite).map_err(classify)
+                // IMMEDIATE: the transaction takes SQLite's write lock at BEGIN, waiting up to
+                // `busy_timeout` for it. A deferred one that reads first and then writes fails
+                // at once with "database is locked" (SQLITE_BUSY_SNAPSHOT, no waiting) when
+                // another connection wrote in between: every write transaction here reads
+                // before it writes (the record before, a scope check), so under concurrent
+                // writes that was a spurious 503.
+                p.begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .map(RawTx::Sqlite)
+                    .map_err(classify)
             }
             Engine::Postgres(c) => {
                 let (i, conn) = c.acquire_write().await?;
