@@ -54,6 +54,12 @@ const KNOWN: &[(&str, &str, &str)] = &[
 
 /// The JSON answer replacing `head`, when `head` is one of hyper's own.
 pub fn rewrite(head: &[u8]) -> Option<Vec<u8>> {
+    // Every write of every connection passes here: refuse anything that is not a 400, 414 or
+    // 431 status line by its bytes first (a body, a 200 head), before any text is decoded.
+    let status = head.strip_prefix(b"HTTP/1.")?.get(2..5)?;
+    if !matches!(status, b"400" | b"414" | b"431") {
+        return None;
+    }
     let text = std::str::from_utf8(head.get(..head.len().min(512))?).ok()?;
     let rest = text.strip_prefix("HTTP/1.")?.get(2..)?;
     let (status, code, message) = KNOWN
