@@ -22,7 +22,7 @@ pub async fn run(args: MigrateArgs, mut config: Config) -> anyhow::Result<()> {
         )
     })?;
     tracing::info!(
-        service.name = service.name,
+        tis.service = service.name,
         db.migrations = versions,
         "migrations applied"
     );

@@ -121,7 +121,7 @@ pub async fn run(args: UpArgs, mut config: Config) -> anyhow::Result<()> {
                 }
                 Some(Event::Down { name, service, addr, reason }) => {
                     let addr = addr.map(|a| a.to_string()).unwrap_or_default();
-                    tracing::warn!(process.name = %name, service.name = %service, server.address = %addr, reason, "down");
+                    tracing::warn!(process.name = %name, tis.service = %service, server.address = %addr, reason, "down");
                     ready.remove(&name);
                     // A crashed (or held-down) instance stays in the gateway's registry: it is
                     // expected back, so the gateway's breaker ejects it and /api/status says the

@@ -186,7 +186,7 @@ async fn place_database(
     };
     let name = pg.database_name(service);
     if super::postgres::ensure_database(primary, &name).await? {
-        tracing::info!(service.name = service, db.name = %name, "database created on the primary");
+        tracing::info!(tis.service = service, db.name = %name, "database created on the primary");
     }
     cfg.url = super::postgres::database_url(primary, &name)?;
     cfg.replicas = pg
@@ -218,6 +218,6 @@ async fn prepare_database(
 
 fn report_seed(service: &str, rows: usize) {
     if rows > 0 {
-        tracing::info!(service.name = service, rows, "demo data loaded");
+        tracing::info!(tis.service = service, rows, "demo data loaded");
     }
 }
