@@ -49,6 +49,7 @@ pub(crate) fn spawn(
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
+            let sent = tokio::time::Instant::now();
             let (ok, detail, degraded) = check(&client, &uri, version, timeout).await;
             if ok {
                 endpoint.metrics.check_pass.increment(1);
@@ -56,7 +57,7 @@ pub(crate) fn spawn(
                 endpoint.metrics.check_fail.increment(1);
                 tracing::debug!(endpoint = %endpoint.addr, detail, "health check failed");
             }
-            endpoint.update(|st, now| st.on_check_reporting(now, ok, detail, degraded));
+            endpoint.update(|st, now| st.on_check_reporting(now, sent, ok, detail, degraded));
         }
     });
     Some(AbortOnDrop(task))

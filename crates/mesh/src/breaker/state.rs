@@ -103,6 +103,8 @@ pub(crate) struct BreakerState {
     window: Window,
     /// Trips since the endpoint was last closed: the exponent of the back-off.
     trips: u32,
+    /// When the breaker last tripped: a passing check sent before then is stale news.
+    tripped_at: Option<Instant>,
     pub(crate) ewma: PeakEwma,
     pub(crate) requests: u64,
     pub(crate) failures: u64,
@@ -123,6 +125,7 @@ impl BreakerState {
             phase: Phase::Closed,
             consecutive_failures: 0,
             trips: 0,
+            tripped_at: None,
             ewma: PeakEwma::new(ewma.default_rtt, ewma.decay, now),
             requests: 0,
             failures: 0,
@@ -223,13 +226,17 @@ impl BreakerState {
     /// An active health check answered: it confirms both ways.
     #[cfg(test)]
     pub(crate) fn on_check(&mut self, now: Instant, ok: bool, detail: String) {
-        self.on_check_reporting(now, ok, detail, Vec::new());
+        self.on_check_reporting(now, now, ok, detail, Vec::new());
     }
 
-    /// [`BreakerState::on_check`], with the degradations the endpoint reported.
+    /// [`BreakerState::on_check`], with when the check was sent and the degradations the
+    /// endpoint reported. A pass sent before the breaker last tripped says nothing about the
+    /// endpoint since (its answer may have crossed the failures that tripped it): it is kept
+    /// as the last check but moves nothing.
     pub(crate) fn on_check_reporting(
         &mut self,
         now: Instant,
+        sent: Instant,
         ok: bool,
         detail: String,
         degraded: Vec<String>,
@@ -240,6 +247,10 @@ impl BreakerState {
             detail,
             degraded,
         });
+        let stale = ok && self.tripped_at.is_some_and(|tripped| sent < tripped);
+        if stale {
+            return;
+        }
         match (ok, self.phase) {
             (true, Phase::Open { .. }) => self.phase = Phase::HalfOpen(Probe::Free),
             (true, Phase::HalfOpen(_)) => self.close(),
@@ -278,6 +289,7 @@ impl BreakerState {
             until: now + Duration::from_secs_f64(secs),
         };
         self.trips = self.trips.saturating_add(1);
+        self.tripped_at = Some(now);
     }
 
     fn close(&mut self) {

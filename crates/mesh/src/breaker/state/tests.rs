@@ -128,3 +128,26 @@ fn health_checks_confirm_both_ways() {
     assert_eq!(b.state(), EndpointState::Ready);
     assert_eq!(b.last_check.as_ref().map(|c| c.ok), Some(true));
 }
+
+#[test]
+fn a_passing_check_sent_before_the_breaker_tripped_does_not_reopen_it() {
+    let t = Instant::now();
+    let mut b = breaker(t);
+    let sent = t;
+    let tripped = t + Duration::from_millis(5);
+    for _ in 0..3 {
+        b.record(tripped, Outcome::Failure, false, None);
+    }
+    assert_eq!(b.state(), EndpointState::Ejected);
+    // The check's 200 was on its way when the failures tripped the breaker.
+    b.on_check_reporting(tripped + S / 10, sent, true, "200".into(), Vec::new());
+    assert_eq!(
+        b.state(),
+        EndpointState::Ejected,
+        "stale news moves nothing"
+    );
+    assert_eq!(b.last_check.as_ref().map(|c| c.ok), Some(true));
+    // A check sent after the trip still lets it into probation early.
+    b.on_check_reporting(tripped + S, tripped + S / 2, true, "200".into(), Vec::new());
+    assert_eq!(b.state(), EndpointState::Probation);
+}
