@@ -198,6 +198,12 @@ pub struct RouteConfig {
     /// the user anywhere until it expires.
     #[serde(default)]
     pub forward_access_token: bool,
+    /// A route whose service signs its users in itself (the web application, with its own
+    /// session cookie): no token is required and no principal is minted. Client-sent
+    /// `TIS-Principal` is still stripped, and a bearer token is still removed unless
+    /// `forward_access_token`; cookies pass through as on every route.
+    #[serde(default)]
+    pub public: bool,
 }
 
 /// `[gateway.profiles]`: where the authorisation context comes from.
@@ -243,6 +249,7 @@ impl RouteConfig {
             title: None,
             principal_audiences: Vec::new(),
             forward_access_token: false,
+            public: false,
         }
     }
 }

@@ -23,7 +23,9 @@
 //!   │                     wait below (504 deadline_exceeded); tis-mesh sends TIS-Deadline
 //!   ├ 3 admission         global concurrency limit; 503 overloaded + Retry-After, at once
 //!   ├ 4 authenticate      Bearer / OIDC_access_token, verified locally (tis-auth, JWKS
-//!   │                     with grace); 401 naming the failed check; 503 idp_unavailable
+//!   │                     with grace); 401 naming the failed check; 503 idp_unavailable;
+//!   │                     a `public` route (its service signs users in) skips 4, 5 and
+//!   │                     the principal
 //!   ├ 5 authorise         the UserProfile from the ProfileSource (`gateway.profiles`: the
 //!   │                     cached Profile client, or tis-auth's RoleCatalogue)
 //!   ├   principal         TIS-Principal minted for the route's service (reused while fresh)

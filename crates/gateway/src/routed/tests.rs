@@ -93,7 +93,11 @@ async fn rig(profiles: Profiles, limit: usize, upstream: Option<SocketAddr>) -> 
             ..ServiceConfig::default()
         };
         let services = BTreeMap::from([("svc".to_owned(), service)]);
-        let routes = [RouteConfig::new("/svc", "svc")];
+        let open = RouteConfig {
+            public: true,
+            ..RouteConfig::new("/open", "svc")
+        };
+        let routes = [RouteConfig::new("/svc", "svc"), open];
         let built = crate::routes::build(&routes, &services, None, &registry, "test").await;
         table.store(Arc::new(built.expect("table")));
     }
@@ -329,13 +333,13 @@ async fn the_public_routes_answer_without_a_token_and_anything_else_is_routed() 
 async fn upstream() -> (Arc<Mutex<Vec<HeaderMap>>>, SocketAddr) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let record = seen.clone();
-    let app = axum::Router::new().route(
-        "/svc/echo",
-        axum::routing::any(move |headers: HeaderMap, body: axum::body::Bytes| {
-            record.lock().expect("lock").push(headers);
-            async move { format!("{} bytes", body.len()) }
-        }),
-    );
+    let echo = axum::routing::any(move |headers: HeaderMap, body: axum::body::Bytes| {
+        record.lock().expect("lock").push(headers);
+        async move { format!("{} bytes", body.len()) }
+    });
+    let app = axum::Router::new()
+        .route("/svc/echo", echo.clone())
+        .route("/open/echo", echo);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -394,4 +398,31 @@ async fn a_chunked_body_that_grows_past_the_limit_is_a_413() {
     let (status, _, code) = rig.call(req).await;
     assert_eq!((status.as_u16(), code.as_str()), (413, "payload_too_large"));
     assert!(seen.lock().expect("lock").len() <= 1);
+}
+
+#[tokio::test]
+async fn a_public_route_needs_no_token_mints_no_principal_and_passes_cookies_only() {
+    let (seen, addr) = upstream().await;
+    let rig = rig(Profiles::default(), 10, Some(addr)).await;
+    let bearer = format!("Bearer {}", rig.token());
+    let headers = [
+        ("tis-principal", "forged"),
+        ("cookie", "TIS_SESSION=abc"),
+        ("authorization", bearer.as_str()),
+    ];
+    let req = rig.request("/open/echo", &headers, Body::from("hi"));
+    let (status, _, body) = rig.call(req).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "2 bytes"));
+    // The same service behind a route that is not public still wants a token.
+    let req = rig.request("/svc/echo", &[("cookie", "TIS_SESSION=abc")], Body::empty());
+    assert_eq!(rig.call(req).await.2, "missing_token");
+    let seen = seen.lock().expect("lock").clone();
+    let [only] = &seen[..] else {
+        panic!("one request reached the service, saw {}", seen.len())
+    };
+    assert_eq!(only["cookie"], "TIS_SESSION=abc");
+    for gone in ["tis-principal", "authorization"] {
+        assert!(!only.contains_key(gone), "{gone} was forwarded");
+    }
+    assert_eq!(rig.admission.in_flight(), 0);
 }

@@ -104,6 +104,7 @@ pub async fn build(
                 audiences,
                 audience_key,
                 forward_access_token: r.forward_access_token,
+                public: r.public,
             })
         })
         .collect();

@@ -40,6 +40,8 @@ pub struct Route {
     /// The audiences joined, as a cache key for minted principals.
     pub(crate) audience_key: Arc<str>,
     pub forward_access_token: bool,
+    /// No token required, no principal minted (see [`RouteConfig::public`]).
+    pub public: bool,
     pub(crate) metrics: RouteMetrics,
 }
 
