@@ -51,7 +51,7 @@ use tis_store::{Row, Value};
 
 use super::Kit;
 use super::api::{Api, Body as Doc, Method, Op};
-use super::params::{self, ParamError, list_request};
+use super::params::{self, ParamError};
 use crate::entity::validate::{constraint_of, id_from_text, validate};
 use crate::entity::{Descriptor, Entity, Field};
 use crate::error::ApiError;
@@ -640,12 +640,7 @@ fn current_filter(d: &'static Descriptor, q: &mut ListQuery) {
 async fn page_of<E: Entity>(st: &Kit, uri: &Uri, current: bool) -> Result<Response, ApiError> {
     let d = E::desc();
     let params = query_pairs(uri.query());
-    let mut req = list_request(
-        d,
-        &params,
-        st.limits.default_page_size,
-        st.limits.max_page_size,
-    )?;
+    let mut req = st.list_request(d, &params)?;
     if current {
         current_filter(d, &mut req.query);
     }

@@ -55,6 +55,23 @@ pub struct Kit {
     pub api: &'static str,
 }
 
+impl Kit {
+    /// Parses the list parameters of `desc` with this service's page sizes (see
+    /// [`params::list_request`]).
+    pub fn list_request(
+        &self,
+        desc: &'static crate::entity::Descriptor,
+        params: &[(String, String)],
+    ) -> Result<params::ListRequest, params::ParamError> {
+        params::list_request(
+            desc,
+            params,
+            self.limits.default_page_size,
+            self.limits.max_page_size,
+        )
+    }
+}
+
 impl FromRef<Kit> for Authenticator {
     fn from_ref(kit: &Kit) -> Authenticator {
         kit.auth.clone()

@@ -33,7 +33,6 @@ use tis_service_kit::entity;
 use tis_service_kit::entity::Kind;
 use tis_service_kit::guard::Guard;
 use tis_service_kit::http::api::{Api, Body as Doc, Method, Op};
-use tis_service_kit::http::params::list_request;
 use tis_service_kit::repo::query::{order_by, select_list, where_clause_on};
 use tis_store::{Row, Sql, Tx, Value};
 use utoipa::ToSchema;
@@ -245,13 +244,7 @@ async fn list(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let params = query_pairs(uri.query());
-    let limits = tcs.kit.limits;
-    let req = list_request(
-        &QUALIFICATION,
-        &params,
-        limits.default_page_size,
-        limits.max_page_size,
-    )?;
+    let req = tcs.kit.list_request(&QUALIFICATION, &params)?;
     let db = tcs.kit.repo.db();
     let scope = Scope::of(&who);
     // The rows in scope, as a table of the same name, then the list's own conditions.

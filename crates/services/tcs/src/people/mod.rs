@@ -21,7 +21,6 @@ use tis_service_kit::ApiError;
 use tis_service_kit::http::Kit;
 use tis_service_kit::http::api::{Api, Body as Doc, Method, Op};
 use tis_service_kit::http::crud::decode;
-use tis_service_kit::http::params::list_request;
 
 use crate::routes::{API, PERSON_VIEW_GUARD, Tcs};
 use view::{PERSON_VIEW, PersonViewDto};
@@ -79,12 +78,7 @@ async fn list(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let params = query_pairs(uri.query());
-    let req = list_request(
-        &PERSON_VIEW,
-        &params,
-        kit.limits.default_page_size,
-        kit.limits.max_page_size,
-    )?;
+    let req = kit.list_request(&PERSON_VIEW, &params)?;
     let scope = crate::domain::scope::Scope::of(&who);
     let db = kit.repo.db();
     let sql = search::page(

@@ -21,7 +21,6 @@ use tis_service_kit::guard::Guard;
 use tis_service_kit::http::Kit;
 use tis_service_kit::http::api::{Api, Body as Doc, Method, Op};
 use tis_service_kit::http::crud::decode;
-use tis_service_kit::http::params::list_request;
 use tis_service_kit::repo::{Filter, ListQuery, Page};
 use tis_store::{Sql, Value};
 
@@ -119,12 +118,7 @@ async fn paged<T: tis_service_kit::entity::Entity>(
         .into_iter()
         .filter(|(k, _)| k != "columnFilters")
         .collect();
-    let mut req = list_request(
-        desc,
-        &params,
-        kit.limits.default_page_size,
-        kit.limits.max_page_size,
-    )?;
+    let mut req = kit.list_request(desc, &params)?;
     req.query.search_in = search_in.iter().filter_map(|f| desc.field(f)).collect();
     let (rows, total) = page_from(kit, desc, source, &req.query, Some(req.page)).await?;
     let items: Vec<T> = decode(rows)?;

@@ -23,7 +23,6 @@ use tis_service_kit::guard::{Guard, Guards};
 use tis_service_kit::http::Kit;
 use tis_service_kit::http::api::{Api, Body as Doc, Method, Op};
 use tis_service_kit::http::crud::{decode, error_response};
-use tis_service_kit::http::params::list_request;
 use tis_service_kit::repo::{Filter, ListQuery};
 use tis_service_kit::{ApiError, entity};
 use tis_store::{Sql, Value};
@@ -161,12 +160,7 @@ async fn list(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let params = query_pairs(uri.query());
-    let req = list_request(
-        &ROTATION,
-        &params,
-        kit.limits.default_page_size,
-        kit.limits.max_page_size,
-    )?;
+    let req = kit.list_request(&ROTATION, &params)?;
     let scope = Scope::of(&who);
     let (rows, total) =
         page_from(&kit, &ROTATION, visible(&scope), &req.query, Some(req.page)).await?;

@@ -19,7 +19,6 @@ use tis_service_kit::entity::{Kind, STATUS, Status};
 use tis_service_kit::guard::{Guard, Guards};
 use tis_service_kit::http::Kit;
 use tis_service_kit::http::crud::{Crud, Listing, decode};
-use tis_service_kit::http::params::list_request;
 use tis_service_kit::repo::{Filter, ListQuery};
 use tis_service_kit::{ApiError, entity};
 use tis_store::Value;
@@ -118,12 +117,7 @@ pub async fn of_group(
         .into_iter()
         .filter(|(k, _)| matches!(k.as_str(), "page" | "size" | "sort"))
         .collect();
-    let mut req = list_request(
-        &SPECIALTY,
-        &params,
-        kit.limits.default_page_size,
-        kit.limits.max_page_size,
-    )?;
+    let mut req = kit.list_request(&SPECIALTY, &params)?;
     if let Some(group) = SPECIALTY.field("specialtyGroup") {
         req.query
             .filters
