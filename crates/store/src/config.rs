@@ -48,6 +48,11 @@ pub struct DbConfig {
     /// SQLite: how long a writer waits for the file lock held by another writer.
     #[serde(with = "humantime_serde")]
     pub busy_timeout: Duration,
+    /// SQLite: the most each connection keeps in its own page cache, in KiB (`PRAGMA
+    /// cache_size = -N`). The operating system's page cache holds the file for every
+    /// connection anyway; each connection's own copy is process memory (SQLite's default is
+    /// 2,000 KiB per connection).
+    pub sqlite_cache_kib: u32,
     /// How often the monitor checks every endpoint (reachable, role, replay lag).
     #[serde(with = "humantime_serde")]
     pub health_interval: Duration,
@@ -80,6 +85,7 @@ impl Default for DbConfig {
             idle_timeout: Duration::from_secs(600),
             statement_timeout: Duration::from_secs(10),
             busy_timeout: Duration::from_secs(5),
+            sqlite_cache_kib: 1024,
             health_interval: Duration::from_secs(1),
             failover_check_interval: Duration::from_millis(250),
             check_timeout: Duration::from_secs(1),

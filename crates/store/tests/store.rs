@@ -362,3 +362,29 @@ async fn concurrent_read_then_write_transactions_all_commit() {
         assert_eq!(n["n"], 16, "{:?}", db.backend());
     }
 }
+
+#[tokio::test]
+async fn each_sqlite_connection_bounds_its_page_cache_as_configured() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let cache_of = |db: Db| async move {
+        let row = db
+            .fetch_one(Sql::new("PRAGMA cache_size"))
+            .await
+            .expect("pragma");
+        row["cache_size"].clone()
+    };
+    let db = Db::connect(&DbConfig {
+        url: url.clone(),
+        ..Default::default()
+    })
+    .expect("sqlite");
+    assert_eq!(cache_of(db).await, json!(-1024), "the default, in KiB");
+    let db = Db::connect(&DbConfig {
+        url,
+        sqlite_cache_kib: 256,
+        ..Default::default()
+    })
+    .expect("sqlite");
+    assert_eq!(cache_of(db).await, json!(-256));
+}

@@ -119,7 +119,8 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(cfg.busy_timeout);
+                .busy_timeout(cfg.busy_timeout)
+                .pragma("cache_size", format!("-{}", cfg.sqlite_cache_kib.max(64)));
             Engine::Sqlite(
                 SqlitePoolOptions::new()
                     .max_connections(cfg.max_connections.max(1))
