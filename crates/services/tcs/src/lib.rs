@@ -18,6 +18,8 @@
 //! - [`catalogue`]: training numbers, specialty groups and the enumeration lists (the kit's CRUD).
 //! - [`programmes`]: programmes, curricula, specialties, rotations.
 //! - [`memberships`]: programme (and curriculum) memberships, qualifications.
+//! - [`placements`]: placements (with their comments and supervisors), the person and post
+//!   placement views, the overlap rules, a trainee's timeline.
 //! - [`mod@reference`]: checking the Reference data a write names, through the cached client.
 //! - [`demo`]: deterministic synthetic trainees for `tis up` and benchmarks.
 //! - `migrations/{sqlite,postgres}`: the schema (0001), and each engine's people search
@@ -30,6 +32,7 @@ pub mod demo;
 pub mod domain;
 pub mod memberships;
 pub mod people;
+pub mod placements;
 pub mod programmes;
 pub mod reference;
 pub mod routes;

@@ -44,13 +44,13 @@ pub fn today() -> time::Date {
 }
 
 /// Now, as `amendedDate` records it.
-fn now() -> time::OffsetDateTime {
+pub(crate) fn now() -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc()
 }
 
 /// `SELECT p.id FROM person p` for person `id` when within `scope`: no row when the person
 /// does not exist or is out of scope (the two are the same to the caller).
-fn person_in_scope(id: i64, scope: &Scope) -> Sql {
+pub(crate) fn person_in_scope(id: i64, scope: &Scope) -> Sql {
     let mut q = Sql::new("SELECT p.id AS \"id\" FROM person p WHERE p.id = ");
     q.bind(id);
     scope.restrict_people(&mut q, "p");
@@ -58,12 +58,12 @@ fn person_in_scope(id: i64, scope: &Scope) -> Sql {
 }
 
 /// The original's `X-tcsApp-alert: tcsApp.{entity}.{action}` and `X-tcsApp-params`.
-fn alert(res: Response, entity: &str, action: &str, params: &str) -> Response {
+pub(crate) fn alert(res: Response, entity: &str, action: &str, params: &str) -> Response {
     original_headers(res, "alert", &format!("{APP}.{entity}.{action}"), params)
 }
 
 /// A refusal the original named: `X-tcsApp-error: error.{key}`, `X-tcsApp-params: {params}`.
-fn failure(res: Response, key: &str, params: &str) -> Response {
+pub(crate) fn failure(res: Response, key: &str, params: &str) -> Response {
     original_headers(res, "error", &format!("error.{key}"), params)
 }
 
@@ -83,7 +83,7 @@ fn original_headers(mut res: Response, kind: &str, value: &str, params: &str) ->
 
 /// `201 Created` with `body`, `Location: {api}/{plural}/{id}` and the original's creation
 /// alert for `entity`.
-fn created(
+pub(crate) fn created(
     api: &str,
     plural: &str,
     entity: &str,
@@ -100,7 +100,7 @@ fn created(
 /// An answer: validation errors in the original's shape too (`message: "error.validation"`,
 /// `fieldErrors: [{objectName, field, message}]` with the human message, as HEAD answered),
 /// beside the standard error body; other errors as they are.
-fn answer(object: &str, result: Result<Response, ApiError>) -> Response {
+pub(crate) fn answer(object: &str, result: Result<Response, ApiError>) -> Response {
     match result {
         Ok(res) => res,
         Err(ApiError::Validation(fields)) => invalid(object, fields),
@@ -108,7 +108,7 @@ fn answer(object: &str, result: Result<Response, ApiError>) -> Response {
     }
 }
 
-fn invalid(object: &str, fields: Vec<FieldError>) -> Response {
+pub(crate) fn invalid(object: &str, fields: Vec<FieldError>) -> Response {
     let http = HttpError::validation(fields);
     let mut body = serde_json::to_value(http.body()).unwrap_or_default();
     if let serde_json::Value::Object(map) = &mut body {
@@ -125,7 +125,7 @@ fn invalid(object: &str, fields: Vec<FieldError>) -> Response {
 }
 
 /// At most `max` items in a list body: else a 400 naming `body`.
-fn bounded<T>(items: &[T], max: usize) -> Result<(), ApiError> {
+pub(crate) fn bounded<T>(items: &[T], max: usize) -> Result<(), ApiError> {
     if items.len() > max {
         return Err(ApiError::field(
             "body",
@@ -136,7 +136,7 @@ fn bounded<T>(items: &[T], max: usize) -> Result<(), ApiError> {
 }
 
 /// Field errors of item `i` of a list body, prefixed `[i].`.
-fn item_errors(err: ApiError, i: usize) -> ApiError {
+pub(crate) fn item_errors(err: ApiError, i: usize) -> ApiError {
     match err {
         ApiError::Validation(fields) => ApiError::Validation(
             fields
@@ -149,7 +149,11 @@ fn item_errors(err: ApiError, i: usize) -> ApiError {
 }
 
 /// A date field: `None` when absent, an error naming `field` when not a date.
-fn date(field: &str, value: Option<&str>, errors: &mut Vec<FieldError>) -> Option<time::Date> {
+pub(crate) fn date(
+    field: &str,
+    value: Option<&str>,
+    errors: &mut Vec<FieldError>,
+) -> Option<time::Date> {
     let text = value?;
     let parsed = tis_service_kit::entity::validate::parse_date(text);
     if parsed.is_none() {
@@ -159,7 +163,7 @@ fn date(field: &str, value: Option<&str>, errors: &mut Vec<FieldError>) -> Optio
 }
 
 /// A path segment that must be a number: else a 400 naming `field`.
-fn number(field: &str, raw: &str) -> Result<i64, ApiError> {
+pub(crate) fn number(field: &str, raw: &str) -> Result<i64, ApiError> {
     raw.trim()
         .parse()
         .map_err(|_| ApiError::field(field, "must be a number"))

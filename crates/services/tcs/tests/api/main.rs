@@ -8,6 +8,7 @@ mod memberships;
 mod people_basic;
 mod people_list;
 mod people_record;
+mod placements;
 mod programmes;
 mod qualifications;
 mod replicas;

@@ -1,0 +1,404 @@
+//! Placements: where each trainee works and when (TCS part 2), with the original's routes,
+//! guards and DTOs (`PlacementResource`, `PlacementCommentResource`, the person and post
+//! placement views), HEAD's lifecycle (draft and approved), and the overlap rules
+//! ([`overlap`]) that the original only offered as a question.
+//!
+//! - [`placement`]: `/placements` (create, update, the list patch, read, delete, filter,
+//!   close, overlapping, approve, draftList) and the programme/specialty view;
+//! - [`views`]: a person's and a post's placements (`PlacementViewDTO`, `PlacementSummaryDTO`);
+//! - [`comments`]: `/placementComment` (the original's camelCase paths);
+//! - [`timeline`]: a trainee's memberships and placements as one dated list (beyond the original);
+//! - [`overlap`]: the trainee and post rules, as pure functions.
+//!
+//! Scope: a placement follows its trainee and its post: it is seen by whoever may see its
+//! trainee ([`Scope::restrict_people`]) or its post ([`restrict_posts`]). A trust admin sees
+//! the people placed at their trusts, because every placement write re-derives its trainee's
+//! `person_trust` rows from the trusts of their placements' posts (`post_trust`). A write
+//! must name both a trainee and a post in the caller's scope.
+
+pub mod comments;
+pub mod overlap;
+pub mod placement;
+pub mod timeline;
+pub mod views;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value as Json;
+use tis_auth::Principal;
+use tis_service_kit::ApiError;
+use tis_service_kit::http::api::Api;
+use tis_store::{Reader, Sql, StoreError, Tx};
+use utoipa::ToSchema;
+
+use crate::domain::scope::Scope;
+use crate::memberships::person_in_scope;
+use crate::people::refresh::When;
+use crate::routes::Tcs;
+
+/// Every placement route.
+pub fn routes(api: Api<Tcs>) -> Api<Tcs> {
+    let api = placement::routes(api);
+    let api = views::routes(api);
+    let api = comments::routes(api);
+    timeline::routes(api)
+}
+
+/// A JSON list that may be sent as `null`.
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// The original's `PlacementSpecialtyDTO`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlacementSpecialtyDto {
+    pub placement_id: Option<i64>,
+    /// Required: a TCS specialty.
+    pub specialty_id: Option<i64>,
+    /// PRIMARY, OTHER or SUB_SPECIALTY (at most one PRIMARY and one SUB_SPECIALTY).
+    pub placement_specialty_type: Option<String>,
+}
+
+/// HEAD's `PlacementSiteDTO`: another site of the placement.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlacementSiteDto {
+    pub id: Option<i64>,
+    pub placement_id: Option<i64>,
+    /// Required: a Reference site.
+    pub site_id: Option<i64>,
+    /// PRIMARY or OTHER.
+    pub placement_site_type: Option<String>,
+}
+
+/// The original's `PersonLiteDTO` of a supervisor.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PersonLiteDto {
+    pub id: Option<i64>,
+    pub forenames: Option<String>,
+    pub surname: Option<String>,
+    pub gmc_number: Option<String>,
+}
+
+/// The original's `PlacementSupervisorDTO`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlacementSupervisorDto {
+    /// Required: a person (by `id`).
+    pub person: Option<PersonLiteDto>,
+    /// The original's integer type of supervisor.
+    pub r#type: Option<i64>,
+    pub placement_id: Option<i64>,
+}
+
+/// The original's `PlacementCommentDTO` (and the comment a placement carries).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlacementCommentDto {
+    pub id: Option<i64>,
+    pub placement_id: Option<i64>,
+    /// Required; at most [`comments::MAX_COMMENT`] characters.
+    pub body: Option<String>,
+    /// Set by the server: the writer's user name.
+    pub author: Option<String>,
+    /// INTREPID, GENERIC_UPLOAD or TIS (the default).
+    pub source: Option<String>,
+    pub added_date: Option<String>,
+    pub amended_date: Option<String>,
+}
+
+/// The original's `PlacementDetailsDTO` (HEAD): what `POST`/`PUT /placements` take and
+/// `GET /placements/{id}` answers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlacementDetailsDto {
+    /// Null on create, required on update.
+    pub id: Option<i64>,
+    pub intrepid_id: Option<String>,
+    /// Required: a person in the caller's scope.
+    pub trainee_id: Option<i64>,
+    pub trainee_first_name: Option<String>,
+    pub trainee_last_name: Option<String>,
+    pub trainee_gmc_number: Option<String>,
+    pub national_post_number: Option<String>,
+    /// Required, `YYYY-MM-DD`.
+    pub date_from: Option<String>,
+    /// Not before `dateFrom`; none: open-ended (the original required it).
+    pub date_to: Option<String>,
+    /// 0 to 1, two decimals; none: whole time.
+    pub whole_time_equivalent: Option<f64>,
+    pub site_code: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub sites: Vec<PlacementSiteDto>,
+    /// Required: a Reference site.
+    pub site_id: Option<i64>,
+    pub site_name: Option<String>,
+    pub grade_abbreviation: Option<String>,
+    /// Required: a Reference grade.
+    pub grade_id: Option<i64>,
+    pub grade_name: Option<String>,
+    /// Required: a Reference placement type code.
+    pub placement_type: Option<String>,
+    /// The post's owner.
+    pub owner: Option<String>,
+    pub training_description: Option<String>,
+    /// PAST, CURRENT or FUTURE, from the dates (read only).
+    pub status: Option<String>,
+    /// Required: a post the caller may place in.
+    pub post_id: Option<i64>,
+    pub local_post_number: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub specialties: Vec<PlacementSpecialtyDto>,
+    pub added_date: Option<String>,
+    pub amended_date: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub supervisors: Vec<PlacementSupervisorDto>,
+    /// The latest comment (a write's first comment replaces its body).
+    #[serde(default, deserialize_with = "nullable")]
+    pub comments: Vec<PlacementCommentDto>,
+    /// DRAFT or APPROVED: see docs/tcs.md "Placements".
+    pub lifecycle_state: Option<String>,
+    /// Not kept (ESR is not served): always empty.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Vec<Object>)]
+    pub esr_events: Vec<Json>,
+}
+
+/// The original's `PlacementDTO` (what `PATCH /placements` takes and `GET /placements`
+/// answers): the details' own fields, the whole time equivalent under its older name.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlacementDto {
+    pub id: Option<i64>,
+    pub intrepid_id: Option<String>,
+    pub status: Option<String>,
+    pub trainee_id: Option<i64>,
+    pub post_id: Option<i64>,
+    pub site_id: Option<i64>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub sites: Vec<PlacementSiteDto>,
+    pub site_code: Option<String>,
+    pub grade_id: Option<i64>,
+    pub grade_abbreviation: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub specialties: Vec<PlacementSpecialtyDto>,
+    pub date_from: Option<String>,
+    pub date_to: Option<String>,
+    pub placement_type: Option<String>,
+    pub placement_whole_time_equivalent: Option<f64>,
+    pub training_description: Option<String>,
+    pub local_post_number: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub supervisors: Vec<PlacementSupervisorDto>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub comments: Vec<PlacementCommentDto>,
+    pub lifecycle_state: Option<String>,
+}
+
+impl From<PlacementDetailsDto> for PlacementDto {
+    fn from(d: PlacementDetailsDto) -> Self {
+        PlacementDto {
+            id: d.id,
+            intrepid_id: d.intrepid_id,
+            status: d.status,
+            trainee_id: d.trainee_id,
+            post_id: d.post_id,
+            site_id: d.site_id,
+            sites: d.sites,
+            site_code: d.site_code,
+            grade_id: d.grade_id,
+            grade_abbreviation: d.grade_abbreviation,
+            specialties: d.specialties,
+            date_from: d.date_from,
+            date_to: d.date_to,
+            placement_type: d.placement_type,
+            placement_whole_time_equivalent: d.whole_time_equivalent,
+            training_description: d.training_description,
+            local_post_number: d.local_post_number,
+            supervisors: d.supervisors,
+            comments: d.comments,
+            lifecycle_state: d.lifecycle_state,
+        }
+    }
+}
+
+impl From<PlacementDto> for PlacementDetailsDto {
+    fn from(d: PlacementDto) -> Self {
+        PlacementDetailsDto {
+            id: d.id,
+            intrepid_id: d.intrepid_id,
+            status: d.status,
+            trainee_id: d.trainee_id,
+            post_id: d.post_id,
+            site_id: d.site_id,
+            sites: d.sites,
+            site_code: d.site_code,
+            grade_id: d.grade_id,
+            grade_abbreviation: d.grade_abbreviation,
+            specialties: d.specialties,
+            date_from: d.date_from,
+            date_to: d.date_to,
+            placement_type: d.placement_type,
+            whole_time_equivalent: d.placement_whole_time_equivalent,
+            training_description: d.training_description,
+            local_post_number: d.local_post_number,
+            supervisors: d.supervisors,
+            comments: d.comments,
+            lifecycle_state: d.lifecycle_state,
+            ..PlacementDetailsDto::default()
+        }
+    }
+}
+
+/// A stored date (`YYYY-MM-DD`, as both backends return a `DATE`).
+pub(crate) fn date_of(text: &str) -> Result<time::Date, ApiError> {
+    tis_service_kit::entity::validate::parse_date(text)
+        .ok_or_else(|| ApiError::Store(StoreError::Decode(format!("not a date: {text}"))))
+}
+
+/// PAST, CURRENT or FUTURE on `today` (an open-ended placement is never past).
+pub(crate) fn status_of(
+    from: time::Date,
+    to: Option<time::Date>,
+    today: time::Date,
+) -> &'static str {
+    When::of(from, to.unwrap_or(time::Date::MAX), today).as_str()
+}
+
+/// Whether `who` may see person `id`, read through `db`.
+pub(crate) async fn person_visible(
+    db: &Reader,
+    who: &Principal,
+    id: i64,
+) -> Result<bool, ApiError> {
+    Ok(db
+        .fetch_optional(person_in_scope(id, &Scope::of(who)))
+        .await?
+        .is_some())
+}
+
+/// Appends ` AND (…)` restricting the post rows aliased `po` to those `scope` reaches: HEE
+/// staff their owners' posts, a trust admin the posts at their trusts, a programme observer
+/// the posts of their programmes; the ETL every post.
+pub(crate) fn restrict_posts(scope: &Scope, sql: &mut Sql, po: &str) {
+    match scope {
+        Scope::Everything => {}
+        Scope::Owners(owners) => {
+            sql.push(&format!(" AND {po}.owner IN "));
+            sql.bind_list(owners.iter().map(|o| (*o).to_owned()));
+        }
+        Scope::Assigned { trusts, programmes } => {
+            sql.push(" AND (1 = 0");
+            if !trusts.is_empty() {
+                sql.push(&format!(
+                    " OR EXISTS (SELECT 1 FROM post_trust spt WHERE spt.post_id = {po}.id AND spt.trust_id IN "
+                ));
+                sql.bind_list(trusts.iter().copied());
+                sql.push(")");
+            }
+            if !programmes.is_empty() {
+                sql.push(&format!(
+                    " OR EXISTS (SELECT 1 FROM post_programme spp WHERE spp.post_id = {po}.id AND spp.programme_id IN "
+                ));
+                sql.bind_list(programmes.iter().copied());
+                sql.push(")");
+            }
+            sql.push(")");
+        }
+    }
+}
+
+/// Appends ` AND (…)` restricting the placement rows aliased `pl` to those `scope` sees: its
+/// trainee is in scope, or its post is.
+pub(crate) fn restrict_placements(scope: &Scope, sql: &mut Sql, pl: &str) {
+    if scope.is_everything() {
+        return;
+    }
+    sql.push(&format!(
+        " AND (EXISTS (SELECT 1 FROM person sp WHERE sp.id = {pl}.trainee_id"
+    ));
+    scope.restrict_people(sql, "sp");
+    sql.push(&format!(
+        ") OR EXISTS (SELECT 1 FROM post spo WHERE spo.id = {pl}.post_id"
+    ));
+    restrict_posts(scope, sql, "spo");
+    sql.push("))");
+}
+
+/// Re-derives what a person's placements feed, in `tx`: their `person_trust` rows (the
+/// trusts of their placements' posts, through which trust admins see them) and the current
+/// placement's grade, site and type on their list row (`person_view`).
+pub(crate) async fn refresh_person(
+    tx: &mut Tx,
+    person: i64,
+    today: time::Date,
+) -> Result<(), StoreError> {
+    let mut q = Sql::new("DELETE FROM person_trust WHERE person_id = ");
+    q.bind(person);
+    tx.execute(q).await?;
+    let mut q = Sql::new(
+        "INSERT INTO person_trust (person_id, trust_id, trust_code) SELECT DISTINCT pl.trainee_id, pt.trust_id, pt.trust_code FROM placement pl JOIN post_trust pt ON pt.post_id = pl.post_id WHERE pl.trainee_id = ",
+    );
+    q.bind(person);
+    tx.execute(q).await?;
+    let mut q = Sql::new(
+        r#"SELECT pl.grade_id AS "gradeId", pl.grade_abbreviation AS "gradeAbbreviation", pl.site_id AS "siteId", pl.site_code AS "siteCode", pl.placement_type AS "placementType" FROM placement pl WHERE pl.trainee_id = "#,
+    );
+    q.bind(person)
+        .push(" AND pl.date_from <= ")
+        .bind(today)
+        .push(" AND (pl.date_to IS NULL OR pl.date_to >= ")
+        .bind(today)
+        .push(") ORDER BY pl.lifecycle_state, pl.date_from DESC, pl.id DESC LIMIT 1");
+    let current = tx.fetch_optional(q).await?;
+    let get = |k: &str| current.as_ref().and_then(|r| r.get(k)).cloned();
+    let int = |k: &str| get(k).and_then(|v| v.as_i64());
+    let text = |k: &str| get(k).and_then(|v| v.as_str().map(str::to_owned));
+    let mut q = Sql::new("UPDATE person_view SET grade_id = ");
+    q.bind(int("gradeId"))
+        .push(", grade_abbreviation = ")
+        .bind(text("gradeAbbreviation"))
+        .push(", site_id = ")
+        .bind(int("siteId"))
+        .push(", site_code = ")
+        .bind(text("siteCode"))
+        .push(", placement_type = ")
+        .bind(text("placementType"))
+        .push(" WHERE id = ")
+        .bind(person);
+    tx.execute(q).await?;
+    Ok(())
+}
+
+/// Re-derives the current trainee of post `post` on its list row (`post_view`), in `tx`.
+pub(crate) async fn refresh_post(
+    tx: &mut Tx,
+    post: i64,
+    today: time::Date,
+) -> Result<(), StoreError> {
+    let mut q = Sql::new(
+        r#"SELECT pl.trainee_id AS "traineeId", gmc.gmc_number AS "gmcNumber", cd.surname AS "surname", cd.forenames AS "forenames" FROM placement pl LEFT JOIN contact_details cd ON cd.id = pl.trainee_id LEFT JOIN gmc_details gmc ON gmc.id = pl.trainee_id WHERE pl.post_id = "#,
+    );
+    q.bind(post)
+        .push(" AND pl.date_from <= ")
+        .bind(today)
+        .push(" AND (pl.date_to IS NULL OR pl.date_to >= ")
+        .bind(today)
+        .push(") ORDER BY pl.lifecycle_state, pl.date_from DESC, pl.id DESC LIMIT 1");
+    let current = tx.fetch_optional(q).await?;
+    let get = |k: &str| current.as_ref().and_then(|r| r.get(k)).cloned();
+    let text = |k: &str| get(k).and_then(|v| v.as_str().map(str::to_owned));
+    let mut q = Sql::new("UPDATE post_view SET current_trainee_id = ");
+    q.bind(get("traineeId").and_then(|v| v.as_i64()))
+        .push(", current_trainee_gmc_number = ")
+        .bind(text("gmcNumber"))
+        .push(", current_trainee_surname = ")
+        .bind(text("surname"))
+        .push(", current_trainee_forenames = ")
+        .bind(text("forenames"))
+        .push(" WHERE id = ")
+        .bind(post);
+    tx.execute(q).await?;
+    Ok(())
+}
