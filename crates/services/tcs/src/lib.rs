@@ -18,6 +18,7 @@
 //! - [`catalogue`]: training numbers, specialty groups and the enumeration lists (the kit's CRUD).
 //! - [`programmes`]: programmes, curricula, specialties, rotations.
 //! - [`memberships`]: programme (and curriculum) memberships, qualifications.
+//! - [`posts`]: posts, their fundings, sites, grades, specialties and programmes, rotation posts.
 //! - [`placements`]: placements (with their comments and supervisors), the person and post
 //!   placement views, the overlap rules, a trainee's timeline.
 //! - [`mod@reference`]: checking the Reference data a write names, through the cached client.
@@ -33,6 +34,7 @@ pub mod domain;
 pub mod memberships;
 pub mod people;
 pub mod placements;
+pub mod posts;
 pub mod programmes;
 pub mod reference;
 pub mod routes;

@@ -116,6 +116,47 @@ impl Refs {
     }
 }
 
+/// The records of type `of` with the ids `ids` (each with the JSON fields naming it), for a
+/// write that keeps some of their values (a post's sites' codes and trusts): by the same rule
+/// as [`Refs::check`] (an id that does not exist is a 400 naming each of its fields; one that
+/// could not be settled a 503; stale answers mark the request `reference-stale`).
+pub async fn records_by_id(
+    client: &ReferenceClient,
+    of: RefType,
+    ids: &BTreeMap<i64, Vec<String>>,
+    who: &Principal,
+    headers: &HeaderMap,
+) -> Result<BTreeMap<i64, std::sync::Arc<serde_json::Value>>, ApiError> {
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let credential = Credential::on_behalf_of(who, headers);
+    let keys: Vec<String> = ids.keys().map(i64::to_string).collect();
+    let checked = client.records(of, By::Id, &keys, credential.as_ref()).await;
+    let missing = checked
+        .settle()
+        .map_err(|e| ApiError::Http(HttpError::from(e)))?;
+    let mut fields = Vec::new();
+    for key in missing {
+        let id: i64 = key.parse().unwrap_or_default();
+        for field in ids.get(&id).into_iter().flatten() {
+            fields.push(FieldError::new(
+                field.clone(),
+                format!("no {} with id {key}", singular(of.plural)),
+            ));
+        }
+    }
+    if !fields.is_empty() {
+        fields.sort_by(|a, b| a.field.cmp(&b.field));
+        return Err(ApiError::Validation(fields));
+    }
+    Ok(checked
+        .into_map()
+        .into_iter()
+        .filter_map(|(k, lookup)| Some((k.parse().ok()?, lookup.record()?.clone())))
+        .collect())
+}
+
 /// `grades` → `grade`, `local-offices` → `local office`, `countries` → `country`.
 fn singular(plural: &str) -> String {
     let words = plural.replace('-', " ");

@@ -113,6 +113,42 @@ impl Scope {
         }
     }
 
+    /// Appends ` AND (…)` restricting the post rows aliased `t` (columns `id` and `owner`) to
+    /// this scope: owners their posts; a trust admin the posts at their trusts' sites
+    /// (`post_trust`), a programme observer the posts of their programmes (`post_programme`),
+    /// either when both. Placements follow their post through this.
+    pub fn restrict_posts(&self, sql: &mut Sql, t: &str) {
+        match self {
+            Scope::Everything => {}
+            Scope::Owners(owners) => {
+                sql.push(&format!(" AND {t}.owner IN "));
+                sql.bind_list(owners.iter().map(|o| (*o).to_owned()));
+            }
+            Scope::Assigned { trusts, programmes } => {
+                sql.push(" AND (");
+                let mut any = false;
+                for (table, column, ids) in [
+                    ("post_trust", "trust_id", trusts),
+                    ("post_programme", "programme_id", programmes),
+                ] {
+                    if ids.is_empty() {
+                        continue;
+                    }
+                    if any {
+                        sql.push(" OR ");
+                    }
+                    sql.push(&format!(
+                        "EXISTS (SELECT 1 FROM {table} sx WHERE sx.post_id = {t}.id AND sx.{column} IN "
+                    ));
+                    sql.bind_list(ids.iter().copied());
+                    sql.push(")");
+                    any = true;
+                }
+                sql.push(")");
+            }
+        }
+    }
+
     /// Whether a record owned by `owner` may be written by this caller (creating a programme,
     /// moving one to another owner): unrestricted callers anything, owners their own,
     /// assigned callers nothing new.
@@ -190,6 +226,16 @@ mod tests {
         both.restrict_people(&mut sql, "p");
         let text = sql.render(Backend::Sqlite);
         assert!(text.contains(") OR EXISTS"), "either: {text}");
+        let mut sql = Sql::new("x WHERE 1 = 1");
+        both.restrict_posts(&mut sql, "t");
+        let text = sql.render(Backend::Sqlite);
+        assert!(text.contains("post_trust sx WHERE sx.post_id = t.id AND sx.trust_id IN (?)) OR EXISTS (SELECT 1 FROM post_programme"), "{text}");
+        let mut sql = Sql::new("x WHERE 1 = 1");
+        hee.restrict_posts(&mut sql, "t");
+        assert_eq!(
+            sql.render(Backend::Sqlite),
+            "x WHERE 1 = 1 AND t.owner IN (?)"
+        );
         let mut sql = Sql::new("x WHERE 1 = 1");
         both.restrict_programmes(&mut sql, "g");
         assert!(sql.render(Backend::Sqlite).ends_with("g.id IN (?)"));
