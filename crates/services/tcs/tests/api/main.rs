@@ -9,6 +9,8 @@ mod people_basic;
 mod people_list;
 mod people_record;
 mod placements;
+mod placements_rules;
+mod placements;
 mod posts;
 mod posts_scope;
 mod programmes;

@@ -109,12 +109,16 @@ pub async fn count(app: &TestApp, table: &str) -> i64 {
         .unwrap_or(-1)
 }
 
-/// TCS with 4 demo people, Reference with its demo data, and posts 1 and 2 owned by the
+/// TCS (with the default 2 MB body limit) with 4 demo people, Reference with its demo data, and posts 1 and 2 owned by the
 /// owner of person 1 (post 1 at trust 7 in person 1's first programme, with its curriculum's
 /// specialty).
 pub async fn setup(backend: Backend) -> (TestApp, TestReference) {
     let reference = start_reference().await;
-    let app = spawn_with_people_and_reference(backend, 4, vec![reference.addr], |_| {}).await;
+    let app = spawn_with_people_and_reference(backend, 4, vec![reference.addr], |c| {
+        // The default body limit (the test configuration's is 64 KiB): a 1 MB comment reaches the checks.
+        c.body_limit = 2 * 1024 * 1024;
+    })
+    .await;
     let owner = owner_of(&app, 1).await;
     let programme = db_value(
         &app,
