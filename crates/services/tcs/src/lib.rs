@@ -18,8 +18,6 @@
 //! - [`catalogue`]: training numbers, specialty groups and the enumeration lists (the kit's CRUD).
 //! - [`programmes`]: programmes, curricula, specialties, rotations.
 //! - [`memberships`]: programme (and curriculum) memberships, qualifications.
-//! - [`placements`]: placements (with their comments and supervisors), the person and post
-//!   placement views, the overlap rules, a trainee's timeline.
 //! - [`posts`]: posts, their fundings, sites, grades, specialties and programmes, rotation posts.
 //! - [`placements`]: placements (with their comments and supervisors), the person and post
 //!   placement views, the overlap rules, a trainee's timeline.
@@ -35,7 +33,6 @@ pub mod demo;
 pub mod domain;
 pub mod memberships;
 pub mod people;
-pub mod placements;
 pub mod placements;
 pub mod posts;
 pub mod programmes;

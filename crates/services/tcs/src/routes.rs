@@ -57,7 +57,6 @@ pub fn router(state: Tcs) -> (axum::Router, Bytes) {
     let api = crate::catalogue::routes(api);
     let api = crate::programmes::routes(api);
     let api = crate::memberships::routes(api);
-    let api = crate::placements::routes(api);
     let api = crate::posts::routes(api);
     let api = crate::placements::routes(api);
     let (routes, doc) = api.finish();

@@ -10,7 +10,6 @@ mod people_list;
 mod people_record;
 mod placements;
 mod placements_rules;
-mod placements;
 mod posts;
 mod posts_scope;
 mod programmes;
