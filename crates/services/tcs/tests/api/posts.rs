@@ -367,7 +367,32 @@ async fn posts_are_created_read_listed_updated_and_deleted_as_the_original_did()
         let (status, _, _) = call(&app, Method::PUT, "/tcs/api/posts", &token, Some(unknown)).await;
         assert_eq!(status, 404);
 
-        // DELETE.
+        // DELETE: 409 while a placement names the post.
+        app.db
+            .write()
+            .execute(tis_store::Sql::new(&format!(
+                "INSERT INTO placement (trainee_id, post_id, site_id, grade_id, date_from, placement_type, lifecycle_state) VALUES (1, {id}, {}, {}, '2025-01-01', 'In Post', 'APPROVED')",
+                n.site, n.grade
+            )))
+            .await
+            .expect("a placement");
+        let (status, _, res) = call(
+            &app,
+            Method::DELETE,
+            &format!("/tcs/api/posts/{id}"),
+            &token,
+            None,
+        )
+        .await;
+        assert_eq!(status, 409, "{backend:?}: {res}");
+        assert_eq!(res["error"]["code"], "conflict");
+        app.db
+            .write()
+            .execute(tis_store::Sql::new(&format!(
+                "DELETE FROM placement WHERE post_id = {id}"
+            )))
+            .await
+            .expect("no placement");
         let (status, headers, _) = call(
             &app,
             Method::DELETE,
