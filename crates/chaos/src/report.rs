@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use serde::{Serialize, Serializer};
 
+use crate::scenario::action::Effect;
 use crate::scenario::{Expectation, PlannedPhase, Scenario, Selector, StatusExpectation};
 use crate::workload::Sample;
 use crate::workload::ledger::WriteCheck;
 
-fn ms<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn ms<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64((d.as_secs_f64() * 1e5).round() / 100.0)
 }
 
@@ -115,13 +116,21 @@ pub struct StatusPoll {
     pub phase: usize,
     #[serde(serialize_with = "ms", rename = "offset_ms")]
     pub offset: Duration,
+    /// From the run's start.
+    #[serde(serialize_with = "ms", rename = "at_ms")]
+    pub at: Duration,
     /// capability id (and `overall`) → (level, reason); `None`: no answer.
     pub capabilities: Option<BTreeMap<String, (String, String)>>,
 }
 
 impl StatusPoll {
     /// From an `/api/status` document.
-    pub fn parse(phase: usize, offset: Duration, doc: Option<&serde_json::Value>) -> StatusPoll {
+    pub fn parse(
+        phase: usize,
+        offset: Duration,
+        at: Duration,
+        doc: Option<&serde_json::Value>,
+    ) -> StatusPoll {
         let capabilities = doc.map(|doc| {
             let mut caps = BTreeMap::new();
             caps.insert(
@@ -147,6 +156,7 @@ impl StatusPoll {
         StatusPoll {
             phase,
             offset,
+            at,
             capabilities,
         }
     }
@@ -156,6 +166,10 @@ impl StatusPoll {
 #[derive(Debug, Clone, Serialize)]
 pub struct ActionReport {
     pub action: String,
+    pub effect: Effect,
+    /// When it started, from the run's start.
+    #[serde(serialize_with = "ms", rename = "at_ms")]
+    pub at: Duration,
     #[serde(serialize_with = "ms", rename = "took_ms")]
     pub took: Duration,
     pub error: Option<String>,
@@ -165,6 +179,9 @@ pub struct ActionReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct PhaseReport {
     pub name: String,
+    /// When it began, from the run's start.
+    #[serde(serialize_with = "ms", rename = "start_ms")]
+    pub start: Duration,
     #[serde(serialize_with = "ms", rename = "duration_ms")]
     pub duration: Duration,
     pub actions: Vec<ActionReport>,
@@ -209,6 +226,8 @@ pub struct ScenarioReport {
     pub writes: Option<WriteCheck>,
     pub verdicts: Vec<Verdict>,
     pub passed: bool,
+    /// Second by second, and every `/api/status` poll: the report's charts.
+    pub timeline: Timeline,
     /// Where `tis up`'s log was kept (a failed run), if it was ours.
     pub kept: Option<String>,
 }
@@ -226,6 +245,8 @@ pub struct Collected<'a> {
     pub short: bool,
     pub started_at: String,
     pub plan: &'a [PlannedPhase],
+    /// When each phase began, from the run's start.
+    pub starts: Vec<Duration>,
     pub durations: Vec<Duration>,
     pub actions: Vec<Vec<ActionReport>>,
     pub samples: Vec<Sample>,
@@ -276,6 +297,11 @@ pub fn build(c: Collected<'_>) -> ScenarioReport {
         }
         phases.push(PhaseReport {
             name: p.name.clone(),
+            start: c
+                .starts
+                .get(i)
+                .copied()
+                .unwrap_or_else(|| c.plan[..i].iter().map(|p| p.duration).sum::<Duration>()),
             duration: c.durations.get(i).copied().unwrap_or(p.duration),
             actions: c.actions.get(i).cloned().unwrap_or_default(),
             all: Stats::of(
@@ -351,6 +377,7 @@ pub fn build(c: Collected<'_>) -> ScenarioReport {
         }),
     }
     let passed = verdicts.iter().all(|v| v.passed);
+    let timeline = Timeline::of(&c.samples, c.polls);
     ScenarioReport {
         scenario: c.scenario.name.clone(),
         summary: c.scenario.summary.clone(),
@@ -362,6 +389,7 @@ pub fn build(c: Collected<'_>) -> ScenarioReport {
         writes: c.writes,
         verdicts,
         passed,
+        timeline,
         kept: None,
     }
 }
@@ -702,6 +730,11 @@ fn truncate(s: &str, n: usize) -> String {
         format!("{}…", s.chars().take(n).collect::<String>())
     }
 }
+
+pub mod html;
+pub mod timeline;
+
+pub use timeline::{Second, Timeline};
 
 #[cfg(test)]
 mod tests;

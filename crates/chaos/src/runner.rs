@@ -161,10 +161,12 @@ async fn drive(
     ));
 
     let mut durations = Vec::new();
+    let mut starts = Vec::new();
     let mut actions = Vec::new();
     for (i, phase) in plan.iter().enumerate() {
         clock.enter(i);
         let entered = Instant::now();
+        starts.push(clock.since_start());
         progress.say(&format!(
             "phase {} ({:.0}s){}",
             phase.name,
@@ -186,6 +188,7 @@ async fn drive(
         let mut done = Vec::new();
         for action in &phase.actions {
             let t0 = Instant::now();
+            let at = clock.since_start();
             let result = match action {
                 Action::RefreshTokens => tokens.refresh_all().await,
                 other => system.act(other).await,
@@ -202,6 +205,8 @@ async fn drive(
             }
             done.push(ActionReport {
                 action: action.describe(),
+                effect: action.effect(),
+                at,
                 took,
                 error: result.err().map(|e| format!("{e:#}")),
             });
@@ -241,6 +246,7 @@ async fn drive(
         short: opts.short,
         started_at,
         plan: &plan,
+        starts,
         durations,
         actions,
         samples,
@@ -285,6 +291,7 @@ async fn poll_status(
             _ = tick.tick() => {}
         }
         let (phase, offset) = clock.now();
+        let at = clock.since_start();
         let doc = async {
             http.get(&url)
                 .timeout(Duration::from_secs(2))
@@ -296,7 +303,7 @@ async fn poll_status(
                 .ok()
         }
         .await;
-        let poll = StatusPoll::parse(phase, offset, doc.as_ref());
+        let poll = StatusPoll::parse(phase, offset, at, doc.as_ref());
         live.set_status(match &poll.capabilities {
             None => "status: no answer".into(),
             Some(caps) => caps

@@ -170,6 +170,10 @@ pub struct ChaosRunArgs {
     /// Keep the temporary folder of the `tis up` we start (its `up.log`), even on success.
     #[arg(long)]
     pub keep: bool,
+    /// Also write the report as a self-contained HTML page with charts (second by second:
+    /// success, degraded share, latency, the status page; faults marked; verdicts).
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
     /// No progress on stderr.
     #[arg(long, short)]
     pub quiet: bool,

@@ -72,11 +72,14 @@ async fn a_real_scenario_reports_per_phase_and_fails_on_a_missed_expectation() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("test-service-down.toml");
     std::fs::write(&file, SCENARIO).expect("write scenario");
+    let html = dir.path().join("report.html");
     let out = tokio::time::timeout(
         Duration::from_secs(300),
         Command::new(TIS)
             .args(["chaos", "run", "--short", "--json", "--quiet"])
             .arg(&file)
+            .arg("--report")
+            .arg(&html)
             .current_dir(dir.path())
             // The run misses an expectation, so tis chaos keeps tis up's folder for
             // inspection: inside ours, removed with it.
@@ -146,4 +149,24 @@ async fn a_real_scenario_reports_per_phase_and_fails_on_a_missed_expectation() {
     assert!(writes["acknowledged"].as_u64() >= Some(5), "{writes}");
     assert_eq!(writes["lost"], serde_json::json!([]));
     assert_eq!(writes["duplicated"], serde_json::json!([]));
+
+    // The same run as a page: well-formed, one point a second for the ~13 s, the kill and
+    // the release marked, the missed verdict shown.
+    let page = std::fs::read_to_string(&html).expect("the HTML report is written");
+    tis_chaos::report::html::well_formed(&page).expect("well-formed HTML");
+    assert!(page.starts_with("<!doctype html>"));
+    assert!(page.contains("test-service-down: <span class=\"fail\">FAIL</span>"));
+    let points: usize = page
+        .split("<polyline class=\"s-all\" points=\"")
+        .skip(1)
+        .map(|p| p[..p.find('"').expect("quote")].split(' ').count())
+        .sum();
+    assert!((12..=15).contains(&points), "{points} seconds drawn");
+    assert!(page.contains(">kill -9 service:reference (held down)</text>"));
+    assert!(page.contains("<line class=\"mark recovery\""));
+    assert!(
+        page.contains("<rect class=\"c-down\""),
+        "the status page said down"
+    );
+    assert!(page.contains("<td>down: reference.read requests: success</td>"));
 }

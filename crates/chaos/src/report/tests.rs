@@ -13,6 +13,7 @@ fn sample(phase: usize, journey: Journey, ok: bool, latency: Duration) -> Sample
     Sample {
         phase,
         offset: Duration::ZERO,
+        at: Duration::ZERO,
         journey,
         group: journey.group(),
         user: "admin",
@@ -126,6 +127,7 @@ fn status(phase: usize, offset: Duration, level: Option<&str>) -> StatusPoll {
     StatusPoll {
         phase,
         offset,
+        at: offset,
         capabilities: level.map(|l| {
             BTreeMap::from([(
                 "service:reference".to_owned(),
@@ -146,6 +148,7 @@ fn run(samples: Vec<Sample>, polls: Vec<StatusPoll>, writes: Option<WriteCheck>)
         short: true,
         started_at: "now".into(),
         plan: &plan,
+        starts: Vec::new(),
         durations: vec![ms(4000), ms(6000)],
         actions: vec![Vec::new(), Vec::new()],
         samples,

@@ -106,7 +106,38 @@ impl Target {
 /// The PostgreSQL nodes `tis chaos` starts.
 pub const PG_NODES: &[&str] = &["primary", "replica1", "replica2"];
 
+/// What an action does to the system, for the report's charts: a fault starts, or ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Effect {
+    /// Breaks something (`kill`, `stop`, `restart`, `partition`, `pg-kill`, a `pg-delay`).
+    Fault,
+    /// Undoes a fault (`release`, `cont`, `heal`, `pg-promote`, `pg-delay` of 0 s).
+    Recovery,
+    /// Neither (`refresh-tokens`).
+    Neutral,
+}
+
 impl Action {
+    /// Whether the action starts a fault or ends one.
+    pub fn effect(&self) -> Effect {
+        match self {
+            Action::Kill { .. }
+            | Action::Stop { .. }
+            | Action::Restart { .. }
+            | Action::RollingRestart { .. }
+            | Action::Partition { .. }
+            | Action::PgKill { .. } => Effect::Fault,
+            Action::PgDelay { delay, .. } if !delay.is_zero() => Effect::Fault,
+            Action::Release { .. }
+            | Action::Cont { .. }
+            | Action::Heal { .. }
+            | Action::PgPromote { .. }
+            | Action::PgDelay { .. } => Effect::Recovery,
+            Action::RefreshTokens => Effect::Neutral,
+        }
+    }
+
     /// A short description for progress lines and reports.
     pub fn describe(&self) -> String {
         match self {

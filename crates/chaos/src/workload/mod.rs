@@ -125,6 +125,9 @@ pub struct Sample {
     pub phase: usize,
     /// When it started, from that phase's start (zero when it started in an earlier one).
     pub offset: Duration,
+    /// When it started, from the run's start (the time axis of the report's charts).
+    #[serde(serialize_with = "crate::report::ms", rename = "at_ms")]
+    pub at: Duration,
     pub journey: Journey,
     pub group: &'static str,
     pub user: &'static str,
@@ -152,13 +155,17 @@ pub struct Sample {
 pub struct Clock {
     phase: AtomicUsize,
     started: Mutex<Instant>,
+    /// The run's start: the time axis of the report.
+    origin: Instant,
 }
 
 impl Default for Clock {
     fn default() -> Self {
+        let now = Instant::now();
         Clock {
             phase: AtomicUsize::new(0),
-            started: Mutex::new(Instant::now()),
+            started: Mutex::new(now),
+            origin: now,
         }
     }
 }
@@ -173,6 +180,11 @@ impl Clock {
     pub fn now(&self) -> (usize, Duration) {
         let started = *self.started.lock().unwrap_or_else(|p| p.into_inner());
         (self.phase.load(Ordering::SeqCst), started.elapsed())
+    }
+
+    /// The time since the run's start.
+    pub fn since_start(&self) -> Duration {
+        self.origin.elapsed()
     }
 
     pub fn phase_started(&self) -> Instant {
@@ -258,10 +270,12 @@ impl Workload {
             let journey =
                 self.rng(|r| Journey::pick(&self.spec.mix, r.u32(0..self.spec.mix.total())));
             let (phase, offset) = self.clock.now();
+            let at = self.clock.since_start();
             if self.in_flight.load(Ordering::SeqCst) >= self.spec.max_in_flight as u64 {
                 let _ = samples.send(Sample {
                     phase,
                     offset,
+                    at,
                     journey,
                     group: journey.group(),
                     user: "",
@@ -287,6 +301,7 @@ impl Workload {
             tasks.spawn(async move {
                 let mut sample = me.run(journey, phase, offset).await;
                 sample.lag = lag;
+                sample.at = at;
                 me.in_flight.fetch_sub(1, Ordering::SeqCst);
                 let _ = out.send(sample);
             });
@@ -441,6 +456,8 @@ impl Workload {
         Sample {
             phase,
             offset,
+            // Set by the caller, who knows when it was due.
+            at: Duration::ZERO,
             journey,
             group: journey.group(),
             user,

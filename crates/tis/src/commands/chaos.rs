@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use tis_chaos::scenario::Scenario;
 use tis_chaos::{RunOptions, ScenarioReport, report, run_scenario};
 
@@ -79,6 +79,13 @@ async fn run_scenarios(args: ChaosRunArgs) -> anyhow::Result<()> {
         }
         for n in &not_run {
             writeln!(out, "  {n}: NOT RUN")?;
+        }
+    }
+    if let Some(file) = &args.report {
+        report::html::write(file, &reports)
+            .with_context(|| format!("writing the report to {}", file.display()))?;
+        if !args.quiet {
+            eprintln!("tis chaos: report written to {}", file.display());
         }
     }
     let failed: Vec<&str> = reports
