@@ -9,6 +9,7 @@
 //! [reference]             # the Reference service (listen, database, principal keys)
 //! [profile]               # the Profile service (the same, plus its Reference client)
 //! [tcs]                   # the TCS service: trainee records (the same keys as Reference)
+//! [web]                   # the admin web application: sign-in client, gateway address
 //! [gateway]               # the edge: routes, pools, auth, principal key
 //! [token]                 # where `tis token` logs in
 //! ```
@@ -49,6 +50,7 @@ pub struct Config {
     pub reference: tis_reference::ReferenceConfig,
     pub profile: tis_profile::ProfileConfig,
     pub tcs: tis_tcs::TcsConfig,
+    pub web: tis_web::WebConfig,
     pub gateway: tis_gateway::GatewayConfig,
 }
 

@@ -51,6 +51,10 @@ pub struct Service {
     /// Points its clients of the services in `route.calls` at `discovery`; `tis up` passes
     /// the gateway's registry. Nothing to do for a service that calls none.
     pub find_calls: fn(&mut Config, &DiscoveryConfig),
+    /// Points a service that calls the APIs through the gateway (the web application) at
+    /// the gateway's real address, `http://<addr>`, and gives it the demo realm's client;
+    /// `tis up` calls it for every instance. Nothing to do for the others.
+    pub find_gateway: fn(&mut Config, &str),
     /// Builds an instance from its (validated) section and serves it until shutdown
     /// ([`serve`] does the serving).
     pub serve: fn(Config, SupervisedArgs) -> Serving,
@@ -68,6 +72,9 @@ pub struct Route {
     pub calls: &'static [&'static str],
     /// Whether it must see the caller's access token itself (Profile's `/userinfo`).
     pub forward_access_token: bool,
+    /// Whether it signs its users in itself (the web application): the gateway requires no
+    /// token on its route and mints no principal (`RouteConfig::public`).
+    pub public: bool,
 }
 
 impl fmt::Debug for Service {
@@ -89,11 +96,13 @@ pub static SERVICES: &[Service] = &[
             title: "Reference data",
             calls: &[],
             forward_access_token: false,
+            public: false,
         },
         migrations: tis_reference::migrations,
         seed: |db| Box::pin(async move { tis_reference::demo::seed(&db).await }),
         section: |c| &mut c.reference,
         find_calls: |_, _| {},
+        find_gateway: |_, _| {},
         serve: |c, s| {
             Box::pin(async move { serve(tis_reference::build(&c.reference).await?, s).await })
         },
@@ -108,11 +117,13 @@ pub static SERVICES: &[Service] = &[
             // /userinfo resolves the caller from the access token itself.
             calls: &[tis_core::service::REFERENCE],
             forward_access_token: true,
+            public: false,
         },
         migrations: tis_profile::migrations,
         seed: |db| Box::pin(async move { tis_profile::demo::seed(&db).await }),
         section: |c| &mut c.profile,
         find_calls: |c, discovery| c.profile.reference.discovery = discovery.clone(),
+        find_gateway: |_, _| {},
         serve: |c, s| {
             Box::pin(async move { serve(tis_profile::build(&c.profile).await?, s).await })
         },
@@ -126,12 +137,40 @@ pub static SERVICES: &[Service] = &[
             // It checks the Reference data writes name on the caller's behalf.
             calls: &[tis_core::service::REFERENCE],
             forward_access_token: false,
+            public: false,
         },
         migrations: tis_tcs::migrations,
         seed: |db| Box::pin(async move { tis_tcs::demo::seed(&db).await }),
         section: |c| &mut c.tcs,
         find_calls: |c, discovery| c.tcs.reference.discovery = discovery.clone(),
+        find_gateway: |_, _| {},
         serve: |c, s| Box::pin(async move { serve(tis_tcs::build(&c.tcs).await?, s).await }),
+    },
+    Service {
+        name: tis_web::WebConfig::NAME,
+        about: "The admin web application: sign-in, people, programmes (served at /)",
+        route: Route {
+            // The catch-all: every path no API prefix claims.
+            prefix: "/",
+            title: "Web application",
+            calls: &[],
+            forward_access_token: false,
+            public: true,
+        },
+        migrations: tis_web::migrations,
+        seed: |_| Box::pin(async { Ok(0) }),
+        section: |c| &mut c.web,
+        find_calls: |_, _| {},
+        find_gateway: |c, gateway| {
+            // Browsers and the application both reach the gateway at its real address; the
+            // demo realm's `tis-web` client (secret `tis`) unless one is configured.
+            c.web.gateway_url = gateway.to_owned();
+            c.web.public_url = gateway.to_owned();
+            if c.web.client_secret.is_empty() {
+                c.web.client_secret = tis_idp::realm::demo::DEMO_PASSWORD.to_owned();
+            }
+        },
+        serve: |c, s| Box::pin(async move { serve(tis_web::build(&c.web).await?, s).await }),
     },
 ];
 
@@ -174,6 +213,7 @@ impl Service {
             title: Some(self.route.title.to_owned()),
             principal_audiences: self.route.calls.iter().map(|&c| c.to_owned()).collect(),
             forward_access_token: self.route.forward_access_token,
+            public: self.route.public,
             ..RouteConfig::new(self.route.prefix, self.name)
         }
     }

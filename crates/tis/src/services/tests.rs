@@ -76,11 +76,16 @@ fn every_service_has_migrations_on_both_backends_and_calls_only_services_of_the_
             );
             assert_ne!(*called, s.name);
         }
-        assert_eq!(
-            s.route.prefix,
-            format!("/{}", s.name),
-            "the kit serves /<name>/api"
-        );
+        if s.route.public {
+            // The web application signs people in itself and serves every other path.
+            assert_eq!(s.route.prefix, "/", "{}", s.name);
+        } else {
+            assert_eq!(
+                s.route.prefix,
+                format!("/{}", s.name),
+                "the kit serves /<name>/api"
+            );
+        }
     }
 }
 
@@ -124,6 +129,7 @@ fn the_gateway_gets_a_route_and_a_registry_service_for_every_entry_when_given_no
         assert_eq!(route.title.as_deref(), Some(s.route.title));
         assert_eq!(route.principal_audiences, s.route.calls);
         assert_eq!(route.forward_access_token, s.route.forward_access_token);
+        assert_eq!(route.public, s.route.public);
         assert_eq!(
             gw.services[s.name].discovery,
             DiscoveryConfig::Registry { name: None }
@@ -132,6 +138,12 @@ fn the_gateway_gets_a_route_and_a_registry_service_for_every_entry_when_given_no
     let profile = named("profile").expect("profile").route_config();
     assert_eq!(profile.principal_audiences, ["reference"]);
     assert!(profile.forward_access_token);
+    let web = named("web").expect("web").route_config();
+    assert!(web.public && web.prefix == "/" && !web.forward_access_token);
+    assert!(
+        SERVICES.iter().filter(|s| s.route.public).count() == 1,
+        "only the web application signs people in itself"
+    );
 }
 
 #[test]

@@ -24,6 +24,7 @@ pub mod postgres;
 mod prepare;
 #[cfg(test)]
 mod tests;
+mod web;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -109,6 +110,9 @@ pub async fn run(args: UpArgs, mut config: Config) -> anyhow::Result<()> {
                     // settings may depend on their addresses.
                     while !announced && wave.iter().all(|s| ready.contains_key(&s.name)) {
                         wave_no += 1;
+                        if wave_no == 2 {
+                            web::before_instances(&config, &layout, &ready)?;
+                        }
                         wave = plan::wave(wave_no, &config, &layout, &ready);
                         if wave.is_empty() {
                             announced = true;

@@ -67,11 +67,17 @@ pub fn wave(
                 .values()
                 .find_map(super::Running::admin)
                 .map(|a| format!("http://{a}/admin/registry"));
+            let gateway = ready.get(GATEWAY).map(|g| format!("http://{}", g.addr));
             SERVICES
                 .iter()
                 .flat_map(|service| (1..=config.up.instances).map(move |i| (service, i)))
                 .map(|(service, i)| {
-                    instance(service, i, config, layout, &issuer, registry.as_deref())
+                    let mut planned =
+                        instance(service, i, config, layout, &issuer, registry.as_deref());
+                    if let Some(url) = &gateway {
+                        (service.find_gateway)(&mut planned.config, url);
+                    }
+                    planned
                 })
                 .collect()
         }
@@ -182,6 +188,10 @@ pub fn print_banner(
         ));
     }
     if let Some(gw) = ready.get(GATEWAY) {
+        text.push_str(&format!(
+            "  Web:       http://{}/        sign in as admin, sensitive, trust.admin… (password: tis)\n",
+            gw.addr
+        ));
         text.push_str(&format!(
             "  Gateway:   http://{}        status page: http://{}/status\n",
             gw.addr, gw.addr

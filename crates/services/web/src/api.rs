@@ -1,0 +1,176 @@
+//! The APIs, called through the gateway with the signed-in user's access token, so that the
+//! gateway stays the one place that turns a token into a principal (roles from Profile,
+//! deactivated users refused).
+//!
+//! Every answer says what the page must tell the user: the `TIS-Degraded` marks, and for a
+//! failure whether it is the user's input (field errors, shown beside their fields), not
+//! theirs to see (403/404), or an outage (503/502/504 or no answer: the page still renders,
+//! with a clear message).
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use tis_core::error::FieldError;
+
+/// A successful answer.
+#[derive(Debug, Clone)]
+pub struct Answer<T> {
+    pub body: T,
+    /// `TIS-Degraded`, split.
+    pub degraded: Vec<String>,
+    /// `X-Total-Count`, when sent.
+    pub total: Option<u64>,
+    /// Whether a `Link: …; rel="next"` was sent.
+    pub has_next: bool,
+}
+
+/// A failed call, as a page tells it.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    #[error("not signed in")]
+    Unauthorized,
+    #[error("you do not have permission to see this")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    /// 400: the message and each field's.
+    #[error("{message}")]
+    Invalid {
+        message: String,
+        fields: Vec<FieldError>,
+    },
+    #[error("{0}")]
+    Conflict(String),
+    /// The service behind the route (or the gateway) cannot answer now.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// The gateway, as the application calls it. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    base: String,
+    http: reqwest::Client,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct ErrorBody {
+    #[serde(default)]
+    error: ErrorInner,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct ErrorInner {
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    fields: Vec<FieldError>,
+}
+
+impl Gateway {
+    pub fn new(base: &str, timeout: Duration) -> anyhow::Result<Gateway> {
+        Ok(Gateway {
+            base: base.trim_end_matches('/').to_owned(),
+            http: reqwest::Client::builder()
+                .timeout(timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?,
+        })
+    }
+
+    /// `GET <path>` (path and query, from `/`) with the user's token.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        path: &str,
+    ) -> Result<Answer<T>, ApiError> {
+        let req = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token);
+        self.send(req).await
+    }
+
+    /// `method <path>` with a JSON body and the user's token.
+    pub async fn send_json<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<Answer<T>, ApiError> {
+        let req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(body);
+        self.send(req).await
+    }
+
+    /// `GET /api/status` (public).
+    pub async fn status(&self) -> Result<serde_json::Value, ApiError> {
+        let res = self
+            .http
+            .get(format!("{}/api/status", self.base))
+            .send()
+            .await
+            .map_err(outage)?;
+        res.json().await.map_err(outage)
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<Answer<T>, ApiError> {
+        let res = req.send().await.map_err(outage)?;
+        let status = res.status().as_u16();
+        let header = |name: &str| {
+            res.headers()
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let degraded: Vec<String> = header("tis-degraded")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let total = header("x-total-count").parse().ok();
+        let has_next = header("link").contains("rel=\"next\"");
+        if (200..300).contains(&status) {
+            let body = res.json().await.map_err(outage)?;
+            return Ok(Answer {
+                body,
+                degraded,
+                total,
+                has_next,
+            });
+        }
+        let err: ErrorBody = res.json().await.unwrap_or_default();
+        Err(match status {
+            401 => ApiError::Unauthorized,
+            403 => ApiError::Forbidden,
+            404 => ApiError::NotFound,
+            400 | 422 => ApiError::Invalid {
+                message: err.error.message,
+                fields: err.error.fields,
+            },
+            409 => ApiError::Conflict(err.error.message),
+            _ => ApiError::Unavailable(if err.error.message.is_empty() {
+                format!("the service answered {status}")
+            } else {
+                err.error.message
+            }),
+        })
+    }
+}
+
+fn outage(e: reqwest::Error) -> ApiError {
+    ApiError::Unavailable(format!(
+        "the gateway could not be reached: {}",
+        e.without_url()
+    ))
+}

@@ -1,0 +1,383 @@
+//! The pages: the router, the layout every page shares, who is signed in, and the security
+//! headers of every answer.
+//!
+//! Every page but the sign-in routes and the assets needs a session: without one the browser
+//! is sent to `/auth/login?return_to=<this path>`. The session's tokens are refreshed here when
+//! the access token is about to expire; if the identity provider cannot be reached the session
+//! lives on while the access token is valid (the gateway's own rule: it keeps verifying tokens
+//! within the keys' grace), and ends when it is not.
+
+mod auth;
+mod people;
+mod programmes;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use tis_auth::{AuthenticatedBy, Principal, UserProfile};
+
+use crate::api::{ApiError, Gateway};
+use crate::oidc::{Oidc, OidcError};
+use crate::session::{SESSION_COOKIE, Session, Sessions};
+use crate::status::{Banner, StatusCache};
+
+/// The application's state. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Web {
+    pub sessions: Sessions,
+    pub oidc: Arc<Oidc>,
+    pub gateway: Gateway,
+    pub status: StatusCache,
+    pub redirect_uri: String,
+    pub after_logout: String,
+    pub secure_cookies: bool,
+    pub refresh_before: Duration,
+    /// The page policy, with the identity provider's origin in `form-action`.
+    pub csp: HeaderValue,
+}
+
+/// The assets' path: versioned, so that they can be cached for a year.
+pub const ASSETS: &str = concat!("/assets/", env!("CARGO_PKG_VERSION"));
+
+pub fn router(web: Web) -> Router {
+    Router::new()
+        .route("/", get(home))
+        .route("/auth/login", get(auth::login))
+        .route("/auth/callback", get(auth::callback))
+        .route("/auth/logout", post(auth::logout))
+        .route("/people", get(people::search))
+        .route("/people/{id}", get(people::record))
+        .route(
+            "/people/{id}/contact",
+            get(people::contact_form).post(people::contact_save),
+        )
+        .route("/programmes", get(programmes::list))
+        .route("/programmes/{id}", get(programmes::one))
+        .route("/curricula", get(programmes::curricula))
+        .route(&format!("{ASSETS}/{{*file}}"), get(crate::assets::serve))
+        .route("/{*rest}", get(not_found).post(not_found))
+        .layer(middleware::from_fn_with_state(web.clone(), headers))
+        .with_state(web)
+}
+
+/// The security headers of every answer; `no-store` on everything but the assets.
+async fn headers(State(web): State<Web>, req: Request, next: Next) -> Response {
+    let asset = req.uri().path().starts_with(ASSETS);
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, web.csp.clone());
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    if !asset {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+/// The page policy: nothing inline, nothing from elsewhere, never framed; forms post here,
+/// or (sign-out's redirect) to the identity provider.
+pub fn csp(issuer_origin: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self' {issuer_origin}"
+    )
+}
+
+/// What the layout needs.
+#[derive(Debug, Clone, Default)]
+pub struct Layout {
+    pub title: String,
+    pub user: Option<String>,
+    pub csrf: String,
+    pub banner: Banner,
+    /// Notices for this page (a `TIS-Degraded` answer, a saved change).
+    pub notices: Vec<String>,
+    pub nav: Vec<(&'static str, &'static str)>,
+    pub assets: &'static str,
+}
+
+/// Who is signed in, with what they may do, for one request.
+#[derive(Debug)]
+pub struct Current {
+    pub session: Session,
+    pub principal: Principal,
+    pub layout: Layout,
+}
+
+impl Current {
+    pub fn token(&self) -> &str {
+        &self.session.access_token
+    }
+
+    /// `hasPermission('tis:people::person:', action)`.
+    pub fn may_people(&self, action: &str) -> bool {
+        self.principal.has_permission("tis:people::person:", action)
+    }
+}
+
+/// Notices for the degradations an answer carried.
+pub fn degraded_notices(marks: &[String]) -> Vec<String> {
+    marks
+        .iter()
+        .map(|m| match m.as_str() {
+            "reference-stale" | "dependency-reference" => {
+                "Reference data may be out of date: this page used the last values TIS saw."
+                    .to_owned()
+            }
+            "db-read-only" => crate::status::WRITES_DOWN.to_owned(),
+            "db-stale" => "This page may be a few seconds out of date.".to_owned(),
+            "profile-stale" => "Your permissions may be a few minutes out of date.".to_owned(),
+            "idp" => "Signing in is unavailable right now; you stay signed in.".to_owned(),
+            other => format!("Part of this page was served in a degraded way ({other})."),
+        })
+        .collect()
+}
+
+/// The signed-in user, or the answer that sends the browser to sign in.
+pub async fn current(web: &Web, headers: &HeaderMap, here: &str) -> Result<Current, Response> {
+    let to_login = || {
+        let q = serde_urlencoded::to_string([("return_to", here)]).unwrap_or_default();
+        Redirect::to(&format!("/auth/login?{q}")).into_response()
+    };
+    let Some(cookie) = cookie(headers, SESSION_COOKIE) else {
+        return Err(to_login());
+    };
+    let mut session = match web.sessions.load(&cookie).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return Err(to_login()),
+        Err(e) => return Err(unavailable_page(&format!("Sessions cannot be read: {e}"))),
+    };
+    let now = crate::session::now();
+    let left = session.access_expires - now;
+    if left <= i64::try_from(web.refresh_before.as_secs()).unwrap_or(30) {
+        match refresh(web, &mut session).await {
+            Ok(()) => {}
+            // The provider is down: the session lives while its access token does.
+            Err(OidcError::Unavailable(_)) if left > 0 => {}
+            Err(_) => {
+                let _ = web.sessions.delete(&session.id_hash).await;
+                return Err(to_login());
+            }
+        }
+    }
+    let banner = web.status.banner().await;
+    let mut notices = Vec::new();
+    let profile = match web
+        .gateway
+        .get::<UserProfile>(&session.access_token, "/profile/api/userinfo")
+        .await
+    {
+        Ok(a) => {
+            notices.extend(degraded_notices(&a.degraded));
+            a.body
+        }
+        Err(ApiError::Unauthorized) => {
+            let _ = web.sessions.delete(&session.id_hash).await;
+            return Err(to_login());
+        }
+        Err(e) => {
+            notices.push(format!("Your permissions cannot be checked right now: {e}"));
+            UserProfile::named(&session.user_name)
+        }
+    };
+    let principal = Principal::new(profile, AuthenticatedBy::AccessToken);
+    let mut nav = vec![("/", "Home")];
+    if principal.has_permission("tis:people::person:", "View") {
+        nav.push(("/people", "People"));
+    }
+    if principal.has_authority("programme:view") {
+        nav.push(("/programmes", "Programmes"));
+    }
+    if principal.has_authority("curriculum:view") {
+        nav.push(("/curricula", "Curricula"));
+    }
+    let layout = Layout {
+        title: String::new(),
+        user: Some(session.user_name.clone()),
+        csrf: session.csrf.clone(),
+        banner,
+        notices,
+        nav,
+        assets: ASSETS,
+    };
+    Ok(Current {
+        session,
+        principal,
+        layout,
+    })
+}
+
+async fn refresh(web: &Web, session: &mut Session) -> Result<(), OidcError> {
+    let Some(token) = session.refresh_token.clone() else {
+        return Err(OidcError::Refused("no refresh token".into()));
+    };
+    let tokens = web.oidc.refresh(&token).await?;
+    web.sessions
+        .update_tokens(session, &tokens)
+        .await
+        .map_err(|e| OidcError::Unavailable(e.to_string()))
+}
+
+/// The value of cookie `name`.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, Path=/, Secure outside plain http.
+pub fn set_cookie(web: &Web, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
+    let mut c = format!("{name}={value}; HttpOnly; SameSite=Lax; Path=/");
+    if web.secure_cookies {
+        c.push_str("; Secure");
+    }
+    if let Some(age) = max_age {
+        c.push_str(&format!("; Max-Age={age}"));
+    }
+    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static("x=; Max-Age=0"))
+}
+
+/// Renders a template, or a plain error if it cannot be (a bug).
+pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error.message = %e, "a page could not be rendered");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The page could not be shown.",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// A page with a heading and a message.
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage {
+    pub layout: Layout,
+    pub heading: String,
+    pub message: String,
+}
+
+pub fn message(status: StatusCode, mut layout: Layout, heading: &str, text: &str) -> Response {
+    layout.title = heading.to_owned();
+    if layout.assets.is_empty() {
+        layout.assets = ASSETS;
+    }
+    render(
+        status,
+        &MessagePage {
+            layout,
+            heading: heading.to_owned(),
+            message: text.to_owned(),
+        },
+    )
+}
+
+fn unavailable_page(text: &str) -> Response {
+    message(
+        StatusCode::SERVICE_UNAVAILABLE,
+        Layout::default(),
+        "Sorry, there is a problem with the service",
+        text,
+    )
+}
+
+/// The page for an API failure.
+pub fn api_failure(layout: Layout, err: &ApiError) -> Response {
+    match err {
+        ApiError::Forbidden => message(
+            StatusCode::FORBIDDEN,
+            layout,
+            "You do not have permission to see this",
+            "Ask your TIS administrator if you need it.",
+        ),
+        ApiError::NotFound => message(
+            StatusCode::NOT_FOUND,
+            layout,
+            "Page not found",
+            "It does not exist, or it is not yours to see.",
+        ),
+        ApiError::Unavailable(why) => message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            layout,
+            "This part of TIS is unavailable right now",
+            &format!("Try again in a few minutes. ({why})"),
+        ),
+        other => message(
+            StatusCode::BAD_REQUEST,
+            layout,
+            "There is a problem",
+            &other.to_string(),
+        ),
+    }
+}
+
+async fn not_found(State(web): State<Web>, headers: HeaderMap) -> Response {
+    let layout = match current(&web, &headers, "/").await {
+        Ok(c) => c.layout,
+        Err(_) => Layout::default(),
+    };
+    message(
+        StatusCode::NOT_FOUND,
+        layout,
+        "Page not found",
+        "If you typed the web address, check it is correct.",
+    )
+}
+
+/// The refusal (403) of a form whose CSRF token is not the session's; `None` when it is.
+pub fn csrf_refusal(current: &Current, sent: Option<&str>) -> Option<Response> {
+    let ok =
+        sent.is_some_and(|s| crate::session::same(s.as_bytes(), current.session.csrf.as_bytes()));
+    (!ok).then(|| {
+        message(
+            StatusCode::FORBIDDEN,
+            current.layout.clone(),
+            "This form has expired",
+            "Go back, reload the page and try again.",
+        )
+    })
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    layout: Layout,
+    user: String,
+}
+
+async fn home(State(web): State<Web>, headers: HeaderMap) -> Response {
+    let mut c = match current(&web, &headers, "/").await {
+        Ok(c) => c,
+        Err(res) => return res,
+    };
+    c.layout.title = "Home".into();
+    render(
+        StatusCode::OK,
+        &HomePage {
+            user: c.session.user_name.clone(),
+            layout: c.layout,
+        },
+    )
+}

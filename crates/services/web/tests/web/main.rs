@@ -1,0 +1,379 @@
+//! The web application alone, on both backends: a real instance on port 0, its sessions in
+//! a real SQLite file or PostgreSQL database, the identity provider's keys from a fake
+//! provider, and the gateway played by a small server whose answers each test chooses. The
+//! sign-in through a real `tis idp` and gateway is `crates/tis/tests/web.rs`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use http::StatusCode;
+use serde_json::json;
+use tis_auth::testing::{self, FakeIdp, TestKey};
+use tis_service_kit::testing::{BACKENDS, TestApp};
+use tis_web::WebConfig;
+use tis_web::oidc::Tokens;
+use tis_web::session::Sessions;
+
+#[tokio::test]
+async fn the_sqlite_and_postgresql_migrations_make_the_same_schema() {
+    tis_service_kit::testing::schema::assert_migrations_agree(tis_web::migrations()).await;
+}
+
+/// The gateway as the web application sees it: status with writes unavailable and Reference
+/// down, a user with people and programme permissions, a contact record answered with
+/// `TIS-Degraded: reference-stale`, and TCS down for the person record.
+async fn fake_gateway() -> String {
+    let app = axum::Router::new()
+        .route(
+            "/api/status",
+            get(|| async {
+                Json(json!({"status": "degraded", "capabilities": [
+                    {"id": "login", "name": "Login", "status": "ok", "reason": "People can log in."},
+                    {"id": "service:reference", "name": "Reference data", "status": "down", "reason": "Reference data is unavailable."},
+                    {"id": "writes", "name": "Saving changes", "status": "degraded", "reason": "Its database is read-only."}
+                ]}))
+            }),
+        )
+        .route(
+            "/profile/api/userinfo",
+            get(|| async {
+                Json(json!({"userName": "tester", "permissions": ["programme:view"],
+                    "permissionPolicies": [{"name": "person:view", "principal": "tis:profile::user:",
+                      "resource": "tis:people::person:", "actions": ["View", "Update"], "effect": "Allow"}]}))
+            }),
+        )
+        .route(
+            "/tcs/api/contact-details/1",
+            get(|| async {
+                (
+                    [("tis-degraded", "reference-stale")],
+                    Json(json!({"id": 1, "forenames": "Paul", "surname": "<b>Smith</b>"})),
+                )
+            }),
+        )
+        .route(
+            "/tcs/api/people/1",
+            get(|| async {
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Json(json!({"error": {"code": "no_healthy_endpoints", "message": "Trainee records is unavailable."}})),
+                )
+                    .into_response()
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+struct Rig {
+    app: TestApp,
+    sessions: Sessions,
+    _idp: FakeIdp,
+}
+
+async fn rig(backend: tis_service_kit::testing::Backend) -> Rig {
+    let key = Arc::new(TestKey::ed25519("idp-1"));
+    let idp = FakeIdp::start(testing::jwks(&[&key])).await;
+    let gateway = fake_gateway().await;
+    let issuer = idp.issuer();
+    let app = TestApp::spawn(
+        backend,
+        |c: &mut WebConfig| {
+            c.gateway_url = gateway;
+            c.client_secret = "secret".into();
+            c.access_tokens = Some(testing::auth_config(&issuer));
+        },
+        |cfg| async move { tis_web::build(&cfg).await },
+    )
+    .await;
+    let sessions = Sessions::new(app.db.clone(), std::time::Duration::from_secs(3600));
+    Rig {
+        app,
+        sessions,
+        _idp: idp,
+    }
+}
+
+/// A session as a sign-in would have made it; its cookie value.
+async fn signed_in(sessions: &Sessions) -> String {
+    let tokens = Tokens {
+        access_token: "access".into(),
+        id_token: Some("id".into()),
+        refresh_token: Some("refresh".into()),
+        expires_in: 300,
+        refresh_expires_in: Some(1800),
+    };
+    sessions
+        .create("tester", &tokens, "id")
+        .await
+        .expect("session")
+}
+
+fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    html[at..].split('"').next().expect("value").to_owned()
+}
+
+#[tokio::test]
+async fn without_a_live_session_every_page_sends_the_browser_to_sign_in() {
+    for backend in BACKENDS {
+        let r = rig(backend).await;
+        let cookie = signed_in(&r.sessions).await;
+        let forged = tis_web::session::random();
+        for (value, why) in [
+            (None, "no cookie"),
+            (Some(forged.as_str()), "a forged cookie"),
+        ] {
+            let mut req = r.app.client.get(r.app.url("/people?q=smith"));
+            if let Some(v) = value {
+                req = req.header("cookie", format!("TIS_SESSION={v}"));
+            }
+            let res = req.send().await.expect("GET");
+            assert_eq!(res.status(), 303, "{backend:?} {why}");
+            assert_eq!(
+                res.headers()["location"],
+                "/auth/login?return_to=%2Fpeople%3Fq%3Dsmith"
+            );
+        }
+        // The real one is served.
+        let res = r
+            .app
+            .client
+            .get(r.app.url("/"))
+            .header("cookie", format!("TIS_SESSION={cookie}"))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(res.status(), 200, "{backend:?}");
+        let html = res.text().await.expect("html");
+        assert!(
+            html.contains("Signed in as <strong>tester</strong>"),
+            "{html}"
+        );
+        // Signing out needs the form's token; then the same cookie is refused (no replay).
+        let csrf = csrf_of(&html);
+        let out = |form: String| {
+            r.app
+                .client
+                .post(r.app.url("/auth/logout"))
+                .header("cookie", format!("TIS_SESSION={cookie}"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form)
+                .send()
+        };
+        assert_eq!(out("csrf=wrong".into()).await.expect("POST").status(), 403);
+        assert!(
+            r.sessions.load(&cookie).await.expect("load").is_some(),
+            "{backend:?}: still signed in"
+        );
+        let res = out(format!("csrf={csrf}")).await.expect("POST");
+        assert_eq!(res.status(), 303);
+        let cleared = res.headers()["set-cookie"].to_str().expect("ascii");
+        assert!(
+            cleared.starts_with("TIS_SESSION=;") && cleared.contains("Max-Age=0"),
+            "{cleared}"
+        );
+        assert!(
+            r.sessions.load(&cookie).await.expect("load").is_none(),
+            "{backend:?}: ended"
+        );
+        let res = r
+            .app
+            .client
+            .get(r.app.url("/"))
+            .header("cookie", format!("TIS_SESSION={cookie}"))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(
+            res.status(),
+            303,
+            "{backend:?}: a replayed cookie signs nobody in"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_sign_in_can_be_completed_once_and_only_from_the_browser_that_started_it() {
+    for backend in BACKENDS {
+        let r = rig(backend).await;
+        let login = tis_web::session::Login {
+            state: "s".into(),
+            nonce: "n".into(),
+            verifier: "v".into(),
+            return_to: "/people".into(),
+        };
+        let value = r.sessions.start_login(&login).await.expect("login");
+        assert!(
+            r.sessions
+                .take_login("forged")
+                .await
+                .expect("take")
+                .is_none()
+        );
+        let taken = r
+            .sessions
+            .take_login(&value)
+            .await
+            .expect("take")
+            .expect("found");
+        assert_eq!(
+            (taken.state.as_str(), taken.return_to.as_str()),
+            ("s", "/people")
+        );
+        assert!(
+            r.sessions.take_login(&value).await.expect("take").is_none(),
+            "{backend:?}: used once"
+        );
+        // A callback without the browser's cookie, or with a state that is not its own.
+        let res = r
+            .app
+            .client
+            .get(r.app.url("/auth/callback?code=c&state=s"))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(res.status(), 400);
+        let value = r.sessions.start_login(&login).await.expect("login");
+        let res = r
+            .app
+            .client
+            .get(r.app.url("/auth/callback?code=c&state=other"))
+            .header("cookie", format!("TIS_LOGIN={value}"))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(res.status(), 400, "{backend:?}");
+        assert!(res.text().await.expect("html").contains("does not match"));
+    }
+}
+
+#[tokio::test]
+async fn every_page_carries_the_security_headers_and_assets_are_cached_for_a_year() {
+    let r = rig(tis_service_kit::testing::Backend::Sqlite).await;
+    let cookie = signed_in(&r.sessions).await;
+    for path in ["/", "/nowhere", "/auth/login"] {
+        let res = r
+            .app
+            .client
+            .get(r.app.url(path))
+            .header("cookie", format!("TIS_SESSION={cookie}"))
+            .send()
+            .await
+            .expect("GET");
+        let h = res.headers();
+        let csp = h["content-security-policy"].to_str().expect("ascii");
+        assert!(
+            csp.contains("script-src 'self'")
+                && csp.contains("frame-ancestors 'none'")
+                && !csp.contains("unsafe-inline"),
+            "{path}: {csp}"
+        );
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "same-origin", "{path}");
+        assert_eq!(h["cache-control"], "no-store", "{path}");
+    }
+    let css = format!("{}/nhsuk.min.css", tis_web::pages::ASSETS);
+    let res = r.app.client.get(r.app.url(&css)).send().await.expect("GET");
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["cache-control"]
+            .to_str()
+            .expect("ascii")
+            .contains("max-age=31536000")
+    );
+    assert_eq!(res.headers()["content-type"], "text/css; charset=utf-8");
+    // The fake provider has no authorization endpoint: signing in says so, in a page.
+    let res = r
+        .app
+        .client
+        .get(r.app.url("/auth/login"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(res.status(), 503);
+    assert!(
+        res.text()
+            .await
+            .expect("html")
+            .contains("Signing in is unavailable right now")
+    );
+}
+
+#[tokio::test]
+async fn degradation_is_shown_forms_are_disabled_and_a_page_renders_when_its_service_is_down() {
+    for backend in BACKENDS {
+        let r = rig(backend).await;
+        let cookie = signed_in(&r.sessions).await;
+        let get = |path: &str| {
+            r.app
+                .client
+                .get(r.app.url(path))
+                .header("cookie", format!("TIS_SESSION={cookie}"))
+                .send()
+        };
+        let res = get("/people/1/contact").await.expect("GET");
+        assert_eq!(res.status(), 200, "{backend:?}");
+        let html = res.text().await.expect("html");
+        assert!(
+            html.contains(tis_web::status::WRITES_DOWN),
+            "the banner says changes cannot be saved"
+        );
+        assert!(
+            html.contains(tis_web::status::REFERENCE_STALE),
+            "and that Reference data may be out of date"
+        );
+        assert!(
+            html.contains("<fieldset class=\"nhsuk-fieldset\" disabled>"),
+            "the form is disabled"
+        );
+        assert!(
+            html.contains("&#60;b&#62;Smith&#60;/b&#62;") && !html.contains("<b>Smith"),
+            "escaped"
+        );
+        // TCS down behind the gateway: a page, with a clear message, not an error body.
+        let res = get("/people/1").await.expect("GET");
+        assert_eq!(res.status(), 503);
+        let html = res.text().await.expect("html");
+        assert!(
+            html.contains("This part of TIS is unavailable right now")
+                && html.contains("Trainee records is unavailable."),
+            "{html}"
+        );
+        assert!(
+            html.contains("id=\"status-banner\""),
+            "the banner is on every page"
+        );
+        // A POST with the right token is still refused while writes are unavailable.
+        let csrf = csrf_of(&get("/").await.expect("GET").text().await.expect("html"));
+        let res = r
+            .app
+            .client
+            .post(r.app.url("/people/1/contact"))
+            .header("cookie", format!("TIS_SESSION={cookie}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("csrf={csrf}&surname=Smith&forenames=Paul"))
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(res.status(), 503, "{backend:?}");
+        let res = r
+            .app
+            .client
+            .post(r.app.url("/people/1/contact"))
+            .header("cookie", format!("TIS_SESSION={cookie}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("surname=Smith")
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(res.status(), 403, "{backend:?}: no CSRF token");
+    }
+}
