@@ -11,7 +11,7 @@
 //! - [`overlap`]: the trainee and post rules, as pure functions.
 //!
 //! Scope: a placement follows its trainee and its post: it is seen by whoever may see its
-//! trainee ([`Scope::restrict_people`]) or its post ([`restrict_posts`]). A trust admin sees
+//! trainee ([`Scope::restrict_people`]) or its post ([`Scope::restrict_posts`]). A trust admin sees
 //! the people placed at their trusts, because every placement write re-derives its trainee's
 //! `person_trust` rows from the trusts of their placements' posts (`post_trust`). A write
 //! must name both a trainee and a post in the caller's scope.
@@ -278,37 +278,6 @@ pub(crate) async fn person_visible(
         .is_some())
 }
 
-/// Appends ` AND (…)` restricting the post rows aliased `po` to those `scope` reaches: HEE
-/// staff their owners' posts, a trust admin the posts at their trusts, a programme observer
-/// the posts of their programmes; the ETL every post.
-pub(crate) fn restrict_posts(scope: &Scope, sql: &mut Sql, po: &str) {
-    match scope {
-        Scope::Everything => {}
-        Scope::Owners(owners) => {
-            sql.push(&format!(" AND {po}.owner IN "));
-            sql.bind_list(owners.iter().map(|o| (*o).to_owned()));
-        }
-        Scope::Assigned { trusts, programmes } => {
-            sql.push(" AND (1 = 0");
-            if !trusts.is_empty() {
-                sql.push(&format!(
-                    " OR EXISTS (SELECT 1 FROM post_trust spt WHERE spt.post_id = {po}.id AND spt.trust_id IN "
-                ));
-                sql.bind_list(trusts.iter().copied());
-                sql.push(")");
-            }
-            if !programmes.is_empty() {
-                sql.push(&format!(
-                    " OR EXISTS (SELECT 1 FROM post_programme spp WHERE spp.post_id = {po}.id AND spp.programme_id IN "
-                ));
-                sql.bind_list(programmes.iter().copied());
-                sql.push(")");
-            }
-            sql.push(")");
-        }
-    }
-}
-
 /// Appends ` AND (…)` restricting the placement rows aliased `pl` to those `scope` sees: its
 /// trainee is in scope, or its post is.
 pub(crate) fn restrict_placements(scope: &Scope, sql: &mut Sql, pl: &str) {
@@ -322,7 +291,7 @@ pub(crate) fn restrict_placements(scope: &Scope, sql: &mut Sql, pl: &str) {
     sql.push(&format!(
         ") OR EXISTS (SELECT 1 FROM post spo WHERE spo.id = {pl}.post_id"
     ));
-    restrict_posts(scope, sql, "spo");
+    scope.restrict_posts(sql, "spo");
     sql.push("))");
 }
 

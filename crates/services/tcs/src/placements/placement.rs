@@ -43,7 +43,7 @@ use super::overlap::{self, Breach, Span};
 use super::{
     PersonLiteDto, PlacementCommentDto, PlacementDetailsDto, PlacementDto, PlacementSiteDto,
     PlacementSpecialtyDto, PlacementSupervisorDto, comments, date_of, refresh_person, refresh_post,
-    restrict_placements, restrict_posts, status_of,
+    restrict_placements, status_of,
 };
 use crate::domain::scope::Scope;
 use crate::memberships::{
@@ -563,7 +563,7 @@ async fn overlapping(
     if let Some(skip) = skip {
         sql.push(" AND pl.id <> ").bind(skip);
     }
-    restrict_posts(&Scope::of(&who), &mut sql, "po");
+    Scope::of(&who).restrict_posts(&mut sql, "po");
     sql.push(" LIMIT 1");
     let found = tcs.kit.repo.db().read().fetch_optional(sql).await?;
     Ok(axum::Json(json!({"overlapping": found.is_some()})).into_response())
@@ -763,7 +763,7 @@ async fn check(tx: &mut Tx, dto: &PlacementDetailsDto, who: &Principal) -> Resul
     if let Some(id) = dto.post_id.filter(|i| *i >= 0) {
         let mut q = Sql::new("SELECT po.id FROM post po WHERE po.id = ");
         q.bind(id);
-        restrict_posts(&scope, &mut q, "po");
+        scope.restrict_posts(&mut q, "po");
         if !exists(tx, q).await? {
             errors.push(FieldError::new(
                 "postId",

@@ -22,7 +22,7 @@ use tis_store::Sql;
 use utoipa::ToSchema;
 
 use super::placement::{Source, load};
-use super::{PlacementDetailsDto, date_of, restrict_placements, restrict_posts, status_of};
+use super::{PlacementDetailsDto, date_of, restrict_placements, status_of};
 use crate::domain::scope::Scope;
 use crate::memberships::{number, person_in_scope, today};
 use crate::routes::{API, PERSON_VIEW_GUARD, Tcs};
@@ -221,7 +221,7 @@ async fn post(tcs: &Tcs, scope: &Scope, raw: &str, field: &str) -> Result<Of, Ap
     let id = number(field, raw)?;
     let mut q = Sql::new("SELECT po.id AS \"id\" FROM post po WHERE po.id = ");
     q.bind(id);
-    restrict_posts(scope, &mut q, "po");
+    scope.restrict_posts(&mut q, "po");
     match tcs.kit.repo.db().read().fetch_optional(q).await? {
         Some(_) => Ok(Of::Post(id)),
         None => Err(ApiError::NotFound(format!("no post with id {id}"))),

@@ -10,6 +10,7 @@ mod people_list;
 mod people_record;
 mod placements;
 mod placements_rules;
+mod placements_scope;
 mod posts;
 mod posts_scope;
 mod programmes;

@@ -27,7 +27,10 @@ pub fn day(days: i64) -> String {
     (time::OffsetDateTime::now_utc().date() + time::Duration::days(days)).to_string()
 }
 
-/// Writes post `id` (National Post Number `NPN/{id}`) owned by `owner`, at trust `trust`, in
+/// Where the test posts' ids start (the demo data has posts of its own).
+pub const POSTS: i64 = 9000;
+
+/// Writes post `POSTS + id` (National Post Number `NPN/{id}`) owned by `owner`, at trust `trust`, in
 /// programme `programme` with specialty `specialty` (when given).
 pub async fn post(
     app: &TestApp,
@@ -37,6 +40,7 @@ pub async fn post(
     programme: Option<i64>,
     specialty: Option<i64>,
 ) {
+    let (npn, id) = (id, POSTS + id);
     let exec = |sql: String| async move {
         app.db
             .write()
@@ -45,11 +49,11 @@ pub async fn post(
             .expect(&sql);
     };
     exec(format!(
-        "INSERT INTO post (id, national_post_number, status, owner) VALUES ({id}, 'NPN/{id}', 'CURRENT', '{owner}')"
+        "INSERT INTO post (id, national_post_number, status, owner) VALUES ({id}, 'NPN/{npn}', 'CURRENT', '{owner}')"
     ))
     .await;
     exec(format!(
-        "INSERT INTO post_view (id, national_post_number, status, owner, search_text) VALUES ({id}, 'NPN/{id}', 'CURRENT', '{owner}', 'npn/{id}')"
+        "INSERT INTO post_view (id, national_post_number, status, owner, search_text) VALUES ({id}, 'NPN/{npn}', 'CURRENT', '{owner}', 'npn/{npn}')"
     ))
     .await;
     if let Some(t) = trust {
@@ -84,11 +88,11 @@ pub async fn owner_of(app: &TestApp, id: i64) -> String {
     .to_owned()
 }
 
-/// A new placement of `trainee` in `post` from `from` to `to` (none: open-ended).
+/// A new placement of `trainee` in test post `post` (`POSTS + post`) from `from` to `to` (none: open-ended).
 pub fn body(trainee: i64, post: i64, from: &str, to: Option<&str>) -> Value {
     json!({
         "traineeId": trainee,
-        "postId": post,
+        "postId": POSTS + post,
         "siteId": 1,
         "siteCode": "S1",
         "gradeId": 1,
@@ -253,7 +257,7 @@ async fn a_placement_is_created_read_updated_listed_and_deleted_as_the_original_
         assert_eq!(headers["x-total-count"], "2");
         assert_eq!(page[0]["id"], second["id"]);
         assert_eq!(page[0]["placementWholeTimeEquivalent"], 1.0);
-        let filters = url_encode(r#"{"postId":[2]}"#);
+        let filters = url_encode(r#"{"postId":[9002]}"#);
         let (status, headers, found) = call(
             &app,
             Method::GET,
@@ -312,14 +316,20 @@ async fn a_placement_is_created_read_updated_listed_and_deleted_as_the_original_
                 "{summaries}"
             );
         }
-        let (status, _, views) =
-            call(&app, Method::GET, "/tcs/api/posts/1/placements", &etl, None).await;
+        let (status, _, views) = call(
+            &app,
+            Method::GET,
+            "/tcs/api/posts/9001/placements",
+            &etl,
+            None,
+        )
+        .await;
         assert_eq!(status, 200);
         assert_eq!(views[0]["id"], id);
         let (status, _, summaries) = call(
             &app,
             Method::GET,
-            "/tcs/api/posts/1/placements/new",
+            "/tcs/api/posts/9001/placements/new",
             &etl,
             None,
         )
