@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Checks deploy/ for real (issue 15), offline:
+#   1. `kubectl kustomize` renders every overlay;
+#   2. every core object validates with kubernetes-validate (its bundled schemas, strict), every
+#      CloudNativePG / Prometheus Operator object against the vendored CRD schemas;
+#   3. checkov passes on the rendered output (skips justified in deploy/checkov.yaml);
+#   4. the image builds from the given `tis` with deploy/image/build.sh (no base image pulled);
+#   5. the local overlay runs: the identity provider, every service and the gateway as separate
+#      podman containers with the rendered arguments, environment and tis.toml, and a request
+#      with a real token goes through the gateway (deploy/run_rendered.py);
+#   6. the same with one key of the rendered tis.toml misspelt must fail, naming the key.
+#
+#   deploy/check.sh [TIS_BINARY]      (default target/debug/tis)
+#
+# Needs kubectl, podman + runc, openssl, PostgreSQL's server binaries, python3 (venv): CI
+# installs them (.ci/run). A missing tool is a failure, never a skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${1:-target/debug/tis}
+crds=${TIS_CRD_DIR:-../shared/vendor/kubernetes-crds}
+venv=${TIS_DEPLOY_VENV:-/tmp/tis-deploy-venv}
+log() { printf '\n--> %s\n' "$*"; }
+
+for tool in kubectl podman runc openssl python3; do
+    command -v "$tool" >/dev/null || { echo "deploy/check.sh: $tool is not installed" >&2; exit 1; }
+done
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "deploy/check.sh: PostgreSQL's server binaries are not installed" >&2; exit 1; }
+[ -d "$crds" ] || { echo "deploy/check.sh: no CRD schemas at $crds (TIS_CRD_DIR)" >&2; exit 1; }
+[ -x "$bin" ] || { echo "deploy/check.sh: no tis binary at $bin" >&2; exit 1; }
+
+if ! "$venv/bin/python" -c 'import kubernetes_validate, jsonschema, yaml, tomli_w' 2>/dev/null \
+    || ! "$venv/bin/checkov" --version >/dev/null 2>&1; then
+    log "Python tools into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r deploy/requirements.txt
+fi
+py="$venv/bin/python"
+
+out=$(mktemp -d /tmp/tis-deploy-check.XXXXXX)
+trap 'rm -rf "$out"' EXIT
+
+log "kubectl kustomize"
+for overlay in deploy/kubernetes/overlays/*/; do
+    name=$(basename "$overlay")
+    kubectl kustomize "$overlay" > "$out/$name.yaml"
+    echo "$name: $(grep -c '^kind:' "$out/$name.yaml") objects"
+done
+
+log "schemas: kubernetes-validate and the vendored CRDs"
+"$py" deploy/validate.py "$crds" "$out"/*.yaml
+
+log "checkov"
+"$venv/bin/checkov" --config-file deploy/checkov.yaml -d "$out"
+
+log "image from $bin"
+image=$(awk '$1 == "image:" { print $2 }' "$out/local.yaml" | sort -u)
+[ "$(wc -l <<<"$image")" = 1 ] || { echo "deploy/check.sh: the local overlay names several images: $image" >&2; exit 1; }
+deploy/image/build.sh --strip "$bin" "$image"
+
+log "the local overlay, run in containers"
+"$py" deploy/run_rendered.py "$out/local.yaml"
+
+log "a misspelt key in the rendered tis.toml must fail"
+# The first drain table's shutdown_timeout, misspelt: every process reads the whole file.
+sed '0,/shutdown_timeout = "30s"/s//shutdown_timout = "30s"/' "$out/local.yaml" > "$out/typo.yaml"
+grep -q shutdown_timout "$out/typo.yaml" || { echo "deploy/check.sh: could not misspell a key" >&2; exit 1; }
+if "$py" deploy/run_rendered.py "$out/typo.yaml" > "$out/typo.log" 2>&1; then
+    cat "$out/typo.log"
+    echo "deploy/check.sh: a misspelt configuration key went unnoticed" >&2
+    exit 1
+fi
+grep -q 'unknown field: found `shutdown_timout`' "$out/typo.log" || {
+    cat "$out/typo.log"; echo "deploy/check.sh: the misspelt run failed, but not on the key" >&2; exit 1; }
+echo "refused as it should be: $(grep -m1 -o 'unknown field: found `shutdown_timout`[^(]*' "$out/typo.log")"
+
+echo
+echo "deploy: 2 passed, 0 failed"
