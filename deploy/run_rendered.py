@@ -225,12 +225,18 @@ def rewrite_toml(text, rw, listeners):
 
 # --- the check -----------------------------------------------------------------------------
 
-def http_get(url, token=None, timeout=5):
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def http_get(url, token=None, timeout=5, follow=True):
     req = urllib.request.Request(url)
     if token:
         req.add_header("Authorization", f"Bearer {token}")
+    opener = urllib.request.build_opener() if follow else urllib.request.build_opener(_NoRedirect)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
+        with opener.open(req, timeout=timeout) as r:
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
@@ -343,6 +349,14 @@ def main():
             if status != 200:
                 failures += 1
                 log(f"  body: {content[:300]!r}")
+        if any(d["metadata"]["name"] == "web" for d in deployments):
+            # The web application's public route: no token needed; a page or a redirect to
+            # sign in (not followed: it leads to the public URL).
+            status, content = http_get(f"http://127.0.0.1:{gw_port}/", follow=False)
+            log(f"GET / through the gateway (the web application, no token): {status}")
+            if status not in (200, 302, 303):
+                failures += 1
+                log(f"  body: {content[:300]!r}")
         status, content = http_get(f"http://127.0.0.1:{gw_port}/api/status")
         log(f"status page: {status} {content[:200]!r}")
         if failures:
@@ -384,6 +398,12 @@ def start(dep, cm_files, made, ports, work):
             cmd += ["--env", f"{e['name']}={e['value']}"]
         else:
             ref = e["valueFrom"]["secretKeyRef"]
+            if ref["key"] not in made.setdefault(ref["name"], {}):
+                # A secret the platform provides (the web client's secret): any value will do.
+                path = os.path.join(work, "secrets", f"{ref['name']}.{ref['key']}")
+                with open(path, "w") as f:
+                    f.write(secrets.token_hex(16))
+                made[ref["name"]][ref["key"]] = path
             with open(made[ref["name"]][ref["key"]]) as f:
                 cmd += ["--env", f"{e['name']}={f.read()}"]
     volumes = {v["name"]: v for v in spec.get("volumes", [])}
