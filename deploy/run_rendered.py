@@ -370,7 +370,9 @@ def main():
                 print(f"--- last lines of {name}:\n{out.stdout}{out.stderr}", file=sys.stderr)
         if os.environ.get("TIS_CHECK_KEEP") != "1":
             for name in containers:
-                subprocess.run(PODMAN + ["rm", "-f", "-t", "5", name], capture_output=True)
+                r = subprocess.run(PODMAN + ["rm", "-f", "-t", "1", name], capture_output=True, text=True)
+                if r.returncode != 0:
+                    log(f"could not remove {name}: {r.stderr.strip()}")
             pg.stop()
             shutil.rmtree(work, ignore_errors=True)
         else:
