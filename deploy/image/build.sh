@@ -78,6 +78,8 @@ tar --numeric-owner --owner=0 --group=0 -C "$root" -cf "$root.tar" --exclude=./v
 tar --numeric-owner --owner=65532 --group=65532 -C "$root" -rf "$root.tar" ./var/lib/tis
 trap 'rm -rf "$root" "$root.tar"' EXIT
 
+# The image this tag named before, removed once the tag moves (each build would leave one).
+previous=$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
 podman import \
     --change 'USER=65532:65532' \
     --change 'WORKDIR=/var/lib/tis' \
@@ -87,6 +89,9 @@ podman import \
     --change 'CMD=["--help"]' \
     --message "tis from $(basename "$bin")" \
     "$root.tar" "$image" >/dev/null
+if [ -n "$previous" ] && [ "$previous" != "$(podman image inspect --format '{{.Id}}' "$image")" ]; then
+    podman rmi "$previous" >/dev/null 2>&1 || true
+fi
 size=$(podman image inspect --format '{{.Size}}' "$image")
 echo "built $image: $((size / 1024 / 1024)) MiB" >&2
 echo "image-size-bytes $size"
