@@ -6,7 +6,8 @@
 //! foundation programme two years after qualifying, then a specialty programme of their
 //! office, past, current or future, with a training number in the original's format
 //! (`NWE/610/006/C`: deanery, specialty code, number, suffix). Their list row and owner are
-//! computed by the same code a write uses ([`crate::people::refresh`]).
+//! computed by the same code a write uses ([`crate::people::refresh`]). Posts at Reference's
+//! demo sites come first (`posts`: a quarter as many as people).
 //!
 //! Coded fields hold the codes of Reference's demo data (title `DR`, gender `M`, marital
 //! status `SINGLE`, GMC status `REGISTERED_WITH_LICENCE`…; nationality, ethnic origin and
@@ -19,6 +20,8 @@ use tis_store::{Sql, StoreError, Tx, Value};
 
 use super::catalogue::{self, DENTAL, FOUNDATION, OFFICES, PROGRAMMES_PER_OFFICE, SPECIALTIES};
 use super::names::{FORENAMES, SURNAMES, TITLES};
+
+mod posts;
 
 /// Rows per multi-row `INSERT`.
 const BATCH: usize = 250;
@@ -190,7 +193,8 @@ async fn catalogue(tx: &mut Tx) -> Result<Vec<(i64, usize, usize)>, StoreError> 
 /// few thousand people (the caller commits `tx`'s last part). Returns the rows written.
 pub async fn generate(tx: &mut Tx, plan: Plan) -> Result<usize, StoreError> {
     let programmes = catalogue(tx).await?;
-    let mut written = 0;
+    let mut written =
+        posts::generate(tx, &programmes, posts::count(plan.people), plan.today).await?;
     let mut person = Table::new(
         "INSERT INTO person (id, added_date, amended_date, role, status, public_health_number, regulator, created_owner)",
         8,
