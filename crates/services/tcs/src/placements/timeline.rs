@@ -47,8 +47,12 @@ pub struct Item {
     pub kind: Kind,
     /// The membership's UUID, the curriculum membership's or the placement's id.
     pub id: String,
+    #[serde(serialize_with = "iso")]
+    #[schema(value_type = String, format = Date)]
     pub from: Date,
     /// `None`: open-ended.
+    #[serde(serialize_with = "iso_or_none")]
+    #[schema(value_type = Option<String>, format = Date)]
     pub to: Option<Date>,
     /// The programme's, curriculum's or post's name.
     pub label: Option<String>,
@@ -63,8 +67,12 @@ pub struct Item {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Period {
+    #[serde(serialize_with = "iso")]
+    #[schema(value_type = String, format = Date)]
     pub from: Date,
     /// `None`: open-ended.
+    #[serde(serialize_with = "iso_or_none")]
+    #[schema(value_type = Option<String>, format = Date)]
     pub to: Option<Date>,
     /// How many days (none when open-ended).
     pub days: Option<i64>,
@@ -84,6 +92,19 @@ pub struct Timeline {
     pub items: Vec<Item>,
     pub gaps: Vec<Period>,
     pub overlaps: Vec<Period>,
+}
+
+/// A date as `YYYY-MM-DD`.
+fn iso<S: serde::Serializer>(d: &Date, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(d)
+}
+
+/// An optional date as `YYYY-MM-DD` or null.
+fn iso_or_none<S: serde::Serializer>(d: &Option<Date>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.collect_str(d),
+        None => s.serialize_none(),
+    }
 }
 
 /// The day after `d` (`None` after the last day).

@@ -19,3 +19,4 @@ mod replicas;
 mod rotations;
 mod schema;
 mod specialties;
+mod timeline;
