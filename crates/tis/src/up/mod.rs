@@ -111,7 +111,7 @@ pub async fn run(args: UpArgs, mut config: Config) -> anyhow::Result<()> {
                     while !announced && wave.iter().all(|s| ready.contains_key(&s.name)) {
                         wave_no += 1;
                         if wave_no == 2 {
-                            web::before_instances(&config, &layout, &ready)?;
+                            web::before_instances(&config, &layout, &ready).await?;
                         }
                         wave = plan::wave(wave_no, &config, &layout, &ready);
                         if wave.is_empty() {

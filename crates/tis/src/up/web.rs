@@ -53,8 +53,9 @@ pub fn follow_gateway(realm_file: &Path, gateway: SocketAddr) -> anyhow::Result<
 
 /// Once the gateway is ready and before the instances start: registers its address with the
 /// demo realm's web client and, if that changed the realm file, restarts the identity
-/// provider on its current address (its supervisor starts it again from `run/idp.toml`).
-pub fn before_instances(
+/// provider on its current address (its supervisor starts it again from `run/idp.toml`) and
+/// waits until the new process answers, so that no sign-in meets the old realm.
+pub async fn before_instances(
     config: &crate::config::Config,
     layout: &super::prepare::Layout,
     ready: &std::collections::BTreeMap<String, super::Running>,
@@ -74,8 +75,26 @@ pub fn before_instances(
     let pid = nix::unistd::Pid::from_raw(i32::try_from(idp.pid).unwrap_or_default());
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM)
         .context("restarting the identity provider")?;
-    Ok(())
+    let deadline = tokio::time::Instant::now() + RESTART_WITHIN;
+    let ready = format!("http://{}/health/ready", idp.addr);
+    let http = reqwest::Client::new();
+    let mut gone = false;
+    while tokio::time::Instant::now() < deadline {
+        // The old process first exits (its supervisor reaps it), then the new one answers.
+        gone = gone || nix::sys::signal::kill(pid, None).is_err();
+        if gone && matches!(http.get(&ready).send().await, Ok(r) if r.status().is_success()) {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    anyhow::bail!(
+        "the identity provider did not come back on {} within {RESTART_WITHIN:?}",
+        idp.addr
+    )
 }
+
+/// How long the restarted identity provider may take.
+const RESTART_WITHIN: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,443 @@
+//! The web application through the real system (`tis up`: `tis idp` with its login page, the
+//! gateway on an ephemeral port, Profile, Reference, TCS, two web instances): a browser played
+//! by a cookie-jar HTTP client that follows the real redirects, signs in on the real login
+//! form, searches, opens a trainee, edits their contact details, and signs out; and each of
+//! the refusals the issue lists (forged and replayed session cookies, missing and wrong CSRF
+//! tokens, an open redirect after login, markup in a text field, another person's id in a
+//! form), with the security headers on every page.
+
+use std::sync::Arc;
+
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::redirect::Policy;
+use tis_testkit::up::TisUp;
+
+const TIS: &str = env!("CARGO_BIN_EXE_tis");
+
+/// Every process the tests need, ready.
+const READY: &[&str] = &[
+    "idp",
+    "gateway",
+    "profile-1",
+    "reference-1",
+    "tcs-1",
+    "web-1",
+    "web-2",
+];
+
+/// A browser: a cookie jar, and a client that follows redirects and one that does not.
+struct Browser {
+    jar: Arc<Jar>,
+    follow: reqwest::Client,
+    manual: reqwest::Client,
+    gateway: String,
+}
+
+struct Page {
+    status: u16,
+    url: String,
+    headers: reqwest::header::HeaderMap,
+    html: String,
+}
+
+impl Browser {
+    fn new(gateway: &str) -> Browser {
+        let jar = Arc::new(Jar::default());
+        let client = |policy| {
+            reqwest::Client::builder()
+                .cookie_provider(jar.clone())
+                .redirect(policy)
+                .build()
+                .expect("client")
+        };
+        Browser {
+            follow: client(Policy::limited(10)),
+            manual: client(Policy::none()),
+            jar,
+            gateway: format!("http://{gateway}"),
+        }
+    }
+
+    async fn page(res: reqwest::Response) -> Page {
+        Page {
+            status: res.status().as_u16(),
+            url: res.url().to_string(),
+            headers: res.headers().clone(),
+            html: res.text().await.expect("body"),
+        }
+    }
+
+    async fn get(&self, path: &str) -> Page {
+        let res = self
+            .follow
+            .get(format!("{}{path}", self.gateway))
+            .send()
+            .await;
+        Self::page(res.expect("GET")).await
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        let res = self
+            .follow
+            .post(format!("{}{path}", self.gateway))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(form).expect("form"))
+            .send()
+            .await;
+        Self::page(res.expect("POST")).await
+    }
+
+    /// Fills the identity provider's login form on `login` and submits it (following every
+    /// redirect back to the application).
+    async fn sign_in_on(&self, login: &Page, user: &str) -> Page {
+        assert!(
+            login.url.contains("/realms/lin/"),
+            "the login page: {}",
+            login.url
+        );
+        let action = attr(&login.html, "action=\"").replace("&amp;", "&");
+        let origin = url::Url::parse(&login.url)
+            .expect("url")
+            .origin()
+            .ascii_serialization();
+        let res = self
+            .follow
+            .post(format!("{origin}{action}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("username={user}&password=tis"))
+            .send()
+            .await;
+        Self::page(res.expect("login")).await
+    }
+
+    /// Signs `user` in from the home page.
+    async fn sign_in(&self, user: &str) -> Page {
+        let login = self.get("/").await;
+        let home = self.sign_in_on(&login, user).await;
+        assert_eq!(home.status, 200, "{}", home.html);
+        assert!(
+            home.html
+                .contains(&format!("Signed in as <strong>{user}</strong>"))
+        );
+        home
+    }
+
+    /// The `TIS_SESSION` value the jar holds.
+    fn session(&self) -> String {
+        let url = self.gateway.parse().expect("url");
+        let cookies = self.jar.cookies(&url).expect("cookies");
+        let cookies = cookies.to_str().expect("ascii");
+        cookies
+            .split("; ")
+            .find_map(|c| c.strip_prefix("TIS_SESSION="))
+            .expect("a session cookie")
+            .to_owned()
+    }
+}
+
+/// The value after `marker` up to the next quote.
+fn attr(html: &str, marker: &str) -> String {
+    let at = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker} in {html}"))
+        + marker.len();
+    html[at..].split('"').next().expect("value").to_owned()
+}
+
+fn csrf(html: &str) -> String {
+    attr(html, "name=\"csrf\" value=\"")
+}
+
+/// The ids of the people listed on a search page.
+fn people(html: &str) -> Vec<String> {
+    html.split("<a href=\"/people/")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .filter(|id| id.chars().all(|c| c.is_ascii_digit()))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn assert_secure(page: &Page) {
+    let h = &page.headers;
+    let csp = h["content-security-policy"].to_str().expect("ascii");
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{}: {csp}",
+        page.url
+    );
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(h["x-frame-options"], "DENY", "{}", page.url);
+    assert_eq!(h["x-content-type-options"], "nosniff", "{}", page.url);
+    assert_eq!(h["referrer-policy"], "same-origin", "{}", page.url);
+    assert_eq!(h["cache-control"], "no-store", "{}", page.url);
+    assert!(
+        !page.html.contains("<script>"),
+        "no inline script: {}",
+        page.url
+    );
+}
+
+async fn system() -> (TisUp, String) {
+    let up = TisUp::start(TIS, &[]);
+    let state = up
+        .state_when("the system ready", |s| TisUp::has(s, READY))
+        .await;
+    let gateway = TisUp::addr_of(&state, "gateway", "addr");
+    (up, gateway)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_signs_in_finds_a_trainee_edits_their_contact_details_and_signs_out() {
+    let (_up, gateway) = system().await;
+    let b = Browser::new(&gateway);
+
+    // A deep link sends the browser to the real login page, and back to it once signed in.
+    let login = b.get("/people?q=smith&status=CURRENT").await;
+    let found = b.sign_in_on(&login, "admin").await;
+    assert_eq!(found.status, 200, "{}", found.html);
+    assert!(
+        found.url.ends_with("/people?q=smith&status=CURRENT"),
+        "{}",
+        found.url
+    );
+    assert_secure(&found);
+    let ids = people(&found.html);
+    assert!(!ids.is_empty(), "Smiths are found: {}", found.html);
+    let session = b.session();
+    assert_eq!(session.len(), 43, "256 random bits, base64url");
+
+    // The record, then the contact form.
+    let id = &ids[0];
+    let record = b.get(&format!("/people/{id}")).await;
+    assert_eq!(record.status, 200);
+    assert!(
+        record.html.contains("Contact details") && record.html.contains("Programme memberships")
+    );
+    assert_secure(&record);
+    let form = b.get(&format!("/people/{id}/contact")).await;
+    assert_eq!(form.status, 200);
+    let token = csrf(&form.html);
+    let surname = attr(
+        &form.html,
+        "id=\"surname\" name=\"surname\" type=\"text\" value=\"",
+    );
+    let forenames = attr(
+        &form.html,
+        "id=\"forenames\" name=\"forenames\" type=\"text\" value=\"",
+    );
+    let path = format!("/people/{id}/contact");
+
+    // The API's field error, next to its field and in the summary that links to it.
+    let bad = b
+        .post(
+            &path,
+            &[
+                ("csrf", &token),
+                ("surname", &surname),
+                ("forenames", &forenames),
+                ("email", "not an address"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.html);
+    assert!(
+        bad.html.contains("<a href=\"#email\">"),
+        "the summary links to the field"
+    );
+    assert!(
+        bad.html.contains("id=\"email-error\""),
+        "the message is beside the field"
+    );
+    assert!(bad.html.contains("aria-describedby=\"email-error\""));
+
+    // No token, a wrong token: refused, nothing saved.
+    let address = "<script>alert('x')</script> & 1 Main Street";
+    for sent in [None, Some("forged")] {
+        let mut fields = vec![
+            ("surname", surname.as_str()),
+            ("forenames", forenames.as_str()),
+            ("address1", address),
+        ];
+        fields.extend(sent.map(|t| ("csrf", t)));
+        let refused = b.post(&path, &fields).await;
+        assert_eq!(refused.status, 403, "{sent:?}");
+    }
+
+    // Saved, shown, escaped; and in the change history.
+    let saved = b
+        .post(
+            &path,
+            &[
+                ("csrf", &token),
+                ("surname", &surname),
+                ("forenames", &forenames),
+                ("email", "trainee@nhs.net"),
+                ("address1", address),
+                ("postCode", "CT6 3BL"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.html);
+    assert!(
+        saved.url.ends_with(&format!("/people/{id}?saved=contact")),
+        "{}",
+        saved.url
+    );
+    assert!(saved.html.contains("Contact details saved."));
+    assert!(
+        saved
+            .html
+            .contains("&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62; &#38; 1 Main Street"),
+        "{}",
+        saved.html
+    );
+    assert!(!saved.html.contains("<script>alert"), "markup is escaped");
+    assert!(saved.html.contains("trainee@nhs.net"));
+    assert!(
+        saved.html.contains(">address1<"),
+        "the change is in the history"
+    );
+
+    // Programmes and curricula.
+    for path in ["/programmes", "/curricula"] {
+        let page = b.get(path).await;
+        assert_eq!(page.status, 200, "{path}: {}", page.html);
+        assert!(
+            page.html.contains("<table class=\"nhsuk-table\">"),
+            "{path}"
+        );
+    }
+
+    // Sign out: here and at the identity provider, whose login page comes back.
+    let home = b.get("/").await;
+    let out = b.post("/auth/logout", &[("csrf", &csrf(&home.html))]).await;
+    assert!(
+        out.url.contains("/realms/lin/"),
+        "signed out at the provider too: {}",
+        out.url
+    );
+    assert!(
+        out.html.contains("password"),
+        "its login form: {}",
+        out.html
+    );
+
+    // The old cookie (replayed) and a forged one sign nobody in.
+    let bare = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .expect("client");
+    for value in [session, "A".repeat(43)] {
+        let res = bare
+            .get(format!("http://{gateway}/people"))
+            .header("cookie", format!("TIS_SESSION={value}"))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(res.status(), 303);
+        assert_eq!(res.headers()["location"], "/auth/login?return_to=%2Fpeople");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_open_redirect_no_edits_out_of_scope_and_sensitive_fields_only_for_the_sensitive_user() {
+    let (_up, gateway) = system().await;
+
+    // A return URL to another site is dropped: after sign-in the browser lands on `/`.
+    let b = Browser::new(&gateway);
+    let login = b
+        .get("/auth/login?return_to=https://evil.example/steal")
+        .await;
+    let action = attr(&login.html, "action=\"").replace("&amp;", "&");
+    let origin = url::Url::parse(&login.url)
+        .expect("url")
+        .origin()
+        .ascii_serialization();
+    let to_callback = b
+        .manual
+        .post(format!("{origin}{action}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=admin&password=tis")
+        .send()
+        .await
+        .expect("login");
+    let callback = to_callback.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        callback.starts_with(&format!("http://{gateway}/auth/callback?")),
+        "{callback}"
+    );
+    let landed = b.manual.get(&callback).send().await.expect("callback");
+    assert_eq!(landed.status(), 303);
+    assert_eq!(landed.headers()["location"], "/");
+    // The same callback again (a replayed code and state) starts no session.
+    let again = b.manual.get(&callback).send().await.expect("callback");
+    assert_eq!(again.status(), 400);
+
+    // The admin sees no sensitive personal details; the sensitive user does.
+    let search = b.get("/people?q=a").await;
+    let ids = people(&search.html);
+    let id = ids.first().expect("someone").clone();
+    let admin_view = b.get(&format!("/people/{id}")).await;
+    let sensitive = Browser::new(&gateway);
+    sensitive.sign_in("sensitive").await;
+    let full_view = sensitive.get(&format!("/people/{id}")).await;
+    let dob = |html: &str| {
+        attr(
+            html,
+            "Date of birth</dt><dd class=\"nhsuk-summary-list__value\">",
+        )
+        .split('<')
+        .next()
+        .expect("value")
+        .to_owned()
+    };
+    assert_eq!(dob(&admin_view.html), "Not given", "masked for admin");
+    let shown = dob(&full_view.html);
+    assert!(
+        shown.len() == 10 && shown.chars().nth(4) == Some('-'),
+        "a date for sensitive: {shown}"
+    );
+
+    // The trust admin sees none of these people, and cannot edit one by putting their id in
+    // the form's address: the API refuses (404), nothing is saved.
+    let trust = Browser::new(&gateway);
+    trust.sign_in("trust.admin").await;
+    let home = trust.get("/").await;
+    let before = b.get(&format!("/people/{id}/contact")).await;
+    let surname = attr(
+        &before.html,
+        "id=\"surname\" name=\"surname\" type=\"text\" value=\"",
+    );
+    let refused = trust
+        .post(
+            &format!("/people/{id}/contact"),
+            &[
+                ("csrf", &csrf(&home.html)),
+                ("surname", "Changed"),
+                ("forenames", "Someone"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 404, "{}", refused.html);
+    let after = b.get(&format!("/people/{id}/contact")).await;
+    assert_eq!(
+        attr(
+            &after.html,
+            "id=\"surname\" name=\"surname\" type=\"text\" value=\""
+        ),
+        surname,
+        "nothing was saved"
+    );
+    // A session's token is no good in another session's form.
+    let stolen = trust
+        .post(
+            &format!("/people/{id}/contact"),
+            &[("csrf", &csrf(&before.html)), ("surname", "Changed")],
+        )
+        .await;
+    assert_eq!(stolen.status, 403);
+}
