@@ -73,5 +73,27 @@ grep -q 'unknown field: found `shutdown_timout`' "$out/typo.log" || {
     cat "$out/typo.log"; echo "deploy/check.sh: the misspelt run failed, but not on the key" >&2; exit 1; }
 echo "refused as it should be: $(grep -m1 -o 'unknown field: found `shutdown_timout`[^(]*' "$out/typo.log")"
 
+log "the production overlay's tis.toml: every key known to every process"
+# Not runnable here (Keycloak, the secrets), but its keys must all parse: each Deployment's
+# command with the production file, which fails later for want of its key files, never on a key.
+"$py" - "$out/production.yaml" "$out/production-tis.toml" > "$out/production-commands" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+cm = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("tis-config"))
+open(sys.argv[2], "w").write(cm["data"]["tis.toml"])
+for d in docs:
+    if d["kind"] == "Deployment":
+        args = d["spec"]["template"]["spec"]["containers"][0]["args"]
+        print(" ".join(a if a != "/etc/tis/tis.toml" else sys.argv[2] for a in args))
+PY
+while read -r command; do
+    # shellcheck disable=SC2086 # the arguments are words
+    timeout 10 "$bin" $command > "$out/cmd.log" 2>&1 || true
+    if grep -q 'unknown field\|unknown variant\|invalid type' "$out/cmd.log"; then
+        cat "$out/cmd.log"; echo "deploy/check.sh: tis $command refuses the production tis.toml" >&2; exit 1
+    fi
+    echo "tis $command: keys accepted ($(tail -c 120 "$out/cmd.log" | tr '\n' ' '))"
+done < "$out/production-commands"
+
 echo
-echo "deploy: 2 passed, 0 failed"
+echo "deploy: 3 passed, 0 failed"
