@@ -8,7 +8,8 @@
 #   5. the local overlay runs: the identity provider, every service and the gateway as separate
 #      podman containers with the rendered arguments, environment and tis.toml, and a request
 #      with a real token goes through the gateway (deploy/run_rendered.py);
-#   6. the same with one key of the rendered tis.toml misspelt must fail, naming the key.
+#   6. the same with one key of the rendered tis.toml misspelt must fail, naming the key;
+#   7. the production overlay's tis.toml parses in every process (no unknown key or bad type).
 #
 #   deploy/check.sh [TIS_BINARY]      (default target/debug/tis)
 #
