@@ -21,7 +21,8 @@ use crate::scenario::action::Effect;
 const WIDTH: f64 = 1000.0;
 const LEFT: f64 = 120.0;
 const RIGHT: f64 = 16.0;
-const TOP: f64 = 18.0;
+/// Room above the plot for two rows of phase names.
+const TOP: f64 = 30.0;
 const BOTTOM: f64 = 22.0;
 /// Height of a line chart's plot area.
 const PLOT: f64 = 150.0;
@@ -106,6 +107,8 @@ struct Band {
     x: String,
     w: String,
     label: String,
+    /// Phase names alternate between two rows, so that short phases' names do not overlap.
+    label_y: String,
     odd: bool,
 }
 
@@ -204,6 +207,7 @@ fn frame(r: &ScenarioReport, axis: Axis, title: &str, plot: f64, named: bool) ->
                 x: f1(x0),
                 w: f1((x1 - x0).max(0.0)),
                 label: if named { p.name.clone() } else { String::new() },
+                label_y: f1(if i % 2 == 1 { 24.0 } else { 12.0 }),
                 odd: i % 2 == 1,
             }
         })
@@ -247,6 +251,7 @@ fn frame(r: &ScenarioReport, axis: Axis, title: &str, plot: f64, named: bool) ->
                 x: f1(x0),
                 w: f1((x1 - x0).max(1.0)),
                 label: String::new(),
+                label_y: String::new(),
                 odd: false,
             });
         }
@@ -446,7 +451,8 @@ fn status_strip(r: &ScenarioReport, axis: Axis) -> Chart {
             };
             cells.push(Cell {
                 x: f1(x0),
-                w: f1((x1 - x0).max(0.5)),
+                // A little wider than the poll's span: no hairline gaps between cells.
+                w: f1((x1 - x0).max(0.5) + 0.4),
                 class,
                 title: format!("{:.1}s {id} {title}", t0),
             });

@@ -192,8 +192,8 @@ fn the_page_draws_every_second_the_faults_the_status_and_the_verdicts() {
     // The axis is 10 s over x 120..984: second n's point is at 120 + (n + 0.5) × 86.4.
     let all = points(&html, "all");
     assert_eq!(all.len(), 9, "{all:?}");
-    assert_eq!(all[0], (163.2, 18.0), "second 0, 100 %: the top");
-    assert_eq!(all[3], (422.4, 93.0), "second 3, 50 %: the middle");
+    assert_eq!(all[0], (163.2, 30.0), "second 0, 100 %: the top");
+    assert_eq!(all[3], (422.4, 105.0), "second 3, 50 %: the middle");
     assert!(
         !all.iter().any(|(x, _)| *x == 595.2),
         "no point for second 5"
@@ -218,7 +218,7 @@ fn the_page_draws_every_second_the_faults_the_status_and_the_verdicts() {
             .count(),
         4
     );
-    assert!(html.contains("<rect class=\"faultband\" x=\"379.2\" y=\"18.0\" width=\"388.8\""));
+    assert!(html.contains("<rect class=\"faultband\" x=\"379.2\" y=\"30.0\" width=\"388.8\""));
     assert!(html.contains(">kill -9 reference-1 (held down)</text>"));
 
     // The status page's answers: a cell per poll, degraded in the middle, one unanswered.
