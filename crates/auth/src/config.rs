@@ -107,22 +107,32 @@ impl ConfigError {
 }
 
 impl AuthConfig {
-    /// Checks the values and returns the accepted algorithms.
+    /// Checks the values and returns the accepted algorithms (the first problem, if any; see
+    /// [`problems`](Self::problems) for all of them).
     pub fn validate(&self) -> Result<Vec<Algorithm>, ConfigError> {
+        match self.problems().into_iter().next() {
+            Some(problem) => Err(problem),
+            None => parse_algorithms(&self.algorithms, "auth.algorithms"),
+        }
+    }
+
+    /// Every problem with the values, each naming its key (`auth.<key>`).
+    pub fn problems(&self) -> Vec<ConfigError> {
+        let mut out = Vec::new();
         if self.issuer.trim().is_empty() {
-            return Err(ConfigError::new("auth.issuer", "must be set"));
+            out.push(ConfigError::new("auth.issuer", "must be set"));
         }
         if self.audience.iter().all(|a| a.trim().is_empty()) {
-            return Err(ConfigError::new(
+            out.push(ConfigError::new(
                 "auth.audience",
                 "must name at least one audience",
             ));
         }
         if self.clock_skew > MAX_CLOCK_SKEW {
-            return Err(ConfigError::new("auth.clock_skew", "must be at most 60s"));
+            out.push(ConfigError::new("auth.clock_skew", "must be at most 60s"));
         }
         if self.max_token_bytes < 256 || self.max_token_bytes > 1024 * 1024 {
-            return Err(ConfigError::new(
+            out.push(ConfigError::new(
                 "auth.max_token_bytes",
                 "must be between 256 and 1048576",
             ));
@@ -136,16 +146,28 @@ impl AuthConfig {
             ("auth.backoff_max", self.backoff_max),
         ] {
             if d.is_zero() {
-                return Err(ConfigError::new(key, "must be longer than zero"));
+                out.push(ConfigError::new(key, "must be longer than zero"));
             }
         }
         if self.grace < self.refresh_interval {
-            return Err(ConfigError::new(
+            out.push(ConfigError::new(
                 "auth.grace",
                 "must be at least auth.refresh_interval",
             ));
         }
-        parse_algorithms(&self.algorithms, "auth.algorithms")
+        if let Err(e) = parse_algorithms(&self.algorithms, "auth.algorithms") {
+            out.push(e);
+        }
+        out
+    }
+
+    /// Where the identity provider's keys are fetched from: `jwks_uri`, else the issuer's
+    /// discovery document. With the key naming it.
+    pub fn key_source(&self) -> (&'static str, &str) {
+        match &self.jwks_uri {
+            Some(uri) => ("auth.jwks_uri", uri),
+            None => ("auth.issuer", &self.issuer),
+        }
     }
 }
 
@@ -223,28 +245,79 @@ impl Default for PrincipalConfig {
 
 impl PrincipalConfig {
     pub(crate) fn validate_common(&self) -> Result<(), ConfigError> {
+        match self.common_problems().into_iter().next() {
+            Some(problem) => Err(problem),
+            None => Ok(()),
+        }
+    }
+
+    /// Every problem with the values both sides use, each naming its key
+    /// (`principal.<key>`).
+    pub fn common_problems(&self) -> Vec<ConfigError> {
+        let mut out = Vec::new();
         if self.issuer.trim().is_empty() {
-            return Err(ConfigError::new("principal.issuer", "must be set"));
+            out.push(ConfigError::new("principal.issuer", "must be set"));
         }
         if self.clock_skew > MAX_CLOCK_SKEW {
-            return Err(ConfigError::new(
+            out.push(ConfigError::new(
                 "principal.clock_skew",
                 "must be at most 60s",
             ));
         }
         if self.lifetime.is_zero() || self.lifetime > MAX_PRINCIPAL_LIFETIME {
-            return Err(ConfigError::new(
+            out.push(ConfigError::new(
                 "principal.lifetime",
                 "must be between 1s and 60s",
             ));
         }
         if self.max_token_bytes < 256 {
-            return Err(ConfigError::new(
+            out.push(ConfigError::new(
                 "principal.max_token_bytes",
                 "must be at least 256",
             ));
         }
-        Ok(())
+        out
+    }
+
+    /// Every problem for the side that signs (the gateway): the common ones, and a key.
+    pub fn signer_problems(&self) -> Vec<ConfigError> {
+        let mut out = self.common_problems();
+        if self.signing_key_file.is_none() && self.signing_key_pem.is_none() {
+            out.push(ConfigError::new(
+                "principal.signing_key_file",
+                "must be set to mint principals (or principal.signing_key_pem)",
+            ));
+        }
+        out
+    }
+
+    /// Every problem for a side that verifies (a service): the common ones, its audience
+    /// and at least one trusted key.
+    pub fn verifier_problems(&self) -> Vec<ConfigError> {
+        let mut out = self.common_problems();
+        if self.audience.trim().is_empty() {
+            out.push(ConfigError::new(
+                "principal.audience",
+                "must name this service",
+            ));
+        }
+        if self.trusted_key_files.is_empty() && self.trusted_keys_pem.is_empty() {
+            out.push(ConfigError::new(
+                "principal.trusted_key_files",
+                "must name at least one gateway public key (or principal.trusted_keys_pem)",
+            ));
+        }
+        out
+    }
+}
+
+impl ConfigError {
+    /// The problem as a sentence whose key sits under `section` (`gateway`,
+    /// `reference.access_tokens`): `` `gateway.auth.issuer` must be set ``. `strip` is the
+    /// prefix the key carries here (`auth.`) and the section replaces.
+    pub fn under(&self, section: &str, strip: &str) -> String {
+        let key = self.key.strip_prefix(strip).unwrap_or(self.key);
+        format!("`{section}.{key}` {}", self.problem)
     }
 }
 

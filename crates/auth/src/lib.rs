@@ -58,6 +58,7 @@ pub mod keys;
 pub mod metrics;
 pub mod principal;
 pub mod profile_source;
+pub mod static_token;
 pub mod token;
 pub mod verify;
 
@@ -80,4 +81,5 @@ pub use principal::{
     PrincipalVerifier, UserProfile,
 };
 pub use profile_source::{ProfileError, ProfileSource, ResolvedProfile};
+pub use static_token::StaticToken;
 pub use verify::{AccessTokenVerifier, VerifiedToken};

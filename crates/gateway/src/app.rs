@@ -105,11 +105,22 @@ impl App {
         registry: Arc<Registry>,
     ) -> anyhow::Result<App> {
         config.validate()?;
+        let admin_token = config
+            .admin_token_file
+            .as_deref()
+            .map(tis_auth::StaticToken::read)
+            .transpose()
+            .map_err(|e| {
+                tis_core::config::InvalidConfig(vec![format!("`gateway.admin_token_file` {e}")])
+            })?;
         tis_core::metrics::handle();
         crate::metrics::describe();
         let tls = config.tls.as_ref().map(crate::tls::acceptor).transpose()?;
-        let signer = PrincipalSigner::from_config(&config.principal)
-            .context("setting up TIS-Principal signing (gateway.principal)")?;
+        // Its values were checked above: what is left is the key itself (not PEM, not
+        // Ed25519), a configuration problem too.
+        let signer = PrincipalSigner::from_config(&config.principal).map_err(|e| {
+            tis_core::config::InvalidConfig(vec![format!("`gateway.principal` {e}")])
+        })?;
         let principal_public_pem = signer.public_pem();
         let keys = JwksCache::start(&config.auth)
             .await
@@ -162,8 +173,13 @@ impl App {
             sightings,
             cors: crate::cors::Cors::new(&config.cors),
         }));
-        let admin_router =
-            crate::admin::router(sources, reloader.clone(), instances.clone(), &health);
+        let admin_router = crate::admin::router(
+            sources,
+            reloader.clone(),
+            instances.clone(),
+            admin_token,
+            &health,
+        );
 
         let public = PublicServer::bind(
             config.listen,

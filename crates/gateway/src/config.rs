@@ -50,6 +50,11 @@ pub struct GatewayConfig {
     pub listen: SocketAddr,
     /// The admin listener (metrics, health, full status, the local registry). Never public.
     pub admin_listen: SocketAddr,
+    /// The bearer token every write on the admin listener must carry (registry changes,
+    /// route reloads): a file holding one line of at least 32 characters, readable by the
+    /// gateway only. Reads (`/metrics`, health, `/admin/status`) stay open. Required in
+    /// production; without it, in local mode, writes are open to whoever reaches the port.
+    pub admin_token_file: Option<PathBuf>,
     /// Serve HTTPS on the public listener (HTTP/1.1 and HTTP/2 through ALPN).
     pub tls: Option<TlsConfig>,
     /// The largest request body, in bytes; more is a 413.
@@ -118,6 +123,7 @@ impl Default for GatewayConfig {
         GatewayConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             admin_listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            admin_token_file: None,
             tls: None,
             body_limit: 2 * 1024 * 1024,
             timeouts: TimeoutsConfig::default(),
@@ -291,64 +297,12 @@ pub struct PoolConfig {
 /// name defaults to the service name, or `<service>-<pool>` for a named pool.
 pub use tis_mesh::DiscoveryConfig;
 
-/// A value that parses but cannot work; the message names the key.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid configuration: `gateway.{key}` {problem}")]
-pub struct ConfigError {
-    pub key: String,
-    pub problem: String,
-}
-
-impl ConfigError {
-    pub(crate) fn new(key: impl Into<String>, problem: impl Into<String>) -> Self {
-        ConfigError {
-            key: key.into(),
-            problem: problem.into(),
-        }
-    }
-}
-
 impl GatewayConfig {
-    /// Checks what the route table does not (see [`crate::routes::build`] for
-    /// routes and services).
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        if let Some(problem) = self.cors.problem() {
-            return Err(ConfigError::new("cors.allowed_origins", problem));
-        }
-        if self.max_concurrency == 0 {
-            return Err(ConfigError::new("max_concurrency", "must be at least 1"));
-        }
-        if self.max_connections == 0 {
-            return Err(ConfigError::new("max_connections", "must be at least 1"));
-        }
-        if self.workers > 256 {
-            return Err(ConfigError::new("workers", "must be at most 256"));
-        }
-        if self.body_limit < 1024 {
-            return Err(ConfigError::new(
-                "body_limit",
-                "must be at least 1024 bytes",
-            ));
-        }
-        for (key, d) in [
-            ("default_timeout", self.default_timeout),
-            ("max_timeout", self.max_timeout),
-            ("timeouts.header_read", self.timeouts.header_read),
-            ("timeouts.idle", self.timeouts.idle),
-            ("routes_file_poll", self.routes_file_poll),
-            ("principal_reuse", self.principal_reuse),
-        ] {
-            if d.is_zero() {
-                return Err(ConfigError::new(key, "must be longer than zero"));
-            }
-        }
-        if self.default_timeout > self.max_timeout {
-            return Err(ConfigError::new(
-                "default_timeout",
-                "must not be longer than max_timeout",
-            ));
-        }
-        Ok(())
+    /// Checks what the route table does not (see [`crate::routes::build`] for routes and
+    /// services): every problem at once, each naming its key (see [`crate::checks`], which
+    /// also has production's).
+    pub fn validate(&self) -> Result<(), tis_core::config::InvalidConfig> {
+        self.check(tis_core::config::Mode::Local)
     }
 }
 
@@ -369,7 +323,11 @@ mod tests {
             ServiceConfig::default().discovery,
             DiscoveryConfig::Registry { name: None }
         );
-        cfg.validate().expect("valid");
+        // What has no default: the identity provider and the principal key.
+        let err = cfg.validate().expect_err("no issuer, no key").to_string();
+        for key in ["auth.issuer", "auth.audience", "principal.signing_key_file"] {
+            assert!(err.contains(&format!("`gateway.{key}`")), "{key}: {err}");
+        }
     }
 
     #[test]
@@ -422,11 +380,13 @@ mod tests {
             max_concurrency: 0,
             ..GatewayConfig::default()
         };
-        assert_eq!(cfg.validate().expect_err("zero").key, "max_concurrency");
+        let err = cfg.validate().expect_err("zero").to_string();
+        assert!(err.contains("`gateway.max_concurrency`"), "{err}");
         let cfg = GatewayConfig {
             default_timeout: Duration::from_secs(120),
             ..GatewayConfig::default()
         };
-        assert_eq!(cfg.validate().expect_err("long").key, "default_timeout");
+        let err = cfg.validate().expect_err("long").to_string();
+        assert!(err.contains("`gateway.default_timeout`"), "{err}");
     }
 }

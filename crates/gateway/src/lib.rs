@@ -18,7 +18,8 @@
 //!
 //! # Layout
 //! - [`app`]: [`App`]: `build` (keys, signer, route table, both listeners), `run` (serve, drain).
-//! - [`config`]: [`GatewayConfig`], the `[gateway]` section.
+//! - [`config`]: [`GatewayConfig`], the `[gateway]` section; [`checks`]: every problem in
+//!   it at once, production's refusals and warnings.
 //! - [`stack`]: the public path, assembled and drawn (the one place that gives the order):
 //!   hygiene, tis-core's request context, the panic guard, then the public routes or
 //!   [`routed`].
@@ -35,7 +36,7 @@
 //! - [`error`]: the gateway's own conditions, one type each.
 //! - [`status`]: capabilities for people (`/api/status`, `/status`), full detail for
 //!   operators (`/admin/status`).
-//! - [`admin`]: the admin router.
+//! - [`admin`]: the admin router (writes need the admin token).
 //! - [`registry`]: instance names over tis-mesh's registry; `PUT/DELETE/GET /admin/registry`.
 //! - [`server`]: the public listener (TLS, timeouts, connection limit, drain).
 //! - [`tls`]: rustls from PEM files.
@@ -47,6 +48,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod checks;
 pub mod config;
 pub mod cors;
 pub mod error;

@@ -11,8 +11,10 @@
 //!
 //! `build`, in order: checks the configuration (every problem at once, [`InvalidConfig`](crate::config::InvalidConfig): exit
 //! code 2); sets up principal verification and, when `access_tokens` is set, the identity
-//! provider's key cache (reported in readiness) and access-token verification with profiles
-//! from the built-in role catalogue or the service's own source; creates the database handle
+//! provider's key cache (reported in readiness) and access-token verification, letting such
+//! callers into the API (profiles from the built-in role catalogue or the service's own
+//! source) only when [`Base::accepts_access_tokens`](crate::config::Base::accepts_access_tokens)
+//! (local mode, or `accept_access_tokens = true`); creates the database handle
 //! without connecting (an instance starts even when its database is down); starts tis-store's
 //! monitor, which runs the migrations when `database.migrate` is set and keeps the `database`
 //! readiness check honest; spawns the demo-data loader when `demo_data` is set; binds the
@@ -131,8 +133,10 @@ impl<'a, C: ServiceConfig> Builder<'a, C> {
         let name = C::NAME;
         tis_core::metrics::handle();
         let health = Health::new(name);
+        // Its values were checked above: what is left is the keys themselves (not PEM, not
+        // Ed25519), a configuration problem too.
         let principals = PrincipalVerifier::from_config(&base.principal)
-            .context("setting up TIS-Principal verification")?;
+            .map_err(|e| crate::config::InvalidConfig(vec![format!("`{name}.principal` {e}")]))?;
         let db = Db::connect(&base.database).context("configuring the database")?;
         let mut auth = Authenticator::new(principals);
         let mut access_tokens = None;
@@ -142,11 +146,17 @@ impl<'a, C: ServiceConfig> Builder<'a, C> {
                 .context("setting up access-token verification")?;
             keys.report_to(health.clone());
             let verifier = AccessTokenVerifier::new(tokens, keys)?;
-            let source: Arc<dyn ProfileSource> = match self.profiles {
-                Some(make) => make(&db),
-                None => Arc::new(RoleCatalogue::tis()),
-            };
-            auth = auth.with_access_tokens(verifier.clone(), source);
+            if base.accepts_access_tokens() {
+                let source: Arc<dyn ProfileSource> = match self.profiles {
+                    Some(make) => make(&db),
+                    None => Arc::new(RoleCatalogue::tis()),
+                };
+                auth = auth.with_access_tokens(verifier.clone(), source);
+            } else {
+                tracing::info!(
+                    "{name} API: gateway principals only (access tokens are verified for what needs the caller's own token; `{name}.accept_access_tokens` lets callers in with them directly)"
+                );
+            }
             access_tokens = Some(verifier);
         }
         // Not ready, and API requests refused, until the monitor has seen the database answer

@@ -13,8 +13,9 @@
 //! url = "postgres://tis@db:5432/reference"
 //! [reference.principal]                   # the gateway's public key(s)
 //! trusted_key_files = ["/etc/tis/principal.pub"]
-//! [reference.access_tokens]               # optional: accept IdP access tokens too
+//! [reference.access_tokens]               # optional: verify IdP access tokens too
 //! issuer = "https://login.example.org/realms/lin"
+//! # accept_access_tokens = true           # production: let callers in with them directly
 //! [reference.drain]                       # graceful shutdown
 //! drain_delay = "5s"
 //! ```
@@ -29,6 +30,7 @@ use std::net::SocketAddr;
 
 use tis_auth::{AuthConfig, PrincipalConfig};
 use tis_core::DrainConfig;
+use tis_core::config::Mode;
 use tis_store::DbConfig;
 
 use crate::http::Limits;
@@ -42,7 +44,12 @@ pub struct Base {
     pub limits: Limits,
     pub principal: PrincipalConfig,
     pub access_tokens: Option<AuthConfig>,
+    /// Whether a caller with an access token (no principal) is let into the API; `None`:
+    /// the mode decides (see [`Base::accepts_access_tokens`]).
+    pub accept_access_tokens: Option<bool>,
     pub demo_data: bool,
+    /// The top-level `mode`, copied in by `tis` (not a key of the section).
+    pub mode: Mode,
 }
 
 impl Base {
@@ -67,8 +74,23 @@ impl Base {
                 ..PrincipalConfig::default()
             },
             access_tokens: None,
+            accept_access_tokens: None,
             demo_data: false,
+            mode: Mode::Local,
         }
+    }
+
+    /// Whether the API lets in a caller who sends an identity-provider access token and no
+    /// gateway principal. Needs `access_tokens`; then `accept_access_tokens` decides, and
+    /// when it is unset the mode does: yes in local mode (`tis up`, tests, batch jobs on one
+    /// machine), no in production, where such a caller would skip the gateway's checks
+    /// (deactivation, Profile's roles: the service's own profile source, often the built-in
+    /// role catalogue, decides instead) until the token expires.
+    pub fn accepts_access_tokens(&self) -> bool {
+        self.access_tokens.is_some()
+            && self
+                .accept_access_tokens
+                .unwrap_or(!self.mode.is_production())
     }
 
     /// Every problem with the common values, each naming its key under `section`.
@@ -91,6 +113,48 @@ impl Base {
                 "`{section}.body_limit` must be at least 1024 bytes"
             ));
         }
+        let principal = format!("{section}.principal");
+        for e in self.principal.verifier_problems() {
+            out.push(e.under(&principal, "principal."));
+        }
+        for file in &self.principal.trusted_key_files {
+            if let Err(e) = std::fs::File::open(file) {
+                out.push(format!(
+                    "`{principal}.trusted_key_files` {}: cannot be read: {e}",
+                    file.display()
+                ));
+            }
+        }
+        if let Some(tokens) = &self.access_tokens {
+            let key = format!("{section}.access_tokens");
+            for e in tokens.problems() {
+                out.push(e.under(&key, "auth."));
+            }
+            let (source, url) = tokens.key_source();
+            let source = format!("{key}.{}", source.trim_start_matches("auth."));
+            out.extend(tis_core::config::https_problem(&source, url, self.mode));
+        }
+        if self.mode.is_production() {
+            out.extend(self.production_problems(section));
+        }
+        out
+    }
+
+    /// The development shortcuts production refuses, each naming its key.
+    fn production_problems(&self, section: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.demo_data {
+            out.push(format!(
+                "`{section}.demo_data` loads demo users and rows: refused in production"
+            ));
+        }
+        if self.database.url == Base::defaults(section).database.url {
+            out.push(format!(
+                "`{section}.database.url` is not set (its default, {:?}, is a development \
+                 SQLite file in the working folder): production names its database",
+                self.database.url
+            ));
+        }
         out
     }
 }
@@ -105,13 +169,12 @@ pub struct BaseMut<'a> {
     pub principal: &'a mut PrincipalConfig,
     pub access_tokens: &'a mut Option<AuthConfig>,
     pub demo_data: &'a mut bool,
+    pub mode: &'a mut Mode,
 }
 
 /// A configuration that loads but cannot work: every problem, each naming its key. Exit
-/// code 2.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid configuration: {}", .0.join("; "))]
-pub struct InvalidConfig(pub Vec<String>);
+/// code 2. The one type of every process (tis-core's).
+pub use tis_core::config::InvalidConfig;
 
 /// A service's section (implemented by [`service_config!`](crate::service_config!)).
 pub trait ServiceConfig:
@@ -141,11 +204,7 @@ pub trait ServiceConfig:
     fn validate(&self) -> Result<(), InvalidConfig> {
         let mut problems = self.base().problems(Self::NAME);
         problems.extend(self.own_problems());
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(InvalidConfig(problems))
-        }
+        InvalidConfig::check(problems)
     }
 }
 
@@ -197,11 +256,19 @@ macro_rules! service_config {
             pub body_limit: usize,
             /// How gateway principals are verified (`audience` defaults to the service's name).
             pub principal: $crate::__private::tis_auth::PrincipalConfig,
-            /// When set, identity-provider access tokens are accepted too (a batch job calling
-            /// the service directly).
+            /// When set, identity-provider access tokens are verified too (a batch job calling
+            /// the service directly; Profile's `/userinfo`).
             pub access_tokens: Option<$crate::__private::tis_auth::AuthConfig>,
-            /// Load the demo data once the database is migrated (`tis up`).
+            /// Whether a caller with an access token and no principal is let into the API.
+            /// Unset: yes in local mode, no in production (see
+            /// [`Base::accepts_access_tokens`]($crate::config::Base::accepts_access_tokens)).
+            pub accept_access_tokens: Option<bool>,
+            /// Load the demo data once the database is migrated (`tis up`); refused in
+            /// production.
             pub demo_data: bool,
+            /// The top-level `mode`, copied in by `tis`: not a key of the section.
+            #[serde(skip)]
+            pub mode: $crate::__private::tis_core::config::Mode,
             $( $(#[$fmeta])* pub $field: $ty, )*
         }
 
@@ -218,7 +285,9 @@ macro_rules! service_config {
                     body_limit: b.limits.body_limit,
                     principal: b.principal,
                     access_tokens: b.access_tokens,
+                    accept_access_tokens: b.accept_access_tokens,
                     demo_data: b.demo_data,
+                    mode: b.mode,
                     $( $field: $default, )*
                 }
             }
@@ -240,7 +309,9 @@ macro_rules! service_config {
                     },
                     principal: self.principal.clone(),
                     access_tokens: self.access_tokens.clone(),
+                    accept_access_tokens: self.accept_access_tokens,
                     demo_data: self.demo_data,
+                    mode: self.mode,
                 }
             }
 
@@ -252,6 +323,7 @@ macro_rules! service_config {
                     principal: &mut self.principal,
                     access_tokens: &mut self.access_tokens,
                     demo_data: &mut self.demo_data,
+                    mode: &mut self.mode,
                 }
             }
 
@@ -294,7 +366,14 @@ mod tests {
         assert_eq!(cfg.database.url, "sqlite://widget.db");
         let err = serde_json::from_str::<WidgetConfig>(r#"{"max_page":5}"#).expect_err("unknown");
         assert!(err.to_string().contains("max_page"), "{err}");
-        assert_eq!(WidgetConfig::default().validate(), Ok(()));
+        assert_eq!(trusting().validate(), Ok(()));
+    }
+
+    /// The default section with a gateway key to trust: what a valid section needs.
+    fn trusting() -> WidgetConfig {
+        let mut cfg = WidgetConfig::default();
+        cfg.principal.trusted_keys_pem = vec!["(a public key)".into()];
+        cfg
     }
 
     #[test]
@@ -303,16 +382,20 @@ mod tests {
             colour: String::new(),
             max_page_size: 0,
             body_limit: 10,
+            access_tokens: Some(tis_auth::AuthConfig::default()),
             ..WidgetConfig::default()
         };
         let InvalidConfig(problems) = cfg.validate().expect_err("invalid");
-        assert_eq!(problems.len(), 4, "{problems:?}");
+        assert_eq!(problems.len(), 7, "{problems:?}");
         let text = InvalidConfig(problems).to_string();
         for key in [
             "widget.max_page_size",
             "widget.default_page_size",
             "widget.body_limit",
             "widget.colour",
+            "widget.principal.trusted_key_files",
+            "widget.access_tokens.issuer",
+            "widget.access_tokens.audience",
         ] {
             assert!(text.contains(key), "{text}");
         }
@@ -320,5 +403,53 @@ mod tests {
         let mut cfg = WidgetConfig::default();
         *cfg.base_mut().demo_data = true;
         assert!(cfg.base().demo_data);
+    }
+
+    fn keys_from(issuer: &str) -> Option<tis_auth::AuthConfig> {
+        Some(tis_auth::AuthConfig {
+            issuer: issuer.into(),
+            audience: vec!["tis".into()],
+            ..tis_auth::AuthConfig::default()
+        })
+    }
+
+    #[test]
+    fn production_refuses_demo_data_an_unnamed_database_and_keys_over_http() {
+        let mut cfg = WidgetConfig {
+            demo_data: true,
+            access_tokens: keys_from("http://idp.internal/realms/lin"),
+            ..trusting()
+        };
+        assert_eq!(cfg.validate(), Ok(()), "local mode allows all three");
+        *cfg.base_mut().mode = Mode::Production;
+        let InvalidConfig(problems) = cfg.validate().expect_err("production");
+        let text = problems.join("\n");
+        assert_eq!(problems.len(), 3, "{text}");
+        for key in [
+            "`widget.demo_data`",
+            "`widget.database.url`",
+            "`widget.access_tokens.issuer`",
+        ] {
+            assert!(text.contains(key), "{key}: {text}");
+        }
+        cfg.demo_data = false;
+        cfg.database.url = "postgres://tis@db/widget".into();
+        cfg.access_tokens = keys_from("https://login.example.org/realms/lin");
+        assert_eq!(cfg.validate(), Ok(()));
+    }
+
+    #[test]
+    fn access_tokens_let_callers_in_locally_and_in_production_only_when_accepted() {
+        let mut base = trusting().base();
+        assert!(!base.accepts_access_tokens(), "nothing to verify them with");
+        base.access_tokens = keys_from("https://login.example.org/realms/lin");
+        assert!(base.accepts_access_tokens(), "local mode");
+        base.mode = Mode::Production;
+        assert!(!base.accepts_access_tokens(), "production: principals only");
+        base.accept_access_tokens = Some(true);
+        assert!(base.accepts_access_tokens(), "explicitly accepted");
+        base.mode = Mode::Local;
+        base.accept_access_tokens = Some(false);
+        assert!(!base.accepts_access_tokens(), "explicitly refused");
     }
 }

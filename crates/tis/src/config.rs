@@ -26,16 +26,8 @@ use tis_core::telemetry::{LogConfig, LogFormat};
 
 use crate::cli::{Cli, LogFormatArg};
 
-/// Where the system runs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// One machine, demo data and demo identities (`tis up`).
-    #[default]
-    Local,
-    /// A real deployment: nothing is invented, every shortcut is off.
-    Production,
-}
+/// Where the system runs (`mode`): tis-core's, shared with every section that checks it.
+pub use tis_core::config::Mode;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

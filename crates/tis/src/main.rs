@@ -46,11 +46,17 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::run(cli, config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            if let Some(cfg) = err.downcast_ref::<config::InvalidConfig>() {
+            // A configuration problem, wherever it surfaced (a section's checks, a key file
+            // read while building): exit 2, the message naming every key.
+            if let Some(cfg) = err
+                .chain()
+                .find_map(|e| e.downcast_ref::<config::InvalidConfig>())
+            {
                 eprintln!("tis: {cfg}");
                 return ExitCode::from(tis_core::config::EXIT_CONFIG as u8);
             }
-            if let Some(cfg) = err.downcast_ref::<tis_service_kit::config::InvalidConfig>() {
+            if let Some(cfg) = tis_core::config::InvalidConfig::find(&err) {
+                tracing::error!(error.message = %cfg, "tis refused its configuration");
                 eprintln!("tis: {cfg}");
                 return ExitCode::from(tis_core::config::EXIT_CONFIG as u8);
             }

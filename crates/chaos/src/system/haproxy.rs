@@ -128,6 +128,7 @@ impl TwoGateways {
         .await;
         self.gateway2 = Some(child);
         ready.with_context(|| format!("see run/{NAME}.log"))?;
+        let token = up.admin_token()?;
         for (name, p) in &up.state()?.processes {
             // Every process of `tis up` but these two is a service instance.
             if matches!(p.service.as_str(), IDP | GATEWAY) {
@@ -140,6 +141,7 @@ impl TwoGateways {
             let res = self
                 .http
                 .put(&url)
+                .bearer_auth(&token)
                 .json(&serde_json::json!({ "addr": p.addr }))
                 .send()
                 .await

@@ -49,7 +49,8 @@ pub struct Partition {
     ns_ip: String,
     child: Option<Child>,
     addr: Option<SocketAddr>,
-    gateway_admin: Option<String>,
+    /// The gateway's admin address and token, once reference-ns is registered there.
+    gateway_admin: Option<(String, String)>,
     cut: bool,
     http: reqwest::Client,
 }
@@ -183,9 +184,11 @@ impl Partition {
             .and_then(|g| g.admin.clone())
             .context("the gateway's admin address is not in run/up.json")?;
         let url = format!("http://{admin}/admin/registry/reference/{NAME}");
+        let token = up.admin_token()?;
         let res = self
             .http
             .put(&url)
+            .bearer_auth(&token)
             .json(&serde_json::json!({ "addr": addr.to_string() }))
             .send()
             .await
@@ -196,7 +199,7 @@ impl Partition {
                 res.status()
             );
         }
-        self.gateway_admin = Some(admin);
+        self.gateway_admin = Some((admin, token));
         // Until the gateway routes to it, the scenario would not test anything.
         up.wait_capability("service:reference", "ok", Duration::from_secs(30))
             .await
@@ -284,9 +287,9 @@ impl Extension for Partition {
             if self.cut {
                 let _ = self.set_cut(false).await;
             }
-            if let Some(admin) = &self.gateway_admin {
+            if let Some((admin, token)) = &self.gateway_admin {
                 let url = format!("http://{admin}/admin/registry/reference/{NAME}");
-                let _ = self.http.delete(&url).send().await;
+                let _ = self.http.delete(&url).bearer_auth(token).send().await;
             }
             if let Some(mut child) = self.child.take() {
                 if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {

@@ -199,6 +199,15 @@ impl TisUp {
         &self.run_dir
     }
 
+    /// The gateway's admin token (`keys/admin.token` in the data folder): its admin
+    /// listener takes registry changes only with it.
+    pub fn admin_token(&self) -> anyhow::Result<String> {
+        let file = self.run_dir.join("../keys/admin.token");
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading the gateway's admin token {}", file.display()))?;
+        Ok(text.trim().to_owned())
+    }
+
     /// The folder we started `tis up` in (None when attached).
     pub fn folder(&self) -> Option<&Path> {
         self.dir.as_ref().map(|d| d.path())

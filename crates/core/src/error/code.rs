@@ -76,6 +76,8 @@ pub const INVALID_NAME: &str = "invalid_name";
 pub const NO_ROUTES_FILE: &str = "no_routes_file";
 /// 422 (admin): the reloaded route table is invalid; the old one stays.
 pub const ROUTE_TABLE_REFUSED: &str = "route_table_refused";
+/// 401 (admin): a write on the admin listener with a token that is not the admin token.
+pub const INVALID_ADMIN_TOKEN: &str = "invalid_admin_token";
 
 // tis-auth: authentication and authorisation.
 pub const MISSING_TOKEN: &str = "missing_token";

@@ -162,3 +162,66 @@ async fn a_gateway_starts_with_the_instances_of_its_registry_file_and_ignores_a_
     let res = gw.get("/reference/echo", &token).await;
     assert_eq!(error_code(res).await, "no_healthy_endpoints");
 }
+
+#[tokio::test]
+async fn admin_writes_need_the_admin_token_and_reads_stay_open() {
+    let idp = Idp::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token_file = dir.path().join("admin.token");
+    let secret = "7f3c0a9e5b1d4c2a8e6f0b3d9a7c5e1f";
+    write(&token_file, &format!("{secret}\n"));
+    let mut cfg = config(&idp, &dir, vec![]);
+    cfg.admin_token_file = Some(token_file);
+    let gw = Gateway::start(cfg).await;
+    let url = gw.admin_url("/admin/registry/reference/intruder-1");
+    let body = serde_json::json!({"addr": "127.0.0.1:9"});
+
+    let none = gw.client.put(&url).json(&body).send().await.expect("put");
+    assert_eq!(none.status(), 401);
+    assert_eq!(none.headers()["www-authenticate"], "Bearer");
+    assert_eq!(error_code(none).await, "missing_token");
+    let wrong = gw
+        .client
+        .put(&url)
+        .bearer_auth("7f3c0a9e5b1d4c2a8e6f0b3d9a7c5e1e")
+        .json(&body)
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(wrong.status(), 401);
+    assert_eq!(error_code(wrong).await, "invalid_admin_token");
+    let reload = gw
+        .client
+        .post(gw.admin_url("/admin/routes/reload"))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(reload.status(), 401, "a route reload is a write too");
+    assert!(
+        gw.json(gw.admin_url("/admin/registry")).await["reference"].is_null(),
+        "nothing was registered"
+    );
+
+    // Reads need nothing: the registry, status, metrics, health.
+    for path in [
+        "/admin/registry",
+        "/admin/status",
+        "/metrics",
+        "/health/ready",
+    ] {
+        let res = gw.client.get(gw.admin_url(path)).send().await.expect("get");
+        assert_eq!(res.status(), 200, "{path}");
+    }
+
+    let right = gw
+        .client
+        .put(&url)
+        .bearer_auth(secret)
+        .json(&body)
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(right.status(), 201);
+    let list = gw.json(gw.admin_url("/admin/registry")).await;
+    assert_eq!(list["reference"]["intruder-1"], "127.0.0.1:9");
+}

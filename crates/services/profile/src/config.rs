@@ -62,6 +62,10 @@ mod tests {
                 audience: vec!["tis".into()],
                 ..AuthConfig::default()
             }),
+            principal: tis_auth::PrincipalConfig {
+                trusted_keys_pem: vec!["(the gateway's public key)".into()],
+                ..ProfileConfig::default().principal
+            },
             ..ProfileConfig::default()
         }
     }

@@ -17,10 +17,16 @@ mod tests {
     use tis_service_kit::config::ServiceConfig;
 
     #[test]
-    fn an_empty_section_is_valid_and_unknown_keys_are_refused() {
-        let cfg: ReferenceConfig = serde_json::from_str("{}").expect("defaults");
+    fn an_empty_section_needs_only_the_gateway_key_and_unknown_keys_are_refused() {
+        let mut cfg: ReferenceConfig = serde_json::from_str("{}").expect("defaults");
         assert_eq!(cfg, ReferenceConfig::default());
         assert_eq!(cfg.principal.audience, "reference");
+        let err = cfg.validate().expect_err("no gateway key").to_string();
+        assert!(
+            err.contains("reference.principal.trusted_key_files"),
+            "{err}"
+        );
+        cfg.principal.trusted_keys_pem = vec!["(the gateway's public key)".into()];
         cfg.validate().expect("valid");
         let err =
             serde_json::from_str::<ReferenceConfig>(r#"{"max_page":5}"#).expect_err("unknown");

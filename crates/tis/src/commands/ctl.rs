@@ -7,7 +7,8 @@
 //! 1. Read `run/up.json` (the supervisor's pid, every ready process, the gateway's admin
 //!    address) and check the supervisor is alive.
 //! 2. For each instance, in name order:
-//!    - take it out of the gateway's registry (`DELETE /admin/registry/{service}/{name}`), so
+//!    - take it out of the gateway's registry (`DELETE /admin/registry/{service}/{name}`,
+//!      with the admin token of `keys/admin.token`), so
 //!      the gateway stops choosing it at once (in-flight requests continue);
 //!    - SIGTERM it: it drains (unready, finishes what it has, exits); the supervisor sees the
 //!      exit and restarts it after its back-off;
@@ -135,8 +136,18 @@ async fn restart(args: CtlRestartArgs, config: Config) -> anyhow::Result<()> {
             services.join(", ")
         );
     }
+    // The gateway's admin listener takes registry changes only with the admin token that
+    // `tis up` keeps in its data folder.
+    let token =
+        crate::up::announce::read_admin_token(&crate::up::prepare::admin_token_file(&data_dir))?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    let mut bearer = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+        .context("the admin token is not a header value")?;
+    bearer.set_sensitive(true);
+    headers.insert(reqwest::header::AUTHORIZATION, bearer);
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
+        .default_headers(headers)
         .build()?;
     let gateway = match state.gateway_admin {
         Some(admin) if routed_by(&http, admin, &args.service).await => Some(admin),

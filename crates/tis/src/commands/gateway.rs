@@ -1,7 +1,7 @@
 //! `tis gateway`: the edge (routes, authentication, principal, load shedding, status page).
 
 use crate::cli::{GatewayArgs, SupervisedArgs};
-use crate::config::{Config, InvalidConfig};
+use crate::config::Config;
 
 pub async fn run(
     args: GatewayArgs,
@@ -16,10 +16,10 @@ pub async fn run(
     }
     // Routes and services the operator left out come from the services table.
     crate::services::gateway_defaults(&mut config.gateway);
-    config
-        .gateway
-        .validate()
-        .map_err(|e| InvalidConfig(e.to_string()))?;
+    // Every problem at once, production's refusals included (exit 2); then what production
+    // allows but an operator should know (warn lines naming the key).
+    config.gateway.check(config.mode)?;
+    config.gateway.warn_production(config.mode);
     let app = tis_gateway::App::build(config.gateway).await?;
     tracing::info!(server.address = %app.local_addr(), admin.address = %app.admin_addr(), "gateway ready");
     crate::supervised::announce(

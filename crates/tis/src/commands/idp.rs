@@ -8,6 +8,14 @@ pub async fn run(
     mut config: Config,
     supervised: SupervisedArgs,
 ) -> anyhow::Result<()> {
+    if config.mode == Mode::Production {
+        // Its users, passwords and keys live in local files meant for one machine (the demo
+        // realm of `tis up` among them): production signs people in with Keycloak.
+        return Err(tis_core::config::InvalidConfig(vec![
+            "`mode` is \"production\": `tis idp` is the development identity provider and is refused; production uses Keycloak (`gateway.auth.issuer`)".into(),
+        ])
+        .into());
+    }
     if let Some(listen) = args.listen {
         config.idp.listen = listen;
     }

@@ -10,10 +10,14 @@ pub async fn run(
     supervised: SupervisedArgs,
 ) -> anyhow::Result<()> {
     let service = args.service;
+    let mode = config.mode;
     let section = (service.section)(&mut config);
     if let Some(listen) = args.listen {
         *section.base_mut().listen = listen;
     }
+    // Production refuses the development shortcuts and closes the API to access tokens
+    // unless the section accepts them (tis_service_kit::config::Base).
+    *section.base_mut().mode = mode;
     section.validate()?;
     (service.serve)(config, supervised).await
 }

@@ -16,12 +16,12 @@
 //! 4. On Ctrl-C or SIGTERM: stop every process (SIGTERM, which drains it; SIGKILL after
 //!    `up.stop_timeout`), then exit 0.
 
-mod announce;
+pub mod announce;
 mod child;
 mod config_file;
 mod plan;
 pub mod postgres;
-mod prepare;
+pub mod prepare;
 #[cfg(test)]
 mod tests;
 mod web;
@@ -77,7 +77,7 @@ pub async fn run(args: UpArgs, mut config: Config) -> anyhow::Result<()> {
     };
     // Instances of an earlier run are gone: the gateway must not start with their addresses.
     let _ = std::fs::remove_file(layout.registry_file());
-    let announcer = announce::Announcer::new();
+    let announcer = announce::Announcer::new(&layout.admin_token)?;
     let mut tasks = JoinSet::new();
     let mut ready: BTreeMap<String, Running> = BTreeMap::new();
     let mut wave_no = 0;

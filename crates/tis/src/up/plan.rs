@@ -105,6 +105,7 @@ fn gateway(config: &Config, layout: &Layout, issuer: &str) -> Planned {
     gw.auth.audience = vec![AUDIENCE.to_owned()];
     gw.auth.keys_file = Some(layout.keys_dir.join("jwks-gateway.json"));
     gw.principal.signing_key_file = Some(layout.principal_key.clone());
+    gw.admin_token_file = Some(layout.admin_token.clone());
     gw.drain.drain_delay = config.up.drain_delay;
     // A restarted gateway starts with the instances it had, not an empty registry.
     gw.registry_file = Some(layout.registry_file());

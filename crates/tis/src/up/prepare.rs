@@ -5,6 +5,8 @@
 //!   idp/realms.toml      the demo realm (users admin, sensitive, trust.admin, observer; password tis)
 //!   idp/keys/            the identity provider's signing keys
 //!   keys/principal.key   the gateway's Ed25519 key for TIS-Principal (0600), and .pub
+//!   keys/admin.token     the bearer token of the gateway's admin writes (0600): `tis up`'s
+//!                        announcements and `tis ctl` send it
 //!   keys/jwks-*.json     each process's last-good copy of the identity provider's keys
 //!   <service>.db         each service's SQLite database (WAL), migrated and seeded, for every
 //!                        entry of the services table (`reference.db`, `profile.db`); in
@@ -54,6 +56,8 @@ pub struct Layout {
     pub keys_dir: PathBuf,
     pub principal_key: PathBuf,
     pub principal_pub: PathBuf,
+    /// The gateway's admin token (`gateway.admin_token_file`).
+    pub admin_token: PathBuf,
 }
 
 impl Layout {
@@ -139,6 +143,8 @@ pub async fn prepare(config: &mut Config) -> anyhow::Result<Layout> {
     );
     let kid = tis_auth::principal::keyfile::ensure_keypair_files(&principal_key, &principal_pub)?;
     tracing::debug!(key.id = %kid, "principal key pair ready");
+    let admin_token = admin_token_file(&data_dir);
+    tis_auth::StaticToken::ensure_file(&admin_token)?;
 
     // Each service's database: migrated and seeded here, once, before its instances start,
     // so that two instances never race to migrate the same file. A database set explicitly
@@ -162,7 +168,13 @@ pub async fn prepare(config: &mut Config) -> anyhow::Result<Layout> {
         keys_dir,
         principal_key,
         principal_pub,
+        admin_token,
     })
+}
+
+/// The admin token of the gateway `tis up` runs from `data_dir` (`tis ctl` reads it too).
+pub fn admin_token_file(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("keys").join("admin.token")
 }
 
 fn sqlite_url(data_dir: &std::path::Path, service: &str) -> String {

@@ -19,6 +19,7 @@ fn layout(dir: &Path) -> Layout {
         keys_dir: dir.join("keys"),
         principal_key: dir.join("keys/principal.key"),
         principal_pub: dir.join("keys/principal.pub"),
+        admin_token: dir.join("keys/admin.token"),
     }
 }
 
@@ -179,6 +180,7 @@ fn the_identity_providers_and_the_gateways_files_parse_back_with_their_settings(
         Some(layout.principal_key.clone())
     );
     assert_eq!(gw.registry_file, Some(layout.registry_file()));
+    assert_eq!(gw.admin_token_file, Some(layout.admin_token.clone()));
     assert_eq!(gw.routes.len(), SERVICES.len());
     assert!(plan::wave(3, &config, &layout, &ready).is_empty());
 }
