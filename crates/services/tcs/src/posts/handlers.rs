@@ -229,11 +229,20 @@ async fn list(
     let params = query_pairs(uri.query());
     let mut req = tcs.kit.list_request(&POST_VIEW, &params)?;
     req.query.search_in = vec![&SEARCH_TEXT];
-    let scope = Scope::of(&who);
+    rows_page(&tcs, &Scope::of(&who), &uri, &req).await
+}
+
+/// A page of the post list rows `scope` sees, as `req` asks, with the paging headers.
+async fn rows_page(
+    tcs: &Tcs,
+    scope: &Scope,
+    uri: &Uri,
+    req: &tis_service_kit::http::params::ListRequest,
+) -> Result<Response, ApiError> {
     let (rows, total) = page_from(
         &tcs.kit,
         &POST_VIEW,
-        read::visible(&scope),
+        read::visible(scope),
         &req.query,
         Some(req.page),
     )
@@ -260,18 +269,7 @@ async fn by_number(
     req.query
         .filters
         .push(Filter::ignoring_case(field, [npn.trim().to_lowercase()]));
-    let scope = Scope::of(&who);
-    let (rows, total) = page_from(
-        &tcs.kit,
-        &POST_VIEW,
-        read::visible(&scope),
-        &req.query,
-        Some(req.page),
-    )
-    .await?;
-    let items: Vec<PostViewDto> = decode(rows)?;
-    let headers = paging::headers(uri.path(), req.page, total, &req.carried);
-    Ok((headers, axum::Json(items)).into_response())
+    rows_page(&tcs, &Scope::of(&who), &uri, &req).await
 }
 
 /// The ids among `ids` that `scope` sees.
@@ -332,6 +330,26 @@ async fn in_numbers(
     let ids = read::ids_of(&tcs.kit.repo.db().read().fetch_all(sql).await?);
     let posts = read::load(&tcs.kit, &ids).await?;
     Ok((StatusCode::FOUND, axum::Json(posts)).into_response())
+}
+
+/// Saves `dtos` ([`write::save`]), then answers the saved posts with the original's alert
+/// (`tcsApp.post.{action}` and their ids).
+async fn saved_list(
+    tcs: &Tcs,
+    who: &tis_auth::Principal,
+    headers: &HeaderMap,
+    dtos: &[PostDto],
+    update: bool,
+    action: &str,
+) -> Result<Response, ApiError> {
+    let ids = write::save(tcs, who, headers, dtos, update, true).await?;
+    let posts = read::load(&tcs.kit, &ids).await?;
+    Ok(alert(
+        axum::Json(posts).into_response(),
+        ENTITY,
+        action,
+        &joined(&ids),
+    ))
 }
 
 fn joined(ids: &[i64]) -> String {
@@ -404,28 +422,13 @@ async fn delete(
     Authenticated(who): Authenticated,
     Path(raw): Path<String>,
 ) -> Response {
-    let result = async {
-        let id = number("id", &raw)?;
-        let mut tx = tcs.kit.repo.db().write().begin().await?;
-        if !read::in_scope(&mut tx, &Scope::of(&who), id).await? {
-            return Err(ApiError::NotFound(format!("no Post with id {id}")));
-        }
-        let mut sql = Sql::new("DELETE FROM post WHERE id = ");
-        sql.bind(id);
-        tx.execute(sql).await.map_err(|e| match e {
-            tis_store::StoreError::Reference(_) => {
-                ApiError::Conflict(format!("post {id} still has placements"))
-            }
-            other => other.into(),
-        })?;
-        tx.commit().await?;
-        Ok(alert(
-            StatusCode::OK.into_response(),
-            ENTITY,
-            "deleted",
-            &id.to_string(),
-        ))
-    }
+    let result = read::delete_of_post(
+        &tcs.kit,
+        &Scope::of(&who),
+        ("id", &raw),
+        ("post", "id"),
+        (ENTITY, "placements"),
+    )
     .await;
     answer(OBJECT, result)
 }
@@ -453,17 +456,7 @@ async fn bulk_create(
             &joined(&with_ids),
         );
     }
-    let result = async {
-        let ids = write::save(&tcs, &who, &headers, &dtos, false, true).await?;
-        let posts = read::load(&tcs.kit, &ids).await?;
-        Ok(alert(
-            axum::Json(posts).into_response(),
-            ENTITY,
-            "created",
-            &joined(&ids),
-        ))
-    }
-    .await;
+    let result = saved_list(&tcs, &who, &headers, &dtos, false, "created").await;
     answer(OBJECT, result)
 }
 
@@ -506,17 +499,7 @@ async fn bulk_update(
     if let Some(refused) = needs_ids(&dtos) {
         return refused;
     }
-    let result = async {
-        let ids = write::save(&tcs, &who, &headers, &dtos, true, true).await?;
-        let posts = read::load(&tcs.kit, &ids).await?;
-        Ok(alert(
-            axum::Json(posts).into_response(),
-            ENTITY,
-            "updated",
-            &joined(&ids),
-        ))
-    }
-    .await;
+    let result = saved_list(&tcs, &who, &headers, &dtos, true, "updated").await;
     answer(OBJECT, result)
 }
 
@@ -565,14 +548,7 @@ async fn bulk_patch(
                 post
             })
             .collect();
-        let ids = write::save(&tcs, &who, &headers, &merged, true, true).await?;
-        let posts = read::load(&tcs.kit, &ids).await?;
-        Ok(alert(
-            axum::Json(posts).into_response(),
-            ENTITY,
-            "updated",
-            &joined(&ids),
-        ))
+        saved_list(&tcs, &who, &headers, &merged, true, "updated").await
     }
     .await;
     answer(OBJECT, result)

@@ -41,6 +41,40 @@ pub async fn in_scope(tx: &mut Tx, scope: &Scope, id: i64) -> Result<bool, ApiEr
         .is_some())
 }
 
+/// Deletes the rows of `table` whose `column` is post `raw` (a path segment named `field`),
+/// in one transaction, when the post is in `scope` (else 404); a foreign key that refuses is
+/// a 409 saying `what` still names the post. Answers the original's deletion alert for
+/// `entity`.
+pub async fn delete_of_post(
+    kit: &tis_service_kit::http::Kit,
+    scope: &Scope,
+    (field, raw): (&str, &str),
+    (table, column): (&str, &str),
+    (entity, what): (&str, &str),
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let id = crate::memberships::number(field, raw)?;
+    let mut tx = kit.repo.db().write().begin().await?;
+    if !in_scope(&mut tx, scope, id).await? {
+        return Err(ApiError::NotFound(format!("no Post with id {id}")));
+    }
+    let mut sql = Sql::new(&format!("DELETE FROM {table} WHERE {column} = "));
+    sql.bind(id);
+    tx.execute(sql).await.map_err(|e| match e {
+        tis_store::StoreError::Reference(_) => {
+            ApiError::Conflict(format!("post {id} is still named by {what}"))
+        }
+        other => other.into(),
+    })?;
+    tx.commit().await?;
+    Ok(crate::memberships::alert(
+        http::StatusCode::OK.into_response(),
+        entity,
+        "deleted",
+        &id.to_string(),
+    ))
+}
+
 /// The ids of `rows` (each with an `id`).
 pub fn ids_of(rows: &[Row]) -> Vec<i64> {
     rows.iter()

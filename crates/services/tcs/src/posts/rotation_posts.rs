@@ -11,7 +11,6 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use http::StatusCode;
 use tis_auth::Authenticated;
 use tis_core::FieldError;
 use tis_core::extract::Json as Body;
@@ -196,23 +195,13 @@ async fn delete(
     Authenticated(who): Authenticated,
     Path(raw): Path<String>,
 ) -> Response {
-    let result = async {
-        let id = number("postId", &raw)?;
-        let mut tx = tcs.kit.repo.db().write().begin().await?;
-        if !read::in_scope(&mut tx, &Scope::of(&who), id).await? {
-            return Err(ApiError::NotFound(format!("no Post with id {id}")));
-        }
-        let mut sql = Sql::new("DELETE FROM rotation_post WHERE post_id = ");
-        sql.bind(id);
-        tx.execute(sql).await?;
-        tx.commit().await?;
-        Ok(alert(
-            StatusCode::OK.into_response(),
-            ENTITY,
-            "deleted",
-            &id.to_string(),
-        ))
-    }
+    let result = read::delete_of_post(
+        &tcs.kit,
+        &Scope::of(&who),
+        ("postId", &raw),
+        ("rotation_post", "post_id"),
+        (ENTITY, "nothing"),
+    )
     .await;
     answer(OBJECT, result)
 }
