@@ -35,7 +35,9 @@ pub enum AuthError {
     Malformed(&'static str),
     #[error("the token type {0:?} is not accepted here")]
     WrongTokenType(String),
-    #[error("the token requires understanding header {0:?}, which we do not")]
+    /// The header's name stays in the value (for logs); the message never echoes what the
+    /// caller wrote.
+    #[error("the token requires understanding a header (`crit`) we do not")]
     UnsupportedCritical(String),
     #[error("the signature algorithm {0:?} is not accepted")]
     AlgorithmNotAllowed(String),
@@ -43,7 +45,9 @@ pub enum AuthError {
     KeyAlgorithmMismatch { kid: String, alg: String },
     #[error("the token names no signing key (`kid`)")]
     MissingKeyId,
-    #[error("no signing key {0:?} is known")]
+    /// The `kid` stays in the value (for logs); the message never echoes what the caller
+    /// wrote.
+    #[error("the token's signing key (`kid`) is not known")]
     UnknownKey(String),
     #[error("the signature does not verify")]
     BadSignature,
@@ -209,6 +213,18 @@ mod tests {
             let http = err.to_http();
             assert_eq!(http.status, StatusCode::UNAUTHORIZED, "{code}");
             assert_eq!(http.code, code);
+        }
+    }
+
+    #[test]
+    fn what_the_caller_wrote_in_the_header_is_never_echoed() {
+        let evil = "<script>alert(1)</script>";
+        for err in [
+            AuthError::UnknownKey(evil.into()),
+            AuthError::UnsupportedCritical(evil.into()),
+        ] {
+            let http = err.to_http();
+            assert!(!http.message.contains("script"), "{}", http.message);
         }
     }
 }

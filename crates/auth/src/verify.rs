@@ -247,7 +247,8 @@ impl AccessTokenVerifier {
 }
 
 impl AccessTokenVerifier {
-    /// What jsonwebtoken's validation checked: `exp`, `iss` and `aud` present, `iss` exact.
+    /// What jsonwebtoken's validation checked: `exp`, `iss` and `aud` present, `iss` exact;
+    /// and a `sub`.
     /// The parsed claims tell presence unless a claim equals its default (empty `iss`, zero
     /// `exp`, empty `aud`); only then is the payload read again for presence.
     fn check_claims(&self, claims: &AccessClaims, payload: &[u8]) -> Result<(), AuthError> {
@@ -259,6 +260,10 @@ impl AccessTokenVerifier {
         }
         if claims.iss != self.0.issuer {
             return Err(AuthError::WrongIssuer);
+        }
+        // Who the token is about: a token for nobody is not a caller (RFC 9068 §2.2).
+        if claims.sub.as_deref().is_none_or(|s| s.trim().is_empty()) {
+            return Err(AuthError::MissingClaim("sub".into()));
         }
         Ok(())
     }

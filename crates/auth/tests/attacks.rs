@@ -145,6 +145,24 @@ async fn missing_exp_or_iss_is_refused() {
 }
 
 #[tokio::test]
+async fn a_token_without_a_subject_is_refused() {
+    let s = setup().await;
+    for sub in [None, Some(json!("")), Some(json!("  "))] {
+        let mut claims = s.claims();
+        match sub {
+            None => {
+                claims.as_object_mut().expect("object").remove("sub");
+            }
+            Some(v) => claims["sub"] = v,
+        }
+        assert_eq!(
+            s.refused(&s.key.sign(&claims)).await,
+            AuthError::MissingClaim("sub".into())
+        );
+    }
+}
+
+#[tokio::test]
 async fn an_expired_token_is_refused() {
     let s = setup().await;
     let mut claims = s.claims();
