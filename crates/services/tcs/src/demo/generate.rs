@@ -7,7 +7,8 @@
 //! office, past, current or future, with a training number in the original's format
 //! (`NWE/610/006/C`: deanery, specialty code, number, suffix). Their list row and owner are
 //! computed by the same code a write uses ([`crate::people::refresh`]). Posts at Reference's
-//! demo sites come first (`posts`: a quarter as many as people).
+//! demo sites come first (`posts`: a quarter as many as people), placements last
+//! (`placements`: a year at a time in their programmes' posts, keeping the overlap rules).
 //!
 //! Coded fields hold the codes of Reference's demo data (title `DR`, gender `M`, marital
 //! status `SINGLE`, GMC status `REGISTERED_WITH_LICENCE`…; nationality, ethnic origin and
@@ -21,6 +22,7 @@ use tis_store::{Sql, StoreError, Tx, Value};
 use super::catalogue::{self, DENTAL, FOUNDATION, OFFICES, PROGRAMMES_PER_OFFICE, SPECIALTIES};
 use super::names::{FORENAMES, SURNAMES, TITLES};
 
+mod placements;
 mod posts;
 
 /// Rows per multi-row `INSERT`.
@@ -508,6 +510,7 @@ pub async fn generate(tx: &mut Tx, plan: Plan) -> Result<usize, StoreError> {
     for id in 1..=plan.people as i64 {
         crate::people::refresh::refresh(tx, id, plan.today, true).await?;
     }
+    written += placements::generate(tx, plan.today).await?;
     Ok(written + plan.people)
 }
 

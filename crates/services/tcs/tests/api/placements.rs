@@ -113,7 +113,18 @@ pub async fn count(app: &TestApp, table: &str) -> i64 {
         .unwrap_or(-1)
 }
 
-/// TCS (with the default 2 MB body limit) with 4 demo people, Reference with its demo data, and posts 1 and 2 owned by the
+/// The demo placements out of the way: each test places people from a known state.
+pub async fn without_demo_placements(app: &TestApp) {
+    for table in ["placement", "person_trust"] {
+        app.db
+            .write()
+            .execute(tis_store::Sql::new(&format!("DELETE FROM {table}")))
+            .await
+            .expect("delete");
+    }
+}
+
+/// TCS (with the default 2 MB body limit) with 4 demo people (without their demo placements), Reference with its demo data, and posts 1 and 2 owned by the
 /// owner of person 1 (post 1 at trust 7 in person 1's first programme, with its curriculum's
 /// specialty).
 pub async fn setup(backend: Backend) -> (TestApp, TestReference) {
@@ -123,6 +134,7 @@ pub async fn setup(backend: Backend) -> (TestApp, TestReference) {
         c.body_limit = 2 * 1024 * 1024;
     })
     .await;
+    without_demo_placements(&app).await;
     let owner = owner_of(&app, 1).await;
     let programme = db_value(
         &app,
@@ -467,5 +479,58 @@ async fn only_a_current_placement_closes_and_only_a_future_one_is_deleted() {
         )
         .await;
         assert_eq!(status, 400);
+    }
+}
+
+#[tokio::test]
+async fn the_demo_placements_keep_the_rules_within_their_programmes_past_present_and_future() {
+    for backend in BACKENDS {
+        let app = spawn_with_people(backend, 300).await;
+        let n = |sql: &'static str| {
+            let app = &app;
+            async move { db_value(app, sql).await.as_i64().unwrap_or(-1) }
+        };
+        assert!(
+            n("SELECT COUNT(*) AS n FROM placement").await > 300,
+            "{backend:?}"
+        );
+        for (what, sql) in [
+            (
+                "a trainee in two placements on one day",
+                "SELECT COUNT(*) AS n FROM placement a JOIN placement b ON a.trainee_id = b.trainee_id AND a.id < b.id AND a.date_from <= b.date_to AND b.date_from <= a.date_to",
+            ),
+            (
+                "a post with two placements on one day",
+                "SELECT COUNT(*) AS n FROM placement a JOIN placement b ON a.post_id = b.post_id AND a.id < b.id AND a.date_from <= b.date_to AND b.date_from <= a.date_to",
+            ),
+            (
+                "a placement outside its trainee's memberships of the post's programmes",
+                "SELECT COUNT(*) AS n FROM placement pl WHERE NOT EXISTS (SELECT 1 FROM programme_membership pm JOIN post_programme pp ON pp.programme_id = pm.programme_id WHERE pm.person_id = pl.trainee_id AND pp.post_id = pl.post_id AND pm.programme_start_date <= pl.date_from AND pl.date_to <= pm.programme_end_date)",
+            ),
+        ] {
+            assert_eq!(n(sql).await, 0, "{backend:?}: {what}");
+        }
+        let today = day(0);
+        for (when, cond) in [
+            ("past", format!("date_to < '{today}'")),
+            (
+                "current",
+                format!("date_from <= '{today}' AND date_to >= '{today}'"),
+            ),
+            ("future", format!("date_from > '{today}'")),
+        ] {
+            let sql = format!("SELECT COUNT(*) AS n FROM placement WHERE {cond}");
+            let count = db_value(&app, &sql).await.as_i64().unwrap_or(-1);
+            assert!(count > 0, "{backend:?}: no {when} placements");
+        }
+        assert!(n("SELECT COUNT(*) AS n FROM placement WHERE lifecycle_state = 'DRAFT'").await > 0);
+        assert!(
+            n("SELECT COUNT(*) AS n FROM person_trust").await > 0,
+            "trust admins see the placed"
+        );
+        assert!(
+            n("SELECT COUNT(*) AS n FROM post_view WHERE current_trainee_id IS NOT NULL").await > 0
+        );
+        assert!(n("SELECT COUNT(*) AS n FROM person_view WHERE grade_id IS NOT NULL").await > 0);
     }
 }

@@ -441,6 +441,7 @@ async fn with_reference_down_a_site_seen_before_is_written_marked_stale_and_a_ne
             c.reference.retry_after_failure = std::time::Duration::ZERO;
         })
         .await;
+        crate::placements::without_demo_placements(&app).await;
         let owner = crate::placements::owner_of(&app, 1).await;
         crate::placements::post(&app, 1, &owner, None, None, None).await;
         let (status, res) = create(&app, body(1, 1, &day(10), Some(&day(100)))).await;
