@@ -596,3 +596,37 @@ async fn bad_posts_are_refused_with_a_clear_error_naming_the_field_and_nothing_i
         reference.stop().await;
     }
 }
+
+#[tokio::test]
+async fn the_demo_posts_have_unique_well_formed_numbers_at_their_offices_trusts_and_scale_with_the_trainees()
+ {
+    for backend in BACKENDS {
+        let app = spawn_with_people(backend, 2_000).await;
+        // Unique: they are inserted under the unique index, which would refuse a second.
+        assert_eq!(
+            count(&app).await,
+            500,
+            "{backend:?}: a quarter as many as trainees"
+        );
+        let numbers = app
+            .db
+            .write()
+            .fetch_all(tis_store::Sql::new(
+                "SELECT national_post_number AS n FROM post_view",
+            ))
+            .await
+            .expect("numbers");
+        for row in &numbers {
+            let npn = row["n"].as_str().expect("a number");
+            assert_eq!(tis_tcs::posts::npn::check(npn), Ok(()), "{npn}");
+        }
+        // Every post has its site's trust, and its owner's programme.
+        for sql in [
+            "SELECT COUNT(*) AS n FROM post p WHERE NOT EXISTS (SELECT 1 FROM post_trust t WHERE t.post_id = p.id)",
+            "SELECT COUNT(*) AS n FROM post p JOIN post_programme pp ON pp.post_id = p.id JOIN programme g ON g.id = pp.programme_id WHERE g.owner <> p.owner",
+            "SELECT COUNT(*) AS n FROM post p WHERE p.owner NOT IN (SELECT owner FROM post_view v WHERE v.id = p.id)",
+        ] {
+            assert_eq!(db_value(&app, sql).await, 0, "{backend:?}: {sql}");
+        }
+    }
+}
