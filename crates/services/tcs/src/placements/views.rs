@@ -123,7 +123,7 @@ pub fn routes(api: Api<Tcs>) -> Api<Tcs> {
         .add(
             Method::Get,
             &format!("{API}/people/{{id}}/placements"),
-            person_views,
+            view::<PERSON, false>,
             Op::new(tag, "A person's placements")
                 .path("id")
                 .returns(200, views())
@@ -132,7 +132,7 @@ pub fn routes(api: Api<Tcs>) -> Api<Tcs> {
         .add(
             Method::Get,
             &format!("{API}/people/{{id}}/placements/new"),
-            person_summaries,
+            view::<PERSON, true>,
             Op::new(tag, "A person's placements, summarised")
                 .path("id")
                 .returns(200, summaries())
@@ -141,7 +141,7 @@ pub fn routes(api: Api<Tcs>) -> Api<Tcs> {
         .add(
             Method::Get,
             &format!("{API}/people/gmc/{{gmcId}}/placements"),
-            gmc_views,
+            view::<GMC, false>,
             Op::new(tag, "The placements of the person with a GMC number")
                 .path("gmcId")
                 .returns(200, views())
@@ -150,7 +150,7 @@ pub fn routes(api: Api<Tcs>) -> Api<Tcs> {
         .add(
             Method::Get,
             &format!("{API}/people/gmc/{{gmcId}}/placements/new"),
-            gmc_summaries,
+            view::<GMC, true>,
             Op::new(
                 tag,
                 "The placements of the person with a GMC number, summarised",
@@ -162,7 +162,7 @@ pub fn routes(api: Api<Tcs>) -> Api<Tcs> {
         .add(
             Method::Get,
             &format!("{API}/posts/{{id}}/placements"),
-            post_views,
+            view::<POST, false>,
             Op::new(tag, "A post's placements")
                 .path("id")
                 .returns(200, views())
@@ -171,7 +171,7 @@ pub fn routes(api: Api<Tcs>) -> Api<Tcs> {
         .add(
             Method::Get,
             &format!("{API}/posts/{{postId}}/placements/new"),
-            post_summaries,
+            view::<POST, true>,
             Op::new(tag, "A post's placements, summarised")
                 .path("postId")
                 .returns(200, summaries())
@@ -217,8 +217,8 @@ async fn person(tcs: &Tcs, scope: &Scope, raw: &str, gmc: bool) -> Result<Of, Ap
 }
 
 /// Post `raw` within `scope`, or 404.
-async fn post(tcs: &Tcs, scope: &Scope, raw: &str, field: &str) -> Result<Of, ApiError> {
-    let id = number(field, raw)?;
+async fn post(tcs: &Tcs, scope: &Scope, raw: &str) -> Result<Of, ApiError> {
+    let id = number("id", raw)?;
     let mut q = Sql::new("SELECT po.id AS \"id\" FROM post po WHERE po.id = ");
     q.bind(id);
     scope.restrict_posts(&mut q, "po");
@@ -269,62 +269,28 @@ async fn summaries(tcs: &Tcs, scope: &Scope, of: Of) -> Result<Response, ApiErro
     Ok(axum::Json(items).into_response())
 }
 
-async fn person_views(
-    State(tcs): State<Tcs>,
-    Authenticated(who): Authenticated,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let scope = Scope::of(&who);
-    let of = person(&tcs, &scope, &id, false).await?;
-    views(&tcs, &scope, of).await
-}
+/// Whom a view's path names: a person by id, a person by GMC number, or a post.
+const PERSON: u8 = 0;
+const GMC: u8 = 1;
+const POST: u8 = 2;
 
-async fn person_summaries(
+/// `GET /people/{id}/placements[/new]`, `/people/gmc/{gmcId}/placements[/new]`,
+/// `/posts/{id}/placements[/new]`: the placements of whom `BY` names, as views or (`SUMMARY`)
+/// summaries.
+async fn view<const BY: u8, const SUMMARY: bool>(
     State(tcs): State<Tcs>,
     Authenticated(who): Authenticated,
-    Path(id): Path<String>,
+    Path(raw): Path<String>,
 ) -> Result<Response, ApiError> {
     let scope = Scope::of(&who);
-    let of = person(&tcs, &scope, &id, false).await?;
-    summaries(&tcs, &scope, of).await
-}
-
-async fn gmc_views(
-    State(tcs): State<Tcs>,
-    Authenticated(who): Authenticated,
-    Path(gmc): Path<String>,
-) -> Result<Response, ApiError> {
-    let scope = Scope::of(&who);
-    let of = person(&tcs, &scope, &gmc, true).await?;
-    views(&tcs, &scope, of).await
-}
-
-async fn gmc_summaries(
-    State(tcs): State<Tcs>,
-    Authenticated(who): Authenticated,
-    Path(gmc): Path<String>,
-) -> Result<Response, ApiError> {
-    let scope = Scope::of(&who);
-    let of = person(&tcs, &scope, &gmc, true).await?;
-    summaries(&tcs, &scope, of).await
-}
-
-async fn post_views(
-    State(tcs): State<Tcs>,
-    Authenticated(who): Authenticated,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let scope = Scope::of(&who);
-    let of = post(&tcs, &scope, &id, "id").await?;
-    views(&tcs, &scope, of).await
-}
-
-async fn post_summaries(
-    State(tcs): State<Tcs>,
-    Authenticated(who): Authenticated,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let scope = Scope::of(&who);
-    let of = post(&tcs, &scope, &id, "postId").await?;
-    summaries(&tcs, &scope, of).await
+    let of = match BY {
+        PERSON => person(&tcs, &scope, &raw, false).await?,
+        GMC => person(&tcs, &scope, &raw, true).await?,
+        _ => post(&tcs, &scope, &raw).await?,
+    };
+    if SUMMARY {
+        summaries(&tcs, &scope, of).await
+    } else {
+        views(&tcs, &scope, of).await
+    }
 }
