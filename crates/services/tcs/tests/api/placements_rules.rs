@@ -508,3 +508,33 @@ async fn with_reference_down_a_site_seen_before_is_written_marked_stale_and_a_ne
         assert_eq!(now["trainingDescription"], "Changed");
     }
 }
+
+#[tokio::test]
+async fn a_retried_create_with_the_same_idempotency_key_places_the_trainee_once() {
+    for backend in BACKENDS {
+        let (app, _reference) = setup(backend).await;
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let res = app
+                .request(Method::POST, "/tcs/api/placements", Some(&etl()))
+                .header("idempotency-key", "place-1-once")
+                .json(&body(1, 1, &day(10), Some(&day(100))))
+                .send()
+                .await
+                .expect("POST");
+            assert_eq!(
+                res.status(),
+                201,
+                "{backend:?}: the retry answers as the first"
+            );
+            let b: Value = res.json().await.expect("json");
+            ids.push(b["id"].as_i64());
+        }
+        assert_eq!(ids[0], ids[1]);
+        assert_eq!(
+            count(&app, "placement").await,
+            1,
+            "not a 409 overlap with itself"
+        );
+    }
+}
