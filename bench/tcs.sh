@@ -31,7 +31,8 @@
 # omission), CONNS keep-alive connections to the gateway, the TOKEN_USER's token (default
 # `admin`: every designated body, so the owners' scope clause is in every query), a 5 s warm-up
 # at the same rate, then RUNS runs of DURATION s; medians of the runs are reported. During each
-# run the RSS of every TCS instance is read from /proc/PID/status (VmRSS, RssAnon) once a
+# run the RSS of every TCS instance is read from /proc/PID/status (VmRSS, RssAnon; and Pss
+# from /proc/PID/smaps_rollup) once a
 # second; the table gives the highest seen.
 #
 # EXPLAIN=1: after a backend's table, the plan of the first URL of each list mix: on
@@ -121,7 +122,7 @@ start_up() {
     ISSUER=$(json "$STATE" "d['issuer']")
 }
 
-# Samples VmRSS and RssAnon (kB) of every tcs-N of $STATE once a second into $1 until killed
+# Samples VmRSS, RssAnon and Pss (kB) of every tcs-N of $STATE once a second into $1 until killed
 # (the pids are re-read each time: an instance `tis up` restarted is followed, and counted).
 watch_rss() {
     exec python3 - "$STATE" "$1" <<'PY'
@@ -143,7 +144,14 @@ while True:
             st = dict(l.split(":", 1) for l in open(f"/proc/{p['pid']}/status"))
         except OSError:
             continue
-        out.write(f"{name} {st['VmRSS'].split()[0]} {st['RssAnon'].split()[0]}\n")
+        try:
+            # PSS: the shared pages (the one `tis` executable, mapped by every process of
+            # `tis up`) divided among the processes that map them.
+            roll = dict(l.split(":", 1) for l in open(f"/proc/{p['pid']}/smaps_rollup") if l.rstrip().endswith("kB"))
+            pss = roll["Pss"].split()[0]
+        except (OSError, KeyError):
+            pss = "0"
+        out.write(f"{name} {st['VmRSS'].split()[0]} {st['RssAnon'].split()[0]} {pss}\n")
     out.flush()
     time.sleep(1)
 PY
@@ -173,7 +181,7 @@ run_backend() {
     python3 "$BENCH/tcs_data.py" sample "$base" "$etl" "$SAMPLE_PAGES" > "$WORK/sample.json"
     echo "### $name: $PEOPLE people (generated in $loaded s), gateway $GW, the \`$TOKEN_USER\` user's token, record = \`${record_path#/tcs/api}\`"
     echo
-    echo "| mix | answered/s | p50 ms | p90 ms | p99 ms | max ms | answers | TCS RSS peak (anon) | runs p99 |"
+    echo "| mix | answered/s | p50 ms | p90 ms | p99 ms | max ms | answers | TCS RSS peak (anon; PSS) | runs p99 |"
     echo "|---|---|---|---|---|---|---|---|---|"
     for mix in $MIXES; do
         # a token per mix: an access token lives minutes, a backend's run longer
@@ -212,9 +220,9 @@ for l in open(sys.argv[2]):
     if l.startswith("restart "):
         restarts += 1
         continue
-    n, v, a = l.split()
-    rss[n] = max(rss.get(n, (0, 0)), (int(v), int(a)))
-peak = ", ".join(f"{v / 1024:.1f} MB ({a / 1024:.1f})" for _, (v, a) in sorted(rss.items()))
+    n, v, a, pss = (l.split() + ["0"])[:4]
+    rss[n] = max(rss.get(n, (0, 0, 0)), (int(v), int(a), int(pss)))
+peak = ", ".join(f"{v / 1024:.1f} MB ({a / 1024:.1f}; PSS {p / 1024:.1f})" for _, (v, a, p) in sorted(rss.items()))
 if restarts:
     peak += f", {restarts} instance restart(s)"
 print(f"| {sys.argv[3]} | {med('answered_per_s'):.1f} | {med('p50'):.2f} | {med('p90'):.2f} | **{med('p99'):.2f}** | {max(r['max'] for r in runs):.1f} | {answers} | {peak} | {', '.join(str(r['p99']) for r in runs)} |")

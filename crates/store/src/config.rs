@@ -85,7 +85,7 @@ impl Default for DbConfig {
             idle_timeout: Duration::from_secs(600),
             statement_timeout: Duration::from_secs(10),
             busy_timeout: Duration::from_secs(5),
-            sqlite_cache_kib: 1024,
+            sqlite_cache_kib: 256,
             health_interval: Duration::from_secs(1),
             failover_check_interval: Duration::from_millis(250),
             check_timeout: Duration::from_secs(1),

@@ -379,12 +379,12 @@ async fn each_sqlite_connection_bounds_its_page_cache_as_configured() {
         ..Default::default()
     })
     .expect("sqlite");
-    assert_eq!(cache_of(db).await, json!(-1024), "the default, in KiB");
+    assert_eq!(cache_of(db).await, json!(-256), "the default, in KiB");
     let db = Db::connect(&DbConfig {
         url,
-        sqlite_cache_kib: 256,
+        sqlite_cache_kib: 2000,
         ..Default::default()
     })
     .expect("sqlite");
-    assert_eq!(cache_of(db).await, json!(-256));
+    assert_eq!(cache_of(db).await, json!(-2000));
 }
