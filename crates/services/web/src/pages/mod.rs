@@ -122,6 +122,18 @@ impl Current {
         &self.session.access_token
     }
 
+    /// `GET path` through the gateway with the user's token: its JSON body, with any
+    /// `TIS-Degraded` marks noted on this page; or the page that tells the failure.
+    pub async fn fetch(&mut self, web: &Web, path: &str) -> Result<serde_json::Value, Response> {
+        match web.gateway.get(self.token(), path).await {
+            Ok(a) => {
+                self.layout.notices.extend(degraded_notices(&a.degraded));
+                Ok(a.body)
+            }
+            Err(e) => Err(api_failure(self.layout.clone(), &e)),
+        }
+    }
+
     /// `hasPermission('tis:people::person:', action)`.
     pub fn may_people(&self, action: &str) -> bool {
         self.principal.has_permission("tis:people::person:", action)

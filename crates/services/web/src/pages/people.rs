@@ -239,16 +239,9 @@ pub async fn record(
     let Ok(id) = id.parse::<i64>() else {
         return api_failure(c.layout, &ApiError::NotFound);
     };
-    let person = match web
-        .gateway
-        .get::<Value>(c.token(), &format!("/tcs/api/people/{id}"))
-        .await
-    {
-        Ok(a) => {
-            c.layout.notices.extend(degraded_notices(&a.degraded));
-            a.body
-        }
-        Err(e) => return api_failure(c.layout, &e),
+    let person = match c.fetch(&web, &format!("/tcs/api/people/{id}")).await {
+        Ok(v) => v,
+        Err(page) => return page,
     };
     if q.get("saved").map(String::as_str) == Some("contact") {
         c.layout.notices.push("Contact details saved.".into());

@@ -161,16 +161,9 @@ pub async fn one(State(web): State<Web>, headers: HeaderMap, Path(id): Path<Stri
     let Ok(id) = id.parse::<i64>() else {
         return api_failure(c.layout, &ApiError::NotFound);
     };
-    let p = match web
-        .gateway
-        .get::<Value>(c.token(), &format!("/tcs/api/programmes/{id}"))
-        .await
-    {
-        Ok(a) => {
-            c.layout.notices.extend(degraded_notices(&a.degraded));
-            a.body
-        }
-        Err(e) => return api_failure(c.layout, &e),
+    let p = match c.fetch(&web, &format!("/tcs/api/programmes/{id}")).await {
+        Ok(v) => v,
+        Err(page) => return page,
     };
     let name = text(&p["programmeName"]);
     c.layout.title = name.clone();
