@@ -267,6 +267,10 @@ def main():
         run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", key])
         run(["openssl", "pkey", "-in", key, "-pubout", "-out", key[:-4] + ".pub"])
         made["tis-principal"] = {"principal.key": key, "principal.pub": key[:-4] + ".pub"}
+        token = os.path.join(secrets_dir, "admin.token")
+        with open(token, "w") as f:
+            f.write(secrets.token_hex(32))
+        made["tis-gateway-admin"] = {"admin.token": token}
 
         pg.start()
         for cluster in objs.get("Cluster", []):
