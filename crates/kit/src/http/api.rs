@@ -204,6 +204,15 @@ pub struct ApiInfo {
 pub struct Api<S = Kit> {
     router: Router<S>,
     doc: Document,
+    /// A second prefix some routes are also served at ([`Api::also_at`]).
+    alias: Option<Alias>,
+}
+
+/// Routes whose path below the API's prefix `keep` accepts are served at `prefix` too.
+#[derive(Clone, Copy)]
+struct Alias {
+    prefix: &'static str,
+    keep: fn(&str) -> bool,
 }
 
 /// The OpenAPI document under construction, kept small: each operation is built with utoipa's
@@ -457,7 +466,17 @@ impl<S: Clone + Send + Sync + 'static> Api<S> {
                 schemas: Vec::new(),
                 count: 0,
             },
+            alias: None,
         }
+    }
+
+    /// Serves every route added from now on whose path below [`Api::prefix`] `keep` accepts
+    /// at `prefix` as well: the same handler, guard and idempotency (TCS's `/tcs/etl/api`,
+    /// the original's second mapping of some resources). The document lists each route once,
+    /// at the API's own prefix.
+    pub fn also_at(mut self, prefix: &'static str, keep: fn(&str) -> bool) -> Self {
+        self.alias = Some(Alias { prefix, keep });
+        self
     }
 
     /// Where every route of this API lives (`/reference/api`).
@@ -482,6 +501,13 @@ impl<S: Clone + Send + Sync + 'static> Api<S> {
             route = route.route_layer(axum::middleware::from_fn(move |req, next| {
                 enforce(guard, req, next)
             }));
+        }
+        if let Some(alias) = self.alias {
+            let below = path.strip_prefix(self.doc.info.prefix);
+            if let Some(below) = below.filter(|b| (alias.keep)(b)) {
+                let at = format!("{}{below}", alias.prefix);
+                self.router = self.router.route(&at, route.clone());
+            }
         }
         self.router = self.router.route(path, route);
         self.doc.add(method, path, &op);

@@ -11,6 +11,25 @@ use tis_service_kit::http::{Kit, serve_api};
 
 /// Where every API route lives.
 pub const API: &str = "/tcs/api";
+/// Where the original also served its person, post, placement and training-number resources
+/// (a second mapping of the same controllers, for the ETL and ESR jobs): the same handlers,
+/// guards and scoping answer there (`Api::also_at`).
+pub const ETL_API: &str = "/tcs/etl/api";
+
+/// The first path segments the original mapped under [`ETL_API`] too (and `bulk-patch-*`).
+const ETL_RESOURCES: &[&str] = &[
+    "people",
+    "bulk-people",
+    "posts",
+    "bulk-posts",
+    "post",
+    "findByNationalPostNumber",
+    "placements",
+    "training-numbers",
+    "bulk-training-numbers",
+    "programme",
+];
+
 /// Where the OpenAPI document is served.
 pub const API_DOCS: &str = "/tcs/api-docs";
 
@@ -52,7 +71,7 @@ impl FromRef<Tcs> for Authenticator {
 /// Every route of the service, served with `state`, and the OpenAPI document describing them.
 pub fn router(state: Tcs) -> (axum::Router, Bytes) {
     let kit = state.kit.clone();
-    let api = Api::<Tcs>::new(INFO);
+    let api = Api::<Tcs>::new(INFO).also_at(ETL_API, on_etl_api);
     let api = crate::people::routes(api);
     let api = crate::catalogue::routes(api);
     let api = crate::programmes::routes(api);
@@ -62,4 +81,11 @@ pub fn router(state: Tcs) -> (axum::Router, Bytes) {
     let (routes, doc) = api.finish();
     let router = serve_api(routes, state, &kit, API_DOCS, doc.clone());
     (router, doc)
+}
+
+/// Whether the original also mapped the route at `path` (below [`API`]) under [`ETL_API`]:
+/// its person, post, placement and training-number resources.
+fn on_etl_api(path: &str) -> bool {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    ETL_RESOURCES.contains(&first) || first.starts_with("bulk-patch-")
 }

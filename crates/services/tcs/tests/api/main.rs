@@ -3,6 +3,7 @@
 
 mod catalogue;
 mod curricula;
+mod etl;
 mod helpers;
 mod memberships;
 mod people_basic;
