@@ -5,7 +5,7 @@
 //! owner (a local office name, as a programme's), its sites and grades (Reference ids),
 //! specialties and programmes (TCS's own), fundings, and the post it replaced or was replaced
 //! by. Its row of the post list (`PostViewDTO`, `post_view`) and the trusts of its sites
-//! (`post_trust`) are written in the transaction of every write ([`write`]).
+//! (`post_trust`) are written in the transaction of every write ([`mod@write`]).
 //!
 //! Scope ([`crate::domain::scope::Scope::restrict_posts`]): the ETL sees every post, HEE staff
 //! the posts their offices own, a trust admin the posts at their trusts' sites, a programme
@@ -16,7 +16,7 @@
 //! - [`npn`]: the National Post Number's format, and making one.
 //! - [`check`]: the checks that need no database.
 //! - [`read`]: which posts the caller sees, and a post whole.
-//! - [`write`]: saving posts with everything derived from them.
+//! - [`mod@write`]: saving posts with everything derived from them.
 //! - [`handlers`]: the handlers of `/posts…`, the bulk and patch routes.
 //! - [`rotation_posts`]: the `/rotation-posts` routes.
 
