@@ -134,13 +134,31 @@ async fn each_demo_user_sees_their_trainees_and_only_the_sensitive_user_their_se
     let mine = theirs[0]["id"].as_i64().expect("id");
     s.ok(&observer, &format!("/tcs/api/people/{mine}")).await;
 
-    // The trust admin sees the people placed at their trusts: none until placements exist.
-    let placed = s.ok(&trust_admin, "/tcs/api/people").await;
-    assert_eq!(placed, Value::Array(Vec::new()));
-    let (code, _) = s
-        .get(&trust_admin, &format!("/tcs/api/people/{first}"))
+    // The trust admin sees the people placed at their trusts (the demo placements put some of
+    // London's trainees there), each with placements; anyone else is not found.
+    let placed = s.ok(&trust_admin, "/tcs/api/people?size=100").await;
+    let placed = placed.as_array().expect("a list");
+    assert!(!placed.is_empty(), "the demo trusts have trainees placed");
+    let placed_ids: Vec<i64> = placed.iter().filter_map(|p| p["id"].as_i64()).collect();
+    for id in placed_ids.iter().take(3) {
+        let theirs = s
+            .ok(&etl, &format!("/tcs/api/people/{id}/placements"))
+            .await;
+        assert!(
+            theirs.as_array().is_some_and(|a| !a.is_empty()),
+            "the trust admin sees {id}, who has no placement: {theirs}"
+        );
+        s.ok(&trust_admin, &format!("/tcs/api/people/{id}")).await;
+    }
+    let unplaced = rows
+        .iter()
+        .filter_map(|p| p["id"].as_i64())
+        .find(|id| !placed_ids.contains(id))
+        .expect("someone the trust admin does not see");
+    let (code, body) = s
+        .get(&trust_admin, &format!("/tcs/api/people/{unplaced}"))
         .await;
-    assert_eq!(code, 404);
+    assert_eq!(code, 404, "{body}");
 
     // The ETL client sees everyone.
     s.ok(&etl, &format!("/tcs/api/people/{outsider}")).await;
