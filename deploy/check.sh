@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-target/debug/tis}
-crds=${TIS_CRD_DIR:-../shared/vendor/kubernetes-crds}
+crds=${TIS_CRD_DIR:-deploy/vendor/kubernetes-crds}
 venv=${TIS_DEPLOY_VENV:-/tmp/tis-deploy-venv}
 log() { printf '\n--> %s\n' "$*"; }
 

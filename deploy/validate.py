@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Validates rendered manifests offline: every core object with kubernetes-validate (its bundled
 schemas, strict: an unknown field is an error), every CloudNativePG and Prometheus Operator
-object against the CRD schemas vendored in shared/vendor/kubernetes-crds. Any other kind is an
+object against the CRD schemas vendored in deploy/vendor/kubernetes-crds. Any other kind is an
 error: nothing goes unchecked.
 
     validate.py CRD_DIR RENDERED.yaml...
