@@ -344,8 +344,23 @@ pub fn build(c: Collected<'_>) -> ScenarioReport {
             passed: p.max_start_lag <= MAX_LAG,
         });
     }
+    // A request that started while its phase's actions were still being taken (between the
+    // phase's start and the kill, say) met the system neither before nor after the fault: it
+    // is shown in the tables but judged by no expectation. Without this, one request sent a
+    // millisecond before `kill -9` landed counted as a success in the phase where none may.
+    let settled: Vec<Duration> = c
+        .actions
+        .iter()
+        .map(|acts| acts.iter().map(|a| a.at + a.took).max().unwrap_or_default())
+        .collect();
+    let judged: Vec<Sample> = c
+        .samples
+        .iter()
+        .filter(|s| s.at >= settled.get(s.phase).copied().unwrap_or_default())
+        .cloned()
+        .collect();
     for e in &c.scenario.expect {
-        verdicts.extend(judge(e, &index, &c.samples));
+        verdicts.extend(judge(e, &index, &judged));
     }
     for e in &c.scenario.expect_status {
         verdicts.push(judge_status(e, &index, &c.polls));

@@ -336,3 +336,56 @@ fn a_stalled_load_generator_voids_the_run() {
     assert!(v.actual.contains("void"), "{v:?}");
     assert_eq!(r.phases[0].max_start_lag, ms(2500));
 }
+
+#[test]
+fn a_request_sent_while_the_fault_was_being_made_is_judged_by_no_expectation() {
+    let scenario = Scenario::parse(SCENARIO, "test").expect("valid");
+    let plan = scenario.plan(true);
+    let kill = ActionReport {
+        action: "kill -9 service:reference".into(),
+        effect: Effect::Fault,
+        at: ms(4000),
+        took: ms(5),
+        error: None,
+    };
+    let login_ok_at = |at: Duration| {
+        let mut s = good_samples();
+        s.retain(|s| s.journey != Journey::Login);
+        let mut early = sample(1, Journey::Login, true, ms(1));
+        early.at = at;
+        let mut failed = sample(1, Journey::Login, false, ms(2));
+        failed.code = Some("connect".into());
+        failed.at = ms(4100);
+        s.extend([early, failed]);
+        s
+    };
+    let verdict = |samples: Vec<Sample>| {
+        let r = build(Collected {
+            scenario: &scenario,
+            short: true,
+            started_at: "now".into(),
+            plan: &plan,
+            starts: vec![ms(0), ms(4000)],
+            durations: vec![ms(4000), ms(6000)],
+            actions: vec![Vec::new(), vec![kill.clone()]],
+            samples,
+            polls: good_polls(),
+            writes: None,
+        });
+        let names: Vec<String> = r.verdicts.iter().map(|v| v.what.clone()).collect();
+        r.verdicts
+            .into_iter()
+            .find(|v| {
+                v.what.starts_with("down: ")
+                    && v.what.contains("login")
+                    && v.what.ends_with(": success")
+            })
+            .unwrap_or_else(|| panic!("no login success verdict in {names:?}"))
+    };
+    // Sent 2 ms into the kill: shown, not judged.
+    let v = verdict(login_ok_at(ms(4002)));
+    assert!(v.passed, "{v:?}");
+    // Sent once the kill was done: a success where none may be.
+    let v = verdict(login_ok_at(ms(4010)));
+    assert!(!v.passed, "{v:?}");
+}
