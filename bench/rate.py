@@ -7,7 +7,9 @@
 Request i is due at start + i/rate whatever the answers take; its latency is measured from
 that due time, not from when a connection became free, so a slow answer that holds later
 requests back counts against every request it delayed (no coordinated omission). The paths
-in FILE (one per line, `/path?query`) are used in turn. Requests still unanswered --grace
+in FILE (one per line, `/path?query`) are used in turn; a line that is a JSON object,
+`{"method": "POST", "path": …, "headers": {…}, "body": …}`, is that request instead (a write
+with its own Idempotency-Key, say). Requests still unanswered --grace
 seconds after the last one was due are abandoned and counted as "unfinished", with the time
 they had waited (a lower bound). Prints one JSON object: the rate achieved, the count of
 answers by status, and latency percentiles in milliseconds.
@@ -59,12 +61,23 @@ def percentile(sorted_values, p):
     return sorted_values[k]
 
 
+def raw(line, host, extra):
+    if not line.startswith("{"):
+        return f"GET {line} HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n".encode()
+    r = json.loads(line)
+    body = json.dumps(r["body"]).encode() if "body" in r else b""
+    head = "".join(f"{k}: {v}\r\n" for k, v in r.get("headers", {}).items())
+    if body:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+    return f"{r['method']} {r['path']} HTTP/1.1\r\nHost: {host}\r\n{extra}{head}\r\n".encode() + body
+
+
 async def run(args):
     url = urllib.parse.urlsplit(args.base)
     host, port = url.hostname, url.port or 80
     paths = [line.strip() for line in open(args.urls) if line.strip()]
     extra = "".join(f"{h}\r\n" for h in args.header)
-    raws = [f"GET {p} HTTP/1.1\r\nHost: {url.netloc}\r\n{extra}\r\n".encode() for p in paths]
+    raws = [raw(p, url.netloc, extra) for p in paths]
     pool = asyncio.Queue()
     for _ in range(args.conns):
         pool.put_nowait(Conn(host, port))

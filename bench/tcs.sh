@@ -26,6 +26,19 @@
 #   record     one person: GET /people/{id}, the PersonDTO with its sub-records (RECORD=full,
 #              the default), or /people/{id}/basic (RECORD=basic: binaries before d46e5e7)
 #
+# Posts and placements (issue 13's numbers; `tis demo generate` makes a quarter as many posts
+# as people and about five placements a person: 50,000 and ~1,000,000 for 200,000):
+#
+#   MIXES="posts postfilters placements create" bench/tcs.sh
+#
+#   posts        post list pages with a searchQuery (a whole NPN, its first two parts, or a
+#                specialty name's first letters)
+#   postfilters  post list pages with columnFilters (an owner and a site, a grade or a status)
+#   placements   one person's placements, GET /people/{id}/placements
+#   create       POST /placements (validation, the overlap checks, the write), each with its
+#                own Idempotency-Key, a one-day placement on a day of its own after 2050 (new
+#                URLs for every run: none is a replay)
+#
 # Each mix on its own (20-row pages, sort id,desc unless said): bench/rate.py, the open-model
 # driver (request i is due at start + i/RATE, its latency counts from then: no coordinated
 # omission), CONNS keep-alive connections to the gateway, the TOKEN_USER's token (default
@@ -171,6 +184,12 @@ run_backend() {
     fi
     (cd "$WORK/$name" && TIS_LOG__LEVEL=warn "$TIS" demo generate --people "$PEOPLE" --database-url "$url") 2>&1 | tail -n 1
     [ "$name" = postgres ] && psql_tcs -c 'ANALYZE'
+    local counted="SELECT (SELECT COUNT(*) FROM post), (SELECT COUNT(*) FROM placement)"
+    if [ "$name" = postgres ]; then
+        psql_tcs -At -F ' ' -c "$counted"
+    else
+        python3 -c 'import sqlite3, sys; print(*sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone())' "$WORK/$name/.tis/tcs.db" "$counted"
+    fi | { read -r posts placements; echo "($posts posts, $placements placements)"; }
     local loaded=$((SECONDS - t0))
     if [ "$name" = postgres ]; then start_up "$name" --postgres "$PG"; else start_up "$name"; fi
     local base="http://$GW" token etl
@@ -179,6 +198,10 @@ run_backend() {
     local record=${RECORD:-full} record_path="/tcs/api/people/{id}/basic"
     [ "$record" = full ] && record_path="/tcs/api/people/{id}"
     python3 "$BENCH/tcs_data.py" sample "$base" "$etl" "$SAMPLE_PAGES" > "$WORK/sample.json"
+    case " $MIXES " in
+    *" posts "* | *" postfilters "* | *" create "*)
+        python3 "$BENCH/tcs_data.py" sample-posts "$base" "$etl" "$SAMPLE_PAGES" > "$WORK/posts.json" ;;
+    esac
     echo "### $name: $PEOPLE people (generated in $loaded s), gateway $GW, the \`$TOKEN_USER\` user's token, record = \`${record_path#/tcs/api}\`"
     echo
     echo "| mix | answered/s | p50 ms | p90 ms | p99 ms | max ms | answers | TCS RSS peak (anon; PSS) | runs p99 |"
@@ -187,8 +210,11 @@ run_backend() {
         # a token per mix: an access token lives minutes, a backend's run longer
         token=$("$TIS" token --user "$TOKEN_USER" --issuer "$ISSUER")
         python3 "$BENCH/tcs_data.py" urls "$mix" 2000 "$WORK/sample.json" "$record_path" > "$WORK/$mix.urls"
-        # every URL must answer 200 before it is measured (a sample of them, quickly)
-        if ! head -n 20 "$WORK/$mix.urls" | while read -r path; do
+        local writes=0 offset=0
+        [ "$mix" = create ] && writes=1
+        # every URL must answer 200 before it is measured (a sample of them, quickly); a write
+        # is checked by the first run's answers instead
+        if [ $writes = 0 ] && ! head -n 20 "$WORK/$mix.urls" | while read -r path; do
             curl -fsS -o /dev/null -H "Authorization: Bearer $token" "$base$path" || { echo "failed: $path" >&2; exit 1; }
         done; then
             echo "| $mix | not measured: a sample URL failed (see stderr) | | | | | | | |"
@@ -196,12 +222,20 @@ run_backend() {
         fi
         local drive=(python3 "$BENCH/rate.py" --rate "$RATE" --conns "$CONNS" --urls "$WORK/$mix.urls"
             --header "Authorization: Bearer $token" "$base")
+        # A write mix gets new requests for each run (its own days, keys): none a replay.
+        fresh() {
+            [ $writes = 1 ] || return 0
+            python3 "$BENCH/tcs_data.py" urls "$mix" "$1" "$WORK/sample.json" "" "$offset" > "$WORK/$mix.urls"
+            offset=$((offset + $1))
+        }
+        fresh $((${RATE%.*} * 5 + 10))
         "${drive[@]}" --duration 5 --grace 5 > /dev/null
         : > "$WORK/$name.$mix.runs"
         : > "$WORK/$name.$mix.rss"
         watch_rss "$WORK/$name.$mix.rss" &
         local watcher=$!
         for _ in $(seq 1 "$RUNS"); do
+            fresh $((${RATE%.*} * ${DURATION%.*} + 10))
             "${drive[@]}" --duration "$DURATION" >> "$WORK/$name.$mix.runs"
         done
         kill "$watcher"; wait "$watcher" 2>/dev/null || true
@@ -288,9 +322,9 @@ for row in db.execute("EXPLAIN QUERY PLAN " + q["sql"], q["params"]):
     fi
 }
 
-echo "## TCS people — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "## TCS people, posts and placements — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "$RATE req/s per mix for ${DURATION} s × $RUNS runs (after a 5 s warm-up), $CONNS connections, $PEOPLE people, $INSTANCES instances per service, binary $TIS"
+echo "$RATE req/s per mix for ${DURATION} s × $RUNS runs (after a 5 s warm-up), $CONNS connections, $PEOPLE people (posts and placements as tis demo generate makes them), $INSTANCES instances per service, binary $TIS"
 echo
 for b in $BACKENDS; do
     run_backend "$b"
