@@ -305,9 +305,39 @@ impl<X> App<X> {
             _monitor,
             ..
         } = self;
-        server
+        let release = tokio::spawn(release_start_pages_when_ready(name, health.clone()));
+        let served = server
             .serve(router, health, drain, shutdown)
             .await
-            .with_context(|| format!("serving the {name} API"))
+            .with_context(|| format!("serving the {name} API"));
+        release.abort();
+        served
+    }
+}
+
+/// `TIS_RELEASE_START_PAGES=0` keeps the pages (to measure with and without it, one binary).
+const RELEASE_START_PAGES: &str = "TIS_RELEASE_START_PAGES";
+
+/// Once the instance reports ready, drops its mappings of the executable pages that only
+/// start-up touched ([`tis_pages`]): an idle instance's RSS is mostly those.
+async fn release_start_pages_when_ready(name: &'static str, health: Health) {
+    if std::env::var(RELEASE_START_PAGES).is_ok_and(|v| v == "0" || v == "false") {
+        return;
+    }
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+    while !health.is_ready() {
+        tick.tick().await;
+    }
+    match tokio::task::spawn_blocking(tis_pages::release_executable_pages).await {
+        Ok(Ok(r)) => tracing::info!(
+            pages.mappings = r.mappings,
+            pages.resident_bytes = r.resident,
+            pages.kept = r.kept,
+            "{name}: released the executable's start-up pages"
+        ),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "{name}: could not release the executable's start-up pages")
+        }
+        Err(e) => tracing::warn!(error = %e, "{name}: releasing the start-up pages failed"),
     }
 }
