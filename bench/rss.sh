@@ -12,6 +12,8 @@
 # as `tis up`'s, free ports) whose instances have all reported ready, left idle IDLE seconds, then read from
 # /proc/PID/status (VmRSS, RssAnon, RssFile, Threads) and /proc/PID/smaps_rollup (Pss) of
 # every reference-N and profile-N. The table gives the median over rounds and instances.
+# A second table: the first requests after the idle time (a 20-row page of sites through the
+# gateway) and the Reference instances' RSS once they have served them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -61,6 +63,28 @@ for name, p in sorted(state["processes"].items()):
     pss = next(int(l.split()[1]) for l in open(f"/proc/{pid}/smaps_rollup") if l.startswith("Pss:"))
     print(label, name.split("-")[0], kb("VmRSS"), kb("RssAnon"), kb("RssFile"), pss, int(st["Threads"]))
 PY
+    # Then the first requests after the idle time (through the gateway: a 20-row page of
+    # sites, the admin user's token), the first two (one per instance) and the median of the
+    # next 20, and the instances' RSS once they have served them: what the first requests pay
+    # for pages given back, and what comes back.
+    local gw issuer token t first=() next=()
+    gw=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['processes']['gateway']['addr'])" "$state")
+    issuer=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['issuer'])" "$state")
+    token=$("$bin" token --user admin --issuer "$issuer")
+    for i in $(seq 1 22); do
+        t=$(curl -fsS -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $token" \
+            "http://$gw/reference/api/sites?page=0&size=20&searchQuery=hosp")
+        if [ "$i" -le 2 ]; then first+=("$t"); else next+=("$t"); fi
+    done
+    python3 - "$state" "$label" "${first[*]}" "${next[*]}" >> "$WORK/after" <<'PY'
+import json, statistics, sys
+state, label = json.load(open(sys.argv[1])), sys.argv[2]
+first = [float(x) * 1000 for x in sys.argv[3].split()]
+nxt = statistics.median(float(x) * 1000 for x in sys.argv[4].split())
+rss = [int(next(l for l in open(f"/proc/{p['pid']}/status") if l.startswith("VmRSS:")).split()[1])
+       for n, p in state["processes"].items() if n.startswith("reference-")]
+print(label, max(first), nxt, statistics.median(rss))
+PY
     kill -INT "$UP"; wait "$UP" 2>/dev/null || true; UP=
 }
 
@@ -93,4 +117,16 @@ for label, svc in order:
     med = lambda i: statistics.median(x[i] for x in s)
     mb = lambda i: f"{med(i) / 1024:.1f} MB"
     print(f"| {label} | {svc} | **{mb(0)}** | {mb(1)} | {mb(2)} | {mb(3)} | {med(4):.0f} | {len(s)} |")
+PY
+echo
+python3 - "$WORK/after" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+order = list(dict.fromkeys(r[0] for r in rows))
+print("| variant | first 2 requests after the idle time (slowest) | next 20 (median) | reference RSS after them |")
+print("|---|---|---|---|")
+for label in order:
+    s = [list(map(float, r[1:])) for r in rows if r[0] == label]
+    med = lambda i: statistics.median(x[i] for x in s)
+    print(f"| {label} | {med(0):.1f} ms | {med(1):.1f} ms | {med(2) / 1024:.1f} MB |")
 PY
