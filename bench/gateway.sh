@@ -71,6 +71,18 @@ cpu_per_req() { # ticks_before ticks_after rps
   python3 -c "t=($2-$1)/$(getconf CLK_TCK); print(f'{t/$DURATION*100:.0f}% of one core, {t/($DURATION*float(\"$3\"))*1e6:.1f} µs CPU per request')"
 }
 
+# The figures as data too: with BENCH_DATA=FILE, one JSON line per figure, appended (the
+# format of bench/rate.py's, drawn by scripts/bench-charts.py into docs/benchmarks/*.svg).
+RUN_AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+data() { # target metric value unit
+  [ -n "${BENCH_DATA:-}" ] || return 0
+  printf '{"bench":"gateway","run":"%s","load":"%s","command":"bench/gateway.sh %s","target":"%s","metric":"%s","value":%s,"unit":"%s"}\n' \
+    "$RUN_AT" "$(cut -d' ' -f1-3 /proc/loadavg)" "$DURATION" "$1" "$2" "$3" "$4" >> "$BENCH_DATA"
+}
+cpu_data() { # target "<cpu_per_req's sentence>"
+  data "$1" cpu_us_per_req "$(echo "$2" | sed -E 's/.* ([0-9.]+) µs CPU per request/\1/')" "µs"
+}
+
 UP=$(free_port); NGX=$(free_port); HAP=$(free_port); GW_ADMIN=$(free_port)
 
 # --- the upstream: nginx, one worker, answering 1 KB -------------------------------------
@@ -266,6 +278,7 @@ run_wrk() { # name url [header]
   p99=$(echo "$out" | awk '$1=="99%" {print $2}')
   non2xx=$(echo "$out" | awk '/Non-2xx/ {print $4}')
   RPS[$1]=$rps
+  data "$1" req_per_s "$rps" "req/s"
   local ratio
   ratio=$(python3 -c "print(f'{float(\"$rps\")/float(\"${RPS[direct]:-$rps}\"):.2f}')")
   printf "%-28s %10s %10s %10s %8s %s\n" "$1" "$rps" "$p50" "$p99" "$ratio" "${non2xx:+(non-2xx: $non2xx)}"
@@ -281,6 +294,7 @@ T0=$(cpu_ticks "$GW_REAL")
 run_wrk "tis gateway (JWT)" "http://$GW/bench" "Authorization: Bearer $TOKEN"
 T1=$(cpu_ticks "$GW_REAL")
 GW_CPU=$(cpu_per_req "$T0" "$T1" "${RPS[tis gateway (JWT)]}")
+cpu_data "tis gateway (JWT)" "$GW_CPU"
 if [ -n "${PERF:-}" ]; then
   wait $PERF_PID || true
   cp "$WORK/perf.data" "${PERF}.data"
@@ -308,10 +322,12 @@ T0=$(cpu_ticks "$NGX_PID")
 run_wrk "nginx proxy" "http://127.0.0.1:$NGX/bench" "Authorization: Bearer $TOKEN"
 T1=$(cpu_ticks "$NGX_PID")
 NGX_CPU=$(cpu_per_req "$T0" "$T1" "${RPS[nginx proxy]}")
+cpu_data "nginx proxy" "$NGX_CPU"
 T0=$(cpu_ticks "$HAP_PID")
 run_wrk "haproxy" "http://127.0.0.1:$HAP/bench" "Authorization: Bearer $TOKEN"
 T1=$(cpu_ticks "$HAP_PID")
 HAP_CPU=$(cpu_per_req "$T0" "$T1" "${RPS[haproxy]}")
+cpu_data "haproxy" "$HAP_CPU"
 BARE_CPU=""
 if [ -n "${BARE_PID:-}" ]; then
   for _ in $(seq 1 100); do [ -s "$WORK/bare.addr" ] && break; sleep 0.05; done
@@ -356,6 +372,9 @@ d=json.load(sys.stdin); p=d['latencyPercentiles']; s=d['summary']
 print(f\"{'$1':<28} rps {s['requestsPerSec']:.0f}  p50 {p['p50']*1000:.3f}  p99 {p['p99']*1000:.3f}  success {s['successRate']:.4f}\")
 print(f\"{p['p50']*1000} {p['p99']*1000}\", file=open('$WORK/$1.lat','w'))
 "
+  read -r p50 p99 < "$WORK/$1.lat"
+  data "$1" p50_ms_at_2000 "$p50" ms
+  data "$1" p99_ms_at_2000 "$p99" ms
 }
 run_oha direct "http://127.0.0.1:$UP/bench" "Authorization: Bearer $TOKEN"
 run_oha gateway "http://$GW/bench" "Authorization: Bearer $TOKEN" &

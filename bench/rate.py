@@ -13,11 +13,22 @@ with its own Idempotency-Key, say). Requests still unanswered --grace
 seconds after the last one was due are abandoned and counted as "unfinished", with the time
 they had waited (a lower bound). Prints one JSON object: the rate achieved, the count of
 answers by status, and latency percentiles in milliseconds.
+
+Data: with `BENCH_DATA=FILE` in the environment (or --data FILE), the figures are also
+appended to FILE as JSON lines, one per metric, the format `scripts/bench-charts.py` reads:
+{"bench": "rate", "run": "<start, RFC 3339>", "target": "<--label>", "metric": "p99_ms",
+"value": 4.2, "unit": "ms", "load": "<load average>", "command": "<argv>"}. So every script
+that drives load through rate.py writes its data without a change of its own.
+
+Progress: on a terminal (stderr is a TTY), one line updated every second (elapsed, sent,
+answered, in flight); nothing when stderr is a file or a pipe (CI, logs).
 """
 
 import argparse
 import asyncio
+import datetime
 import json
+import os
 import sys
 import time
 import urllib.parse
@@ -101,6 +112,7 @@ async def run(args):
         latencies.append((loop.time() - due) * 1000)
 
     tasks = []
+    progress = asyncio.create_task(show_progress(args, start, tasks, latencies)) if sys.stderr.isatty() else None
     for i in range(total):
         delay = start + i / args.rate - loop.time()
         if delay > 0:
@@ -111,6 +123,9 @@ async def run(args):
     _, pending = await asyncio.wait(tasks, timeout=max(0.0, start + args.duration + args.grace - loop.time()))
     for t in pending:
         t.cancel()
+    if progress:
+        progress.cancel()
+        print("\r\033[K", end="", file=sys.stderr, flush=True)
     now = loop.time()
     unfinished = len(pending)
     latencies.extend((now - (start + i / args.rate)) * 1000 for i, t in enumerate(tasks) if t in pending)
@@ -131,6 +146,40 @@ async def run(args):
     }
 
 
+async def show_progress(args, start, tasks, latencies):
+    """One line on the terminal, rewritten every second."""
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(1)
+        elapsed = max(0.0, loop.time() - start)
+        sent, answered = len(tasks), len(latencies)
+        print(
+            f"\r\033[K  {elapsed:5.1f}/{args.duration:g} s  sent {sent}  answered {answered}  in flight {sent - answered}",
+            end="", file=sys.stderr, flush=True,
+        )
+
+
+def write_data(path, args, out, started):
+    """Appends `out` to `path` as one JSON line per metric (see the module documentation)."""
+    base = {
+        "bench": os.environ.get("BENCH_NAME", "rate"),
+        "run": started,
+        "target": args.label or os.environ.get("BENCH_LABEL") or f"{args.base} {os.path.basename(args.urls)}",
+        "load": " ".join(open("/proc/loadavg").read().split()[:3]) if os.path.exists("/proc/loadavg") else "?",
+        "command": " ".join(sys.argv),
+        "rate": args.rate,
+        "duration_s": args.duration,
+    }
+    metrics = [("answered_per_s", "req/s"), ("p50", "ms"), ("p90", "ms"), ("p99", "ms"), ("p99.9", "ms"),
+               ("max", "ms"), ("errors", "requests"), ("unfinished", "requests")]
+    with open(path, "a", encoding="utf-8") as f:
+        for key, unit in metrics:
+            if out.get(key) is None:
+                continue
+            name = key if unit != "ms" else f"{key}_ms"
+            f.write(json.dumps({**base, "metric": name, "value": out[key], "unit": unit}) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rate", type=float, default=200)
@@ -140,13 +189,19 @@ def main():
                     help="seconds after the last request was due before the unanswered are abandoned")
     ap.add_argument("--header", action="append", default=[])
     ap.add_argument("--urls", required=True)
+    ap.add_argument("--label", help="what is measured, in the data file (default: BENCH_LABEL, or the URL and the urls file)")
+    ap.add_argument("--data", default=os.environ.get("BENCH_DATA"),
+                    help="append the figures to this JSON-lines file too (default: BENCH_DATA)")
     ap.add_argument("base")
     args = ap.parse_args()
     t = time.time()
+    started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     out = asyncio.run(run(args))
     out["wall_s"] = round(time.time() - t, 1)
     json.dump(out, sys.stdout)
     print()
+    if args.data:
+        write_data(args.data, args, out, started)
 
 
 if __name__ == "__main__":
