@@ -39,8 +39,12 @@ pub enum ApiError {
         message: String,
         fields: Vec<FieldError>,
     },
-    #[error("{0}")]
-    Conflict(String),
+    /// 409: the message, and what it conflicts with (a placement overlap's `conflicts`).
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        conflicts: Vec<serde_json::Value>,
+    },
     /// The service behind the route (or the gateway) cannot answer now.
     #[error("{0}")]
     Unavailable(String),
@@ -65,6 +69,8 @@ struct ErrorInner {
     message: String,
     #[serde(default)]
     fields: Vec<FieldError>,
+    #[serde(default)]
+    conflicts: Vec<serde_json::Value>,
 }
 
 impl Gateway {
@@ -158,7 +164,10 @@ impl Gateway {
                 message: err.error.message,
                 fields: err.error.fields,
             },
-            409 => ApiError::Conflict(err.error.message),
+            409 => ApiError::Conflict {
+                message: err.error.message,
+                conflicts: err.error.conflicts,
+            },
             _ => ApiError::Unavailable(if err.error.message.is_empty() {
                 format!("the service answered {status}")
             } else {

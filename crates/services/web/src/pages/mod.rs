@@ -7,8 +7,12 @@
 //! lives on while the access token is valid (the gateway's own rule: it keeps verifying tokens
 //! within the keys' grace), and ends when it is not.
 
+pub mod admin;
 mod auth;
+pub mod form;
+mod list;
 mod people;
+pub mod placements;
 mod programmes;
 
 use std::sync::Arc;
@@ -43,8 +47,10 @@ pub struct Web {
     pub csp: HeaderValue,
 }
 
-/// The assets' path: versioned, so that they can be cached for a year.
-pub const ASSETS: &str = concat!("/assets/", env!("CARGO_PKG_VERSION"));
+/// The assets' path: fingerprinted, so that they can be cached for a year (see [`crate::assets`]).
+pub fn assets() -> &'static str {
+    crate::assets::path()
+}
 
 pub fn router(web: Web) -> Router {
     Router::new()
@@ -61,7 +67,28 @@ pub fn router(web: Web) -> Router {
         .route("/programmes", get(programmes::list))
         .route("/programmes/{id}", get(programmes::one))
         .route("/curricula", get(programmes::curricula))
-        .route(&format!("{ASSETS}/{{*file}}"), get(crate::assets::serve))
+        .route("/posts", get(placements::posts))
+        .route("/posts/{id}", get(placements::post))
+        .route(
+            "/placements/{id}",
+            get(placements::placement_form).post(placements::placement_save),
+        )
+        .route("/admin/reference", get(admin::reference_index))
+        .route("/admin/reference/{plural}", get(admin::reference_list))
+        .route(
+            "/admin/reference/{plural}/{id}",
+            get(admin::reference_form).post(admin::reference_save),
+        )
+        .route("/admin/users", get(admin::users))
+        .route(
+            "/admin/users/{name}",
+            get(admin::user_form).post(admin::user_save),
+        )
+        .route("/admin/roles", get(admin::roles))
+        .route(
+            &format!("{}/{{*file}}", assets()),
+            get(crate::assets::serve),
+        )
         .route("/{*rest}", get(not_found).post(not_found))
         .layer(middleware::from_fn_with_state(web.clone(), headers))
         .with_state(web)
@@ -69,7 +96,7 @@ pub fn router(web: Web) -> Router {
 
 /// The security headers of every answer; `no-store` on everything but the assets.
 async fn headers(State(web): State<Web>, req: Request, next: Next) -> Response {
-    let asset = req.uri().path().starts_with(ASSETS);
+    let asset = req.uri().path().starts_with(assets());
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, web.csp.clone());
@@ -216,6 +243,16 @@ pub async fn current(web: &Web, headers: &HeaderMap, here: &str) -> Result<Curre
     if principal.has_authority("curriculum:view") {
         nav.push(("/curricula", "Curricula"));
     }
+    if principal.has_authority(placements::POST_VIEW) {
+        nav.push(("/posts", "Posts"));
+    }
+    if admin::may_change_reference(&principal) {
+        nav.push(("/admin/reference", "Reference data"));
+    }
+    if principal.has_authority(admin::PROFILE_VIEW) {
+        nav.push(("/admin/users", "Users"));
+        nav.push(("/admin/roles", "Roles"));
+    }
     let layout = Layout {
         title: String::new(),
         user: Some(session.user_name.clone()),
@@ -223,7 +260,7 @@ pub async fn current(web: &Web, headers: &HeaderMap, here: &str) -> Result<Curre
         banner,
         notices,
         nav,
-        assets: ASSETS,
+        assets: assets(),
     };
     Ok(Current {
         session,
@@ -294,7 +331,7 @@ pub struct MessagePage {
 pub fn message(status: StatusCode, mut layout: Layout, heading: &str, text: &str) -> Response {
     layout.title = heading.to_owned();
     if layout.assets.is_empty() {
-        layout.assets = ASSETS;
+        layout.assets = assets();
     }
     render(
         status,
@@ -345,7 +382,7 @@ pub fn api_failure(layout: Layout, err: &ApiError) -> Response {
     }
 }
 
-async fn not_found(State(web): State<Web>, headers: HeaderMap) -> Response {
+pub(crate) async fn not_found(State(web): State<Web>, headers: HeaderMap) -> Response {
     let layout = match current(&web, &headers, "/").await {
         Ok(c) => c.layout,
         Err(_) => Layout::default(),

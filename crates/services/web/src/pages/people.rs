@@ -10,13 +10,14 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use http::{HeaderMap, StatusCode};
 use serde_json::Value;
-use tis_core::error::FieldError;
 
+use super::form::{Field, FormPage, write_into};
 use super::{Layout, Web, api_failure, csrf_refusal, current, degraded_notices, render};
 use crate::api::ApiError;
+use crate::format::shown as text;
 
 /// One row of the search results.
 #[derive(Debug)]
@@ -45,15 +46,6 @@ struct SearchPage {
     prev: Option<String>,
     next: Option<String>,
     sorts: Vec<(&'static str, &'static str)>,
-}
-
-/// Text of a JSON value for a page ("" for null).
-pub fn text(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 const SORTS: &[(&str, &str)] = &[
@@ -175,6 +167,8 @@ struct RecordPage {
     history: Vec<Vec<String>>,
     history_note: String,
     may_edit: bool,
+    placements: super::placements::PersonPlacements,
+    may_place: bool,
 }
 
 /// "telephoneNumber" → "Telephone number".
@@ -243,8 +237,10 @@ pub async fn record(
         Ok(v) => v,
         Err(page) => return page,
     };
-    if q.get("saved").map(String::as_str) == Some("contact") {
-        c.layout.notices.push("Contact details saved.".into());
+    match q.get("saved").map(String::as_str) {
+        Some("contact") => c.layout.notices.push("Contact details saved.".into()),
+        Some("placement") => c.layout.notices.push("Placement saved.".into()),
+        _ => {}
     }
     let contact = &person["contactDetails"];
     let name = format!(
@@ -316,6 +312,10 @@ pub async fn record(
         ),
     };
     let may_edit = c.may_people("Update");
+    let placements = super::placements::for_person(&web, &c, id).await;
+    let may_place = c
+        .principal
+        .has_authority(super::placements::PLACEMENT_WRITE);
     render(
         StatusCode::OK,
         &RecordPage {
@@ -328,6 +328,8 @@ pub async fn record(
             history,
             history_note,
             may_edit,
+            placements,
+            may_place,
         },
     )
 }
@@ -336,75 +338,43 @@ fn encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// The contact-details fields the form edits, with their labels and input types.
-pub const CONTACT_FIELDS: &[(&str, &str, &str)] = &[
-    ("title", "Title", "text"),
-    ("forenames", "Forenames", "text"),
-    ("surname", "Surname", "text"),
-    ("knownAs", "Known as", "text"),
-    ("email", "Email address", "email"),
-    ("workEmail", "Work email address", "email"),
-    ("telephoneNumber", "Telephone number", "tel"),
-    ("mobileNumber", "Mobile number", "tel"),
-    ("address1", "Address line 1", "text"),
-    ("address2", "Address line 2", "text"),
-    ("address3", "Town or city", "text"),
-    ("postCode", "Postcode", "text"),
-];
-
-/// One field of the form.
-#[derive(Debug)]
-pub struct Field {
-    pub name: &'static str,
-    pub label: &'static str,
-    pub kind: &'static str,
-    pub value: String,
-    pub error: Option<String>,
+/// The contact-details fields the form edits.
+fn contact_fields() -> Vec<Field> {
+    use super::form::Kind::{Email, Tel, Text};
+    [
+        ("title", "Title", Text),
+        ("forenames", "Forenames", Text),
+        ("surname", "Surname", Text),
+        ("knownAs", "Known as", Text),
+        ("email", "Email address", Email),
+        ("workEmail", "Work email address", Email),
+        ("telephoneNumber", "Telephone number", Tel),
+        ("mobileNumber", "Mobile number", Tel),
+        ("address1", "Address line 1", Text),
+        ("address2", "Address line 2", Text),
+        ("address3", "Town or city", Text),
+        ("postCode", "Postcode", Text),
+    ]
+    .into_iter()
+    .map(|(name, label, kind)| Field::new(name, label, kind))
+    .collect()
 }
 
-#[derive(Template)]
-#[template(path = "contact.html")]
-struct ContactPage {
-    layout: Layout,
-    id: String,
-    name: String,
-    fields: Vec<Field>,
-    has_errors: bool,
-    /// A problem not tied to one field.
-    problem: Option<String>,
-}
-
-fn contact_page(
-    layout: Layout,
-    id: i64,
-    current: &Value,
-    errors: &[FieldError],
-    problem: Option<String>,
-) -> ContactPage {
-    let fields: Vec<Field> = CONTACT_FIELDS
-        .iter()
-        .map(|(name, label, kind)| Field {
-            name,
-            label,
-            kind,
-            value: text(&current[*name]),
-            error: errors
-                .iter()
-                .find(|e| e.field == *name || e.field.ends_with(&format!(".{name}")))
-                .map(|e| e.message.clone()),
-        })
-        .collect();
-    ContactPage {
+fn contact_page(layout: Layout, id: i64, record: &Value, fields: Vec<Field>) -> FormPage {
+    let name = format!(
+        "{} {}",
+        text(&record["forenames"]),
+        text(&record["surname"])
+    );
+    FormPage {
         layout,
-        has_errors: fields.iter().any(|f| f.error.is_some()),
-        id: id.to_string(),
-        name: format!(
-            "{} {}",
-            text(&current["forenames"]),
-            text(&current["surname"])
-        ),
+        back: (format!("/people/{id}"), format!("Back to {name}")),
+        heading: "Change contact details".into(),
+        legend: name,
+        action: format!("/people/{id}/contact"),
         fields,
-        problem,
+        problems: Vec::new(),
+        submit: "Save contact details".into(),
     }
 }
 
@@ -421,39 +391,37 @@ pub async fn contact_form(
     let Ok(id) = id.parse::<i64>() else {
         return api_failure(c.layout, &ApiError::NotFound);
     };
-    let record = match web
-        .gateway
-        .get::<Value>(c.token(), &format!("/tcs/api/contact-details/{id}"))
+    let record = match c
+        .fetch(&web, &format!("/tcs/api/contact-details/{id}"))
         .await
     {
-        Ok(a) => a.body,
-        Err(e) => return api_failure(c.layout, &e),
+        Ok(v) => v,
+        Err(page) => return page,
     };
-    c.layout.title = "Change contact details".into();
-    render(
-        StatusCode::OK,
-        &contact_page(c.layout, id, &record, &[], None),
-    )
+    let fields = contact_fields()
+        .into_iter()
+        .map(|f| f.from_record(&record))
+        .collect();
+    contact_page(c.layout, id, &record, fields).show(StatusCode::OK)
 }
 
 pub async fn contact_save(
     State(web): State<Web>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     let here = format!("/people/{}/contact", encode(&id));
-    let mut c = match current(&web, &headers, &here).await {
+    let c = match current(&web, &headers, &here).await {
         Ok(c) => c,
         Err(res) => return res,
     };
-    if let Some(refused) = csrf_refusal(&c, form.get("csrf").map(String::as_str)) {
+    if let Some(refused) = csrf_refusal(&c, form_value(&form, "csrf")) {
         return refused;
     }
     let Ok(id) = id.parse::<i64>() else {
         return api_failure(c.layout, &ApiError::NotFound);
     };
-    c.layout.title = "Change contact details".into();
     // The stored record, with the form's fields over it (an emptied field is cleared).
     let mut record = match web
         .gateway
@@ -463,44 +431,28 @@ pub async fn contact_save(
         Ok(a) => a.body,
         Err(e) => return api_failure(c.layout, &e),
     };
-    for (name, _, _) in CONTACT_FIELDS {
-        let v = form.get(*name).map(|s| s.trim()).unwrap_or_default();
-        record[*name] = if v.is_empty() {
-            Value::Null
-        } else {
-            Value::from(v)
-        };
-    }
+    let fields: Vec<Field> = contact_fields()
+        .into_iter()
+        .map(|f| f.from_form(&form))
+        .collect();
+    write_into(&mut record, &fields);
     record["id"] = Value::from(id);
-    if !c.layout.banner.writes_ok {
-        let problem = Some(crate::status::WRITES_DOWN.to_owned());
-        return render(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &contact_page(c.layout, id, &record, &[], problem),
-        );
-    }
-    let saved = web
-        .gateway
-        .send_json::<Value>(
-            reqwest::Method::PUT,
-            c.token(),
-            "/tcs/api/contact-details",
-            &record,
-        )
-        .await;
-    match saved {
-        Ok(_) => Redirect::to(&format!("/people/{id}?saved=contact")).into_response(),
-        Err(ApiError::Invalid { message, fields }) => {
-            let problem = (fields.is_empty()).then_some(message);
-            render(
-                StatusCode::BAD_REQUEST,
-                &contact_page(c.layout, id, &record, &fields, problem),
-            )
-        }
-        Err(ApiError::Conflict(message)) => render(
-            StatusCode::CONFLICT,
-            &contact_page(c.layout, id, &record, &[], Some(message)),
-        ),
-        Err(e) => api_failure(c.layout, &e),
-    }
+    let page = contact_page(c.layout.clone(), id, &record, fields);
+    super::form::save(
+        &web,
+        &c,
+        page,
+        reqwest::Method::PUT,
+        "/tcs/api/contact-details",
+        &record,
+        &format!("/people/{id}?saved=contact"),
+    )
+    .await
+}
+
+/// The value of `name` in a submitted form.
+pub fn form_value<'f>(form: &'f [(String, String)], name: &str) -> Option<&'f str> {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }

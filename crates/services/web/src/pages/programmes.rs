@@ -7,102 +7,19 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use http::{HeaderMap, StatusCode};
-use serde_json::Value;
 
-use super::people::text;
-use super::{Layout, Web, api_failure, current, degraded_notices, render};
+use super::list::{Filter, List, table};
+use super::{Layout, Web, api_failure, current, render};
 use crate::api::ApiError;
+use crate::format::shown as text;
 
-#[derive(Template)]
-#[template(path = "table.html")]
-struct TablePage {
-    layout: Layout,
-    heading: String,
-    action: &'static str,
-    q: String,
-    columns: Vec<&'static str>,
-    /// Each row: an optional link, then the cells.
-    rows: Vec<(Option<String>, Vec<String>)>,
-    prev: Option<String>,
-    next: Option<String>,
-}
-
-/// A list page: where it is, its heading, the API list behind it, its columns (JSON field,
-/// heading), and where its first column links to (`<link>/{id}`).
-struct List {
-    page_path: &'static str,
-    heading: &'static str,
-    api: &'static str,
-    fields: &'static [(&'static str, &'static str)],
-    link: Option<&'static str>,
-}
-
-/// A searched, paged list.
-async fn table(
-    web: &Web,
-    headers: &HeaderMap,
-    q: &HashMap<String, String>,
-    list: List,
-) -> Response {
-    let List {
-        page_path,
-        heading,
-        api,
-        fields,
-        link,
-    } = list;
-    let mut c = match current(web, headers, page_path).await {
-        Ok(c) => c,
-        Err(res) => return res,
-    };
-    c.layout.title = heading.to_owned();
-    let query = q.get("q").map(|s| s.trim().to_owned()).unwrap_or_default();
-    let page: u64 = q
-        .get("page")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0)
-        .min(10_000);
-    let mut params = vec![("page", page.to_string()), ("size", "20".into())];
-    if !query.is_empty() {
-        params.push(("searchQuery", query.clone()));
-    }
-    let path = format!(
-        "{api}?{}",
-        serde_urlencoded::to_string(&params).unwrap_or_default()
-    );
-    let answer = match web.gateway.get::<Vec<Value>>(c.token(), &path).await {
-        Ok(a) => a,
-        Err(e) => return api_failure(c.layout, &e),
-    };
-    c.layout.notices.extend(degraded_notices(&answer.degraded));
-    let rows = answer
-        .body
-        .iter()
-        .map(|item| {
-            let href = link.map(|l| format!("{l}/{}", text(&item["id"])));
-            (href, fields.iter().map(|(f, _)| text(&item[*f])).collect())
-        })
-        .collect();
-    let at = |p: u64| {
-        let q = serde_urlencoded::to_string([("q", query.as_str()), ("page", &p.to_string())]);
-        format!("{page_path}?{}", q.unwrap_or_default())
-    };
-    let prev = (page > 0).then(|| at(page - 1));
-    let next = answer.has_next.then(|| at(page + 1));
-    render(
-        StatusCode::OK,
-        &TablePage {
-            layout: c.layout,
-            heading: heading.to_owned(),
-            action: page_path,
-            q: query,
-            columns: fields.iter().map(|(_, l)| *l).collect(),
-            rows,
-            prev,
-            next,
-        },
-    )
-}
+/// A record's status, as the lists filter it.
+pub const STATUS_FILTER: &[Filter] = &[Filter {
+    param: "status",
+    label: "Status",
+    api_field: "status",
+    options: &[("CURRENT", "Current"), ("INACTIVE", "Inactive")],
+}];
 
 pub async fn list(
     State(web): State<Web>,
@@ -110,16 +27,15 @@ pub async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let list = List {
-        page_path: "/programmes",
-        heading: "Programmes",
-        api: "/tcs/api/programmes",
-        fields: &[
+        fields: vec![
             ("programmeName", "Name"),
             ("programmeNumber", "Number"),
             ("owner", "Owner"),
             ("status", "Status"),
         ],
-        link: Some("/programmes"),
+        link: Some("/programmes".into()),
+        filters: STATUS_FILTER,
+        ..List::new("/programmes", "Programmes", "/tcs/api/programmes")
     };
     table(&web, &headers, &q, list).await
 }
@@ -130,16 +46,14 @@ pub async fn curricula(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let list = List {
-        page_path: "/curricula",
-        heading: "Curricula",
-        api: "/tcs/api/curricula",
-        fields: &[
+        fields: vec![
             ("name", "Name"),
             ("curriculumSubType", "Sub-type"),
             ("assessmentType", "Assessment"),
             ("status", "Status"),
         ],
-        link: None,
+        filters: STATUS_FILTER,
+        ..List::new("/curricula", "Curricula", "/tcs/api/curricula")
     };
     table(&web, &headers, &q, list).await
 }

@@ -280,9 +280,13 @@ async fn every_page_carries_the_security_headers_and_assets_are_cached_for_a_yea
         assert_eq!(h["referrer-policy"], "same-origin", "{path}");
         assert_eq!(h["cache-control"], "no-store", "{path}");
     }
-    let css = format!("{}/nhsuk.min.css", tis_web::pages::ASSETS);
+    let css = format!("{}/nhsuk.min.css", tis_web::pages::assets());
     let res = r.app.client.get(r.app.url(&css)).send().await.expect("GET");
     assert_eq!(res.status(), 200);
+    assert!(
+        res.headers().get("content-encoding").is_none(),
+        "not asked for gzip"
+    );
     assert!(
         res.headers()["cache-control"]
             .to_str()
@@ -290,6 +294,22 @@ async fn every_page_carries_the_security_headers_and_assets_are_cached_for_a_yea
             .contains("max-age=31536000")
     );
     assert_eq!(res.headers()["content-type"], "text/css; charset=utf-8");
+    assert_eq!(res.bytes().await.expect("css").len(), 278_083);
+    let res = r
+        .app
+        .client
+        .get(r.app.url(&css))
+        .header("accept-encoding", "gzip, br")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(res.headers()["content-encoding"], "gzip");
+    assert_eq!(res.headers()["vary"], "accept-encoding");
+    let sent = res.bytes().await.expect("css").len();
+    assert!(
+        sent < 40_000,
+        "the stylesheet sent compressed: {sent} bytes"
+    );
     // The fake provider has no authorization endpoint: signing in says so, in a page.
     let res = r
         .app
