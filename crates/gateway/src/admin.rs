@@ -1,5 +1,6 @@
 //! The admin listener (default `127.0.0.1:8081`, never public): `/metrics`, `/health/*`,
-//! `GET /admin/status` (the full detail, see [`crate::status::admin`]),
+//! `GET /admin/status` (the full detail, see [`crate::status::admin`]), `GET
+//! /admin/status/history` (the status history peers pull),
 //! `POST /admin/routes/reload` (reload the routes file now, answering with the result), and
 //! the local registry API of `tis up` (see [`crate::registry`]).
 //!
@@ -39,6 +40,10 @@ pub fn router(
     health: &Health,
 ) -> Router {
     let routes = Router::new()
+        .route(
+            "/admin/status/history",
+            get(crate::status::admin::history).with_state(sources.clone()),
+        )
         .route("/admin/status", get(status).with_state(sources))
         .route("/admin/routes/reload", post(reload).with_state(reloader))
         .merge(registry::router(instances))

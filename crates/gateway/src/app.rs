@@ -28,6 +28,8 @@ use crate::reload::Reloader;
 use crate::routes::RouteTable;
 use crate::server::PublicServer;
 use crate::stack;
+use crate::status::history::recorder::{self, Recorder};
+use crate::status::history::{History, Journal, now_ms};
 use crate::status::{Sightings, Sources};
 use crate::steps::admission::Admission;
 
@@ -44,6 +46,7 @@ pub struct App {
     instances: Arc<Instances>,
     keys: JwksCache,
     principal_public_pem: String,
+    recorder: Recorder,
 }
 
 impl std::fmt::Debug for App {
@@ -145,6 +148,13 @@ impl App {
         let health = Health::new(tis_core::service::GATEWAY);
         let admission = Arc::new(Admission::new(config.max_concurrency));
         let sightings = Arc::new(Sightings::default());
+        let (journal, history) = match &config.status_history.file {
+            Some(file) => {
+                let (journal, history) = Journal::open(file, now_ms())?;
+                (Some(journal), history)
+            }
+            None => (None, History::default()),
+        };
         let sources = Sources {
             keys: keys.clone(),
             table: table.clone(),
@@ -154,6 +164,7 @@ impl App {
             instances: instances.clone(),
             started: Instant::now(),
             degraded_memory: config.degraded_memory,
+            history: recorder::shared(history),
         };
         let public_stack = Arc::new(stack::public(stack::Parts {
             table,
@@ -173,6 +184,11 @@ impl App {
             sightings,
             cors: crate::cors::Cors::new(&config.cors),
         }));
+        let recorder = Recorder {
+            sources: sources.clone(),
+            config: config.status_history.clone(),
+            journal,
+        };
         let admin_router = crate::admin::router(
             sources,
             reloader.clone(),
@@ -206,6 +222,7 @@ impl App {
             instances,
             keys,
             principal_public_pem,
+            recorder,
         })
     }
 
@@ -257,6 +274,7 @@ impl App {
             drain,
             reloader,
             routes_poll,
+            recorder,
             ..
         } = self;
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -268,12 +286,17 @@ impl App {
             let _ = rx.wait_for(|stop| *stop).await;
         };
         let watchers = reloader.spawn_watchers(routes_poll);
+        let history = recorder.spawn(stop_rx.clone());
         let (_, admin_result) = tokio::join!(
             public.serve(stack, health.clone(), drain, stopped(stop_rx.clone())),
             admin.serve(admin_router, health, drain, stopped(stop_rx)),
         );
         for w in watchers {
             w.abort();
+        }
+        // The recorder's last append (it saw `stop`), then the peers' puller.
+        for h in history {
+            let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
         }
         signal.abort();
         admin_result.context("serving the admin listener")

@@ -56,6 +56,7 @@ impl GatewayConfig {
         if self.default_timeout > self.max_timeout {
             bad("default_timeout", "must not be longer than max_timeout");
         }
+        out.extend(self.status_history.problems());
         out.extend(self.auth.problems().iter().map(|e| e.under("gateway", "")));
         out.extend(
             self.principal

@@ -116,6 +116,9 @@ pub struct GatewayConfig {
     pub drain: DrainConfig,
     /// Cross-origin requests from browsers: off unless origins are listed.
     pub cors: crate::cors::CorsConfig,
+    /// The status page's history: its file, sampling, and the other gateways it is merged
+    /// with (see [`crate::status::history`]).
+    pub status_history: crate::status::history::HistoryConfig,
 }
 
 impl Default for GatewayConfig {
@@ -146,6 +149,7 @@ impl Default for GatewayConfig {
             degraded_memory: Duration::from_secs(30),
             drain: DrainConfig::default(),
             cors: crate::cors::CorsConfig::default(),
+            status_history: crate::status::history::HistoryConfig::default(),
         }
     }
 }

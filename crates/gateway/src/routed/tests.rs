@@ -112,6 +112,7 @@ async fn rig(profiles: Profiles, limit: usize, upstream: Option<SocketAddr>) -> 
         instances: Arc::new(Instances::new(registry)),
         started: Instant::now(),
         degraded_memory: Duration::from_secs(30),
+        history: Default::default(),
     };
     let public = stack::public(stack::Parts {
         table,

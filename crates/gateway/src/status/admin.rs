@@ -14,6 +14,8 @@
 //!   "registry": { "reference": { "reference-1": "127.0.0.1:40001" } }
 //! }
 //! ```
+//!
+//! `GET /admin/status/history?since=<ms>` is the history's raw form, which peers pull.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -22,6 +24,12 @@ use serde::Serialize;
 use tis_auth::KeyStatus;
 use tis_mesh::ServiceSnapshot;
 
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use tis_core::extract::Query;
+
+use super::history::recorder::lock;
 use super::{PublicStatus, Sources};
 use crate::config::RouteConfig;
 
@@ -110,4 +118,19 @@ impl Sources {
             registry: self.instances.list(),
         }
     }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct Since {
+    /// ms since the epoch; 0 (the default) for everything.
+    #[serde(default)]
+    since: u64,
+}
+
+/// `GET /admin/status/history?since=<ms>`: this gateway's history from `since` (every
+/// gateway's cells and incidents it holds), what its peers pull (see
+/// [`super::history`]).
+pub async fn history(State(sources): State<Sources>, Query(q): Query<Since>) -> Response {
+    let export = lock(&sources.history).export(q.since);
+    Json(export).into_response()
 }

@@ -16,6 +16,7 @@
 //! request, a lock held across I/O, or another service.
 
 pub mod admin;
+pub mod history;
 pub mod page;
 
 use std::collections::HashMap;
@@ -24,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tis_auth::{JwksCache, KeyState};
 use tis_core::Degradation;
 use tokio::time::Instant;
@@ -35,7 +36,7 @@ use crate::routes::RouteTable;
 use crate::steps::admission::Admission;
 
 /// Whether a capability works.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     Ok,
@@ -128,6 +129,8 @@ pub struct Sources {
     pub instances: Arc<Instances>,
     pub started: Instant,
     pub degraded_memory: Duration,
+    /// The history of the public status ([`history`]), kept by its recorder.
+    pub history: history::recorder::Shared,
 }
 
 impl Sources {

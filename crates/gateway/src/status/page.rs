@@ -1,6 +1,9 @@
 //! The public status endpoints: `GET /api/status` (JSON) and `GET /status` (HTML for people,
 //! server-rendered with askama, refreshing itself every 5 s with htmx — vendored at
 //! `/status/static/htmx.min.js`, no CDN — or with a meta refresh when scripts are off).
+//! Both carry the history ([`super::history`]): the page draws its bars as styled elements
+//! (no inline style or script, so the policy below holds), each with a title, and each row
+//! with a text alternative (`role="img"`, `aria-label`) saying what the bars show.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -11,7 +14,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http::header;
 
-use super::{Capability, Sources};
+use serde::Serialize;
+
+use super::history::recorder::lock;
+use super::history::{HistoryView, now_ms};
+use super::{Capability, PublicStatus, Sources};
 
 /// htmx 2, minified, from the npm package `htmx.org` (see `static/README.md`).
 const HTMX: &[u8] = include_bytes!("../../static/htmx.min.js");
@@ -30,6 +37,22 @@ pub struct StatusPage {
     pub summary: String,
     pub checked_at: String,
     pub capabilities: Vec<Capability>,
+    pub history: HistoryView,
+}
+
+/// `GET /api/status`: the live status and its history.
+#[derive(Debug, Serialize)]
+pub struct WithHistory {
+    #[serde(flatten)]
+    pub status: PublicStatus,
+    pub history: HistoryView,
+}
+
+/// The live status and the history of its capabilities, now.
+pub fn with_history(sources: &Sources) -> WithHistory {
+    let status = sources.public();
+    let history = lock(&sources.history).view(now_ms(), &status.capabilities);
+    WithHistory { status, history }
 }
 
 /// The public status routes (no token needed).
@@ -43,7 +66,7 @@ pub fn router(sources: Sources) -> Router {
 }
 
 async fn api_status(State(sources): State<Sources>) -> Response {
-    let mut res = Json(sources.public()).into_response();
+    let mut res = Json(with_history(&sources)).into_response();
     res.headers_mut().insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),
@@ -52,12 +75,13 @@ async fn api_status(State(sources): State<Sources>) -> Response {
 }
 
 async fn status_page(State(sources): State<Sources>) -> Response {
-    let s = sources.public();
+    let WithHistory { status: s, history } = with_history(&sources);
     let mut res = StatusPage {
         status: s.status.as_str(),
         summary: s.summary,
         checked_at: s.checked_at,
         capabilities: s.capabilities,
+        history,
     }
     .into_response();
     let h = res.headers_mut();
