@@ -42,6 +42,7 @@ pub struct MeshConfig {
     pub breaker: BreakerConfig,
     pub health_check: HealthCheckConfig,
     pub retry: RetryConfig,
+    pub latency_timeout: LatencyTimeoutConfig,
     pub dns: DnsConfig,
 }
 
@@ -59,6 +60,7 @@ impl Default for MeshConfig {
             breaker: BreakerConfig::default(),
             health_check: HealthCheckConfig::default(),
             retry: RetryConfig::default(),
+            latency_timeout: LatencyTimeoutConfig::default(),
             dns: DnsConfig::default(),
         }
     }
@@ -184,6 +186,34 @@ impl Default for RetryConfig {
     }
 }
 
+/// Per-try timeouts derived from the service's observed latency (see [`crate::latency`]):
+/// a try of a request that may be retried elsewhere is cut after
+/// `max(floor, multiplier × p99)` instead of waiting `per_try_timeout`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LatencyTimeoutConfig {
+    pub enabled: bool,
+    /// The shortest early timeout, whatever the p99.
+    #[serde(with = "humantime_serde")]
+    pub floor: Duration,
+    /// The early timeout is this many times the service's p99 (at least 1).
+    pub multiplier: f64,
+    /// The p99 covers the last one to two windows (1–60 s).
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+}
+
+impl Default for LatencyTimeoutConfig {
+    fn default() -> Self {
+        LatencyTimeoutConfig {
+            enabled: true,
+            floor: Duration::from_millis(100),
+            multiplier: 3.0,
+            window: Duration::from_secs(10),
+        }
+    }
+}
+
 /// DNS discovery (see [`crate::discover::dns`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -257,6 +287,16 @@ impl MeshConfig {
         if w < Duration::from_secs(1) || w > Duration::from_secs(60) {
             return err("retry.budget_window", "must be between 1s and 60s");
         }
+        let lt = &self.latency_timeout;
+        if lt.floor.is_zero() {
+            return err("latency_timeout.floor", "must be longer than zero");
+        }
+        if !(lt.multiplier >= 1.0 && lt.multiplier.is_finite()) {
+            return err("latency_timeout.multiplier", "must be at least 1");
+        }
+        if lt.window < Duration::from_secs(1) || lt.window > Duration::from_secs(60) {
+            return err("latency_timeout.window", "must be between 1s and 60s");
+        }
         Ok(())
     }
 }
@@ -311,6 +351,12 @@ mod tests {
         assert_eq!(
             cfg.validate().expect_err("window").key,
             "retry.budget_window"
+        );
+        let mut cfg = MeshConfig::default();
+        cfg.latency_timeout.multiplier = 0.5;
+        assert_eq!(
+            cfg.validate().expect_err("multiplier").key,
+            "latency_timeout.multiplier"
         );
     }
 

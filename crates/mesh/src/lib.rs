@@ -28,7 +28,7 @@
 //!   endpoint states and the EWMA arithmetic.
 //! - [`breaker`]: the per-endpoint breaker below the balancer, and its state machine.
 //! - [`health`]: active `GET /health/ready` checks feeding the breakers.
-//! - [`timeout`]: the per-try timeout.
+//! - [`timeout`]: the per-try timeout; [`latency`]: the early one, from the service's p99.
 //! - [`connect`]: the pooled HTTP/1.1 / h2c client and the endpoint service.
 //! - [`body`]: replayable request bodies.
 //! - [`outbound`]: what a request carries through the stack; `traceparent`, `X-Request-Id`.
@@ -46,6 +46,7 @@ pub mod deadline;
 pub mod discover;
 pub mod error;
 pub mod health;
+pub mod latency;
 pub mod limit;
 pub mod metrics;
 pub mod outbound;
@@ -59,8 +60,8 @@ mod task;
 pub use body::MeshBody;
 pub use client::ServiceClient;
 pub use config::{
-    BalancerConfig, BreakerConfig, ConfigError, DnsConfig, HealthCheckConfig, MeshConfig,
-    RetryConfig,
+    BalancerConfig, BreakerConfig, ConfigError, DnsConfig, HealthCheckConfig, LatencyTimeoutConfig,
+    MeshConfig, RetryConfig,
 };
 pub use discover::config::{DiscoveryConfig, DiscoveryContext, DiscoveryError};
 pub use discover::dns::{DnsDiscovery, DnsTarget, HickoryResolve, Resolve};

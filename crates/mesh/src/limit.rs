@@ -112,7 +112,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn the_request_over_the_limit_is_shed_at_once_and_a_freed_permit_is_reused() {
         let (mock, mut handle) = mock::pair::<MeshRequest, ()>();
-        let ctx = ServiceCtx::new("limit-test");
+        let ctx = ServiceCtx::new("limit-test", &crate::config::MeshConfig::default());
         let svc = ConcurrencyLimit::new(mock, 2, ctx.clone());
         let req = || http::Request::new(MeshBody::empty());
         let first = tokio::spawn(svc.clone().oneshot(req()));

@@ -12,6 +12,7 @@
 //! | `mesh_no_healthy_endpoints_total` | counter | service | calls failed fast because every endpoint was ejected |
 //! | `mesh_retries_total` | counter | service | retries sent |
 //! | `mesh_retry_budget_exhausted_total` | counter | service | retries refused by the budget |
+//! | `mesh_early_timeouts_total` | counter | service | tries cut at the latency-derived timeout (`crate::latency`) |
 //! | `mesh_endpoints` | gauge | service, state | endpoints `ready`, in `probation` (half-open) or `ejected` (open) |
 //! | `mesh_endpoint_requests_total` | counter | service, endpoint, outcome | tries: `success`, `failure`, `cancelled` |
 //! | `mesh_endpoint_errors_total` | counter | service, endpoint, kind | failures: `connect`, `timeout`, `status`, `broken` |
@@ -34,6 +35,7 @@ pub const SHED_TOTAL: &str = "mesh_shed_total";
 pub const NO_HEALTHY_TOTAL: &str = "mesh_no_healthy_endpoints_total";
 pub const RETRIES_TOTAL: &str = "mesh_retries_total";
 pub const RETRY_BUDGET_EXHAUSTED_TOTAL: &str = "mesh_retry_budget_exhausted_total";
+pub const EARLY_TIMEOUTS_TOTAL: &str = "mesh_early_timeouts_total";
 pub const ENDPOINTS: &str = "mesh_endpoints";
 pub const ENDPOINT_REQUESTS_TOTAL: &str = "mesh_endpoint_requests_total";
 pub const ENDPOINT_ERRORS_TOTAL: &str = "mesh_endpoint_errors_total";
@@ -69,6 +71,10 @@ fn describe() {
             RETRY_BUDGET_EXHAUSTED_TOTAL,
             "Retries refused because the retry budget was spent."
         );
+        describe_counter!(
+            EARLY_TIMEOUTS_TOTAL,
+            "Tries cut at the timeout derived from the service's p99 latency."
+        );
         describe_gauge!(ENDPOINTS, "Endpoints of a service by breaker state.");
         describe_counter!(ENDPOINT_REQUESTS_TOTAL, "Tries sent to an endpoint.");
         describe_counter!(
@@ -98,6 +104,7 @@ pub(crate) struct ServiceMetrics {
     pub no_healthy: Counter,
     pub retries: Counter,
     pub budget_exhausted: Counter,
+    pub early_timeouts: Counter,
     pub ready: Gauge,
     pub probation: Gauge,
     pub ejected: Gauge,
@@ -118,6 +125,7 @@ impl ServiceMetrics {
             no_healthy: metrics::counter!(NO_HEALTHY_TOTAL, "service" => s.clone()),
             retries: metrics::counter!(RETRIES_TOTAL, "service" => s.clone()),
             budget_exhausted: metrics::counter!(RETRY_BUDGET_EXHAUSTED_TOTAL, "service" => s.clone()),
+            early_timeouts: metrics::counter!(EARLY_TIMEOUTS_TOTAL, "service" => s.clone()),
             ready: state("ready"),
             probation: state("probation"),
             ejected: state("ejected"),

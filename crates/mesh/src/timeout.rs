@@ -7,9 +7,14 @@
 //!
 //! The timeout covers the wait for the response *headers*: a response body streams for as
 //! long as the caller reads it.
+//!
+//! A try that a retry on another endpoint could follow is cut earlier, at
+//! `max(latency_timeout.floor, multiplier × the service's p99)`, with the same [`Timeout`]
+//! ([`crate::latency`] says when and why); it records its time to the headers there when
+//! answered.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -17,6 +22,7 @@ use futures::future::BoxFuture;
 use tokio::time::Instant;
 use tower::Service;
 
+use crate::balance::board::EndpointShared;
 use crate::error::{BoxError, DeadlineExceeded, Timeout};
 use crate::outbound::{MeshRequest, Outbound};
 
@@ -24,24 +30,24 @@ use crate::outbound::{MeshRequest, Outbound};
 pub struct PerTryTimeout<S> {
     inner: S,
     timeout: Duration,
-    service: Arc<str>,
-    endpoint: SocketAddr,
+    endpoint: Arc<EndpointShared>,
 }
 
 impl<S> PerTryTimeout<S> {
-    pub(crate) fn new(
-        inner: S,
-        timeout: Duration,
-        service: Arc<str>,
-        endpoint: SocketAddr,
-    ) -> Self {
+    pub(crate) fn new(inner: S, timeout: Duration, endpoint: Arc<EndpointShared>) -> Self {
         PerTryTimeout {
             inner,
             timeout,
-            service,
             endpoint,
         }
     }
+}
+
+/// Whether a try still unanswered at its early timeout is cut (see [`crate::latency`]):
+/// another endpoint is ready for the retry and the budget holds one.
+fn worth_cutting(endpoint: &EndpointShared) -> bool {
+    let ctx = &endpoint.ctx;
+    ctx.ready() >= 2 && ctx.budget.has_retry()
 }
 
 impl<S> Service<MeshRequest> for PerTryTimeout<S>
@@ -59,24 +65,56 @@ where
     }
 
     fn call(&mut self, req: MeshRequest) -> Self::Future {
-        let try_ends = Instant::now() + self.timeout;
-        let deadline = req.extensions().get::<Outbound>().and_then(|o| o.deadline);
+        let started = Instant::now();
+        let try_ends = started + self.timeout;
+        let out = req.extensions().get::<Outbound>();
+        let deadline = out.and_then(|o| o.deadline);
         let (at, by_deadline) = match deadline {
             Some(d) if d < try_ends => (d, true),
             _ => (try_ends, false),
         };
+        let ctx = &self.endpoint.ctx;
+        // A try that a retry could follow may be cut early (crate::latency).
+        let early = out
+            .filter(|o| o.retryable && o.retries.load(Ordering::Relaxed) < ctx.max_retries)
+            .and_then(|_| ctx.latency.early_timeout(started))
+            .map(|after| started + after)
+            .filter(|cut| *cut < at);
         let fut = self.inner.call(req);
-        let (service, endpoint, after) = (self.service.clone(), self.endpoint, self.timeout);
+        let (endpoint, timeout) = (self.endpoint.clone(), self.timeout);
         Box::pin(async move {
-            match tokio::time::timeout_at(at, fut).await {
-                Ok(result) => result.map_err(Into::into),
-                Err(_) if by_deadline => Err(DeadlineExceeded { service }.into()),
-                Err(_) => Err(Timeout {
-                    service,
-                    endpoint,
+            let timed_out = |after| -> BoxError {
+                Box::new(Timeout {
+                    service: endpoint.ctx.name.clone(),
+                    endpoint: endpoint.addr,
                     after,
+                })
+            };
+            let answered = |result: Result<S::Response, S::Error>| {
+                if result.is_ok() {
+                    let now = Instant::now();
+                    endpoint.ctx.latency.record(now, now - started);
+                }
+                result.map_err(Into::into)
+            };
+            tokio::pin!(fut);
+            if let Some(cut) = early {
+                match tokio::time::timeout_at(cut, &mut fut).await {
+                    Ok(result) => return answered(result),
+                    Err(_) if worth_cutting(&endpoint) => {
+                        endpoint.ctx.metrics.early_timeouts.increment(1);
+                        return Err(timed_out(cut - started));
+                    }
+                    Err(_) => {}
+                }
+            }
+            match tokio::time::timeout_at(at, fut).await {
+                Ok(result) => answered(result),
+                Err(_) if by_deadline => Err(DeadlineExceeded {
+                    service: endpoint.ctx.name.clone(),
                 }
                 .into()),
+                Err(_) => Err(timed_out(timeout)),
             }
         })
     }
@@ -90,6 +128,16 @@ mod tests {
     use tower::ServiceExt;
     use tower_test::mock;
 
+    fn endpoint() -> Arc<EndpointShared> {
+        let cfg = crate::config::MeshConfig::default();
+        let addr: std::net::SocketAddr = "127.0.0.1:9".parse().expect("addr");
+        EndpointShared::new(
+            addr,
+            crate::balance::board::ServiceCtx::new("s", &cfg),
+            &cfg,
+        )
+    }
+
     fn request(deadline: Option<Instant>) -> MeshRequest {
         let mut req = http::Request::new(MeshBody::empty());
         req.extensions_mut().insert(Outbound::new(deadline));
@@ -99,8 +147,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_try_that_outlives_its_timeout_is_a_timeout_of_the_endpoint() {
         let (mock, mut handle) = mock::pair::<MeshRequest, http::Response<()>>();
-        let addr: SocketAddr = "127.0.0.1:9".parse().expect("addr");
-        let svc = PerTryTimeout::new(mock, Duration::from_millis(100), "s".into(), addr);
+        let svc = PerTryTimeout::new(mock, Duration::from_millis(100), endpoint());
         let started = Instant::now();
         let call = tokio::spawn(svc.oneshot(request(None)));
         let _pending = handle.next_request().await.expect("sent");
@@ -113,8 +160,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_try_cut_by_the_callers_deadline_is_not_the_endpoints_fault() {
         let (mock, mut handle) = mock::pair::<MeshRequest, http::Response<()>>();
-        let addr: SocketAddr = "127.0.0.1:9".parse().expect("addr");
-        let svc = PerTryTimeout::new(mock, Duration::from_secs(5), "s".into(), addr);
+        let svc = PerTryTimeout::new(mock, Duration::from_secs(5), endpoint());
         let started = Instant::now();
         let deadline = started + Duration::from_millis(200);
         let call = tokio::spawn(svc.oneshot(request(Some(deadline))));

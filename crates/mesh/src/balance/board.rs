@@ -18,7 +18,9 @@ use tokio::time::Instant;
 
 use crate::breaker::state::{BreakerState, EndpointState, Phase};
 use crate::config::MeshConfig;
+use crate::latency::LatencyEstimate;
 use crate::metrics::{EndpointMetrics, ServiceMetrics};
+use crate::retry::budget::RetryBudget;
 use crate::snapshot::{EndpointSnapshot, HealthCheckSnapshot};
 use crate::task::AbortOnDrop;
 
@@ -41,6 +43,12 @@ pub(crate) struct ServiceCtx {
     pub name: Arc<str>,
     pub metrics: ServiceMetrics,
     pub stats: ServiceStats,
+    /// The retry budget, taken from by the retry policy and looked at by early timeouts.
+    pub budget: Arc<RetryBudget>,
+    /// The service's latency, from which tries are cut early ([`crate::latency`]).
+    pub latency: LatencyEstimate,
+    /// `retry.max_retries`: the last try of a request is never cut early.
+    pub max_retries: u32,
     changes: watch::Sender<u64>,
     /// The endpoint a retry polling its thread's balancer must not get, the tries left, and
     /// that thread: other threads' balancers are polled at the same time.
@@ -60,16 +68,28 @@ fn index(state: EndpointState) -> usize {
 }
 
 impl ServiceCtx {
-    pub(crate) fn new(name: &str) -> Arc<Self> {
+    pub(crate) fn new(name: &str, cfg: &MeshConfig) -> Arc<Self> {
         Arc::new(ServiceCtx {
             name: Arc::from(name),
             metrics: ServiceMetrics::new(name),
             stats: ServiceStats::default(),
+            budget: Arc::new(RetryBudget::new(
+                cfg.retry.budget_window,
+                cfg.retry.min_retries_per_second,
+                cfg.retry.budget_percent,
+            )),
+            latency: LatencyEstimate::new(&cfg.latency_timeout),
+            max_retries: cfg.retry.max_retries,
             changes: watch::channel(0).0,
             avoid: Mutex::new(Vec::new()),
             avoiding: AtomicBool::new(false),
             counts: Mutex::new([0; 3]),
         })
+    }
+
+    /// Endpoints ready now (closed breakers).
+    pub(crate) fn ready(&self) -> usize {
+        self.counts.lock().unwrap_or_else(|p| p.into_inner())[0]
     }
 
     /// A receiver that is told about every change of the board.

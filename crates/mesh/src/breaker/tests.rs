@@ -17,7 +17,7 @@ fn breaker() -> (
     Arc<EndpointShared>,
 ) {
     let (mock, handle) = mock::pair();
-    let ctx = ServiceCtx::new("breaker-test");
+    let ctx = ServiceCtx::new("breaker-test", &crate::config::MeshConfig::default());
     let shared = EndpointShared::new(addr(1), ctx, &MeshConfig::default());
     (
         Spawn::new(Breaker::new(mock, shared.clone())),

@@ -15,7 +15,9 @@
 //!   │   ─ ─ ─ ─ ─ ─ ─ ─ ─  per endpoint, from discovery (driver)  ─ ─ ─ ─ ─ ─ ─ ─ ─ ─
 //!   ├ PeakEwma             (tower) latency × in-flight: the balancer's load metric
 //!   ├ Breaker              not ready while ejected; one probe in half-open   ◄── health checks
-//!   ├ PerTryTimeout        per_try_timeout, or the deadline if sooner
+//!   ├ PerTryTimeout        per_try_timeout, or the deadline if sooner; cut early at
+//!   │                      max(100 ms, 3 × the service's p99) when a retry elsewhere
+//!   │                      could follow (crate::latency)
 //!   └ HttpEndpoint         the service's pooled hyper client (HTTP/1.1 or h2c)
 //! ```
 //!
@@ -78,12 +80,11 @@ pub(crate) fn assemble(
         Box::new(move |shared: Arc<EndpointShared>| {
             let addr = shared.addr;
             ServiceBuilder::new()
-                .layer(BreakerLayer::new(shared))
+                .layer(BreakerLayer::new(shared.clone()))
                 .service(PerTryTimeout::new(
                     HttpEndpoint::new(pools.clone(), service.clone(), addr, cfg.h2c),
                     cfg.per_try_timeout,
-                    service.clone(),
-                    addr,
+                    shared,
                 ))
         }) as MakeEndpoint<Endpoint>
     };
@@ -110,7 +111,7 @@ where
     S::Future: Send + 'static,
     B: Send + 'static,
 {
-    let ctx = ServiceCtx::new(name);
+    let ctx = ServiceCtx::new(name, cfg);
     let board = Board::new(ctx.clone());
     let endpoints = Endpoints::new();
     let driver = Driver {
@@ -124,11 +125,7 @@ where
 
     let balancer = Balancer::new(endpoints, board.clone(), &cfg.balancer, cfg.per_try_timeout);
     let limit = ConcurrencyLimit::new(balancer, cfg.max_concurrency, ctx.clone());
-    let budget = Arc::new(RetryBudget::new(
-        cfg.retry.budget_window,
-        cfg.retry.min_retries_per_second,
-        cfg.retry.budget_percent,
-    ));
+    let budget = ctx.budget.clone();
     let stack = ServiceBuilder::new()
         .layer(RetryLayer::new(RetryPolicy::new(
             budget.clone(),

@@ -1,5 +1,5 @@
 //! A test harness: the real stack above the endpoints, with `tower_test` mocks under each
-//! endpoint's breaker, answered by small scripted responders. Used by the unit tests of the
+//! endpoint's breaker and per-try timeout, answered by small scripted responders. Used by the unit tests of the
 //! balancer, the breaker and the retry policy, on a paused clock.
 
 use std::collections::BTreeMap;
@@ -24,9 +24,11 @@ use crate::error::BoxError;
 use crate::outbound::{self, MeshRequest, Outbound, Served};
 use crate::retry::budget::RetryBudget;
 use crate::task::AbortOnDrop;
+use crate::timeout::PerTryTimeout;
 
 pub(crate) type MockEndpoint = mock::Mock<MeshRequest, Response<()>>;
 pub(crate) type MockHandle = mock::Handle<MeshRequest, Response<()>>;
+pub(crate) type MockStack = Breaker<PerTryTimeout<MockEndpoint>>;
 
 pub(crate) fn addr(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
@@ -59,10 +61,12 @@ pub(crate) enum Script {
     Answer(StatusCode, Duration),
     /// Fail as a refused connection would.
     Refuse,
+    /// Never answer, as a frozen (SIGSTOPped) or partitioned instance.
+    Hang,
 }
 
 pub(crate) struct Harness {
-    pub stack: Stack<Breaker<MockEndpoint>>,
+    pub stack: Stack<MockStack>,
     pub budget: Arc<RetryBudget>,
     handles: Arc<Mutex<BTreeMap<SocketAddr, MockHandle>>>,
     shared: Arc<Mutex<BTreeMap<SocketAddr, Arc<EndpointShared>>>>,
@@ -81,8 +85,9 @@ impl Harness {
         cfg.health_check.enabled = false;
         let handles = Arc::new(Mutex::new(BTreeMap::new()));
         let shared = Arc::new(Mutex::new(BTreeMap::new()));
-        let make: MakeEndpoint<Breaker<MockEndpoint>> = {
+        let make: MakeEndpoint<MockStack> = {
             let (handles, shared_map) = (handles.clone(), shared.clone());
+            let per_try = cfg.per_try_timeout;
             Box::new(move |shared: Arc<EndpointShared>| {
                 let (mock, handle) = mock::pair();
                 handles.lock().expect("lock").insert(shared.addr, handle);
@@ -90,7 +95,8 @@ impl Harness {
                     .lock()
                     .expect("lock")
                     .insert(shared.addr, shared.clone());
-                tower::Layer::layer(&BreakerLayer::new(shared), mock)
+                let timeout = PerTryTimeout::new(mock, per_try, shared.clone());
+                tower::Layer::layer(&BreakerLayer::new(shared), timeout)
             })
         };
         let discovery = StaticDiscovery::new(ports.iter().map(|p| addr(*p)));
@@ -145,6 +151,10 @@ impl Harness {
                             endpoint: a,
                             source: "connection refused".into(),
                         }),
+                        Script::Hang => {
+                            std::future::pending::<()>().await;
+                            drop(send);
+                        }
                     }
                 });
             }

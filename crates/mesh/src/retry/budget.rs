@@ -163,6 +163,19 @@ impl RetryBudget {
         false
     }
 
+    /// Whether [`RetryBudget::withdraw`] would succeed now (nothing is taken).
+    pub fn has_retry(&self) -> bool {
+        let now = Instant::now();
+        let inner = self.lock();
+        let sums = self.window(&inner, now);
+        let floor_left = if inner.floor_second == Self::second(&inner, now) {
+            self.floor.saturating_sub(inner.floor_used)
+        } else {
+            self.floor
+        };
+        self.ratio_balance(&sums) >= i128::from(PER_RETRY) || floor_left > 0
+    }
+
     pub fn snapshot(&self) -> BudgetSnapshot {
         let now = Instant::now();
         let inner = self.lock();
