@@ -116,7 +116,7 @@ pub struct PostDto {
 
 entity! {
     /// A row of the post list (the original's `PostViewDTO`), from `post_view`.
-    PostViewDto / POST_VIEW { name: "PostView", plural: "posts", table: "post_view", id: i64 = Long, code: None }
+    PostViewDto / POST_VIEW { name: "PostView", plural: "posts", table: "post_view", id: i64 = Long, code: None, search_index: true }
     current_trainee_id "currentTraineeId": i64 => "current_trainee_id" (Kind::Long) .sort() .filter();
     current_trainee_gmc_number "currentTraineeGmcNumber": String => "current_trainee_gmc_number" (Kind::Text) .sort() .filter();
     current_trainee_surname "currentTraineeSurname": String => "current_trainee_surname" (Kind::Text) .sort() .filter();
