@@ -65,6 +65,17 @@ impl App {
         let realms = tokio::task::spawn_blocking(move || Realms::load(&path))
             .await
             .context("loading the realm file was cancelled")??;
+        // A Keycloak realm export's token lifetimes are the realm's: they win over `[idp]`.
+        let mut config = config;
+        if let Some(lifetimes) = realms.lifetimes() {
+            lifetimes.apply(&mut config);
+            config.validate().with_context(|| {
+                format!(
+                    "the token lifetimes of the realm export {}",
+                    config.realm_file.display()
+                )
+            })?;
+        }
         let keys = KeyStore::open(
             &config.key_dir,
             config.algorithm,

@@ -6,14 +6,19 @@
 //! users, roles and permissions in Profile. Every password and the `etl` and `tis-web` secrets are
 //! [`DEMO_PASSWORD`]; only their argon2 hashes are written.
 //!
+//! The realm itself (roles, clients, token lifetimes) is production's Keycloak realm export,
+//! read as `tis idp` reads any export ([`keycloak`]): development and production share one
+//! description of the realm, and the demo adds only its users and local callback URLs.
+//!
 //! This is only ever produced when asked for (`tis up` in local mode); the provider itself
 //! never invents users.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::file::{ClientEntry, GrantType, RealmEntry, RealmFile, UserEntry};
-use crate::password::{self, HashFailed, Secret};
+use super::RealmFileError;
+use super::file::RealmFile;
+use super::keycloak;
+use crate::password::{self, HashFailed};
 
 /// The demo realm's name, Keycloak's realm in the old TIS.
 pub const DEMO_REALM: &str = "lin";
@@ -24,7 +29,7 @@ pub const DEMO_PASSWORD: &str = "tis";
 pub const DEMO_WEB_CLIENT: &str = "tis-web";
 /// The origins the web application is served from locally (`tis up`).
 pub const DEMO_WEB_ORIGINS: &[&str] = &["http://127.0.0.1:8080", "http://localhost:8080"];
-/// The audience of the demo realm's access tokens.
+/// The audience of the realm's access tokens (the production export's audience mappers').
 pub const DEMO_AUDIENCE: &str = "tis";
 
 /// Every designated body code the admin users get.
@@ -64,6 +69,8 @@ pub const OBSERVER_DBC: &str = "1-1RSSPZ7";
 pub enum DemoError {
     #[error(transparent)]
     Hash(#[from] HashFailed),
+    #[error(transparent)]
+    Realm(#[from] RealmFileError),
     #[error("cannot write the demo realm file {path}: {source}")]
     Write {
         path: std::path::PathBuf,
@@ -73,57 +80,53 @@ pub enum DemoError {
     Render(#[from] toml::ser::Error),
 }
 
-/// The demo realm file: realm `lin` with users `admin`, `sensitive`, `trust.admin`,
-/// `observer` and clients `tis-ui` (public, password), `tis-web` (confidential,
-/// authorization code) and `etl` (client_credentials).
-///
-/// Blocking: it hashes seven secrets with the production argon2 parameters (about a tenth of a
-/// second each); call it from `spawn_blocking` in async code.
-pub fn demo_realm_file() -> Result<RealmFile, HashFailed> {
+/// The production realm export, which Keycloak imports
+/// (`deploy/kubernetes/overlays/production/lin-realm.json`): the realm's roles, its clients
+/// and token lifetimes, no users. The demo realm is this file plus [`demo_users`].
+pub const PRODUCTION_REALM_EXPORT: &str =
+    include_str!("../../../../deploy/kubernetes/overlays/production/lin-realm.json");
+
+/// The demo users in Keycloak's user representation (as in a realm export's `users`), with
+/// clear-text import credentials ([`DEMO_PASSWORD`]): `admin`, `sensitive`, `trust.admin`,
+/// `observer` and `profile.admin`.
+pub fn demo_users() -> Vec<serde_json::Value> {
     let user = |username: &str, first: &str, last: &str, role: &str, dbcs: &[&str]| {
-        Ok::<_, HashFailed>(UserEntry {
-            username: username.into(),
-            id: None,
-            password_hash: password::hash(&Secret::new(DEMO_PASSWORD))?,
-            first_name: Some(first.into()),
-            last_name: Some(last.into()),
-            email: Some(format!("{username}@tis.localhost")),
-            email_verified: true,
-            enabled: true,
-            roles: vec![role.into()],
-            client_roles: BTreeMap::from([(
-                "account".to_owned(),
-                vec!["manage-account".to_owned(), "view-profile".to_owned()],
-            )]),
-            attributes: BTreeMap::from([(
-                "dbc".to_owned(),
-                dbcs.iter().map(|d| (*d).to_owned()).collect(),
-            )]),
+        serde_json::json!({
+            "username": username,
+            "enabled": true,
+            "emailVerified": true,
+            "firstName": first,
+            "lastName": last,
+            "email": format!("{username}@tis.localhost"),
+            "credentials": [{"type": "password", "value": DEMO_PASSWORD, "temporary": false}],
+            "realmRoles": [role],
+            "clientRoles": {"account": ["manage-account", "view-profile"]},
+            "attributes": {"dbc": dbcs},
         })
     };
-    let users = vec![
-        user("admin", "Demo", "Admin", "HEE Admin", ALL_DBCS)?,
+    vec![
+        user("admin", "Demo", "Admin", "HEE Admin", ALL_DBCS),
         user(
             "sensitive",
             "Demo",
             "Sensitive",
             "HEE Admin Sensitive",
             ALL_DBCS,
-        )?,
+        ),
         user(
             "trust.admin",
             "Demo",
             "Trust Admin",
             "HEE Trust Admin",
             &[TRUST_ADMIN_DBC],
-        )?,
+        ),
         user(
             "observer",
             "Demo",
             "Observer",
             "HEE Programme Observer",
             &[OBSERVER_DBC],
-        )?,
+        ),
         // Administers users, roles and permissions in the Profile service.
         user(
             "profile.admin",
@@ -131,57 +134,56 @@ pub fn demo_realm_file() -> Result<RealmFile, HashFailed> {
             "Profile Admin",
             "ProfileAdmin",
             ALL_DBCS,
-        )?,
-    ];
-    let clients = vec![
-        ClientEntry {
-            client_id: "tis-ui".into(),
-            secret_hash: None,
-            public: true,
-            enabled: true,
-            grants: vec![GrantType::Password, GrantType::RefreshToken],
-            roles: Vec::new(),
-            client_roles: BTreeMap::new(),
-            redirect_uris: Vec::new(),
-            post_logout_redirect_uris: Vec::new(),
-        },
-        // The web application: a confidential client signing people in with the
-        // authorization code flow (and PKCE), on either spelling of the loopback host.
-        ClientEntry {
-            client_id: DEMO_WEB_CLIENT.into(),
-            secret_hash: Some(password::hash(&Secret::new(DEMO_PASSWORD))?),
-            public: false,
-            enabled: true,
-            grants: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-            roles: Vec::new(),
-            client_roles: BTreeMap::new(),
-            redirect_uris: DEMO_WEB_ORIGINS
-                .iter()
-                .map(|o| format!("{o}/auth/callback"))
-                .collect(),
-            post_logout_redirect_uris: DEMO_WEB_ORIGINS.iter().map(|o| format!("{o}/")).collect(),
-        },
-        ClientEntry {
-            client_id: "etl".into(),
-            secret_hash: Some(password::hash(&Secret::new(DEMO_PASSWORD))?),
-            public: false,
-            enabled: true,
-            grants: vec![GrantType::ClientCredentials],
-            roles: vec!["ETL".into()],
-            client_roles: BTreeMap::new(),
-            redirect_uris: Vec::new(),
-            post_logout_redirect_uris: Vec::new(),
-        },
-    ];
-    Ok(RealmFile {
-        realms: vec![RealmEntry {
-            name: DEMO_REALM.into(),
-            audience: DEMO_AUDIENCE.into(),
-            default_roles: vec!["offline_access".into(), "uma_authorization".into()],
-            users,
-            clients,
-        }],
-    })
+        ),
+    ]
+}
+
+/// The demo realm as a Keycloak realm export: [`PRODUCTION_REALM_EXPORT`] with the
+/// [`demo_users`] added and `tis-web` called back at the local origins
+/// ([`DEMO_WEB_ORIGINS`]). Its client secrets are still the production file's placeholders
+/// (`${TIS_WEB_CLIENT_SECRET}`, `${TIS_ETL_CLIENT_SECRET}`); [`demo_realm_file`] gives them
+/// [`DEMO_PASSWORD`]. Keycloak can import it as it is.
+pub fn demo_realm_export() -> Result<serde_json::Value, RealmFileError> {
+    let mut realm: serde_json::Value = serde_json::from_str(PRODUCTION_REALM_EXPORT)
+        .map_err(|e| RealmFileError::Export(format!("the production realm export: {e}")))?;
+    let callbacks: Vec<String> = DEMO_WEB_ORIGINS
+        .iter()
+        .map(|o| format!("{o}/auth/callback"))
+        .collect();
+    let homes: Vec<String> = DEMO_WEB_ORIGINS.iter().map(|o| format!("{o}/")).collect();
+    let clients = realm["clients"].as_array_mut();
+    let web = clients
+        .and_then(|cs| cs.iter_mut().find(|c| c["clientId"] == DEMO_WEB_CLIENT))
+        .ok_or_else(|| {
+            RealmFileError::Export(format!(
+                "the production realm export has no client `{DEMO_WEB_CLIENT}`"
+            ))
+        })?;
+    web["redirectUris"] = serde_json::json!(callbacks);
+    web["webOrigins"] = serde_json::json!(DEMO_WEB_ORIGINS);
+    web["attributes"]["post.logout.redirect.uris"] = serde_json::json!(homes.join("##"));
+    match realm["users"].as_array_mut() {
+        Some(users) => users.extend(demo_users()),
+        None => realm["users"] = serde_json::json!(demo_users()),
+    }
+    Ok(realm)
+}
+
+/// The demo realm file: [`demo_realm_export`] read as `tis idp` reads any Keycloak export,
+/// with [`DEMO_PASSWORD`] for every client secret: realm `lin` with users `admin`,
+/// `sensitive`, `trust.admin`, `observer`, `profile.admin` and clients `tis-web`
+/// (confidential, authorization code), `tis-ui` (public, password) and `etl`
+/// (client_credentials, role `ETL`).
+///
+/// Blocking: it hashes seven secrets with the production argon2 parameters (about a tenth of a
+/// second each); call it from `spawn_blocking` in async code.
+pub fn demo_realm_file() -> Result<RealmFile, RealmFileError> {
+    let text = demo_realm_export()?.to_string();
+    let secrets = |name: &str| {
+        matches!(name, "TIS_WEB_CLIENT_SECRET" | "TIS_ETL_CLIENT_SECRET")
+            .then(|| DEMO_PASSWORD.to_owned())
+    };
+    Ok(keycloak::from_export(&text, &secrets, &password::hash)?.file)
 }
 
 /// Renders a realm file as TOML, with a header saying what it is.

@@ -8,6 +8,7 @@
 
 pub mod demo;
 pub mod file;
+pub mod keycloak;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -58,6 +59,9 @@ pub enum RealmFileError {
     },
     #[error("the realm file {path} is not valid: {message}")]
     Parse { path: PathBuf, message: String },
+    /// A Keycloak realm export that cannot be read (a placeholder not set, not an export).
+    #[error("{0}")]
+    Export(String),
     #[error("realm `{realm}`: {problem}")]
     Invalid { realm: String, problem: String },
     #[error("could not prepare the realm: {0}")]
@@ -75,6 +79,8 @@ fn invalid(realm: &str, problem: impl Into<String>) -> RealmFileError {
 #[derive(Debug, Default)]
 pub struct Realms {
     by_name: HashMap<String, Arc<Realm>>,
+    /// The token lifetimes a Keycloak realm export sets.
+    lifetimes: Option<keycloak::ExportLifetimes>,
 }
 
 /// One realm, validated.
@@ -116,17 +122,39 @@ impl Client {
 }
 
 impl Realms {
-    /// Reads, parses and validates `path`. Blocking (file IO and one argon2 hash per realm).
+    /// Reads, parses and validates `path`: a Keycloak realm export when it ends in `.json`
+    /// ([`keycloak`], placeholders from the environment), else the TOML realm file
+    /// ([`file`](mod@file)). Blocking (file IO and argon2 hashes).
     pub fn load(path: &Path) -> Result<Realms, RealmFileError> {
         let text = std::fs::read_to_string(path).map_err(|source| RealmFileError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        let file: RealmFile = toml::from_str(&text).map_err(|e| RealmFileError::Parse {
+        let parse_error = |message: String| RealmFileError::Parse {
             path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+            message,
+        };
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
+            let export =
+                keycloak::from_export(&text, &|name| std::env::var(name).ok(), &password::hash)
+                    .map_err(|e| match e {
+                        RealmFileError::Export(message) => parse_error(message),
+                        other => other,
+                    })?;
+            let mut realms = Realms::from_file(export.file)?;
+            realms.lifetimes = export.lifetimes;
+            return Ok(realms);
+        }
+        let file: RealmFile = toml::from_str(&text).map_err(|e| parse_error(e.to_string()))?;
         Realms::from_file(file)
+    }
+
+    /// The token lifetimes the Keycloak realm export set, if it was one and set any.
+    pub fn lifetimes(&self) -> Option<keycloak::ExportLifetimes> {
+        self.lifetimes
     }
 
     /// Validates an in-memory realm file. Blocking (one argon2 hash per realm).
@@ -142,7 +170,10 @@ impl Realms {
                 return Err(invalid(&name, "is defined twice"));
             }
         }
-        Ok(Realms { by_name })
+        Ok(Realms {
+            by_name,
+            lifetimes: None,
+        })
     }
 
     pub fn get(&self, name: &str) -> Option<&Arc<Realm>> {

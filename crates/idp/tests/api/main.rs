@@ -7,6 +7,7 @@ mod bad_input;
 mod browser;
 mod client_credentials;
 mod discovery;
+mod keycloak_export;
 mod keys;
 mod password_grant;
 mod refresh;
