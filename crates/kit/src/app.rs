@@ -315,13 +315,14 @@ impl<X> App<X> {
     }
 }
 
-/// `TIS_RELEASE_START_PAGES=0` keeps the pages (to measure with and without it, one binary).
-const RELEASE_START_PAGES: &str = "TIS_RELEASE_START_PAGES";
+/// `TISKIT_KEEP_START_PAGES=1` keeps the pages (to measure one binary with and without).
+/// Not `TIS_…`: every `TIS_` variable is a configuration key, and an unknown one is refused.
+const KEEP_START_PAGES: &str = "TISKIT_KEEP_START_PAGES";
 
 /// Once the instance reports ready, drops its mappings of the executable pages that only
 /// start-up touched ([`tis_pages`]): an idle instance's RSS is mostly those.
 async fn release_start_pages_when_ready(name: &'static str, health: Health) {
-    if std::env::var(RELEASE_START_PAGES).is_ok_and(|v| v == "0" || v == "false") {
+    if std::env::var(KEEP_START_PAGES).is_ok_and(|v| v == "1" || v == "true") {
         return;
     }
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
