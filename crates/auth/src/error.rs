@@ -22,13 +22,24 @@ use http::StatusCode;
 use tis_core::HttpError;
 use tis_core::error::code;
 
+/// Where two different tokens came from, for the message: `two Authorization headers`, or
+/// `Authorization and OIDC_access_token`.
+fn conflict(first: &str, second: &str) -> String {
+    if first == second {
+        format!("two {first} headers")
+    } else {
+        format!("{first} and {second}")
+    }
+}
+
 /// A request that could not be authenticated or authorised.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     #[error("no access token: send `Authorization: Bearer <token>`")]
     MissingToken,
-    #[error("two different tokens were sent (Authorization and OIDC_access_token)")]
-    ConflictingTokens,
+    /// Two different tokens, in the headers named (the same name twice: two such headers).
+    #[error("two different tokens were sent ({})", conflict(.0, .1))]
+    ConflictingTokens(&'static str, &'static str),
     #[error("the token is {len} bytes, over the limit of {max}")]
     TokenTooLarge { len: usize, max: usize },
     #[error("the token is malformed: {0}")]
@@ -89,7 +100,7 @@ impl AuthError {
     pub fn code(&self) -> &'static str {
         match self {
             AuthError::MissingToken => code::MISSING_TOKEN,
-            AuthError::ConflictingTokens => code::CONFLICTING_TOKENS,
+            AuthError::ConflictingTokens(..) => code::CONFLICTING_TOKENS,
             AuthError::TokenTooLarge { .. } => code::TOKEN_TOO_LARGE,
             AuthError::Malformed(_) => code::MALFORMED_TOKEN,
             AuthError::WrongTokenType(_) => code::WRONG_TOKEN_TYPE,
@@ -115,7 +126,7 @@ impl AuthError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            AuthError::ConflictingTokens => StatusCode::BAD_REQUEST,
+            AuthError::ConflictingTokens(..) => StatusCode::BAD_REQUEST,
             AuthError::Forbidden(_) | AuthError::NoProfile(_) | AuthError::InactiveUser(_) => {
                 StatusCode::FORBIDDEN
             }

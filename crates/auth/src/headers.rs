@@ -16,7 +16,8 @@ pub const LEGACY_TOKEN_HEADER: &str = "oidc_access_token";
 
 /// The access token of a request (see the module documentation).
 pub fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
-    let mut tokens: Vec<&str> = Vec::new();
+    // Each token with the header it came in, so that a conflict names what conflicted.
+    let mut tokens: Vec<(&'static str, &str)> = Vec::new();
     for value in headers.get_all(AUTHORIZATION) {
         let value = value
             .to_str()
@@ -32,7 +33,7 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
         if token.is_empty() {
             return Err(AuthError::Malformed("empty bearer token"));
         }
-        tokens.push(token);
+        tokens.push(("Authorization", token));
     }
     for value in headers.get_all(LEGACY_TOKEN_HEADER) {
         let value = value
@@ -44,17 +45,19 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
             _ => value,
         };
         if !token.is_empty() {
-            tokens.push(token);
+            tokens.push(("OIDC_access_token", token));
         }
     }
-    let mut found: Option<&str> = None;
-    for token in tokens {
+    let mut found: Option<(&'static str, &str)> = None;
+    for (header, token) in tokens {
         match found {
-            Some(prev) if prev != token => return Err(AuthError::ConflictingTokens),
-            _ => found = Some(token),
+            Some((first, prev)) if prev != token => {
+                return Err(AuthError::ConflictingTokens(first, header));
+            }
+            _ => found = Some((header, token)),
         }
     }
-    found.ok_or(AuthError::MissingToken)
+    found.map(|(_, token)| token).ok_or(AuthError::MissingToken)
 }
 
 #[cfg(test)]
@@ -99,12 +102,33 @@ mod tests {
             ("authorization", "Bearer abc.def.ghi"),
             ("oidc_access_token", "xyz.def.ghi"),
         ]);
-        assert_eq!(bearer_token(&h), Err(AuthError::ConflictingTokens));
+        let err = bearer_token(&h).expect_err("conflict");
+        assert_eq!(
+            err,
+            AuthError::ConflictingTokens("Authorization", "OIDC_access_token")
+        );
+        assert_eq!(
+            err.to_string(),
+            "two different tokens were sent (Authorization and OIDC_access_token)"
+        );
         let h = headers(&[
             ("authorization", "Bearer abc.def.ghi"),
             ("authorization", "Bearer xyz.def.ghi"),
         ]);
-        assert_eq!(bearer_token(&h), Err(AuthError::ConflictingTokens));
+        let err = bearer_token(&h).expect_err("conflict");
+        assert_eq!(
+            err.to_string(),
+            "two different tokens were sent (two Authorization headers)"
+        );
+        let h = headers(&[
+            ("oidc_access_token", "abc.def.ghi"),
+            ("oidc_access_token", "xyz.def.ghi"),
+        ]);
+        let err = bearer_token(&h).expect_err("conflict");
+        assert_eq!(
+            err.to_string(),
+            "two different tokens were sent (two OIDC_access_token headers)"
+        );
     }
 
     #[test]

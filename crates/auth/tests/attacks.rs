@@ -376,7 +376,10 @@ async fn two_different_tokens_in_the_two_headers_are_refused() {
         .verify_headers(&headers)
         .await
         .expect_err("conflict");
-    assert_eq!(err, AuthError::ConflictingTokens);
+    assert_eq!(
+        err,
+        AuthError::ConflictingTokens("Authorization", "OIDC_access_token")
+    );
     assert_eq!(err.to_http().status, http::StatusCode::BAD_REQUEST);
     headers.insert("oidc_access_token", HeaderValue::from_str(&a).expect("hv"));
     s.verifier

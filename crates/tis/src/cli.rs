@@ -198,14 +198,70 @@ pub struct UpArgs {
     pub replica: Vec<String>,
 }
 
-#[derive(Debug, Args)]
+/// `tis serve <service> [--listen ADDR]`: one subcommand per entry of the services table, so
+/// that `tis serve reference --help` is Reference's own help (its `about`, its usage), not
+/// the help of `serve`.
+#[derive(Debug)]
 pub struct ServeArgs {
     /// The service to run.
-    #[arg(value_parser = crate::services::parser())]
     pub service: &'static Service,
     /// Listen address; port 0 picks a free port. Overrides `<service>.listen`.
-    #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
+}
+
+impl clap::FromArgMatches for ServeArgs {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        use clap::error::ErrorKind;
+        let (name, sub) = matches
+            .subcommand()
+            .ok_or_else(|| clap::Error::new(ErrorKind::MissingSubcommand))?;
+        let service = crate::services::named(name)
+            .ok_or_else(|| clap::Error::new(ErrorKind::InvalidSubcommand))?;
+        let listen = sub.get_one::<SocketAddr>("listen").copied();
+        Ok(ServeArgs { service, listen })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl Args for ServeArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        let services = crate::services::SERVICES.iter().map(|s| {
+            clap::Command::new(s.name)
+                .about(s.about)
+                .long_about(format!(
+                    "Run one instance of the {} service: {}. Its settings are the `[{}]` \
+                     section of the configuration.",
+                    s.name,
+                    s.about.to_lowercase(),
+                    s.name
+                ))
+                .arg(
+                    clap::Arg::new("listen")
+                        .long("listen")
+                        .value_name("ADDR")
+                        .value_parser(clap::value_parser!(SocketAddr))
+                        .help(format!(
+                            "Listen address; port 0 picks a free port. Overrides `{}.listen`",
+                            s.name
+                        )),
+                )
+        });
+        let names: Vec<&str> = crate::services::SERVICES.iter().map(|s| s.name).collect();
+        cmd.subcommand_required(true)
+            // The names in the usage line, so that a wrong one's error lists the right ones.
+            .override_usage(format!("tis serve <{}> [OPTIONS]", names.join("|")))
+            .subcommand_value_name("SERVICE")
+            .subcommand_help_heading("Services")
+            .subcommands(services)
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -225,8 +281,9 @@ pub struct IdpArgs {
     /// Listen address. Overrides `idp.listen` (default 127.0.0.1:8180).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
-    /// Write the demo realm (users admin, sensitive, trust.admin, observer; clients tis-ui
-    /// and etl; password `tis`) to `idp.realm_file` when it does not exist. Local mode only.
+    /// Write the demo realm (users admin, sensitive, trust.admin, observer, profile.admin;
+    /// clients tis-ui, tis-web and etl; password `tis`) to `idp.realm_file` when it does not
+    /// exist. Local mode only.
     #[arg(long)]
     pub demo: bool,
     #[command(subcommand)]
@@ -296,6 +353,36 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn each_service_prints_its_own_help() {
+        for s in crate::services::SERVICES {
+            let err = Cli::try_parse_from(["tis", "serve", s.name, "--help"])
+                .expect_err("--help stops parsing");
+            assert_eq!(err.kind(), clap::error::ErrorKind::DisplayHelp);
+            let help = err.to_string();
+            assert!(
+                help.contains(&format!("Usage: tis serve {} [OPTIONS]", s.name)),
+                "{help}"
+            );
+            assert!(help.contains(&format!("`{}.listen`", s.name)), "{help}");
+            assert!(help.contains(&format!("`[{}]` section", s.name)), "{help}");
+            for other in crate::services::SERVICES
+                .iter()
+                .filter(|o| o.name != s.name)
+            {
+                assert!(!help.contains(other.about), "{} in {help}", other.name);
+            }
+        }
+        let listen = Cli::try_parse_from(["tis", "serve", "tcs", "--listen", "127.0.0.1:0"]);
+        match listen.map(|c| c.command) {
+            Ok(Command::Serve(args)) => {
+                assert_eq!(args.service.name, "tcs");
+                assert_eq!(args.listen, Some("127.0.0.1:0".parse().expect("addr")));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -157,6 +157,10 @@ fn instance(
     }
 }
 
+/// The demo realm's users, as the banner lists them (a test checks them against the realm
+/// `tis_idp::realm::demo::demo_realm_file` writes).
+pub const DEMO_USERS: &str = "admin, sensitive, trust.admin, observer, profile.admin";
+
 /// Where everything is, for the person who typed `tis up`.
 pub fn print_banner(
     config: &Config,
@@ -164,6 +168,16 @@ pub fn print_banner(
     ready: &BTreeMap<String, super::Running>,
     took: Duration,
 ) {
+    eprintln!("{}", banner(config, layout, ready, took));
+}
+
+/// The text of [`print_banner`].
+pub fn banner(
+    config: &Config,
+    layout: &Layout,
+    ready: &BTreeMap<String, super::Running>,
+    took: Duration,
+) -> String {
     let mut by_service: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for r in ready.values().filter(|r| services::is_service(&r.service)) {
         by_service
@@ -222,9 +236,9 @@ pub fn print_banner(
     text.push_str(&format!(
         "\n  Log in:  TOKEN=$({token})\n\
          \x20 Try:     curl -H \"Authorization: Bearer $TOKEN\" http://{gateway}/reference/api/grades\n\
-         \x20          users: admin, sensitive, trust.admin, observer (password: tis); client: etl (secret: tis)\n\
+         \x20          users: {DEMO_USERS} (password: tis); client: etl (secret: tis)\n\
          \x20 Issuer:  {issuer}\n\
          \x20 Stop:    Ctrl-C\n"
     ));
-    eprintln!("{text}");
+    text
 }

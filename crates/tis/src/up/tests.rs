@@ -184,3 +184,38 @@ fn the_identity_providers_and_the_gateways_files_parse_back_with_their_settings(
     assert_eq!(gw.routes.len(), SERVICES.len());
     assert!(plan::wave(3, &config, &layout, &ready).is_empty());
 }
+
+#[test]
+fn the_banner_and_the_idp_help_name_every_demo_user() {
+    use clap::CommandFactory;
+    let realm = tis_idp::realm::demo::demo_realm_file().expect("demo realm");
+    let users: Vec<String> = realm
+        .realms
+        .iter()
+        .flat_map(|r| r.users.iter().map(|u| u.username.clone()))
+        .collect();
+    assert!(users.iter().any(|u| u == "profile.admin"), "{users:?}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let banner = plan::banner(
+        &config(dir.path()),
+        &layout(dir.path()),
+        &first_waves_ready(),
+        std::time::Duration::from_secs(1),
+    );
+    let mut cli = crate::cli::Cli::command();
+    let idp_help = cli
+        .find_subcommand_mut("idp")
+        .expect("tis idp")
+        .render_long_help()
+        .to_string();
+    for user in &users {
+        assert!(
+            banner.contains(user.as_str()),
+            "{user} not in the banner: {banner}"
+        );
+        assert!(
+            idp_help.contains(user.as_str()),
+            "{user} not in tis idp --help: {idp_help}"
+        );
+    }
+}
