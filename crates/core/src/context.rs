@@ -229,14 +229,18 @@ where
     let deadline = deadline_from(headers.get(DEADLINE), start);
     let ctx = RequestContext::new(request_id, trace, deadline);
     let probe = is_probe(req.uri().path());
-    let span = tracing::info_span!(
-        "request",
-        "trace.id" = %trace.trace_id_hex(),
-        "span.id" = %trace.span_id_hex(),
-        "http.request.id" = %ctx.request_id(),
-        "http.request.method" = %req.method(),
-        "url.path" = %req.uri().path(),
-    );
+    // Made with the context current, so that the trace exporter finds this hop's ids
+    // (`telemetry::traces`).
+    let span = CURRENT.sync_scope(ctx.clone(), || {
+        tracing::info_span!(
+            "request",
+            "trace.id" = %trace.trace_id_hex(),
+            "span.id" = %trace.span_id_hex(),
+            "http.request.id" = %ctx.request_id(),
+            "http.request.method" = %req.method(),
+            "url.path" = %req.uri().path(),
+        )
+    });
 
     let work = async move {
         match deadline {

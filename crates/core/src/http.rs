@@ -11,7 +11,8 @@
 //!   request context: request id, traceparent, TIS-Deadline, access log, TIS-Degraded
 //!     metrics per matched route
 //!       body limit (413 beyond it)
-//!         routes │ /health/live /health/ready /metrics │ 404 / 405 JSON fallbacks
+//!         handler span (only when traces are exported: telemetry::traces)
+//!           routes │ /health/live /health/ready /metrics │ 404 / 405 JSON fallbacks
 //! ```
 
 use std::any::Any;
@@ -53,6 +54,9 @@ pub fn standard(routes: Router, health: &Health, opts: Standard) -> Router {
     let mut router = routes.merge(health.router());
     if opts.metrics {
         router = router.route("/metrics", get(crate::metrics::handler));
+    }
+    if crate::telemetry::traces::enabled() {
+        router = router.layer(middleware::from_fn(crate::telemetry::traces::handler_span));
     }
     router
         .fallback(error::not_found)

@@ -20,13 +20,16 @@ pub struct TraceContext {
 pub const HEADER: &str = "traceparent";
 
 impl TraceContext {
-    /// A new trace, for a request that arrived without (valid) trace context.
+    /// A new trace, for a request that arrived without (valid) trace context. It is marked
+    /// sampled (flag `01`) when the trace exporter's ratio picks it
+    /// ([`crate::telemetry::traces::root_sampled`]; every trace when tracing is off here).
     pub fn new_root() -> Self {
+        let trace_id = nonzero_u128();
         TraceContext {
-            trace_id: nonzero_u128(),
+            trace_id,
             span_id: nonzero_u64(),
             parent_id: None,
-            flags: 0x01,
+            flags: u8::from(crate::telemetry::traces::root_sampled(trace_id)),
         }
     }
 

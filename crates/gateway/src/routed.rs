@@ -22,6 +22,7 @@ use metrics::{Counter, Histogram};
 use tis_auth::PRINCIPAL_HEADER;
 use tis_mesh::BoxError;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::proxy::{Peer, Proxy};
 use crate::routes::{Route, RouteTable};
@@ -86,22 +87,32 @@ impl Routed {
         // A route whose service signs its users in itself: nothing to verify or mint (the
         // client's `TIS-Principal` went with the inbound hygiene).
         if let Some(route) = route.filter(|r| r.public) {
-            let res = self.proxy.forward(req, Some(route), deadline, peer).await?;
+            let res = self.proxy.forward(req, Some(route), deadline, peer);
+            let res = res.instrument(step_span("gateway.proxy")).await?;
             return Ok(held.attach(res));
         }
-        let verified = self.authenticate.verify(req.headers(), deadline).await?;
-        let principal = self
-            .authorise
-            .authorise(req.headers(), &verified, deadline)
+        let verified = self.authenticate.verify(req.headers(), deadline);
+        let verified = verified
+            .instrument(step_span("gateway.authenticate"))
             .await?;
+        let principal = self.authorise.authorise(req.headers(), &verified, deadline);
+        let principal = principal.instrument(step_span("gateway.authorise")).await?;
         // No route: nothing to mint for; the proxy step answers 404.
         if let Some(route) = route {
-            let header = self.principal.header_for(&verified, &principal, route)?;
+            let header = step_span("gateway.principal")
+                .in_scope(|| self.principal.header_for(&verified, &principal, route))?;
             req.headers_mut().insert(PRINCIPAL_HEADER, header);
         }
-        let res = self.proxy.forward(req, route, deadline, peer).await?;
+        let res = self.proxy.forward(req, route, deadline, peer);
+        let res = res.instrument(step_span("gateway.proxy")).await?;
         Ok(held.attach(res))
     }
+}
+
+/// The span of one step that waits (a trace's child of the request): disabled, and free,
+/// unless traces are exported (`tis_core::telemetry::traces`).
+fn step_span(name: &'static str) -> tracing::Span {
+    tracing::debug_span!(target: tis_core::telemetry::traces::TARGET, "step", otel.name = name)
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@
 //! without being sent: an answer nobody waits for is load for nothing.
 //!
 //! Sitting below the retry layer, it stamps each try with what remains *then*, and it stops a
-//! retry that would start after the deadline.
+//! retry that would start after the deadline. Being once per try, it is also where a try's
+//! trace span starts (`mesh.try`, `tis_core::telemetry::traces`).
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -19,6 +20,8 @@ use http::HeaderValue;
 use tis_core::context::DEADLINE;
 use tokio::time::Instant;
 use tower::{Layer, Service};
+use tracing::Instrument;
+use tracing::instrument::Instrumented;
 
 use crate::error::{BoxError, DeadlineExceeded};
 use crate::outbound::{MeshRequest, Outbound};
@@ -60,7 +63,7 @@ where
 {
     type Response = S::Response;
     type Error = BoxError;
-    type Future = Either<Ready<Result<S::Response, BoxError>>, S::Future>;
+    type Future = Either<Ready<Result<S::Response, BoxError>>, Instrumented<S::Future>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         self.inner.poll_ready(cx)
@@ -79,7 +82,22 @@ where
             let ms = u64::try_from(left.as_millis()).unwrap_or(u64::MAX);
             req.headers_mut().insert(DEADLINE, HeaderValue::from(ms));
         }
-        Either::Right(self.inner.call(req))
+        // This try's span (exported when the trace is sampled): the upstream's request span
+        // hangs under it, through the `traceparent` it is sent with.
+        let span = tracing::debug_span!(
+            target: tis_core::telemetry::traces::TARGET,
+            "mesh.try",
+            otel.kind = "client",
+            "server.service" = &*self.service,
+            "http.request.method" = %req.method(),
+            "url.path" = req.uri().path(),
+        );
+        if let Some(parent) = tis_core::telemetry::traces::traceparent(&span)
+            && let Ok(v) = HeaderValue::from_str(&parent)
+        {
+            req.headers_mut().insert(tis_core::trace_context::HEADER, v);
+        }
+        Either::Right(self.inner.call(req).instrument(span))
     }
 }
 

@@ -8,6 +8,7 @@ use serde_json::Value as Json;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Column, Postgres, Row as _, Sqlite, TypeInfo, ValueRef};
+use tracing::Instrument;
 
 use crate::db::Row;
 use crate::error::{StoreError, classify};
@@ -264,9 +265,16 @@ pub(crate) async fn on_pg(
     text: String,
     values: Vec<Value>,
 ) -> Result<Outcome, StoreError> {
+    let span = statement_span("postgresql", kind, &text);
     match kind {
-        Kind::Fetch => pg_fetch(conn, text, values).await.map(Outcome::Rows),
-        Kind::Execute => pg_execute(conn, text, values).await.map(Outcome::Count),
+        Kind::Fetch => pg_fetch(conn, text, values)
+            .instrument(span)
+            .await
+            .map(Outcome::Rows),
+        Kind::Execute => pg_execute(conn, text, values)
+            .instrument(span)
+            .await
+            .map(Outcome::Count),
     }
 }
 
@@ -277,8 +285,31 @@ pub(crate) async fn on_sqlite(
     text: String,
     values: Vec<Value>,
 ) -> Result<Outcome, StoreError> {
+    let span = statement_span("sqlite", kind, &text);
     match kind {
-        Kind::Fetch => sqlite_fetch(conn, text, values).await.map(Outcome::Rows),
-        Kind::Execute => sqlite_execute(conn, text, values).await.map(Outcome::Count),
+        Kind::Fetch => sqlite_fetch(conn, text, values)
+            .instrument(span)
+            .await
+            .map(Outcome::Rows),
+        Kind::Execute => sqlite_execute(conn, text, values)
+            .instrument(span)
+            .await
+            .map(Outcome::Count),
     }
+}
+
+/// One statement's trace span (exported when the request's trace is sampled; disabled and
+/// free otherwise): the statement's text with its placeholders, never its values.
+fn statement_span(system: &'static str, kind: Kind, text: &str) -> tracing::Span {
+    tracing::debug_span!(
+        target: tis_core::telemetry::traces::TARGET,
+        "db.query",
+        otel.kind = "client",
+        "db.system.name" = system,
+        "db.operation.name" = match kind {
+            Kind::Fetch => "fetch",
+            Kind::Execute => "execute",
+        },
+        "db.query.text" = text,
+    )
 }

@@ -3,7 +3,8 @@
 //! ```toml
 //! mode = "local"          # or "production": no demo identities, no development shortcuts
 //! data_dir = ".tis"       # databases, keys and run files of `tis up`
-//! [log]                   # format = "json" | "pretty", level = "info"
+//! [log]                   # format = "auto" | "json" | "pretty", level = "info"
+//! [telemetry.traces]      # distributed traces over OTLP/HTTP: endpoint, sample_ratio…
 //! [up]                    # the supervisor
 //! [idp]                   # the development identity provider
 //! [reference]             # the Reference service (listen, database, principal keys)
@@ -35,6 +36,7 @@ pub struct Config {
     pub mode: Mode,
     pub data_dir: PathBuf,
     pub log: LogConfig,
+    pub telemetry: tis_core::telemetry::TelemetryConfig,
     pub up: UpConfig,
     pub token: TokenConfig,
     pub idp: tis_idp::IdpConfig,

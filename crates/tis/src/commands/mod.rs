@@ -31,7 +31,8 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         cli.command,
         Command::Token(_) | Command::Chaos(_) | Command::Ctl(_)
     ) {
-        tis_core::telemetry::init(&config.log, service).map_err(crate::config::InvalidConfig)?;
+        tis_core::telemetry::init_with(&config.log, &config.telemetry, service)
+            .map_err(crate::config::InvalidConfig)?;
     }
     // Each command's future is boxed: inlined, `run`'s future would be the sum of every
     // command's (the gateway's and `tis up`'s are deep), and computing its layout exceeded
