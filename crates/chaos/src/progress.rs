@@ -1,6 +1,7 @@
 //! What a person watching sees, on stderr (stdout is the report's): the phase, its clock,
-//! requests, success and degradation so far, and what `/api/status` says. On a terminal one
-//! line is rewritten in place; otherwise a plain line every few seconds.
+//! requests, success and degradation so far, and what `/api/status` says, on one line
+//! rewritten in place, on a terminal only (issue 18: quiet when not on one, as in CI and
+//! pipes, where the lines that stay, [`Progress::say`], tell the phases and actions).
 
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
@@ -73,6 +74,11 @@ impl Progress {
         }
     }
 
+    /// Whether the live line is shown: enabled, on a terminal.
+    fn live(&self) -> bool {
+        self.enabled && self.tty
+    }
+
     /// A line that stays (a phase starts, an action is done).
     pub fn say(&self, text: &str) {
         if !self.enabled {
@@ -93,14 +99,10 @@ impl Progress {
         phases: Vec<(String, Duration)>,
         mut stop: watch::Receiver<bool>,
     ) {
-        if !self.enabled {
+        if !self.live() {
             return;
         }
-        let every = if self.tty {
-            Duration::from_millis(500)
-        } else {
-            Duration::from_secs(5)
-        };
+        let every = Duration::from_millis(500);
         loop {
             tokio::select! {
                 _ = stop.changed() => break,
@@ -132,15 +134,42 @@ impl Progress {
                 l.status
             );
             let mut err = std::io::stderr().lock();
-            if self.tty {
-                let _ = write!(err, "\r\x1b[2K[{}] {line}", self.scenario);
-                let _ = err.flush();
-            } else {
-                let _ = writeln!(err, "[{}] {line}", self.scenario);
-            }
+            let _ = write!(err, "\r\x1b[2K[{}] {line}", self.scenario);
+            let _ = err.flush();
         }
-        if self.tty {
-            let _ = write!(std::io::stderr(), "\r\x1b[2K");
-        }
+        let _ = write!(std::io::stderr(), "\r\x1b[2K");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn off_a_terminal_the_live_line_is_not_shown_and_the_task_ends_at_once() {
+        let off = Progress {
+            enabled: true,
+            tty: false,
+            scenario: "s".into(),
+        };
+        assert!(!off.live());
+        let on = Progress {
+            tty: true,
+            ..off.clone()
+        };
+        assert!(on.live());
+        let quiet = Progress {
+            enabled: false,
+            ..on
+        };
+        assert!(!quiet.live());
+        // Off a terminal `run` returns without waiting for `stop` (nothing to draw).
+        let (_stop, rx) = watch::channel(false);
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            off.run(Arc::default(), Arc::default(), Vec::new(), rx),
+        )
+        .await
+        .expect("returns at once off a terminal");
     }
 }

@@ -711,15 +711,7 @@ pub fn table(r: &ScenarioReport) -> String {
         }
     }
     if let Some(w) = &r.writes {
-        let _ = writeln!(
-            out,
-            "  writes: {} creates acknowledged, {} lost, {} duplicated; {} unacknowledged ({} of them stored)",
-            w.acknowledged,
-            w.lost.len(),
-            w.duplicated.len(),
-            w.unacknowledged,
-            w.unacknowledged_stored
-        );
+        let _ = writeln!(out, "  writes: {}", w.summary());
     }
     let _ = writeln!(out, "  expectations:");
     for v in &r.verdicts {

@@ -112,6 +112,13 @@ async fn drive(
         .await
         .context("logging the demo users in")?;
     let ledger = Arc::new(Ledger::new());
+    if spec.mix.post_placements + spec.mix.place + spec.mix.close > 0 {
+        ledger
+            .placements
+            .prepare(&http, &endpoints.entry, &tokens.get(WRITER))
+            .await
+            .context("reading the demo posts and placements")?;
+    }
     let clock = Arc::new(Clock::default());
     let workload = Arc::new(Workload::new(
         http.clone(),
@@ -230,6 +237,12 @@ async fn drive(
         let mut check = ledger
             .check(&http, &endpoints.entry, &tokens.get(WRITER))
             .await?;
+        if spec.mix.place > 0 {
+            ledger
+                .placements
+                .check(&http, &endpoints.entry, &tokens.get(WRITER), &mut check)
+                .await?;
+        }
         check.problems = system.check_writes(&ledger.abbreviations()).await?;
         anyhow::Ok(check)
     }

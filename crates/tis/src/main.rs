@@ -12,10 +12,12 @@
 //! - `commands`: one module per command (`serve`, `idp`, `token`, `migrate`).
 //! - `up`: the `tis up` supervisor.
 //! - `supervised`: what a child process started by `tis up` does differently.
+//! - `progress`: a progress line on a terminal for long commands (`tis demo generate`).
 
 mod cli;
 mod commands;
 mod config;
+mod progress;
 mod services;
 mod supervised;
 mod up;

@@ -16,6 +16,7 @@ use askama::Template;
 
 use super::{ScenarioReport, Stats, fmt_ms, format_errors};
 use crate::scenario::action::Effect;
+use crate::workload::ledger::WriteCheck;
 
 /// The SVG's user units: the page scales it to its width.
 const WIDTH: f64 = 1000.0;
@@ -519,16 +520,7 @@ fn view(r: &ScenarioReport) -> ScenarioView {
         writes: r
             .writes
             .as_ref()
-            .map(|w| {
-                format!(
-                    "{} creates acknowledged, {} lost, {} duplicated; {} unacknowledged ({} of them stored)",
-                    w.acknowledged,
-                    w.lost.len(),
-                    w.duplicated.len(),
-                    w.unacknowledged,
-                    w.unacknowledged_stored
-                )
-            })
+            .map(WriteCheck::summary)
             .unwrap_or_else(|| "not checked".to_owned()),
         kept: r.kept.clone().unwrap_or_default(),
     }

@@ -202,6 +202,12 @@ pub struct Mix {
     pub person: u32,
     /// TCS: a person's contact details read and written back (a keyed write).
     pub contact: u32,
+    /// TCS: a post's placements.
+    pub post_placements: u32,
+    /// TCS: a placement created with an Idempotency-Key (1 in 4 sent twice with it).
+    pub place: u32,
+    /// TCS: a current placement closed (ends yesterday), with an Idempotency-Key.
+    pub close: u32,
 }
 
 impl Default for Mix {
@@ -218,6 +224,9 @@ impl Default for Mix {
             people: 0,
             person: 0,
             contact: 0,
+            post_placements: 0,
+            place: 0,
+            close: 0,
         }
     }
 }
@@ -235,6 +244,9 @@ impl Mix {
             + self.people
             + self.person
             + self.contact
+            + self.post_placements
+            + self.place
+            + self.close
     }
 }
 

@@ -5,9 +5,8 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use serde::Serialize;
 
 #[derive(Default)]
@@ -16,9 +15,11 @@ struct Entries {
     unacknowledged: Vec<String>,
 }
 
-/// The creates of one run. Abbreviations are `<prefix><n>`, the prefix random per run.
+/// The creates of one run. Abbreviations are `<prefix><n>`, the prefix random per run; the
+/// placements' tags `<prefix>-P<n>`.
 pub struct Ledger {
     prefix: String,
+    pub placements: super::placements::Placements,
     next: AtomicU64,
     entries: Mutex<Entries>,
 }
@@ -27,6 +28,9 @@ pub struct Ledger {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct WriteCheck {
     pub acknowledged: usize,
+    /// Of those, TCS placements (the rest are Reference grades).
+    #[serde(default)]
+    pub placements: usize,
     /// Creates that failed (or whose answer was lost) and so may or may not exist.
     pub unacknowledged: usize,
     /// Of those, how many exist (once): the write happened, the answer did not arrive.
@@ -43,6 +47,23 @@ impl WriteCheck {
     pub fn ok(&self) -> bool {
         self.lost.is_empty() && self.duplicated.is_empty() && self.problems.is_empty()
     }
+
+    /// One line: what was acknowledged, lost, doubled, and what became of the rest.
+    pub fn summary(&self) -> String {
+        let placements = if self.placements > 0 {
+            format!(" ({} of them placements)", self.placements)
+        } else {
+            String::new()
+        };
+        format!(
+            "{} creates acknowledged{placements}, {} lost, {} duplicated; {} unacknowledged ({} of them stored)",
+            self.acknowledged,
+            self.lost.len(),
+            self.duplicated.len(),
+            self.unacknowledged,
+            self.unacknowledged_stored
+        )
+    }
 }
 
 impl Ledger {
@@ -50,8 +71,10 @@ impl Ledger {
         let tag: String = (0..4)
             .map(|_| fastrand::char('A'..='Z'))
             .collect::<String>();
+        let prefix = format!("CX{tag}");
         Ledger {
-            prefix: format!("CX{tag}"),
+            placements: super::placements::Placements::new(&prefix),
+            prefix,
             next: AtomicU64::new(1),
             entries: Mutex::new(Entries::default()),
         }
@@ -150,30 +173,9 @@ impl Ledger {
                 "{entry}/reference/api/grades?searchQuery={}&size={size}&page={page}&sort=id,asc",
                 self.prefix
             );
-            let mut attempt = 0;
-            let rows: Vec<serde_json::Value> = loop {
-                attempt += 1;
-                let res = http
-                    .get(&url)
-                    .bearer_auth(token)
-                    .timeout(Duration::from_secs(10))
-                    .send()
-                    .await;
-                match res {
-                    Ok(r) if r.status().is_success() => {
-                        break r.json().await.context("reading back our grades")?;
-                    }
-                    Ok(r) if attempt >= 10 => {
-                        bail!(
-                            "reading back our grades: {} {}",
-                            r.status(),
-                            r.text().await.unwrap_or_default()
-                        )
-                    }
-                    Err(e) if attempt >= 10 => return Err(e).context("reading back our grades"),
-                    _ => tokio::time::sleep(Duration::from_millis(500)).await,
-                }
-            };
+            let rows = super::placements::get(http, &url, token)
+                .await
+                .context("reading back our grades")?;
             // The API may cap the page size below ours: stop at an empty page, not a short one.
             if rows.is_empty() {
                 break;

@@ -15,9 +15,14 @@
 //! | `people` | `GET /tcs/api/people?searchQuery=…&size=20` (a surname's first letters) | a TCS reader | `tcs.read` |
 //! | `person` | `GET /tcs/api/people/{id}` (the whole record) | `admin` or `sensitive` | `tcs.read` |
 //! | `contact` | `GET /tcs/api/contact-details/{id}`, then `PUT /tcs/api/contact-details` with a new email and title (`DR` ⇄ `MR`, checked with Reference) + `Idempotency-Key` | `etl` | `tcs.write` |
+//! | `postplacements` | `GET /tcs/api/posts/{id}/placements` (a demo post's) | `admin` or `sensitive` | `tcs.read` |
+//! | `place` | `POST /tcs/api/placements` + `Idempotency-Key`: a demo trainee in a demo post for a day of its own after 2060; 1 in 4 sent again with the same key once answered, which must answer the same placement | `etl` | `tcs.write` |
+//! | `close` | `PUT /tcs/api/placements/{id}/close` + `Idempotency-Key`, a current demo placement (each once) | `etl` | `tcs.write` |
 //!
-//! The TCS journeys work on `tis up`'s demo trainees (ids 1 to 3,000); their weights are zero
-//! in the default mix, so that scenarios written before TCS judge the same requests.
+//! The TCS journeys work on `tis up`'s demo trainees (ids 1 to 3,000), posts and placements
+//! (read before the load: [`placements::Placements::prepare`]); their weights are zero in the
+//! default mix, so that scenarios written before TCS judge the same requests. Every
+//! acknowledged placement create is read back at the end, as the grades are ([`placements`]).
 //!
 //! Retries, as a careful client does them: a request that never reached a server (a refused
 //! or reset connection) is retried for `connect_retry_for` (a login for 300 ms); a keyed write is retried with
@@ -25,6 +30,7 @@
 //! request's latency is the whole time, retries included.
 
 pub mod ledger;
+pub mod placements;
 pub mod tokens;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -58,10 +64,13 @@ pub enum Journey {
     People,
     Person,
     Contact,
+    PostPlacements,
+    Place,
+    Close,
 }
 
 impl Journey {
-    pub const ALL: [Journey; 11] = [
+    pub const ALL: [Journey; 14] = [
         Journey::List,
         Journey::Search,
         Journey::Filter,
@@ -73,6 +82,9 @@ impl Journey {
         Journey::People,
         Journey::Person,
         Journey::Contact,
+        Journey::PostPlacements,
+        Journey::Place,
+        Journey::Close,
     ];
 
     /// The request group expectations select on (`<service>.<kind>`).
@@ -82,8 +94,8 @@ impl Journey {
             Journey::Userinfo => "profile.read",
             Journey::Create | Journey::Update => "reference.write",
             Journey::Login => "idp.login",
-            Journey::People | Journey::Person => "tcs.read",
-            Journey::Contact => "tcs.write",
+            Journey::People | Journey::Person | Journey::PostPlacements => "tcs.read",
+            Journey::Contact | Journey::Place | Journey::Close => "tcs.write",
         }
     }
 
@@ -100,6 +112,9 @@ impl Journey {
             Journey::People => mix.people,
             Journey::Person => mix.person,
             Journey::Contact => mix.contact,
+            Journey::PostPlacements => mix.post_placements,
+            Journey::Place => mix.place,
+            Journey::Close => mix.close,
         }
     }
 
@@ -387,18 +402,7 @@ impl Workload {
                 };
                 let key = uuid::Uuid::new_v4().to_string();
                 let url = format!("{api}/grades");
-                let result = self
-                    .send(
-                        || {
-                            self.http
-                                .request(method.clone(), &url)
-                                .bearer_auth(self.tokens.get(WRITER))
-                                .header("Idempotency-Key", &key)
-                                .json(&body)
-                        },
-                        keyed,
-                    )
-                    .await;
+                let result = self.keyed(method, &url, &key, Some(&body), keyed).await;
                 if let Some(abbreviation) = abbreviation {
                     let id = result
                         .ok
@@ -429,6 +433,15 @@ impl Workload {
                 let n = self.rng(|r| r.u32(..));
                 (WRITER, true, self.update_contact(id, n, keyed).await)
             }
+            Journey::PostPlacements => {
+                let user = self.rng(|r| TCS_READERS[r.usize(0..2)]);
+                let post = self.rng(|r| self.ledger.placements.post(r));
+                let id = post.map_or(1, |p| p.id);
+                let url = format!("{}/tcs/api/posts/{id}/placements", self.entry);
+                (user, true, self.get(user, &url, connect).await)
+            }
+            Journey::Place => (WRITER, true, self.place(keyed).await),
+            Journey::Close => (WRITER, true, self.close(keyed).await),
             Journey::Login => {
                 let user = self.reader();
                 let url = tokens::token_endpoint(&self.issuer);
@@ -503,19 +516,105 @@ impl Workload {
         body["title"] = title.into();
         let key = uuid::Uuid::new_v4().to_string();
         let mut written = self
-            .send(
-                || {
-                    self.http
-                        .put(&api)
-                        .bearer_auth(self.tokens.get(WRITER))
-                        .header("Idempotency-Key", &key)
-                        .json(&body)
-                },
-                retry,
-            )
+            .keyed(reqwest::Method::PUT, &api, &key, Some(&body), retry)
             .await;
         written.attempts += read.attempts;
         written
+    }
+
+    /// A keyed write of `body` with `method` to `url` as the writer (retried as `retry` says,
+    /// with the same key).
+    async fn keyed(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        key: &str,
+        body: Option<&serde_json::Value>,
+        retry: Retry,
+    ) -> Answer {
+        self.send(
+            || {
+                let req = self
+                    .http
+                    .request(method.clone(), url)
+                    .bearer_auth(self.tokens.get(WRITER))
+                    .header("Idempotency-Key", key);
+                match body {
+                    Some(b) => req.json(b),
+                    None => req,
+                }
+            },
+            retry,
+        )
+        .await
+    }
+
+    /// A new placement of a demo trainee in a demo post, on a day of its own; recorded for
+    /// the read-back. One in four, once answered, is sent again with the same key (as a
+    /// client whose answer was lost would): it must answer the same placement.
+    async fn place(&self, retry: Retry) -> Answer {
+        let Some(post) = self.rng(|r| self.ledger.placements.post(r)) else {
+            return Answer::failed(0, None, "no_posts", "no demo posts were read".into());
+        };
+        let trainee = self.rng(|r| r.u32(1..=DEMO_PEOPLE));
+        let (tag, day) = self.ledger.placements.next();
+        let body = serde_json::json!({
+            "traineeId": trainee,
+            "postId": post.id,
+            "siteId": post.site_id,
+            "siteCode": post.site_code,
+            "gradeId": post.grade_id,
+            "gradeAbbreviation": post.grade_code,
+            "placementType": "IN_POST",
+            "dateFrom": day,
+            "dateTo": day,
+            "wholeTimeEquivalent": 1.0,
+            "trainingDescription": tag,
+        });
+        let key = uuid::Uuid::new_v4().to_string();
+        let url = format!("{}/tcs/api/placements", self.entry);
+        let mut answer = self
+            .keyed(reqwest::Method::POST, &url, &key, Some(&body), retry)
+            .await;
+        let id_of = |a: &Answer| {
+            a.ok.then(|| serde_json::from_slice::<serde_json::Value>(&a.body).ok())
+                .flatten()
+                .and_then(|v| v["id"].as_i64())
+        };
+        let Some(id) = id_of(&answer) else {
+            self.ledger.placements.unacknowledged(tag);
+            return answer;
+        };
+        self.ledger.placements.acknowledged(tag.clone(), id);
+        if self.rng(|r| r.u8(0..4)) == 0 {
+            let again = self
+                .keyed(reqwest::Method::POST, &url, &key, Some(&body), retry)
+                .await;
+            answer.attempts += again.attempts;
+            match id_of(&again) {
+                Some(other) if other != id => self.ledger.placements.replayed_elsewhere(format!(
+                    "placement {tag}: sent again with its key, answered id {other}, not {id}"
+                )),
+                Some(_) => {}
+                // The second answer failed: the request counts as failed, the placement
+                // stays acknowledged (the first answer said so).
+                None => return again,
+            }
+        }
+        answer
+    }
+
+    /// A current demo placement closed (each once; without one left, a post's placements
+    /// are read instead).
+    async fn close(&self, retry: Retry) -> Answer {
+        let Some(id) = self.rng(|r| self.ledger.placements.to_close(r)) else {
+            let url = format!("{}/tcs/api/posts/1/placements", self.entry);
+            return self.get(WRITER, &url, retry).await;
+        };
+        let key = uuid::Uuid::new_v4().to_string();
+        let url = format!("{}/tcs/api/placements/{id}/close", self.entry);
+        self.keyed(reqwest::Method::PUT, &url, &key, None, retry)
+            .await
     }
 
     async fn get(&self, user: &'static str, url: &str, retry: Retry) -> Answer {
@@ -708,6 +807,9 @@ mod tests {
             people: 0,
             person: 1,
             contact: 0,
+            post_placements: 0,
+            place: 0,
+            close: 0,
         };
         let picked: Vec<Journey> = (0..mix.total()).map(|r| Journey::pick(&mix, r)).collect();
         assert_eq!(

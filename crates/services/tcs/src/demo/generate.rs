@@ -28,6 +28,13 @@ mod posts;
 /// Rows per multi-row `INSERT`.
 const BATCH: usize = 250;
 
+/// Told how far generation is: the step (`posts`, `people`, `list rows`, `placements`,
+/// `placed list rows`), what of it is done, and its whole (for a progress bar and an ETA).
+pub type Progress<'a> = &'a (dyn Fn(&'static str, usize, usize) + Send + Sync);
+
+/// A [`Progress`] that tells nobody.
+pub fn no_progress(_: &'static str, _: usize, _: usize) {}
+
 /// What to generate.
 #[derive(Debug, Clone, Copy)]
 pub struct Plan {
@@ -193,10 +200,20 @@ async fn catalogue(tx: &mut Tx) -> Result<Vec<(i64, usize, usize)>, StoreError> 
 
 /// Writes the catalogue and `plan.people` people into empty tables, in one transaction per
 /// few thousand people (the caller commits `tx`'s last part). Returns the rows written.
-pub async fn generate(tx: &mut Tx, plan: Plan) -> Result<usize, StoreError> {
+pub async fn generate(
+    tx: &mut Tx,
+    plan: Plan,
+    progress: Progress<'_>,
+) -> Result<usize, StoreError> {
     let programmes = catalogue(tx).await?;
-    let mut written =
-        posts::generate(tx, &programmes, posts::count(plan.people), plan.today).await?;
+    let mut written = posts::generate(
+        tx,
+        &programmes,
+        posts::count(plan.people),
+        plan.today,
+        progress,
+    )
+    .await?;
     let mut person = Table::new(
         "INSERT INTO person (id, added_date, amended_date, role, status, public_health_number, regulator, created_owner)",
         8,
@@ -489,6 +506,7 @@ pub async fn generate(tx: &mut Tx, plan: Plan) -> Result<usize, StoreError> {
             ] {
                 t.flush(tx).await?;
             }
+            progress("people", i + 1, plan.people);
         }
     }
     // Explicit ids leave PostgreSQL's sequences behind: move them past the rows written.
@@ -507,10 +525,13 @@ pub async fn generate(tx: &mut Tx, plan: Plan) -> Result<usize, StoreError> {
             .await?;
         }
     }
-    for id in 1..=plan.people as i64 {
-        crate::people::refresh::refresh(tx, id, plan.today, true).await?;
+    for id in 1..=plan.people {
+        crate::people::refresh::refresh(tx, id as i64, plan.today, true).await?;
+        if id % 1_000 == 0 || id == plan.people {
+            progress("list rows", id, plan.people);
+        }
     }
-    written += placements::generate(tx, plan.today).await?;
+    written += placements::generate(tx, plan.today, progress).await?;
     Ok(written + plan.people)
 }
 

@@ -22,6 +22,15 @@ pub async fn seed(db: &Db) -> Result<usize, StoreError> {
 
 /// [`seed`] with `people` trainees.
 pub async fn seed_with(db: &Db, people: usize) -> Result<usize, StoreError> {
+    seed_with_progress(db, people, &generate::no_progress).await
+}
+
+/// [`seed_with`], telling `progress` how far it is.
+pub async fn seed_with_progress(
+    db: &Db,
+    people: usize,
+    progress: generate::Progress<'_>,
+) -> Result<usize, StoreError> {
     let mut tx = db.begin().await?;
     let existing = tx
         .fetch_one(Sql::new("SELECT COUNT(*) AS n FROM programme"))
@@ -41,6 +50,7 @@ pub async fn seed_with(db: &Db, people: usize) -> Result<usize, StoreError> {
             seed: DEMO_SEED,
             today: generate::today(),
         },
+        progress,
     )
     .await?;
     tx.commit().await?;

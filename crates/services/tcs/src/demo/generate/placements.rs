@@ -66,7 +66,11 @@ fn years(start: Date, end: Date) -> Vec<(i32, Date, Date)> {
 }
 
 /// Writes the demo placements of every membership in the database; returns the rows written.
-pub async fn generate(tx: &mut Tx, today: Date) -> Result<usize, StoreError> {
+pub async fn generate(
+    tx: &mut Tx,
+    today: Date,
+    progress: super::Progress<'_>,
+) -> Result<usize, StoreError> {
     let memberships: Vec<Membership> = tx
         .fetch_all(Sql::new(
             r#"SELECT pm.person_id AS "personId", pm.programme_id AS "programmeId", pm.programme_start_date AS "programmeStartDate", pm.programme_end_date AS "programmeEndDate" FROM programme_membership pm ORDER BY pm.person_id, pm.programme_start_date, pm.uuid"#,
@@ -152,7 +156,14 @@ pub async fn generate(tx: &mut Tx, today: Date) -> Result<usize, StoreError> {
         }
     }
     let rows = placement.rows.len() + specialty.rows.len();
-    placement.flush(tx).await?;
+    // In parts, to tell how far it is.
+    let (total, step) = (placement.rows.len(), 20 * super::BATCH);
+    let all = std::mem::take(&mut placement.rows);
+    for (k, part) in all.chunks(step).enumerate() {
+        placement.rows = part.to_vec();
+        placement.flush(tx).await?;
+        progress("placements", k * step + part.len(), total);
+    }
     specialty.flush(tx).await?;
     if tx.backend() == tis_store::Backend::Postgres {
         tx.execute(Sql::new(
@@ -166,11 +177,19 @@ pub async fn generate(tx: &mut Tx, today: Date) -> Result<usize, StoreError> {
         "INSERT INTO person_trust (person_id, trust_id, trust_code) SELECT DISTINCT pl.trainee_id, pt.trust_id, pt.trust_code FROM placement pl JOIN post_trust pt ON pt.post_id = pl.post_id",
     ))
     .await?;
-    for person in people {
+    let total = people.len() + current_posts.len();
+    for (k, person) in people.into_iter().enumerate() {
         crate::placements::refresh_person(tx, person, today).await?;
+        if k % 1_000 == 0 {
+            progress("placed list rows", k, total);
+        }
     }
-    for post in current_posts {
+    let done = total - current_posts.len();
+    for (k, post) in current_posts.into_iter().enumerate() {
         crate::placements::refresh_post(tx, post, today).await?;
+        if k % 1_000 == 0 || done + k + 1 == total {
+            progress("placed list rows", done + k + 1, total);
+        }
     }
     Ok(rows)
 }

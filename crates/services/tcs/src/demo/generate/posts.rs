@@ -274,6 +274,7 @@ pub async fn generate(
     programmes: &[(i64, usize, usize)],
     count: usize,
     today: Date,
+    progress: super::Progress<'_>,
 ) -> Result<usize, StoreError> {
     let mut post = Table::new(
         "INSERT INTO post (id, national_post_number, status, owner, post_family, employing_body_id, training_body_id, training_description, local_post_number, bypass_npn_generation)",
@@ -404,6 +405,7 @@ pub async fn generate(
             ] {
                 t.flush(tx).await?;
             }
+            progress("posts", i + 1, count);
         }
     }
     if tx.backend() == tis_store::Backend::Postgres {
