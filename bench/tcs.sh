@@ -8,6 +8,8 @@
 #   MIXES="name gmc" BACKENDS=sqlite PEOPLE=20000 bench/tcs.sh
 #   EXPLAIN=1 bench/tcs.sh                # also print each mix's query plan (see below)
 #   UP_ENV="MALLOC_ARENA_MAX=2" bench/tcs.sh   # environment for `tis up` and its instances
+#   TCS_DB=/path/tcs.db BACKENDS=sqlite bench/tcs.sh   # a copy of that SQLite data set instead of
+#                                         # generating one (e.g. one kept with KEEP=1)
 #
 # For each backend: PEOPLE trainees with `tis demo generate` into TCS's database before `tis up`
 # starts (so `tis up` seeds nothing more): the data folder's tcs.db, or on PostgreSQL database
@@ -182,7 +184,12 @@ run_backend() {
     else
         url="sqlite://$WORK/$name/.tis/tcs.db"
     fi
-    (cd "$WORK/$name" && TIS_LOG__LEVEL=warn "$TIS" demo generate --people "$PEOPLE" --database-url "$url") 2>&1 | tail -n 1
+    if [ "$name" = sqlite ] && [ -n "${TCS_DB:-}" ]; then
+        cp "$TCS_DB" "$WORK/$name/.tis/tcs.db"
+        echo "a copy of $TCS_DB"
+    else
+        (cd "$WORK/$name" && TIS_LOG__LEVEL=warn "$TIS" demo generate --people "$PEOPLE" --database-url "$url") 2>&1 | tail -n 1
+    fi
     [ "$name" = postgres ] && psql_tcs -c 'ANALYZE'
     local counted="SELECT (SELECT COUNT(*) FROM post), (SELECT COUNT(*) FROM placement)"
     if [ "$name" = postgres ]; then
