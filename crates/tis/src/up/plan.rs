@@ -109,6 +109,8 @@ fn gateway(config: &Config, layout: &Layout, issuer: &str) -> Planned {
     gw.drain.drain_delay = config.up.drain_delay;
     // A restarted gateway starts with the instances it had, not an empty registry.
     gw.registry_file = Some(layout.registry_file());
+    // The status page's history outlives a restart of the gateway.
+    gw.status_history.file = Some(layout.data_dir.join("status-history.jsonl"));
     Planned {
         name: GATEWAY.into(),
         service: GATEWAY.into(),
