@@ -135,3 +135,40 @@ impl Config {
         Ok(config)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_file(text: &str) -> Result<Config, tis_core::config::ConfigError> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("tis.toml");
+        std::fs::write(&path, text).expect("write tis.toml");
+        tis_core::config::load(Some(&path))
+    }
+
+    /// The Profile client's default discovery is `{ kind = "registry" }` and the file is merged
+    /// onto it: a DNS discovery in the file must replace it, not pick up its keys.
+    #[test]
+    fn a_dns_discovery_replaces_a_registry_default_and_a_misspelt_key_still_fails() {
+        let cfg = load_file(
+            "[gateway.profiles.client]\n\
+             discovery = { kind = \"dns\", host = \"profile.tis.svc.cluster.local\", port = 8080 }\n",
+        )
+        .expect("a DNS discovery is accepted");
+        assert_eq!(
+            cfg.gateway.profiles.client.discovery,
+            tis_gateway::DiscoveryConfig::Dns {
+                host: "profile.tis.svc.cluster.local".into(),
+                port: 8080
+            }
+        );
+        let err = load_file(
+            "[gateway.profiles.client]\n\
+             discovery = { kind = \"dns\", hots = \"profile.tis.svc.cluster.local\", port = 8080 }\n",
+        )
+        .expect_err("a misspelt key is refused")
+        .to_string();
+        assert!(err.contains("hots"), "{err}");
+    }
+}

@@ -33,9 +33,11 @@ pub enum DiscoveryConfig {
         addrs: Vec<SocketAddr>,
     },
     /// This process's local registry (the gateway's, fed by `tis up` through its admin API).
-    /// The name defaults to the service's.
+    /// The name defaults to the service's. (An absent name is not written out either: the
+    /// configuration's defaults are serialized and the file merged onto them key by key, so a
+    /// `name` left there would be refused by the kind the file chose, e.g. `dns`.)
     Registry {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         name: Option<String>,
     },
     /// A registry served over HTTP (`GET url` → `{"service":{"instance":"addr"}}`, as the
@@ -43,7 +45,7 @@ pub enum DiscoveryConfig {
     /// service's.
     Remote {
         url: String,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         name: Option<String>,
         #[serde(default = "default_poll", with = "humantime_serde")]
         interval: Duration,
@@ -188,5 +190,22 @@ mod tests {
             assert_eq!(w.d.validate().is_ok(), ok, "{text}");
         }
         assert!(toml::from_str::<W>(r#"d = { kind = "static", adrs = [] }"#).is_err());
+    }
+
+    /// Layered configuration serializes a default and merges the file's table onto it key by
+    /// key: a default's keys that no other kind knows must not be written out.
+    #[test]
+    fn a_default_without_values_writes_only_its_kind() {
+        for d in [
+            DiscoveryConfig::default(),
+            DiscoveryConfig::Registry { name: None },
+        ] {
+            let v = serde_json::to_value(&d).unwrap();
+            assert_eq!(v.as_object().unwrap().len(), 1, "{v}");
+        }
+        let named = DiscoveryConfig::Registry {
+            name: Some("profile".into()),
+        };
+        assert_eq!(serde_json::to_value(&named).unwrap()["name"], "profile");
     }
 }
