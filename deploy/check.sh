@@ -3,7 +3,11 @@
 #   1. `kubectl kustomize` renders every overlay;
 #   2. every core object validates with kubernetes-validate (its bundled schemas, strict), every
 #      CloudNativePG / Prometheus Operator object against the vendored CRD schemas;
-#   3. checkov passes on the rendered output (skips justified in deploy/checkov.yaml);
+#   3. the PrometheusRule tis-slo is deploy/prometheus/slo-rules.yml's rules (generated, not
+#      stale), and promtool accepts every PrometheusRule's rules as rendered; the
+#      NetworkPolicies allow exactly the connections the rendered configuration needs
+#      (deploy/netpol_check.py);
+#      checkov passes on the rendered output (skips justified in deploy/checkov.yaml);
 #   4. the image builds from the given `tis` with deploy/image/build.sh (no base image pulled);
 #   5. the local overlay runs: the identity provider, every service and the gateway as separate
 #      podman containers with the rendered arguments, environment and tis.toml, and a request
@@ -13,7 +17,7 @@
 #
 #   deploy/check.sh [TIS_BINARY]      (default target/debug/tis)
 #
-# Needs kubectl, podman + runc, openssl, PostgreSQL's server binaries, python3 (venv): CI
+# Needs kubectl, podman + runc, openssl, promtool, PostgreSQL's server binaries, python3 (venv): CI
 # installs them (.ci/run). A missing tool is a failure, never a skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +26,7 @@ crds=${TIS_CRD_DIR:-deploy/vendor/kubernetes-crds}
 venv=${TIS_DEPLOY_VENV:-/tmp/tis-deploy-venv}
 log() { printf '\n--> %s\n' "$*"; }
 
-for tool in kubectl podman runc openssl python3; do
+for tool in kubectl podman runc openssl python3 promtool; do
     command -v "$tool" >/dev/null || { echo "deploy/check.sh: $tool is not installed" >&2; exit 1; }
 done
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "deploy/check.sh: PostgreSQL's server binaries are not installed" >&2; exit 1; }
@@ -50,8 +54,30 @@ done
 log "schemas: kubernetes-validate and the vendored CRDs"
 "$py" deploy/validate.py "$crds" "$out"/*.yaml
 
+log "NetworkPolicies against the configuration (both ways)"
+"$py" deploy/netpol_check.py "$out"/*.yaml | grep -v '^ok '
+
 log "checkov"
 "$venv/bin/checkov" --config-file deploy/checkov.yaml -d "$out"
+
+log "Prometheus rules: the SLO rules as shipped, and every PrometheusRule's PromQL"
+# deploy/prometheus/slo-rules.yml is the one file of SLO rules (promtool tests it in
+# deploy/prometheus/check.sh); the manifests carry it as the PrometheusRule tis-slo, generated.
+"$py" deploy/prometheus/to-prometheusrule.py --check
+"$py" - "$out" "$out"/*.yaml <<'PY'
+import os, sys, yaml
+out, files = sys.argv[1], sys.argv[2:]
+source = yaml.safe_load(open("deploy/prometheus/slo-rules.yml"))["groups"]
+for path in files:
+    docs = [d for d in yaml.safe_load_all(open(path)) if d and d["kind"] == "PrometheusRule"]
+    slo = [d for d in docs if d["metadata"]["name"] == "tis-slo"]
+    if len(slo) != 1 or slo[0]["spec"]["groups"] != source:
+        sys.exit(f"{path}: no PrometheusRule tis-slo with exactly the rules of deploy/prometheus/slo-rules.yml")
+    name = os.path.basename(path).removesuffix(".yaml")
+    with open(os.path.join(out, f"{name}.rules.yml"), "w") as f:
+        yaml.safe_dump({"groups": [g for d in docs for g in d["spec"]["groups"]]}, f)
+PY
+promtool check rules "$out"/*.rules.yml
 
 log "image from $bin"
 image=$(awk '$1 == "image:" { print $2 }' "$out/local.yaml" | sort -u)

@@ -184,9 +184,9 @@ class Rewriter:
                 # Service selects no pod, as for an idle green pool).
                 return {"kind": "static", "addrs": addrs}
             if node.get("kind") == "srv" and "name" in node:
-                # _<port name>._<proto>.<service>…: the gateway's local registry stands in
-                # (a static list cannot replace it: the table's default has a `name`, which
-                # `static` refuses), loaded from gateway.registry_file.
+                # _<port name>._<proto>.<service>…: the gateway's local registry stands in,
+                # loaded from gateway.registry_file (SRV names a port by name; the overlays
+                # use `dns` today, this keeps an `srv` discovery runnable).
                 port_name, _, host = node["name"].split(".", 2)
                 service = host.split(".")[0]
                 self.registry[service] = self.service_port(host, port_name.lstrip("_"))
