@@ -315,7 +315,10 @@ macro_rules! entity {
         }
         $(
             $(#[$fmeta:meta])*
-            $field:ident $json:literal : $ty:ty => $col:literal ($kind:expr) $(. $m:ident ( $($a:expr),* ))* ;
+            // `$json` is a `tt`, not a `literal`: a `literal` fragment reaches utoipa's derive
+            // wrapped in an invisible group, so its `#[serde(rename = $json)]` was ignored and
+            // the OpenAPI document named fields in snake_case (serde itself renamed them).
+            $field:ident $json:tt : $ty:ty => $col:literal ($kind:expr) $(. $m:ident ( $($a:expr),* ))* ;
         )*
     ) => {
         $(#[$meta])*

@@ -38,6 +38,27 @@ pub struct PersonRef {
     pub id: Option<i64>,
 }
 
+/// The person of a programme membership: the original's `ProgrammeMembershipMapper` filled
+/// its nested `PersonDTO` with the person's own fields (not their records). Only `id` is read
+/// from a body; the rest is answered.
+#[derive(
+    Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct MembershipPersonDto {
+    pub id: Option<i64>,
+    pub intrepid_id: Option<String>,
+    pub added_date: Option<String>,
+    pub amended_date: Option<String>,
+    pub role: Option<String>,
+    pub status: Option<String>,
+    pub comments: Option<String>,
+    pub inactive_date: Option<String>,
+    pub inactive_notes: Option<String>,
+    pub public_health_number: Option<String>,
+    pub regulator: Option<String>,
+}
+
 /// Today, as memberships are measured against it.
 pub fn today() -> time::Date {
     time::OffsetDateTime::now_utc().date()

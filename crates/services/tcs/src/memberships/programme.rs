@@ -46,7 +46,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{
-    PersonRef, alert, answer, bounded, date, item_errors, now, number, person_in_scope, today,
+    MembershipPersonDto, alert, answer, bounded, date, item_errors, now, number, person_in_scope,
+    today,
 };
 use crate::catalogue::TrainingNumberDto;
 use crate::domain::scope::Scope;
@@ -110,8 +111,8 @@ pub struct ProgrammeMembershipDto {
     pub uuid: Option<String>,
     /// Required: SUBSTANTIVE, LAT, FTSTA, MILITARY, VISITOR or ACADEMIC.
     pub programme_membership_type: Option<String>,
-    /// Required: `{"id": …}`.
-    pub person: Option<PersonRef>,
+    /// Required: `{"id": …}` (answered with the person's own fields, as the original).
+    pub person: Option<MembershipPersonDto>,
     pub rotation: Option<RotationDto>,
     pub programme_start_date: Option<String>,
     pub programme_end_date: Option<String>,
@@ -126,12 +127,31 @@ pub struct ProgrammeMembershipDto {
     pub training_number: Option<TrainingNumberDto>,
     pub amended_date: Option<String>,
     pub curriculum_memberships: Option<Vec<CurriculumMembershipDto>>,
-    /// Served by the original's conditions-of-joining resource, not here: always null.
-    #[schema(value_type = Object)]
-    pub conditions_of_joining: Option<Json>,
+    /// The Conditions of Joining the trainee signed, if any. A body's non-null one records
+    /// (or replaces) it; a null one leaves it as it is.
+    pub conditions_of_joining: Option<ConditionsOfJoiningDto>,
     #[serde(default)]
     pub message_list: Vec<String>,
 }
+
+/// HEAD's `ConditionsOfJoiningDto`: which Gold Guide version the trainee signed, and when;
+/// `syncedAt` (beyond the original's DTO) is when TCS recorded it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionsOfJoiningDto {
+    /// The membership's (read only).
+    pub programme_membership_uuid: Option<String>,
+    /// Required: an RFC 3339 instant (`2026-08-01T09:30:00Z`).
+    pub signed_at: Option<String>,
+    /// Required: the Gold Guide version, `GG9` or `GG10`.
+    pub version: Option<String>,
+    /// When TCS recorded it (read only).
+    pub synced_at: Option<String>,
+}
+
+/// The Gold Guide versions a Conditions of Joining may be signed under (the original's
+/// `GoldGuideVersion`, with the later `GG10`).
+pub const GOLD_GUIDE_VERSIONS: &[&str] = &["GG9", "GG10"];
 
 /// The original's `ProgrammeMembershipCurriculaDTO`: a membership and the curriculum of its
 /// last curriculum membership.
@@ -189,6 +209,19 @@ struct MembershipRow {
     period_of_grace: Option<i64>,
     curriculum_completion_date: Option<String>,
     cm_amended_date: Option<String>,
+    person_intrepid_id: Option<String>,
+    person_added_date: Option<String>,
+    person_amended_date: Option<String>,
+    person_role: Option<String>,
+    person_status: Option<String>,
+    person_comments: Option<String>,
+    person_inactive_date: Option<String>,
+    person_inactive_notes: Option<String>,
+    person_public_health_number: Option<String>,
+    person_regulator: Option<String>,
+    coj_signed_at: Option<String>,
+    coj_version: Option<String>,
+    coj_synced_at: Option<String>,
 }
 
 /// A membership as stored, with its person (for scope and refresh).
@@ -198,7 +231,7 @@ struct Stored {
     dto: ProgrammeMembershipDto,
 }
 
-const SELECT: &str = r#"SELECT pm.uuid AS "uuid", pm.person_id AS "personId", pm.programme_id AS "programmeId", pm.programme_membership_type AS "programmeMembershipType", pm.programme_start_date AS "programmeStartDate", pm.programme_end_date AS "programmeEndDate", pm.leaving_destination AS "leavingDestination", pm.leaving_reason AS "leavingReason", pm.training_pathway AS "trainingPathway", pm.amended_date AS "amendedDate", g.programme_name AS "programmeName", g.programme_number AS "programmeNumber", g.owner AS "owner", r.id AS "rotationId", r.name AS "rotationName", r.status AS "rotationStatus", tn.id AS "tnId", tn.training_number_type AS "tnType", tn.training_number AS "tnText", tn.number AS "tnNumber", tn.appointment_year AS "tnYear", tn.type_of_contract AS "tnContract", tn.suffix AS "tnSuffix", tn.programme_id AS "tnProgrammeId", tn.intrepid_id AS "tnIntrepidId", cm.id AS "cmId", cm.intrepid_id AS "cmIntrepidId", cm.curriculum_id AS "curriculumId", cm.curriculum_start_date AS "curriculumStartDate", cm.curriculum_end_date AS "curriculumEndDate", cm.period_of_grace AS "periodOfGrace", cm.curriculum_completion_date AS "curriculumCompletionDate", cm.amended_date AS "cmAmendedDate" FROM programme_membership pm JOIN person p ON p.id = pm.person_id JOIN programme g ON g.id = pm.programme_id LEFT JOIN rotation r ON r.id = pm.rotation_id LEFT JOIN training_number tn ON tn.id = pm.training_number_id LEFT JOIN curriculum_membership cm ON cm.programme_membership_uuid = pm.uuid WHERE 1 = 1"#;
+const SELECT: &str = r#"SELECT pm.uuid AS "uuid", pm.person_id AS "personId", pm.programme_id AS "programmeId", pm.programme_membership_type AS "programmeMembershipType", pm.programme_start_date AS "programmeStartDate", pm.programme_end_date AS "programmeEndDate", pm.leaving_destination AS "leavingDestination", pm.leaving_reason AS "leavingReason", pm.training_pathway AS "trainingPathway", pm.amended_date AS "amendedDate", g.programme_name AS "programmeName", g.programme_number AS "programmeNumber", g.owner AS "owner", r.id AS "rotationId", r.name AS "rotationName", r.status AS "rotationStatus", tn.id AS "tnId", tn.training_number_type AS "tnType", tn.training_number AS "tnText", tn.number AS "tnNumber", tn.appointment_year AS "tnYear", tn.type_of_contract AS "tnContract", tn.suffix AS "tnSuffix", tn.programme_id AS "tnProgrammeId", tn.intrepid_id AS "tnIntrepidId", cm.id AS "cmId", cm.intrepid_id AS "cmIntrepidId", cm.curriculum_id AS "curriculumId", cm.curriculum_start_date AS "curriculumStartDate", cm.curriculum_end_date AS "curriculumEndDate", cm.period_of_grace AS "periodOfGrace", cm.curriculum_completion_date AS "curriculumCompletionDate", cm.amended_date AS "cmAmendedDate", p.intrepid_id AS "personIntrepidId", p.added_date AS "personAddedDate", p.amended_date AS "personAmendedDate", p.role AS "personRole", p.status AS "personStatus", p.comments AS "personComments", p.inactive_date AS "personInactiveDate", p.inactive_notes AS "personInactiveNotes", p.public_health_number AS "personPublicHealthNumber", p.regulator AS "personRegulator", coj.signed_at AS "cojSignedAt", coj.version AS "cojVersion", coj.synced_at AS "cojSyncedAt" FROM programme_membership pm JOIN person p ON p.id = pm.person_id JOIN programme g ON g.id = pm.programme_id LEFT JOIN rotation r ON r.id = pm.rotation_id LEFT JOIN training_number tn ON tn.id = pm.training_number_id LEFT JOIN curriculum_membership cm ON cm.programme_membership_uuid = pm.uuid LEFT JOIN conditions_of_joining coj ON coj.programme_membership_uuid = pm.uuid WHERE 1 = 1"#;
 
 /// Which memberships a query reads.
 #[derive(Debug, Clone)]
@@ -207,6 +240,7 @@ enum Which<'a> {
     /// The memberships holding these curriculum memberships, with only those.
     Cms(&'a [i64]),
     Person(i64, Option<i64>),
+    People(&'a [i64]),
 }
 
 /// The memberships `which` names within `scope`, in start-date order, their curriculum
@@ -221,6 +255,10 @@ fn query(which: &Which<'_>, scope: &Scope) -> Sql {
         Which::Cms(ids) => {
             q.push(" AND cm.id IN ");
             q.bind_list(ids.iter().copied());
+        }
+        Which::People(people) => {
+            q.push(" AND pm.person_id IN ");
+            q.bind_list(people.iter().copied());
         }
         Which::Person(person, programme) => {
             q.push(" AND pm.person_id = ").bind(*person);
@@ -292,10 +330,20 @@ fn assemble(rows: Vec<tis_store::Row>) -> Result<Vec<Stored>, ApiError> {
             person_id: r.person_id,
             dto: ProgrammeMembershipDto {
                 id: None,
-                uuid: Some(r.uuid),
+                uuid: Some(r.uuid.clone()),
                 programme_membership_type: Some(r.programme_membership_type),
-                person: Some(PersonRef {
+                person: Some(MembershipPersonDto {
                     id: Some(r.person_id),
+                    intrepid_id: r.person_intrepid_id,
+                    added_date: r.person_added_date,
+                    amended_date: r.person_amended_date,
+                    role: r.person_role,
+                    status: r.person_status,
+                    comments: r.person_comments,
+                    inactive_date: r.person_inactive_date,
+                    inactive_notes: r.person_inactive_notes,
+                    public_health_number: r.person_public_health_number,
+                    regulator: r.person_regulator,
                 }),
                 rotation,
                 programme_start_date: Some(r.programme_start_date),
@@ -310,7 +358,12 @@ fn assemble(rows: Vec<tis_store::Row>) -> Result<Vec<Stored>, ApiError> {
                 training_number,
                 amended_date: r.amended_date,
                 curriculum_memberships: Some(cm.into_iter().collect()),
-                conditions_of_joining: None,
+                conditions_of_joining: r.coj_version.map(|version| ConditionsOfJoiningDto {
+                    programme_membership_uuid: Some(r.uuid.clone()),
+                    signed_at: r.coj_signed_at,
+                    version: Some(version),
+                    synced_at: r.coj_synced_at,
+                }),
                 message_list: Vec::new(),
             },
         });
@@ -328,6 +381,26 @@ async fn read(tcs: &Tcs, which: &Which<'_>, scope: &Scope) -> Result<Vec<Stored>
             .fetch_all(query(which, scope))
             .await?,
     )
+}
+
+/// The memberships of `people` (already in the caller's scope), latest start first, each
+/// with its person's id: what a person's record (`GET /people/{id}`) carries. From the
+/// primary when `primary` (read-your-writes after a write), else from a reader.
+pub(crate) async fn of_people(
+    db: &tis_store::Db,
+    primary: bool,
+    people: &[i64],
+) -> Result<Vec<(i64, ProgrammeMembershipDto)>, ApiError> {
+    let q = query(&Which::People(people), &Scope::Everything);
+    let rows = if primary {
+        db.write().fetch_all(q).await?
+    } else {
+        db.read().fetch_all(q).await?
+    };
+    let mut found = assemble(rows)?;
+    // Stable: equal starts keep their uuid order (the original's TreeSet collapsed them).
+    found.sort_by(|a, b| b.dto.programme_start_date.cmp(&a.dto.programme_start_date));
+    Ok(found.into_iter().map(|s| (s.person_id, s.dto)).collect())
 }
 
 /// Reads `which` within `scope` in `tx`.
@@ -403,6 +476,25 @@ pub fn routes(api: Api<Tcs>) -> Api<Tcs> {
     let curricula = || Doc::Many("ProgrammeMembershipCurriculaDto".into());
     let tag = "ProgrammeMembership";
     api.schema::<ProgrammeMembershipDto>()
+        .schema::<ConditionsOfJoiningDto>()
+        .add(
+            Method::Get,
+            &format!("{API}/conditions-of-joining/{{uuid}}"),
+            conditions_of_joining_one,
+            Op::new(tag, "The Conditions of Joining of a programme membership (by its UUID)")
+                .path("uuid")
+                .returns(200, Doc::One("ConditionsOfJoiningDto".into()))
+                .guard(PERSON_VIEW_GUARD),
+        )
+        .add(
+            Method::Get,
+            &format!("{API}/trainee/{{traineeId}}/conditions-of-joinings"),
+            conditions_of_joining_of_trainee,
+            Op::new(tag, "The Conditions of Joining of a trainee's programme memberships")
+                .path("traineeId")
+                .returns(200, Doc::Many("ConditionsOfJoiningDto".into()))
+                .guard(PERSON_VIEW_GUARD),
+        )
         .schema::<ProgrammeMembershipCurriculaDto>()
         .schema::<ProgrammeMembershipSummaryDto>()
         .add(
@@ -622,6 +714,38 @@ async fn get_one(
     }
 }
 
+/// `GET /conditions-of-joining/{uuid}` (the later original's): 400 for a path that is not a
+/// UUID, 404 for a membership unknown, out of scope or without one.
+async fn conditions_of_joining_one(
+    State(tcs): State<Tcs>,
+    Authenticated(who): Authenticated,
+    Path(uuid): Path<String>,
+) -> Result<Response, ApiError> {
+    let parsed =
+        Uuid::parse_str(uuid.trim()).map_err(|_| ApiError::field("uuid", "must be a UUID"))?;
+    read(&tcs, &Which::Uuids(&[parsed]), &Scope::of(&who))
+        .await?
+        .pop()
+        .and_then(|s| s.dto.conditions_of_joining)
+        .map(|coj| axum::Json(coj).into_response())
+        .ok_or_else(|| ApiError::NotFound(format!("no conditions of joining for {uuid}")))
+}
+
+/// `GET /trainee/{traineeId}/conditions-of-joinings` (the later original's): those of the
+/// person's memberships that have one; 404 for a person unknown or out of scope.
+async fn conditions_of_joining_of_trainee(
+    State(tcs): State<Tcs>,
+    Authenticated(who): Authenticated,
+    Path(trainee): Path<String>,
+) -> Result<Response, ApiError> {
+    let cojs: Vec<ConditionsOfJoiningDto> = of_trainee(&tcs, &who, &trainee, None)
+        .await?
+        .into_iter()
+        .filter_map(|s| s.dto.conditions_of_joining)
+        .collect();
+    Ok(axum::Json(cojs).into_response())
+}
+
 /// `GET /programme-memberships/details/{ids}`.
 async fn details(
     State(tcs): State<Tcs>,
@@ -763,6 +887,8 @@ struct Checked {
     rotation_id: Option<i64>,
     training_number_id: Option<i64>,
     cms: Vec<CheckedCm>,
+    /// The Conditions of Joining the body records (signed at, version), if it sends one.
+    coj: Option<(time::OffsetDateTime, String)>,
 }
 
 #[derive(Debug)]
@@ -817,6 +943,48 @@ fn annotations(dto: &ProgrammeMembershipDto) -> Vec<FieldError> {
         }
     }
     errors
+}
+
+/// The Conditions of Joining a body sends, checked: `signedAt` an RFC 3339 instant and
+/// `version` one of [`GOLD_GUIDE_VERSIONS`], both required; `None` when it sends none.
+fn conditions_of_joining(
+    dto: &ProgrammeMembershipDto,
+    errors: &mut Vec<FieldError>,
+) -> Option<(time::OffsetDateTime, String)> {
+    let coj = dto.conditions_of_joining.as_ref()?;
+    let signed_at = match coj.signed_at.as_deref() {
+        None => {
+            errors.push(FieldError::new(
+                "conditionsOfJoining.signedAt",
+                "signedAt is required",
+            ));
+            None
+        }
+        Some(text) => {
+            let parsed = time::OffsetDateTime::parse(
+                text.trim(),
+                &time::format_description::well_known::Rfc3339,
+            );
+            if parsed.is_err() {
+                errors.push(FieldError::new(
+                    "conditionsOfJoining.signedAt",
+                    "must be an instant as 2026-08-01T09:30:00Z",
+                ));
+            }
+            parsed.ok()
+        }
+    };
+    let version = match coj.version.as_deref() {
+        Some(v) if GOLD_GUIDE_VERSIONS.contains(&v) => Some(v.to_owned()),
+        _ => {
+            errors.push(FieldError::new(
+                "conditionsOfJoining.version",
+                format!("must be one of {}", GOLD_GUIDE_VERSIONS.join(", ")),
+            ));
+            None
+        }
+    };
+    Some((signed_at?.to_offset(time::UtcOffset::UTC), version?))
 }
 
 /// What a body names of a stored membership: its `uuid`, else one of its curriculum
@@ -884,6 +1052,7 @@ async fn check(
         .filter_map(|c| c.id)
         .collect();
     let (start, end, checked_cms) = check_dates(dto, &stored_cms, &mut errors);
+    let coj = conditions_of_joining(dto, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
@@ -912,6 +1081,7 @@ async fn check(
         rotation_id,
         training_number_id,
         cms: checked_cms,
+        coj,
     })
 }
 
@@ -1189,6 +1359,16 @@ fn history_map(dto: Option<&ProgrammeMembershipDto>) -> Option<Map<String, Json>
         "trainingNumber".into(),
         dto.training_number.as_ref().and_then(|t| t.id).into(),
     );
+    if let Some(coj) = &dto.conditions_of_joining {
+        put(
+            "conditionsOfJoining.signedAt".into(),
+            coj.signed_at.clone().into(),
+        );
+        put(
+            "conditionsOfJoining.version".into(),
+            coj.version.clone().into(),
+        );
+    }
     for cm in dto.curriculum_memberships.iter().flatten() {
         let id = cm.id.unwrap_or_default();
         let key = |f: &str| format!("curriculumMemberships[{id}].{f}");
@@ -1321,6 +1501,9 @@ async fn write(
         }
         tx.execute(q).await?;
     }
+    if let Some((signed_at, version)) = &c.coj {
+        write_conditions_of_joining(tx, c, *signed_at, version, now).await?;
+    }
     let after = read_tx(tx, &Which::Uuids(&[c.uuid]), &Scope::Everything)
         .await?
         .pop()
@@ -1337,6 +1520,44 @@ async fn write(
     }
     refresh::refresh(tx, c.person_id, today(), true).await?;
     Ok(after.dto)
+}
+
+/// Records the Conditions of Joining of a checked membership, replacing the stored one unless
+/// it is the same (a client sending back what it read leaves `syncedAt` as it was).
+async fn write_conditions_of_joining(
+    tx: &mut Tx,
+    c: &Checked,
+    signed_at: time::OffsetDateTime,
+    version: &str,
+    now: time::OffsetDateTime,
+) -> Result<(), ApiError> {
+    let stored = c
+        .before
+        .as_ref()
+        .and_then(|b| b.conditions_of_joining.as_ref());
+    let same = stored.is_some_and(|s| {
+        s.version.as_deref() == Some(version)
+            && s.signed_at.as_deref().and_then(|t| {
+                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+            }) == Some(signed_at)
+    });
+    if same {
+        return Ok(());
+    }
+    let mut q = Sql::new("DELETE FROM conditions_of_joining WHERE programme_membership_uuid = ");
+    q.bind(c.uuid);
+    tx.execute(q).await?;
+    let mut q = Sql::new(
+        "INSERT INTO conditions_of_joining (programme_membership_uuid, signed_at, version, synced_at) VALUES ",
+    );
+    q.bind_list([
+        Value::from(c.uuid),
+        signed_at.into(),
+        version.to_owned().into(),
+        now.into(),
+    ]);
+    tx.execute(q).await?;
+    Ok(())
 }
 
 /// Asks Reference about what `dtos` name (before the transaction), then checks and writes
@@ -1680,6 +1901,7 @@ fn merge(stored: ProgrammeMembershipDto, patch: &ProgrammeMembershipDto) -> Prog
         programme_id: or(&patch.programme_id, stored.programme_id),
         training_pathway: or(&patch.training_pathway, stored.training_pathway),
         training_number: or(&patch.training_number, stored.training_number),
+        conditions_of_joining: or(&patch.conditions_of_joining, stored.conditions_of_joining),
         curriculum_memberships: stored.curriculum_memberships,
         ..stored
     }

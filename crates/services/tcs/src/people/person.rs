@@ -80,6 +80,33 @@ entity! {
     current_owner_rule "currentOwnerRule": String => "current_owner_rule" (Kind::Text);
 }
 
+/// `PersonDTO` as the person routes answer it (the OpenAPI document's `PersonRecordDto`): the
+/// person's own fields ([`PersonDto`]) with their records and lists ([`NESTED`]). The answer
+/// is assembled as JSON ([`load_people`]); this type describes it, and a test compares its
+/// properties with a real answer's keys.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // describes the answer; never built
+pub struct PersonRecordDto {
+    #[serde(flatten)]
+    person: PersonDto,
+    contact_details: Option<records::ContactDetailsDto>,
+    /// The sensitive fields null without `personsensitive:view:entities`.
+    personal_details: Option<records::PersonalDetailsDto>,
+    gmc_details: Option<records::GmcDetailsDto>,
+    gdc_details: Option<records::GdcDetailsDto>,
+    right_to_work: Option<records::RightToWorkDto>,
+    /// Not in `/people/v2/{id}`.
+    qualifications: Vec<crate::memberships::qualification::QualificationDto>,
+    /// Latest start first. Not in `/people/v2/{id}`.
+    programme_memberships: Vec<crate::memberships::programme::ProgrammeMembershipDto>,
+    /// Always empty. Not in `/people/v2/{id}`.
+    #[schema(value_type = Vec<Object>)]
+    trainer_approvals: Vec<Json>,
+    /// Not in `/people/v2/{id}`.
+    message_list: Vec<String>,
+}
+
 /// The fields of `PersonDTO` beyond [`PERSON`]'s: its nested records and lists.
 const NESTED: &[&str] = &[
     "contactDetails",
@@ -106,9 +133,10 @@ const OBJECT: &str = "PersonDTO";
 
 /// The person routes beyond the list and basic details.
 pub fn routes(api: Api<Tcs>) -> Api<Tcs> {
-    let one = || Doc::One("PersonDto".into());
-    let many = || Doc::Many("PersonDto".into());
+    let one = || Doc::One("PersonRecordDto".into());
+    let many = || Doc::Many("PersonRecordDto".into());
     api.schema::<PersonDto>()
+        .schema::<PersonRecordDto>()
         .add(
             Method::Get,
             &format!("{API}/people/{{id}}"),
@@ -251,7 +279,7 @@ pub async fn load_people(
     q.bind_list(found.iter().copied());
     q.push(" ORDER BY id");
     let qualifications = fetch(db, primary, q).await?;
-    let memberships = memberships(db, primary, &found).await?;
+    let memberships = crate::memberships::programme::of_people(db, primary, &found).await?;
     for person in &mut people {
         let id = id_of(person);
         let of = |rows: &[Obj]| {
@@ -266,65 +294,16 @@ pub async fn load_people(
                 .collect::<Vec<_>>()
         };
         person.insert("qualifications".into(), Json::Array(of(&qualifications)));
-        person.insert("programmeMemberships".into(), Json::Array(of(&memberships)));
+        let theirs = memberships
+            .iter()
+            .filter(|(p, _)| Some(*p) == id)
+            .map(|(_, m)| serde_json::to_value(m).unwrap_or(Json::Null))
+            .collect();
+        person.insert("programmeMemberships".into(), Json::Array(theirs));
         person.insert("trainerApprovals".into(), Json::Array(Vec::new()));
         person.insert("messageList".into(), Json::Array(Vec::new()));
     }
     Ok(people)
-}
-
-/// The programme memberships of `people` as the original's `ProgrammeMembershipDTO`s (with
-/// `personId`), each with its curriculum memberships; latest start first.
-async fn memberships(db: &Db, primary: bool, people: &[i64]) -> Result<Vec<Obj>, ApiError> {
-    let mut q = Sql::new(
-        r#"SELECT pm.uuid AS "uuid", pm.person_id AS "personId", pm.programme_membership_type AS "programmeMembershipType", pm.programme_start_date AS "programmeStartDate", pm.programme_end_date AS "programmeEndDate", pm.leaving_destination AS "leavingDestination", pm.leaving_reason AS "leavingReason", pm.training_pathway AS "trainingPathway", pm.programme_id AS "programmeId", g.programme_name AS "programmeName", g.programme_number AS "programmeNumber", g.owner AS "programmeOwner", pm.rotation_id AS "rotationId", r.name AS "rotationName", pm.training_number_id AS "trainingNumberId", tn.training_number AS "trainingNumberText", pm.amended_date AS "amendedDate" FROM programme_membership pm JOIN programme g ON g.id = pm.programme_id LEFT JOIN rotation r ON r.id = pm.rotation_id LEFT JOIN training_number tn ON tn.id = pm.training_number_id WHERE pm.person_id IN "#,
-    );
-    q.bind_list(people.iter().copied());
-    q.push(" ORDER BY pm.programme_start_date DESC, pm.uuid");
-    let rows = fetch(db, primary, q).await?;
-    let mut q = Sql::new(
-        r#"SELECT cm.id AS "id", cm.programme_membership_uuid AS "programmeMembershipUuid", cm.curriculum_id AS "curriculumId", cm.curriculum_start_date AS "curriculumStartDate", cm.curriculum_end_date AS "curriculumEndDate", cm.period_of_grace AS "periodOfGrace", cm.curriculum_completion_date AS "curriculumCompletionDate", cm.intrepid_id AS "intrepidId", cm.amended_date AS "amendedDate" FROM curriculum_membership cm JOIN programme_membership pm ON pm.uuid = cm.programme_membership_uuid WHERE pm.person_id IN "#,
-    );
-    q.bind_list(people.iter().copied());
-    q.push(" ORDER BY cm.id");
-    let curricula = fetch(db, primary, q).await?;
-    Ok(rows
-        .into_iter()
-        .map(|mut pm| {
-            let take = |pm: &mut Obj, k: &str| pm.remove(k).unwrap_or(Json::Null);
-            let (rotation_id, rotation_name) =
-                (take(&mut pm, "rotationId"), take(&mut pm, "rotationName"));
-            let (tn_id, tn_text) = (
-                take(&mut pm, "trainingNumberId"),
-                take(&mut pm, "trainingNumberText"),
-            );
-            pm.insert(
-                "rotation".into(),
-                if rotation_id.is_null() {
-                    Json::Null
-                } else {
-                    json!({"id": rotation_id, "name": rotation_name})
-                },
-            );
-            pm.insert(
-                "trainingNumber".into(),
-                if tn_id.is_null() {
-                    Json::Null
-                } else {
-                    json!({"id": tn_id, "trainingNumber": tn_text})
-                },
-            );
-            let uuid = pm.get("uuid").cloned();
-            let cms: Vec<Json> = curricula
-                .iter()
-                .filter(|c| c.get("programmeMembershipUuid") == uuid.as_ref())
-                .map(|c| Json::Object(c.clone()))
-                .collect();
-            pm.insert("curriculumMemberships".into(), Json::Array(cms));
-            pm.insert("id".into(), Json::Null);
-            pm
-        })
-        .collect())
 }
 
 /// One person as `who` may see them, or 404.

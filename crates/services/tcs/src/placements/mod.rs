@@ -71,14 +71,16 @@ pub struct PlacementSiteDto {
     pub placement_site_type: Option<String>,
 }
 
-/// The original's `PersonLiteDTO` of a supervisor.
+/// The original's `PersonLiteDTO` of a supervisor: only `id` is read from a body.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PersonLiteDto {
     pub id: Option<i64>,
-    pub forenames: Option<String>,
-    pub surname: Option<String>,
+    /// Forenames and surname, as the original's query joined them.
+    pub name: Option<String>,
+    pub public_health_number: Option<String>,
     pub gmc_number: Option<String>,
+    pub gdc_number: Option<String>,
 }
 
 /// The original's `PlacementSupervisorDTO`.
@@ -336,6 +338,25 @@ pub(crate) async fn refresh_person(
         .bind(text("placementType"))
         .push(" WHERE id = ")
         .bind(person);
+    tx.execute(q).await?;
+    Ok(())
+}
+
+/// Re-derives the `person_trust` rows of everyone placed in post `post` (the trusts of all
+/// their placements' posts), in `tx`: what a change of the post's trusts (its sites) changes
+/// of who a trust admin sees. Set-based: one delete and one insert, whatever the number of
+/// people.
+pub(crate) async fn refresh_post_people(tx: &mut Tx, post: i64) -> Result<(), StoreError> {
+    let placed = "SELECT pp.trainee_id FROM placement pp WHERE pp.post_id = ";
+    let mut q = Sql::new(&format!(
+        "DELETE FROM person_trust WHERE person_id IN ({placed}"
+    ));
+    q.bind(post).push(")");
+    tx.execute(q).await?;
+    let mut q = Sql::new(&format!(
+        "INSERT INTO person_trust (person_id, trust_id, trust_code) SELECT DISTINCT pl.trainee_id, pt.trust_id, pt.trust_code FROM placement pl JOIN post_trust pt ON pt.post_id = pl.post_id WHERE pl.trainee_id IN ({placed}"
+    ));
+    q.bind(post).push(")");
     tx.execute(q).await?;
     Ok(())
 }

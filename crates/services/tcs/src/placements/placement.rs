@@ -152,7 +152,21 @@ struct SupervisorRow {
     r#type: i64,
     forenames: Option<String>,
     surname: Option<String>,
+    public_health_number: Option<String>,
     gmc_number: Option<String>,
+    gdc_number: Option<String>,
+}
+
+/// "Forenames Surname", or either alone; `None` without both.
+fn full_name(forenames: Option<&str>, surname: Option<&str>) -> Option<String> {
+    let name = [forenames, surname]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!name.is_empty()).then_some(name)
 }
 
 /// Fills the specialties, other sites, supervisors and latest comment of `found`.
@@ -183,7 +197,7 @@ async fn children(
         }
     }
     let mut q = Sql::new(
-        r#"SELECT su.placement_id AS "placementId", su.person_id AS "personId", su.type AS "type", cd.forenames AS "forenames", cd.surname AS "surname", gmc.gmc_number AS "gmcNumber" FROM placement_supervisor su LEFT JOIN contact_details cd ON cd.id = su.person_id LEFT JOIN gmc_details gmc ON gmc.id = su.person_id WHERE su.placement_id IN "#,
+        r#"SELECT su.placement_id AS "placementId", su.person_id AS "personId", su.type AS "type", cd.forenames AS "forenames", cd.surname AS "surname", p.public_health_number AS "publicHealthNumber", gmc.gmc_number AS "gmcNumber", gdc.gdc_number AS "gdcNumber" FROM placement_supervisor su JOIN person p ON p.id = su.person_id LEFT JOIN contact_details cd ON cd.id = su.person_id LEFT JOIN gmc_details gmc ON gmc.id = su.person_id LEFT JOIN gdc_details gdc ON gdc.id = su.person_id WHERE su.placement_id IN "#,
     );
     q.bind_list(ids.iter().copied())
         .push(" ORDER BY su.placement_id, su.person_id, su.type");
@@ -193,9 +207,10 @@ async fn children(
             p.supervisors.push(PlacementSupervisorDto {
                 person: Some(PersonLiteDto {
                     id: Some(s.person_id),
-                    forenames: s.forenames,
-                    surname: s.surname,
+                    name: full_name(s.forenames.as_deref(), s.surname.as_deref()),
+                    public_health_number: s.public_health_number,
                     gmc_number: s.gmc_number,
+                    gdc_number: s.gdc_number,
                 }),
                 r#type: Some(s.r#type),
                 placement_id: Some(s.placement_id),

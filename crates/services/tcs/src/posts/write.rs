@@ -573,12 +573,41 @@ async fn stored_sites(tx: &mut Tx, id: i64) -> Result<Vec<(i64, Option<String>)>
         .collect())
 }
 
-/// Rewrites `post_trust` from the post's sites' trusts (when the write looked them up).
+/// The trusts of post `id` as `post_trust` has them, in order.
+async fn stored_trusts(tx: &mut Tx, id: i64) -> Result<Vec<i64>, ApiError> {
+    let mut sql = Sql::new("SELECT trust_id AS \"t\" FROM post_trust WHERE post_id = ");
+    sql.bind(id).push(" ORDER BY trust_id");
+    Ok(tx
+        .fetch_all(sql)
+        .await?
+        .iter()
+        .filter_map(|r| r.get("t")?.as_i64())
+        .collect())
+}
+
+/// Rewrites `post_trust` from the post's sites' trusts (when the write looked them up); when
+/// they change, the trust admins' view of the people placed in the post follows
+/// ([`crate::placements::refresh_post_people`]).
 async fn trusts(tx: &mut Tx, id: i64, looked: &Looked) -> Result<(), ApiError> {
     let sites = stored_sites(tx, id).await?;
     if sites.iter().any(|(s, _)| !looked.sites.contains_key(s)) {
         return Ok(()); // the sites did not change (not looked up): their trusts neither
     }
+    let before = stored_trusts(tx, id).await?;
+    rewrite_trusts(tx, id, sites, looked).await?;
+    if stored_trusts(tx, id).await? != before {
+        crate::placements::refresh_post_people(tx, id).await?;
+    }
+    Ok(())
+}
+
+/// `post_trust` of post `id`: the distinct trusts of `sites` as Reference gave them.
+async fn rewrite_trusts(
+    tx: &mut Tx,
+    id: i64,
+    sites: Vec<(i64, Option<String>)>,
+    looked: &Looked,
+) -> Result<(), ApiError> {
     let mut sql = Sql::new("DELETE FROM post_trust WHERE post_id = ");
     sql.bind(id);
     tx.execute(sql).await?;

@@ -2,6 +2,7 @@
 //! PostgreSQL (a fresh database each; PostgreSQL tests fail when it cannot be started).
 
 mod catalogue;
+mod conditions_of_joining;
 mod curricula;
 mod etl;
 mod helpers;
@@ -9,6 +10,7 @@ mod memberships;
 mod people_basic;
 mod people_list;
 mod people_record;
+mod person_schema;
 mod placements;
 mod placements_rules;
 mod placements_scope;

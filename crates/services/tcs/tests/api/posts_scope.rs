@@ -589,3 +589,90 @@ async fn with_reference_down_a_post_at_sites_seen_before_is_written_marked_stale
         );
     }
 }
+
+#[tokio::test]
+async fn when_a_posts_sites_move_to_another_trust_the_trust_admins_see_its_trainees_follow() {
+    use crate::placements::{day, etl, without_demo_placements};
+    for backend in BACKENDS {
+        let (_reference, app, n) = start(backend).await;
+        without_demo_placements(&app).await;
+        let admin = admin(&[SOUTH_LONDON]).token();
+        let (status, _, created) = call(
+            &app,
+            Method::POST,
+            "/tcs/api/posts",
+            &admin,
+            Some(post(&n, Some("LDN/RJ122/076/ST1/009"))),
+        )
+        .await;
+        assert_eq!(status, 201, "{backend:?}: {created}");
+        let id = created["id"].as_i64().expect("id");
+        let (status, _, placed) = call(
+            &app,
+            Method::POST,
+            "/tcs/api/placements",
+            &etl(),
+            Some(json!({
+                "traineeId": 1, "postId": id, "siteId": n.site, "gradeId": n.grade,
+                "placementType": "IN_POST", "dateFrom": day(-10), "dateTo": day(100)
+            })),
+        )
+        .await;
+        assert_eq!(status, 201, "{backend:?}: {placed}");
+        let at = |trust: i64| Caller::trust_admin(trust).token();
+        let sees = |token: String| {
+            let app = &app;
+            async move {
+                call(app, Method::GET, "/tcs/api/people/1", &token, None)
+                    .await
+                    .0
+            }
+        };
+        assert_eq!(
+            sees(at(n.trust)).await,
+            200,
+            "{backend:?}: the post's trust"
+        );
+        assert_eq!(sees(at(n.other_trust)).await, 404, "{backend:?}");
+
+        // The ETL's bulk patch moves the post to a site of another trust: the person follows.
+        let moved =
+            json!([{"id": id, "sites": [{"siteId": n.other_site, "postSiteType": "PRIMARY"}]}]);
+        let (status, _, body) = call(
+            &app,
+            Method::PATCH,
+            "/tcs/api/bulk-patch-post-sites",
+            &admin,
+            Some(moved),
+        )
+        .await;
+        assert_eq!(status, 200, "{backend:?}: {body}");
+        assert_eq!(
+            sees(at(n.trust)).await,
+            404,
+            "{backend:?}: no longer theirs"
+        );
+        assert_eq!(
+            sees(at(n.other_trust)).await,
+            200,
+            "{backend:?}: now theirs"
+        );
+
+        // A whole-post PUT moves it back.
+        let (status, _, stored) = call(
+            &app,
+            Method::GET,
+            &format!("/tcs/api/posts/{id}"),
+            &admin,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{stored}");
+        let mut back = stored.clone();
+        back["sites"] = json!([{"siteId": n.site, "postSiteType": "PRIMARY"}]);
+        let (status, _, body) = call(&app, Method::PUT, "/tcs/api/posts", &admin, Some(back)).await;
+        assert_eq!(status, 200, "{backend:?}: {body}");
+        assert_eq!(sees(at(n.trust)).await, 200, "{backend:?}: theirs again");
+        assert_eq!(sees(at(n.other_trust)).await, 404, "{backend:?}");
+    }
+}
