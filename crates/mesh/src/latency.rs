@@ -310,6 +310,34 @@ mod tests {
         }
 
         #[tokio::test(start_paused = true)]
+        async fn one_cut_ejects_the_frozen_endpoint_so_the_next_requests_do_not_pay_it() {
+            let h = Harness::new(&[1, 2], MeshConfig::default());
+            warm(&h, 40).await;
+            h.script(1, Script::Hang);
+            let (result, took) = until_port_1(&h, get).await;
+            result.expect("answered by the other endpoint");
+            assert_eq!(took, 100 * MS);
+            // Before, the endpoint stayed ready until `consecutive_failures` (3) tries had each
+            // been cut, and the balancer's decaying EWMA kept choosing it again.
+            assert_ne!(
+                h.endpoint(1).update(|st, _| st.state()),
+                crate::breaker::state::EndpointState::Ready
+            );
+            let reached = h.count(1);
+            for _ in 0..200 {
+                let started = Instant::now();
+                let res = h.call(get()).await.expect("answered");
+                assert_eq!(Harness::served_by(&res), Some(2));
+                assert!(started.elapsed() < 100 * MS);
+            }
+            assert_eq!(
+                h.count(1),
+                reached,
+                "nothing more sent to the frozen endpoint"
+            );
+        }
+
+        #[tokio::test(start_paused = true)]
         async fn a_slow_but_alive_service_raises_the_early_timeout() {
             let h = Harness::new(&[1, 2], MeshConfig::default());
             let slow = Script::Answer(StatusCode::OK, 200 * MS);

@@ -23,6 +23,7 @@ use tokio::time::Instant;
 use tower::Service;
 
 use crate::balance::board::EndpointShared;
+use crate::breaker::state::EndpointState;
 use crate::error::{BoxError, DeadlineExceeded, Timeout};
 use crate::outbound::{MeshRequest, Outbound};
 
@@ -44,10 +45,13 @@ impl<S> PerTryTimeout<S> {
 }
 
 /// Whether a try still unanswered at its early timeout is cut (see [`crate::latency`]):
-/// another endpoint is ready for the retry and the budget holds one.
+/// another endpoint than this one is ready for the retry and the budget holds one. "Another":
+/// a probe of an endpoint on probation is cut when one ready endpoint remains (a frozen
+/// instance's probe otherwise waited the full per-try timeout).
 fn worth_cutting(endpoint: &EndpointShared) -> bool {
     let ctx = &endpoint.ctx;
-    ctx.ready() >= 2 && ctx.budget.has_retry()
+    let this_one = usize::from(endpoint.update(|st, _| st.state()) == EndpointState::Ready);
+    ctx.ready().saturating_sub(this_one) >= 1 && ctx.budget.has_retry()
 }
 
 impl<S> Service<MeshRequest> for PerTryTimeout<S>
@@ -103,6 +107,12 @@ where
                     Ok(result) => return answered(result),
                     Err(_) if worth_cutting(&endpoint) => {
                         endpoint.ctx.metrics.early_timeouts.increment(1);
+                        // Overdue by several times the service's p99 while a peer is ready:
+                        // an outlier. Eject it now, not after `consecutive_failures` more
+                        // requests have each paid the cut (the balancer's decaying EWMA soon
+                        // makes a frozen endpoint look cheap again); its health checks bring
+                        // it back as soon as it answers.
+                        endpoint.update(|st, now| st.trip_overdue(now));
                         return Err(timed_out(cut - started));
                     }
                     Err(_) => {}

@@ -270,6 +270,14 @@ impl BreakerState {
         (self.window.success_rate(now), ok + failed)
     }
 
+    /// A try was cut at its early timeout (crate::latency): trip at once, from closed or from
+    /// a probe on probation; an open breaker keeps its time.
+    pub(crate) fn trip_overdue(&mut self, now: Instant) {
+        if !matches!(self.phase, Phase::Open { .. }) {
+            self.trip(now);
+        }
+    }
+
     fn should_trip(&self, now: Instant) -> bool {
         if self.consecutive_failures >= self.cfg.consecutive_failures {
             return true;
