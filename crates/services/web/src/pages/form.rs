@@ -229,8 +229,8 @@ impl FormPage {
 
 /// Sends a form's record (`method path`) and answers as every form does: to `done` when
 /// saved; the form again with the API's field messages beside their fields (400), or its
-/// conflict in plain words (409); 503 with the form, unsent, while changes cannot be saved;
-/// the failure page otherwise.
+/// conflict in plain words (409); 503 with the form, unsent, while changes cannot be saved or
+/// when the service is down (what was typed is kept); the failure page otherwise.
 pub async fn save(
     web: &super::Web,
     c: &super::Current,
@@ -269,6 +269,13 @@ pub async fn save(
                     &message, &conflicts,
                 ));
             page.show(StatusCode::CONFLICT)
+        }
+        // The service (or one it needs) is down: the form again, with what was typed.
+        Err(ApiError::Unavailable(why)) => {
+            page.problems.push(format!(
+                "This could not be saved: part of TIS is unavailable right now. Try again in a few minutes. ({why})"
+            ));
+            page.show(StatusCode::SERVICE_UNAVAILABLE)
         }
         Err(e) => super::api_failure(page.layout, &e),
     }
