@@ -1,16 +1,21 @@
 //! TCS through the real system (`tis up`: the identity provider, the gateway, Profile,
 //! Reference, two TCS instances, the demo data), as each demo user: who sees which trainees,
-//! and who sees their sensitive details. The rules are TCS's (`docs/tcs.md` "Who sees which
-//! people", "Sensitive data"); here they are checked end to end, with tokens from the
-//! identity provider and principals minted by the gateway from Profile's demo users.
+//! posts and placements, who sees their sensitive details, and that a write out of the
+//! caller's scope is refused. The rules are TCS's (`docs/tcs.md` "Who sees which people",
+//! "Who sees which posts", "Who sees which placements", "Sensitive data"); here they are
+//! checked end to end, with tokens from the identity provider and principals minted by the
+//! gateway from Profile's demo users.
 
-use serde_json::Value;
+use reqwest::Method;
+use serde_json::{Value, json};
 use tis_testkit::up::{TisUp, token};
 
 const TIS: &str = env!("CARGO_BIN_EXE_tis");
 
 /// The observer's programme in the demo data (Profile's `OBSERVER_PROGRAMME`).
 const OBSERVER_PROGRAMME: i64 = 1;
+/// The trust admin's trust in the demo data (Profile's `TRUST_ADMIN_TRUST`): RYJ.
+const TRUST_ADMIN_TRUST: (i64, &str) = (3, "RYJ");
 
 struct System {
     gateway: String,
@@ -35,6 +40,30 @@ impl System {
         let (status, body) = self.get(token, path).await;
         assert_eq!(status, 200, "GET {path}: {body}");
         body
+    }
+
+    /// `method path` with a JSON body: the status and the JSON answer.
+    async fn send(&self, token: &str, method: Method, path: &str, body: &Value) -> (u16, Value) {
+        let res = self
+            .http
+            .request(method, format!("http://{}{path}", self.gateway))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The ids of a list answer's rows.
+    async fn ids(&self, token: &str, path: &str) -> Vec<i64> {
+        let rows = self.ok(token, path).await;
+        rows.as_array()
+            .unwrap_or_else(|| panic!("GET {path}: a list: {rows}"))
+            .iter()
+            .filter_map(|r| r["id"].as_i64())
+            .collect()
     }
 }
 
@@ -164,7 +193,205 @@ async fn each_demo_user_sees_their_trainees_and_only_the_sensitive_user_their_se
     s.ok(&etl, &format!("/tcs/api/people/{outsider}")).await;
     s.ok(&etl, &format!("/tcs/api/people/{mine}")).await;
 
+    posts_and_placements_are_scoped(&s, &admin, &trust_admin, &observer, &etl).await;
+
     // The API is described where the gateway routes it.
     let doc = s.ok(&admin, "/tcs/api-docs").await;
     assert!(doc["paths"]["/tcs/api/people"].is_object(), "{doc}");
+}
+
+/// Posts and placements through the gateway: the trust admin sees the posts at their trust's
+/// sites (Reference says which trust a site is of) and the placements in them, the observer
+/// the posts of their programme, the ETL and the admin everything; another post or placement
+/// is 404 to them, and their writes naming one are refused without writing anything.
+async fn posts_and_placements_are_scoped(
+    s: &System,
+    admin: &str,
+    trust_admin: &str,
+    observer: &str,
+    etl: &str,
+) {
+    let all_posts = s.ids(admin, "/tcs/api/posts?size=500&sort=id,asc").await;
+    // One page (the most a page may hold) must hold every demo post, or the comparisons
+    // below would compare first pages.
+    assert!(
+        all_posts.len() > 100 && all_posts.len() < 500,
+        "the demo posts: {}",
+        all_posts.len()
+    );
+    assert_eq!(
+        s.ids(etl, "/tcs/api/posts?size=500&sort=id,asc").await,
+        all_posts,
+        "the ETL sees what the admin of every office sees"
+    );
+
+    // The trust admin: some posts, each at a site of their trust.
+    let (trust_id, trust_code) = TRUST_ADMIN_TRUST;
+    let theirs = s
+        .ids(trust_admin, "/tcs/api/posts?size=500&sort=id,asc")
+        .await;
+    assert!(
+        !theirs.is_empty() && theirs.len() < all_posts.len(),
+        "the trust admin sees {} of {} posts",
+        theirs.len(),
+        all_posts.len()
+    );
+    for id in theirs.iter().take(5) {
+        let post = s.ok(trust_admin, &format!("/tcs/api/posts/{id}")).await;
+        let sites: Vec<i64> = post["sites"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["siteId"].as_i64())
+            .collect();
+        let mut at_their_trust = false;
+        for site in sites {
+            let site = s.ok(admin, &format!("/reference/api/sites/{site}")).await;
+            at_their_trust |=
+                site["trustId"].as_i64() == Some(trust_id) || site["trustCode"] == trust_code;
+        }
+        assert!(
+            at_their_trust,
+            "post {id} is not at a {trust_code} site: {post}"
+        );
+    }
+    let elsewhere = *all_posts
+        .iter()
+        .find(|id| !theirs.contains(id))
+        .expect("a post elsewhere");
+    let (code, body) = s
+        .get(trust_admin, &format!("/tcs/api/posts/{elsewhere}"))
+        .await;
+    assert_eq!(code, 404, "another trust's post: {body}");
+
+    // The observer: the posts of their programme.
+    let observed = s.ids(observer, "/tcs/api/posts?size=500&sort=id,asc").await;
+    assert!(
+        !observed.is_empty() && observed.len() < all_posts.len(),
+        "the observer sees {} posts",
+        observed.len()
+    );
+    for id in observed.iter().take(5) {
+        let post = s.ok(admin, &format!("/tcs/api/posts/{id}")).await;
+        assert!(
+            post["programmes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|p| p["id"].as_i64() == Some(OBSERVER_PROGRAMME)),
+            "the observer sees post {id}, not of their programme: {post}"
+        );
+    }
+    let (code, _) = s
+        .get(observer, &format!("/tcs/api/posts/{elsewhere}"))
+        .await;
+    let observed_elsewhere = observed.contains(&elsewhere);
+    assert_eq!(code, if observed_elsewhere { 200 } else { 404 });
+
+    // Placements follow their post and their trainee: each placement the trust admin sees is
+    // in one of their posts or of a person they see; one in a post elsewhere, of a person
+    // they do not see, is 404.
+    let placements = s.ok(trust_admin, "/tcs/api/placements?size=200").await;
+    let placements = placements.as_array().expect("a list").clone();
+    assert!(!placements.is_empty(), "the trust admin sees placements");
+    for p in placements.iter().take(10) {
+        let post = p["postId"].as_i64().expect("postId");
+        let trainee = p["traineeId"].as_i64().expect("traineeId");
+        let (person, _) = s
+            .get(trust_admin, &format!("/tcs/api/people/{trainee}"))
+            .await;
+        assert!(
+            theirs.contains(&post) || person == 200,
+            "the trust admin sees placement {} of post {post} and person {trainee}",
+            p["id"]
+        );
+    }
+    let seen: Vec<i64> = placements.iter().filter_map(|p| p["id"].as_i64()).collect();
+    let mut foreign = None;
+    for post in all_posts.iter().filter(|id| !theirs.contains(id)).take(20) {
+        let rows = s
+            .ok(admin, &format!("/tcs/api/posts/{post}/placements"))
+            .await;
+        for row in rows.as_array().into_iter().flatten() {
+            let (Some(id), Some(trainee)) = (row["id"].as_i64(), row["traineeId"].as_i64()) else {
+                continue;
+            };
+            let (person, _) = s
+                .get(trust_admin, &format!("/tcs/api/people/{trainee}"))
+                .await;
+            if person == 404 && !seen.contains(&id) {
+                foreign = Some((id, trainee, *post));
+                break;
+            }
+        }
+        if foreign.is_some() {
+            break;
+        }
+    }
+    let (foreign, foreign_trainee, foreign_post) = foreign.expect("a placement out of scope");
+    let (code, body) = s
+        .get(trust_admin, &format!("/tcs/api/placements/{foreign}"))
+        .await;
+    assert_eq!(
+        code, 404,
+        "a placement out of the trust admin's scope: {body}"
+    );
+
+    // Their writes naming it, its post or its trainee are refused, and nothing changes.
+    let before = s.ok(admin, &format!("/tcs/api/placements/{foreign}")).await;
+    let (code, body) = s
+        .send(trust_admin, Method::PUT, "/tcs/api/placements", &before)
+        .await;
+    assert_eq!(code, 404, "an update of another trust's placement: {body}");
+    let (code, body) = s
+        .send(
+            trust_admin,
+            Method::DELETE,
+            &format!("/tcs/api/placements/{foreign}"),
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(code, 404, "a delete of another trust's placement: {body}");
+    let mut new = before.clone();
+    for key in ["id", "comments", "supervisors", "specialties", "sites"] {
+        new.as_object_mut().expect("an object").remove(key);
+    }
+    new["dateFrom"] = json!("2090-08-01");
+    new["dateTo"] = json!("2091-07-31");
+    let (code, body) = s
+        .send(trust_admin, Method::POST, "/tcs/api/placements", &new)
+        .await;
+    assert_eq!(
+        code, 400,
+        "a placement of another trust's trainee in its post: {body}"
+    );
+    let named: Vec<&str> = body["error"]["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["field"].as_str())
+        .collect();
+    assert_eq!(
+        named,
+        ["traineeId", "postId"],
+        "trainee {foreign_trainee} and post {foreign_post} are named as not existing: {body}"
+    );
+    let (code, body) = s
+        .send(
+            trust_admin,
+            Method::PUT,
+            &format!("/tcs/api/placements/{foreign}/close"),
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(code, 404, "closing another trust's placement: {body}");
+    let after = s.ok(admin, &format!("/tcs/api/placements/{foreign}")).await;
+    assert_eq!(after, before, "nothing changed");
+    let (code, body) = s
+        .send(observer, Method::PUT, "/tcs/api/placements", &before)
+        .await;
+    assert_eq!(
+        code, 403,
+        "the observer may not write placements at all: {body}"
+    );
 }
