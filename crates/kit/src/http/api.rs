@@ -371,6 +371,50 @@ fn operation(prefix: &str, method: Method, path: &str, op: &Op) -> Operation {
                 .build(),
         );
     }
+    // The answers every operation of its kind can get (crate::error and the kit's layers):
+    // documented so that a generated client expects them (issue 16 item 12).
+    if path.contains('{') {
+        builder = builder.response(
+            "404",
+            ResponseBuilder::new()
+                .description("no such record, or none the caller may see")
+                .build(),
+        );
+    }
+    let writes = !matches!(method, Method::Get);
+    if writes {
+        builder = builder.response(
+            "409",
+            ResponseBuilder::new()
+                .description(
+                    "conflicts with what is stored: a duplicate unique value, a record others still refer to, an overlap",
+                )
+                .build(),
+        );
+    }
+    if op.body.schema().is_some() {
+        builder = builder
+            .response(
+                "413",
+                ResponseBuilder::new()
+                    .description("the body is larger than the service takes")
+                    .build(),
+            )
+            .response(
+                "415",
+                ResponseBuilder::new()
+                    .description("the body is not of the documented media type")
+                    .build(),
+            );
+    }
+    if op.idempotent {
+        builder = builder.response(
+            "422",
+            ResponseBuilder::new()
+                .description("the Idempotency-Key was used before with another body")
+                .build(),
+        );
+    }
     builder = builder.response(
         "503",
         ResponseBuilder::new()

@@ -13,7 +13,7 @@
 //! - [`session`] — the `web_session` and `web_login` tables, random values, constant-time
 //!   comparison.
 //! - [`api`] — the gateway, as pages call it (`TIS-Degraded`, field errors, outages).
-//! - [`format`] — dates as people read them, and the NHS date input.
+//! - [`format`](mod@format) — dates as people read them, and the NHS date input.
 //! - [`status`] — the status banner from `/api/status`, cached.
 //! - [`pages`] — the router, the layout, sign-in and -out, people, programmes; security headers.
 //! - [`assets`] — the vendored NHS.UK frontend, under a versioned path.

@@ -81,7 +81,7 @@ entity! {
 }
 
 /// `PersonDTO` as the person routes answer it (the OpenAPI document's `PersonRecordDto`): the
-/// person's own fields ([`PersonDto`]) with their records and lists ([`NESTED`]). The answer
+/// person's own fields ([`PersonDto`]) with their records and lists (`NESTED`). The answer
 /// is assembled as JSON ([`load_people`]); this type describes it, and a test compares its
 /// properties with a real answer's keys.
 #[derive(serde::Serialize, utoipa::ToSchema)]
