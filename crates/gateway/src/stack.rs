@@ -170,6 +170,10 @@ impl Public {
             let work = async {
                 if let Some(res) = self.cors.preflight(req.method(), req.headers()) {
                     res
+                } else if matches!(*req.method(), http::Method::CONNECT | http::Method::TRACE) {
+                    // Never forwarded: CONNECT would make a service's port a tunnel, TRACE
+                    // echoes the request (credentials included) back. No TIS API takes them.
+                    tis_core::error::method_not_allowed().await.into_response()
                 } else if is_public_route(req.uri().path()) {
                     let Ok(res) = self.router.clone().oneshot(req).await;
                     res

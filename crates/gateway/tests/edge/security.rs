@@ -219,3 +219,46 @@ async fn a_gateway_refuses_an_allowed_origin_that_is_not_an_origin() {
         "{err:#}"
     );
 }
+
+/// CONNECT and TRACE never reach a service: CONNECT was forwarded (issue 16 item 12), and a
+/// TRACE on a service would echo the caller's headers back.
+#[tokio::test]
+async fn connect_and_trace_are_refused_at_the_edge_and_never_forwarded() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let idp = Idp::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (up, addr) = Upstream::start("a").await;
+    let gw = Gateway::start(config(&idp, &dir, vec![addr])).await;
+    let token = idp.token();
+    let authority = gw.url("").trim_start_matches("http://").to_owned();
+    for (method, target) in [
+        ("CONNECT", "/reference/echo"),
+        ("CONNECT", "127.0.0.1:1"),
+        ("TRACE", "/reference/echo"),
+    ] {
+        let mut conn = tokio::net::TcpStream::connect(&authority)
+            .await
+            .expect("connect");
+        let head = format!(
+            "{method} {target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        );
+        conn.write_all(head.as_bytes()).await.expect("write");
+        let mut answer = String::new();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            conn.read_to_string(&mut answer),
+        )
+        .await
+        .expect("answered and closed")
+        .expect("read");
+        assert!(
+            answer.starts_with("HTTP/1.1 405"),
+            "{method} {target}: {answer}"
+        );
+        assert!(answer.contains("\"method_not_allowed\""), "{answer}");
+    }
+    assert_eq!(up.hits(), 0, "nothing reached the service");
+    let ok = gw.get("/reference/echo", &token).await;
+    assert_eq!(ok.status(), 200);
+}
