@@ -11,7 +11,8 @@
 # rotating order; each run is a fresh `tis up` on SQLite (INSTANCES per service, default 2
 # as `tis up`'s, free ports) whose instances have all reported ready, left idle IDLE seconds, then read from
 # /proc/PID/status (VmRSS, RssAnon, RssFile, Threads) and /proc/PID/smaps_rollup (Pss) of
-# every reference-N and profile-N. The table gives the median over rounds and instances.
+# every TIS process but the identity provider (SERVICES="reference profile" to narrow it). The
+# table gives the median over rounds and instances.
 # A second table: the first requests after the idle time (a 20-row page of sites through the
 # gateway) and the Reference instances' RSS once they have served them.
 set -euo pipefail
@@ -19,6 +20,7 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 IDLE=${IDLE:-10}
 INSTANCES=${INSTANCES:-2}
+SERVICES=${SERVICES:-gateway reference profile tcs web}
 VARIANTS=("$@")
 if [ ${#VARIANTS[@]} -eq 0 ]; then
     [ -x target/release/tis ] || cargo build --release -q -p tis
@@ -51,17 +53,17 @@ measure() {
         sleep 0.2
     done
     sleep "$IDLE"
-    python3 - "$state" "$label" <<'PY'
+    python3 - "$state" "$label" "$SERVICES" <<'PY'
 import json, sys
-state, label = json.load(open(sys.argv[1])), sys.argv[2]
+state, label, wanted = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3].split()
 for name, p in sorted(state["processes"].items()):
-    if not (name.startswith("reference-") or name.startswith("profile-")):
+    if p.get("service") not in wanted:
         continue
     pid = p["pid"]
     st = dict(l.split(":", 1) for l in open(f"/proc/{pid}/status"))
     kb = lambda k: int(st[k].split()[0])
     pss = next(int(l.split()[1]) for l in open(f"/proc/{pid}/smaps_rollup") if l.startswith("Pss:"))
-    print(label, name.split("-")[0], kb("VmRSS"), kb("RssAnon"), kb("RssFile"), pss, int(st["Threads"]))
+    print(label, p["service"], kb("VmRSS"), kb("RssAnon"), kb("RssFile"), pss, int(st["Threads"]))
 PY
     # Then the first requests after the idle time (through the gateway: a 20-row page of
     # sites, the admin user's token), the first two (one per instance) and the median of the
