@@ -39,11 +39,27 @@ impl RemoteRegistryDiscovery {
         poll(&client, &url, &service, &tx).await;
         let task = tokio::spawn(async move {
             loop {
-                tokio::time::sleep(interval).await;
+                let empty = tx.borrow().is_empty();
+                tokio::time::sleep(next_poll(interval, empty)).await;
                 poll(&client, &url, &service, &tx).await;
             }
         });
         RemoteRegistryDiscovery { rx, task }
+    }
+}
+
+/// While no endpoint of the service is known, the registry is asked again soon (every
+/// [`EMPTY_POLL`] at most): an instance started beside the ones it calls (`tis up` starts every
+/// service at once) would otherwise answer "no healthy endpoint" for up to a whole `interval`
+/// after they were announced (seen in CI: a TCS placement write in db-primary-kill's first
+/// second). Once endpoints are known, `interval` as configured.
+const EMPTY_POLL: Duration = Duration::from_millis(100);
+
+fn next_poll(interval: Duration, empty: bool) -> Duration {
+    if empty {
+        interval.min(EMPTY_POLL)
+    } else {
+        interval
     }
 }
 
@@ -88,6 +104,15 @@ impl Discovery for RemoteRegistryDiscovery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_set_is_asked_for_again_soon_and_a_known_one_every_interval() {
+        let second = Duration::from_secs(1);
+        assert_eq!(next_poll(second, true), Duration::from_millis(100));
+        assert_eq!(next_poll(second, false), second);
+        let fast = Duration::from_millis(20);
+        assert_eq!(next_poll(fast, true), fast);
+    }
     use axum::Json;
     use axum::routing::get;
     use std::sync::Mutex;
