@@ -15,8 +15,13 @@
 # table gives the median over rounds and instances.
 # A second table: the first requests after the idle time (a 20-row page of sites through the
 # gateway) and the Reference instances' RSS once they have served them.
+# Data: BENCH_DATA=FILE appends the medians (MB) as JSON lines, target "VARIANT SERVICE"
+# (bench/lib.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+BENCH_NAME=rss BENCH_COMMAND="ROUNDS=${ROUNDS:-3} IDLE=${IDLE:-10} bench/rss.sh $*"
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 ROUNDS=${ROUNDS:-3}
 IDLE=${IDLE:-10}
 INSTANCES=${INSTANCES:-2}
@@ -102,9 +107,11 @@ for round in $(seq 1 "$ROUNDS"); do
     for i in $(seq 0 $((n - 1))); do
         v=${VARIANTS[$(((i + round - 1) % n))]}
         IFS=: read -r label bin envs <<<"$v"
+        bench_progress "round $round of $ROUNDS: $label (tis up, ${IDLE} s idle)"
         measure "$label" "$bin" "${envs:-}" >> "$WORK/samples"
     done
 done
+bench_progress_done
 python3 - "$WORK/samples" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
@@ -132,3 +139,14 @@ for label in order:
     med = lambda i: statistics.median(x[i] for x in s)
     print(f"| {label} | {med(0):.1f} ms | {med(1):.1f} ms | {med(2) / 1024:.1f} MB |")
 PY
+# The medians as data (BENCH_DATA; bench/lib.sh).
+if [ -n "${BENCH_DATA:-}" ]; then
+    python3 - "$WORK/samples" <<'PY' | while IFS=$'\t' read -r target metric value; do bench_data "$target" "$metric" "$value" MB; done
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+for key in dict.fromkeys((r[0], r[1]) for r in rows):
+    s = [list(map(int, r[2:])) for r in rows if (r[0], r[1]) == key]
+    for i, metric in ((0, "rss_mb_idle"), (1, "anon_mb_idle"), (3, "pss_mb_idle")):
+        print(f"{key[0]} {key[1]}\t{metric}\t{statistics.median(x[i] for x in s) / 1024:.1f}")
+PY
+fi
