@@ -15,6 +15,13 @@
 # table gives the median over rounds and instances.
 # A second table: the first requests after the idle time (a 20-row page of sites through the
 # gateway) and the Reference instances' RSS once they have served them.
+# A third table with LOAD=SECONDS (default 0: none): then each run drives RATE requests/s
+# (default 100) through the gateway for LOAD seconds with bench/rate.py, a mix of every
+# service's typical reads (URLS: one path per line, default: a 20-row page of sites and of
+# grades, the user's own profile, 20-row pages of people and posts, the web application's
+# search and posts pages, signed in as `admin`), and gives per process the largest RSS sampled every 0.2 s during the load,
+# VmHWM (the peak since start) after it, and the CPU it used (utime + stime over the load
+# phase, in cores): what the pods' requests and limits are set from.
 # Data: BENCH_DATA=FILE appends the medians (MB) as JSON lines, target "VARIANT SERVICE"
 # (bench/lib.sh).
 set -euo pipefail
@@ -25,6 +32,8 @@ BENCH_NAME=rss BENCH_COMMAND="ROUNDS=${ROUNDS:-3} IDLE=${IDLE:-10} bench/rss.sh 
 ROUNDS=${ROUNDS:-3}
 IDLE=${IDLE:-10}
 INSTANCES=${INSTANCES:-2}
+LOAD=${LOAD:-0}
+RATE=${RATE:-100}
 SERVICES=${SERVICES:-gateway reference profile tcs web}
 VARIANTS=("$@")
 if [ ${#VARIANTS[@]} -eq 0 ]; then
@@ -92,7 +101,64 @@ rss = [int(next(l for l in open(f"/proc/{p['pid']}/status") if l.startswith("VmR
        for n, p in state["processes"].items() if n.startswith("reference-")]
 print(label, max(first), nxt, statistics.median(rss))
 PY
+    [ "$LOAD" -gt 0 ] && load_phase "$label" "$state" "$gw" "$token" >> "$WORK/load"
     kill -INT "$UP"; wait "$UP" 2>/dev/null || true; UP=
+}
+
+# "label service peak_rss_kB hwm_kB cpu_cores" per process, after LOAD seconds at RATE
+# requests/s through the gateway; the answers' statuses to stderr.
+load_phase() {
+    local label=$1 state=$2 gw=$3 token=$4
+    if [ -n "${URLS:-}" ]; then
+        cp "$URLS" "$WORK/urls"
+    else
+        printf '%s\n' "/reference/api/sites?page=0&size=20&searchQuery=hosp" \
+            "/reference/api/grades?page=0&size=20" "/profile/api/userinfo" \
+            "/tcs/api/people?page=0&size=20" "/tcs/api/posts?page=0&size=20" \
+            "/people?q=smith" "/posts" > "$WORK/urls"
+    fi
+    # The web pages need a session: `admin` signs in on the real login page (as bench/web.sh).
+    local session
+    session=$(python3 - "http://$gw" <<'PY'
+import http.cookiejar, re, sys, urllib.parse, urllib.request
+jar = http.cookiejar.CookieJar()
+web = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+login = web.open(sys.argv[1] + "/")
+action = re.search(r'action="([^"]+)"', login.read().decode()).group(1).replace("&amp;", "&")
+form = urllib.parse.urlencode({"username": "admin", "password": "tis"}).encode()
+web.open(urllib.parse.urljoin(login.geturl(), action), form).read()
+print(next(c.value for c in jar if c.name == "TIS_SESSION"))
+PY
+    )
+    python3 - "$state" "$SERVICES" "$label" "$LOAD" -- python3 bench/rate.py --rate "$RATE" \
+        --duration "$LOAD" --conns 16 --label "rss load $label" --urls "$WORK/urls" \
+        --header "Authorization: Bearer $token" --header "Cookie: TIS_SESSION=$session" \
+        "http://$gw" <<'PY'
+import json, os, subprocess, sys, time
+state, wanted, label, seconds = json.load(open(sys.argv[1])), sys.argv[2].split(), sys.argv[3], float(sys.argv[4])
+driver = sys.argv[sys.argv.index("--") + 1:]
+procs = {n: p for n, p in state["processes"].items() if p.get("service") in wanted}
+hz = os.sysconf("SC_CLK_TCK")
+def ticks(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime
+def status(pid, key):
+    return int(next(l for l in open(f"/proc/{pid}/status") if l.startswith(key + ":")).split()[1])
+start = {n: ticks(p["pid"]) for n, p in procs.items()}
+peak = {n: status(p["pid"], "VmRSS") for n, p in procs.items()}
+began = time.monotonic()
+run = subprocess.Popen(driver, stdout=subprocess.PIPE, text=True)
+while run.poll() is None:
+    for n, p in procs.items():
+        peak[n] = max(peak[n], status(p["pid"], "VmRSS"))
+    time.sleep(0.2)
+elapsed = time.monotonic() - began
+result = json.loads(run.stdout.read())
+print(f"load {label}: {json.dumps({k: result.get(k) for k in ('answered_per_s', 'statuses', 'p50', 'p99')})}", file=sys.stderr)
+for n, p in sorted(procs.items()):
+    cores = (ticks(p["pid"]) - start[n]) / hz / elapsed
+    print(label, p["service"], peak[n], status(p["pid"], "VmHWM"), f"{cores:.3f}")
+PY
 }
 
 echo "## Idle RSS of the service instances — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $ROUNDS rounds, ${IDLE} s idle"
@@ -139,6 +205,23 @@ for label in order:
     med = lambda i: statistics.median(x[i] for x in s)
     print(f"| {label} | {med(0):.1f} ms | {med(1):.1f} ms | {med(2) / 1024:.1f} MB |")
 PY
+if [ "$LOAD" -gt 0 ]; then
+    echo
+    python3 - "$WORK/load" "$RATE" "$LOAD" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+print(f"Under load: {sys.argv[2]} requests/s through the gateway for {sys.argv[3]} s (the mix of URLS)")
+print()
+print("| variant | service | largest RSS under load (median, max) | VmHWM (median, max) | CPU, cores (median, max) | samples |")
+print("|---|---|---|---|---|---|")
+for key in dict.fromkeys((r[0], r[1]) for r in rows):
+    s = [list(map(float, r[2:])) for r in rows if (r[0], r[1]) == key]
+    col = lambda i: [x[i] for x in s]
+    mb = lambda i: f"{statistics.median(col(i)) / 1024:.1f} MB, {max(col(i)) / 1024:.1f} MB"
+    cpu = f"{statistics.median(col(2)):.2f}, {max(col(2)):.2f}"
+    print(f"| {key[0]} | {key[1]} | **{mb(0)}** | {mb(1)} | {cpu} | {len(s)} |")
+PY
+fi
 # The medians as data (BENCH_DATA; bench/lib.sh).
 if [ -n "${BENCH_DATA:-}" ]; then
     python3 - "$WORK/samples" <<'PY' | while IFS=$'\t' read -r target metric value; do bench_data "$target" "$metric" "$value" MB; done
