@@ -6,7 +6,7 @@
 #   TIS=/path/to/tis bench/web.sh         # this binary instead of target/release/tis
 #   PAGES="home record" bench/web.sh      # some pages only
 #
-# `tis up` (free ports, SQLite, the demo data); a session made by signing `admin` in on the
+# `tis up` (free ports, SQLite, the demo data); sessions made by signing `admin` in on the
 # real login page (python's urllib with a cookie jar, following every redirect); then for each
 # page, bench/rate.py (open model: request i is due at start + i/RATE, latency from then)
 # over CONNS keep-alive connections with the session's cookie, a 3 s warm-up, then RUNS runs of
@@ -18,8 +18,19 @@
 # init.js imports), fetched as a browser does with `Accept-Encoding: gzip, deflate, br`:
 # bytes on the wire (curl's size_download), and the same uncompressed, in KB.
 #
-# Pages: home /, search /people?q=smith, record /people/{id}, posts /posts, post /posts/{id},
-# placement /placements/{id}, programmes /programmes, reference /admin/reference/grades.
+# Pages: home /, search /people?q=smith, record /people/{id} (with placements, timeline and
+# history), contact /people/{id}/contact, posts /posts, post /posts/{id}, placement
+# /placements/{id}, programmes /programmes, reference /admin/reference/grades, grade
+# /admin/reference/grades/{id}.
+#
+# Each page gets a session of its own, signed in just before it is measured: a session lives
+# on one access token (5 minutes in the demo realm) until its refresh, and the refresh is not
+# measured here (several connections refreshing one session at once also race for its
+# single-use refresh token).
+#
+# Data: BENCH_DATA=FILE appends each page's medians and weights as JSON lines (bench/lib.sh;
+# target "web <page>", metrics p50_ms, p99_ms, sent_kb, raw_kb); the warm-up and the single
+# runs are not written. Progress shows on a terminal only.
 #
 # Needs: python3, curl.
 set -euo pipefail
@@ -28,7 +39,10 @@ RATE=${RATE:-20}
 DURATION=${DURATION:-15}
 RUNS=${RUNS:-3}
 CONNS=${CONNS:-4}
-PAGES=${PAGES:-home search record posts post placement programmes reference}
+PAGES=${PAGES:-home search record contact posts post placement programmes reference grade}
+BENCH_NAME=web BENCH_COMMAND="RATE=$RATE DURATION=$DURATION RUNS=$RUNS CONNS=$CONNS bench/web.sh"
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 TIS=${TIS:-$PWD/target/release/tis}
 [ -x "$TIS" ] || cargo build --release -q -p tis
 BENCH=$PWD/bench
@@ -49,7 +63,11 @@ trap cleanup EXIT
 UP=$!
 STATE="$WORK/.tis/run/up.json"
 deadline=$((SECONDS + 300))
-until [ -f "$STATE" ] && grep -q '"web-1"' "$STATE" && grep -q '"tcs-1"' "$STATE" && grep -q '"gateway"' "$STATE"; do
+ready() {
+    [ -f "$STATE" ] || return 1
+    for p in web-1 tcs-1 reference-1 profile-1 gateway; do grep -q "\"$p\"" "$STATE" || return 1; done
+}
+until ready; do
     if [ $SECONDS -ge $deadline ]; then
         echo "tis up was not ready within 300 s; its log:" >&2
         tail -n 30 "$WORK/up.log" >&2
@@ -60,18 +78,25 @@ done
 GW=$(python3 -c "import json; print(json.load(open('$STATE'))['processes']['gateway']['addr'])")
 BASE="http://$GW"
 
-# Sign in on the real login page; print the session cookie and the pages' paths.
-python3 - "$BASE" > "$WORK/session" <<'PY'
+# Signs `admin` in on the real login page (every redirect followed, as a browser does) and
+# prints the session cookie; with `paths`, also the pages' paths (a trainee, a post with a
+# placement, that placement) on a second line.
+session() {
+    python3 - "$BASE" "${1:-}" <<'PY'
 import http.cookiejar, re, sys, urllib.parse, urllib.request
-base = sys.argv[1]
+base, want = sys.argv[1], sys.argv[2]
 jar = http.cookiejar.CookieJar()
 web = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
 login = web.open(base + "/")
 html = login.read().decode()
 action = re.search(r'action="([^"]+)"', html).group(1).replace("&amp;", "&")
 action = urllib.parse.urljoin(login.geturl(), action)
-web.open(action, urllib.parse.urlencode({"username": "admin", "password": "tis"}).encode()).read()
-session = next(c.value for c in jar if c.name == "TIS_SESSION")
+home = web.open(action, urllib.parse.urlencode({"username": "admin", "password": "tis"}).encode()).read().decode()
+if "Signed in as" not in home:
+    sys.exit("bench/web.sh: admin could not sign in")
+print(next(c.value for c in jar if c.name == "TIS_SESSION"))
+if want != "paths":
+    sys.exit(0)
 get = lambda p: web.open(base + p).read().decode()
 person = re.search(r'href="/people/(\d+)"', get("/people?q=smith")).group(1)
 post = placement = None
@@ -80,13 +105,18 @@ for p in re.findall(r'href="/posts/(\d+)"', get("/posts?status=CURRENT")):
     if found:
         post, placement = p, found.group(1)
         break
-print(session)
-print(f"home / search /people?q=smith record /people/{person} posts /posts post /posts/{post} "
-      f"placement /placements/{placement} programmes /programmes reference /admin/reference/grades")
+if placement is None:
+    sys.exit("bench/web.sh: no current post with a placement")
+grade = re.search(r'href="/admin/reference/grades/(\d+)"', get("/admin/reference/grades")).group(1)
+print(f"home / search /people?q=smith record /people/{person} contact /people/{person}/contact "
+      f"posts /posts post /posts/{post} placement /placements/{placement} programmes /programmes "
+      f"reference /admin/reference/grades grade /admin/reference/grades/{grade}")
 PY
-SESSION=$(sed -n 1p "$WORK/session")
+}
+
 declare -A PATHS
-read -r -a pairs < <(sed -n 2p "$WORK/session")
+read -r -a pairs < <(session paths | sed -n 2p)
+[ ${#pairs[@]} -gt 0 ] || { echo "bench/web.sh: no pages found" >&2; exit 1; }
 for ((i = 0; i < ${#pairs[@]}; i += 2)); do PATHS[${pairs[i]}]=${pairs[i + 1]}; done
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
@@ -109,22 +139,33 @@ weigh() {
 }
 
 printf '%s\n' "web pages through the gateway: RATE=$RATE/s CONNS=$CONNS DURATION=${DURATION}s RUNS=$RUNS, $(git rev-parse --short HEAD), load $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-11s %-28s %8s %8s %8s %10s %10s\n' page path p50_ms p99_ms statuses sent_KB raw_KB
+printf '%-11s %-30s %8s %8s %14s %8s %8s\n' page path p50_ms p99_ms statuses sent_KB raw_KB
+n=0
 for page in $PAGES; do
-    path=${PATHS[$page]}
+    n=$((n + 1))
+    path=${PATHS[$page]:-}
+    [ -n "$path" ] || { echo "bench/web.sh: no page called $page" >&2; exit 1; }
+    SESSION=$(session | sed -n 1p)
     echo "$path" > "$WORK/urls"
-    python3 "$BENCH/rate.py" --rate "$RATE" --duration 3 --conns "$CONNS" \
+    bench_progress "page $n: $page, warm-up"
+    BENCH_DATA= python3 "$BENCH/rate.py" --rate "$RATE" --duration 3 --conns "$CONNS" \
         --header "Cookie: TIS_SESSION=$SESSION" --urls "$WORK/urls" "$BASE" >/dev/null
     : > "$WORK/runs"
-    for _ in $(seq "$RUNS"); do
-        python3 "$BENCH/rate.py" --rate "$RATE" --duration "$DURATION" --conns "$CONNS" \
-            --header "Cookie: TIS_SESSION=$SESSION" --label "web $page" --urls "$WORK/urls" "$BASE" \
-            | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["p50"], d["p99"], ",".join(f"{k}:{v}" for k,v in d["statuses"].items()))' >> "$WORK/runs"
+    for r in $(seq "$RUNS"); do
+        bench_progress "page $n: $page, run $r of $RUNS (${DURATION} s)"
+        BENCH_DATA= python3 "$BENCH/rate.py" --rate "$RATE" --duration "$DURATION" --conns "$CONNS" \
+            --header "Cookie: TIS_SESSION=$SESSION" --urls "$WORK/urls" "$BASE" \
+            | python3 -c 'import json,sys; d=json.load(sys.stdin); e=d["errors"]; u=d["unfinished"]; print(d["p50"], d["p99"], ",".join(f"{k}:{v}" for k,v in d["statuses"].items()) + (",errors:%d" % e if e else "") + (",unfinished:%d" % u if u else ""))' >> "$WORK/runs"
     done
+    bench_progress_done
     p50=$(cut -d' ' -f1 "$WORK/runs" | median)
     p99=$(cut -d' ' -f2 "$WORK/runs" | median)
     statuses=$(cut -d' ' -f3 "$WORK/runs" | sort -u | paste -sd' ')
     read -r sent raw < <(weigh "$path")
-    printf '%-11s %-28s %8s %8s %8s %10s %10s\n' "$page" "$path" "$p50" "$p99" "$statuses" "$sent" "$raw"
+    printf '%-11s %-30s %8s %8s %14s %8s %8s\n' "$page" "$path" "$p50" "$p99" "$statuses" "$sent" "$raw"
+    bench_data "web $page" p50_ms "$p50" ms
+    bench_data "web $page" p99_ms "$p99" ms
+    bench_data "web $page" sent_kb "$sent" KB
+    bench_data "web $page" raw_kb "$raw" KB
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
