@@ -16,12 +16,18 @@
 # PRIORITY=-10 (root only) runs the Profile instance's threads and oha at that nice value, to
 # keep other work on a shared machine (builds) from queueing in front of the measurement;
 # the table says when it was used.
+# Data: BENCH_DATA=FILE appends each row's medians as JSON lines (bench/lib.sh): target the
+# path (and "(BASE)"), metrics p50_ms_at_RATE, p99_ms_at_RATE, p999_ms_at_RATE,
+# cpu_us_per_req_at_RATE. Progress shows on a terminal only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RATES=${RATES:-500 1000}
 DURATION=${DURATION:-20}
 RUNS=${RUNS:-3}
 CONNS=${CONNS:-16}
+BENCH_NAME=profile BENCH_COMMAND="RATES=\"$RATES\" DURATION=$DURATION RUNS=$RUNS CONNS=$CONNS bench/profile.sh"
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 PRIORITY=${PRIORITY:-}
 TIS=${TIS:-$PWD/target/release/tis}
 OHA=${OHA:-$(command -v oha || echo "$HOME/.cargo/bin/oha")}
@@ -127,10 +133,11 @@ echo "|---|---|---|---|---|---|---|---|"
 # Runs interleaved (run 1 of every row, then run 2…), so that noise from other work on the
 # machine spreads over the rows instead of landing on one.
 declare -A P50 P99 P999 OK BAD CPU
-for _ in $(seq 1 "$RUNS"); do
+for n in $(seq 1 "$RUNS"); do
     for rate in $RATES; do
         for row in "${ROWS[@]}"; do
             read -r key what <<<"$row"
+            bench_progress "run $n of $RUNS: $rate req/s, $row (${DURATION} s)"
             if [ "$what" = /health/live ]; then r=$(run "$key" "$rate" "$what"); else r=$(run "$key" "$rate" "$what" auth); fi
             read -r p50 p99 p999 ok bad cpu <<<"$r"
             k="$row@$rate"
@@ -139,12 +146,21 @@ for _ in $(seq 1 "$RUNS"); do
         done
     done
 done
+bench_progress_done
 for rate in $RATES; do
     for row in "${ROWS[@]}"; do
         read -r key what <<<"$row"
         k="$row@$rate"
         # shellcheck disable=SC2086
         echo "| $(label "$key" "$what") | $rate | $(median ${P50[$k]}) | $(median ${P99[$k]}) | $(median ${P999[$k]}) | ${OK[$k]} / ${BAD[$k]} | $(median ${CPU[$k]}) | ${P99[$k]% } |"
+        target=$what; [ "$key" = base ] && target="$what (BASE)"
+        # shellcheck disable=SC2086
+        {
+            bench_data "$target" "p50_ms_at_$rate" "$(median ${P50[$k]})" ms
+            bench_data "$target" "p99_ms_at_$rate" "$(median ${P99[$k]})" ms
+            bench_data "$target" "p999_ms_at_$rate" "$(median ${P999[$k]})" ms
+            bench_data "$target" "cpu_us_per_req_at_$rate" "$(median ${CPU[$k]})" "µs"
+        }
     done
 done
 echo

@@ -22,11 +22,17 @@
 # code, shared with every other tis process) and give PSS, which counts shared pages once.
 #
 # Needs wrk and PostgreSQL's server binaries (Debian: wrk, postgresql). Runs as root or not.
+# Data: BENCH_DATA=FILE appends every wrk run's req/s, p50 and p99 as JSON lines
+# (bench/lib.sh), target "sqlite grade", "postgres sites", or in A/B mode "A grades/1"…;
+# progress shows on a terminal only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-15s}
 CONNS=${CONNS:-32}
 THREADS=${THREADS:-2}
+BENCH_NAME=reference BENCH_COMMAND="DURATION=$DURATION CONNS=$CONNS THREADS=$THREADS${COMPARE:+ COMPARE=$COMPARE} bench/reference.sh"
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 if [ -z "${TIS:-}" ]; then
     cargo build --release -q -p tis
@@ -49,6 +55,23 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 json() { python3 -c "import json,sys; d=json.load(open('$1')); print(eval(sys.argv[1]))" "$2"; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+# wrk --latency's output on stdin: "req/s p50_ms p99_ms".
+wrk_figures() {
+    python3 -c '
+import re, sys
+out = sys.stdin.read()
+ms = lambda v: float(v[:-2]) if v.endswith("ms") else float(v[:-2]) / 1000 if v.endswith("us") else float(v[:-1]) * 1000
+rps = re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1)
+pct = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+print(rps, ms(pct["50"]), ms(pct["99"]))'
+}
+wrk_data() { # target "<wrk --latency output>"
+    local rps p50 p99
+    read -r rps p50 p99 < <(wrk_figures <<<"$2")
+    bench_data "$1" req_per_s "$rps" "req/s"
+    bench_data "$1" p50_ms "$p50" ms
+    bench_data "$1" p99_ms "$p99" ms
+}
 hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 # "RSS X MB (heap and other anonymous A MB, the tis executable and libraries F MB; PSS P MB)"
 mem() {
@@ -143,9 +166,12 @@ run_backend() {
         curl -fsS -o /dev/null -H "Authorization: Bearer $TOKEN" "http://$ADDR$path"
         echo '```'
         ( while sleep 0.2; do rss_kb "$PID"; done > "$WORK/rss.$label" ) &
-        local sampler=$!
-        wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "Authorization: Bearer $TOKEN" "http://$ADDR$path" \
-            | grep -E 'Latency  |50%|75%|90%|99%|requests in|Requests/sec|Non-2xx|Socket errors'
+        local sampler=$! out
+        bench_progress "$name: wrk $label ($DURATION)"
+        out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "Authorization: Bearer $TOKEN" "http://$ADDR$path")
+        bench_progress_done
+        grep -E 'Latency  |50%|75%|90%|99%|requests in|Requests/sec|Non-2xx|Socket errors' <<<"$out"
+        wrk_data "$name $label" "$out"
         kill "$sampler"; wait "$sampler" 2>/dev/null || true
         echo '```'
         local m; m=$(sort -n "$WORK/rss.$label" | tail -n 1)
@@ -156,10 +182,13 @@ run_backend() {
     kill -INT "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
 }
 
-# One wrk run; prints "req/s | p50 | p99".
+# One wrk run; prints "req/s | p50 | p99" (and its data, target $4).
 wrk_row() {
     local addr=$1 token=$2 path=$3 out
+    bench_progress "wrk $4 ($DURATION)"
     out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "Authorization: Bearer $token" "http://$addr$path")
+    bench_progress_done
+    wrk_data "$4" "$out"
     printf '%s | %s | %s' "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" \
         "$(awk '$1 == "50%" {print $2}' <<<"$out")" "$(awk '$1 == "99%" {print $2}' <<<"$out")"
 }
@@ -190,8 +219,8 @@ compare() {
     for round in $(seq 1 "$ROUNDS"); do
         local order="A B"; [ $((round % 2)) = 0 ] && order="B A"
         for side in $order; do
-            echo "| $round | $side | grades/1 | $(wrk_row "${addr[$side]}" "${token[$side]}" /reference/api/grades/1) |"
-            echo "| $round | $side | sites filtered | $(wrk_row "${addr[$side]}" "${token[$side]}" "$sites") |"
+            echo "| $round | $side | grades/1 | $(wrk_row "${addr[$side]}" "${token[$side]}" /reference/api/grades/1 "$side grades/1") |"
+            echo "| $round | $side | sites filtered | $(wrk_row "${addr[$side]}" "${token[$side]}" "$sites" "$side sites filtered") |"
         done
     done
     kill "$sampler"; wait "$sampler" 2>/dev/null || true

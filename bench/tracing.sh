@@ -8,6 +8,8 @@
 # Usage: bench/tracing.sh [DURATION_SECONDS] [ROUNDS]     (from the repository root)
 # Needs: wrk, nginx (Debian), openssl, a release `tis` (TIS=/path/to/a/copy, default
 #        target/release/tis). Env: RATIO=0.01 (the traced gateway's sample_ratio).
+# Data: BENCH_DATA=FILE appends each round's req/s (targets "traces off", "traces on") and
+#       the median ratio as JSON lines (bench/lib.sh); progress shows on a terminal only.
 # The upstream and gateway set-up is bench/gateway.sh's, cut down to what this needs.
 set -euo pipefail
 
@@ -17,6 +19,9 @@ RATIO=${RATIO:-0.01}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TIS=${TIS:-$ROOT/target/release/tis}
 WORK=$(mktemp -d /tmp/tis-bench-tracing.XXXXXX)
+BENCH_NAME=tracing BENCH_COMMAND="RATIO=$RATIO bench/tracing.sh $DURATION $ROUNDS"
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -91,23 +96,33 @@ wait_file "$WORK/off.addr"; wait_file "$WORK/on.addr"
 OFF=$(head -1 "$WORK/off.addr"); ON=$(head -1 "$WORK/on.addr")
 
 rps() { wrk -t2 -c32 -d"$1"s -H "Authorization: Bearer $TOKEN" "http://$2/bench" | awk '/Requests\/sec/ {print $2}'; }
+bench_progress "warm-up (2 s each)"
 rps 2 "$OFF" >/dev/null; rps 2 "$ON" >/dev/null   # warm-up
 echo "# tracing cost — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# bench/tracing.sh $DURATION $ROUNDS (RATIO=$RATIO): wrk -t2 -c32 -d${DURATION}s, rounds alternate off/on"
 OFFS=(); ONS=()
 for r in $(seq 1 "$ROUNDS"); do
-  a=$(rps "$DURATION" "$OFF"); b=$(rps "$DURATION" "$ON")
+  bench_progress "round $r of $ROUNDS: traces off (${DURATION} s)"
+  a=$(rps "$DURATION" "$OFF")
+  bench_progress "round $r of $ROUNDS: traces on (${DURATION} s)"
+  b=$(rps "$DURATION" "$ON")
+  bench_progress_done
   OFFS+=("$a"); ONS+=("$b")
+  bench_data "traces off" req_per_s "$a" "req/s"
+  bench_data "traces on ($RATIO)" req_per_s "$b" "req/s"
   echo "round $r: traces off $a req/s, traces on ($RATIO) $b req/s"
 done
 ADMIN_ON=$(sed -n 2p "$WORK/on.addr" | awk '{print $NF}')
 EXPORTED=$(curl -fsS "http://$ADMIN_ON/metrics" 2>/dev/null | grep -E '^traces_spans_(exported|dropped)_total' | tr '\n' ' ' || true)
-python3 - "${OFFS[*]}" "${ONS[*]}" <<'PY'
+RATIO_ON_OFF=$(python3 - "${OFFS[*]}" "${ONS[*]}" <<'PY'
 import statistics, sys
 off = [float(x) for x in sys.argv[1].split()]
 on = [float(x) for x in sys.argv[2].split()]
 mo, mn = statistics.median(off), statistics.median(on)
-print(f"median: traces off {mo:.0f} req/s, traces on {mn:.0f} req/s, on/off {mn/mo:.3f} ({(1-mn/mo)*100:+.1f} % cost)")
+print(f"{mn/mo:.4f} median: traces off {mo:.0f} req/s, traces on {mn:.0f} req/s, on/off {mn/mo:.3f} ({(1-mn/mo)*100:+.1f} % cost)")
 PY
+)
+bench_data "traces on ($RATIO) / off" ratio_median "${RATIO_ON_OFF%% *}" "×"
+echo "${RATIO_ON_OFF#* }"
 echo "traced gateway: ${EXPORTED:-(metrics not read)}"
 echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -10,13 +10,19 @@ Input: every `*.jsonl` in DATA_DIR, one measurement a line:
     {"bench": "gateway", "run": "<RFC 3339 start of the run>", "target": "nginx proxy",
      "metric": "req_per_s", "value": 51741.37, "unit": "req/s", "load": "1.73 1.96 1.93", ...}
 as `bench/gateway.sh` (and `bench/rate.py`, `"bench": "rate"`) append when `BENCH_DATA` is
-set. A metric's bar is the median over the runs; each run is a dot on it.
+set. A metric's bar is the median over the runs; each run is a dot on it. Of each bench, only
+the runs of its latest day (UTC) are drawn: older files stay as the record, and a chart never
+mixes a quiet night with a loaded afternoon.
 
 Output (the gateway's comparisons, issue 4 and issue 18):
     gateway-throughput.svg      req/s: direct, tis gateway, nginx, HAProxy (and the others measured)
     gateway-cpu.svg             CPU µs per request of each proxy, during its own run
     gateway-added-latency.svg   latency the gateway adds at a fixed 2,000 req/s, p50 and p99,
                                 against the targets (0.3 ms, 2 ms)
+and, when their data is there (`bench/lib.sh`'s `bench_data`):
+    rss-idle.svg                idle RSS of each TIS process of `tis up` (bench/rss.sh), against
+                                the 20 MB target of issue 11
+    tracing.svg                 the gateway's req/s with traces off and on (bench/tracing.sh)
 """
 
 import glob
@@ -54,6 +60,15 @@ def load(data_dir):
                 except json.JSONDecodeError as e:
                     sys.exit(f"{path}:{n}: not JSON: {e}")
     return rows
+
+
+def latest_day(rows):
+    """Each bench's rows of the last day it was run."""
+    last = {}
+    for r in rows:
+        b = r.get("bench")
+        last[b] = max(last.get(b, ""), r.get("run", "")[:10])
+    return [r for r in rows if r.get("run", "")[:10] == last[r.get("bench")]]
 
 
 def series(rows, bench, metric):
@@ -181,14 +196,47 @@ def gateway(rows, out_dir):
     return [n for n, _ in written]
 
 
+def when_note(rows, bench):
+    runs, loads = runs_note(rows, bench)
+    first = [float(l.split()[0]) for l in loads if l and l != "?"]
+    return f"{len(runs)} run(s), {runs[0][:10]} {runs[0][11:16]}–{runs[-1][11:16]} UTC" + (
+        f", load average {min(first):.1f}–{max(first):.1f}" if first else "")
+
+
+def others(rows, out_dir):
+    """The charts of the other benches, each drawn when its data is there."""
+    written = []
+    rss = series(rows, "rss", "rss_mb_idle")
+    if rss:
+        written.append(("rss-idle.svg", bar_chart(
+            "Idle RSS of each TIS process, MB (lower is better)",
+            "bench/rss.sh: a fresh tis up on SQLite, every instance ready, then idle; median of instances",
+            when_note(rows, "rss"),
+            [(t, [v for _, v in vs], True) for t, vs in rss.items()], "MB",
+            targets=[(20.0, "target 20 MB")])))
+    tracing = series(rows, "tracing", "req_per_s")
+    if tracing:
+        written.append(("tracing.svg", bar_chart(
+            "The gateway's req/s with traces off and on (higher is better)",
+            "bench/tracing.sh: the same release gateway twice, wrk -t2 -c32, rounds alternating",
+            when_note(rows, "tracing"),
+            [(t, [v for _, v in vs], "off" not in t) for t, vs in tracing.items()], "req/s")))
+    for name, svg in written:
+        with open(os.path.join(out_dir, name), "w", encoding="utf-8") as f:
+            f.write(svg)
+    return [n for n, _ in written]
+
+
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     data_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "docs/benchmarks/data")
     out_dir = sys.argv[2] if len(sys.argv) > 2 else os.path.join(root, "docs/benchmarks")
-    rows = load(data_dir)
+    rows = latest_day(load(data_dir))
+    os.makedirs(out_dir, exist_ok=True)
     names = gateway(rows, out_dir)
     if not names:
         sys.exit(f"no gateway measurements in {data_dir}/*.jsonl")
+    names += others(rows, out_dir)
     for n in names:
         print(os.path.join(out_dir, n))
 
