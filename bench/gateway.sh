@@ -26,11 +26,16 @@
 #        without the rest of `tis`; cargo build --release -p tis-gateway --example gateway);
 #      PERF=/tmp/name records perf profiles (/tmp/name.data, /tmp/name.mesh.data);
 #      GATEWAY_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 runs the gateway on jemalloc;
-#      OHA=/path/to/oha.
+#      OHA=/path/to/oha;
+#      STRACE=/tmp/name counts the gateway's system calls (`strace -c -f`) during a wrk run of
+#        its own before the others (/tmp/name: strace's table; /tmp/name.wrk: the request count
+#        to divide by).
+# Progress (which target runs now) is shown on stderr when it is a terminal, nothing otherwise.
 # Every target gets the same requests, bearer token included (about 1 KB, as a client of TIS
 # sends): the gateway verifies it and does not forward it; the others forward it.
 # Everything listens on free loopback ports and is stopped on exit.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 DURATION=${1:-10}
 THREADS=2
@@ -267,6 +272,7 @@ printf "%-28s %10s %10s %10s %8s\n" "target" "req/s" "p50" "p99" "ratio"
 declare -A RPS
 run_wrk() { # name url [header]
   local out
+  bench_progress "wrk ${DURATION}s: $1"
   if [ -n "${3:-}" ]; then
     out=$(wrk -t$THREADS -c$CONNS -d${DURATION}s --latency -H "$3" "$2")
   else
@@ -278,13 +284,27 @@ run_wrk() { # name url [header]
   p99=$(echo "$out" | awk '$1=="99%" {print $2}')
   non2xx=$(echo "$out" | awk '/Non-2xx/ {print $4}')
   RPS[$1]=$rps
+  bench_progress_done
   data "$1" req_per_s "$rps" "req/s"
   local ratio
   ratio=$(python3 -c "print(f'{float(\"$rps\")/float(\"${RPS[direct]:-$rps}\"):.2f}')")
   printf "%-28s %10s %10s %10s %8s %s\n" "$1" "$rps" "$p50" "$p99" "$ratio" "${non2xx:+(non-2xx: $non2xx)}"
 }
 
+bench_progress "warm-up"
 wrk -t$THREADS -c$CONNS -d2s "http://$GW/bench" -H "Authorization: Bearer $TOKEN" >/dev/null   # warm-up
+bench_progress_done
+if [ -n "${STRACE:-}" ]; then
+  bench_progress "strace -c -f on the gateway during wrk ${DURATION}s"
+  strace -c -f -p "$GW_PID" -o "$STRACE" & STRACE_PID=$!
+  for _ in $(seq 1 200); do   # attached: the gateway has a tracer
+    [ "$(awk '/TracerPid/ {print $2}' "/proc/$GW_PID/status")" != 0 ] && break; sleep 0.05
+  done
+  wrk -t$THREADS -c$CONNS -d${DURATION}s "http://$GW/bench" -H "Authorization: Bearer $TOKEN" > "$STRACE.wrk"
+  kill -INT $STRACE_PID; wait $STRACE_PID || true
+  bench_progress_done
+  echo "# strace -c -f: $(awk '/requests in/ {print $1}' "$STRACE.wrk") requests; $(awk '$NF=="total" {print $4}' "$STRACE") system calls ($STRACE)"
+fi
 run_wrk direct "http://127.0.0.1:$UP/bench" "Authorization: Bearer $TOKEN"
 if [ -n "${PERF:-}" ]; then
   perf record -F 299 ${PERF_CALLGRAPH:--g} -p "$GW_REAL" -o "$WORK/perf.data" -- sleep "$DURATION" >/dev/null 2>&1 &
@@ -365,7 +385,9 @@ echo
 echo "# fixed rate: oha -q $RATE -z ${DURATION}s -c 16 (latency in ms)"
 run_oha() { # name url [header]
   local json
+  bench_progress "oha -q $RATE ${DURATION}s: $1"
   json=$("$OHA" --no-tui --output-format json -q $RATE -z ${DURATION}s -c 16 ${3:+-H "$3"} "$2")
+  bench_progress_done
   echo "$json" | python3 -c "
 import json,sys
 d=json.load(sys.stdin); p=d['latencyPercentiles']; s=d['summary']
