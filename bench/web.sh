@@ -83,16 +83,28 @@ BASE="http://$GW"
 # placement, that placement) on a second line.
 session() {
     python3 - "$BASE" "${1:-}" <<'PY'
-import http.cookiejar, re, sys, urllib.parse, urllib.request
+import http.cookiejar, re, sys, urllib.error, urllib.parse, urllib.request
 base, want = sys.argv[1], sys.argv[2]
-jar = http.cookiejar.CookieJar()
-web = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-login = web.open(base + "/")
-html = login.read().decode()
-action = re.search(r'action="([^"]+)"', html).group(1).replace("&amp;", "&")
-action = urllib.parse.urljoin(login.geturl(), action)
-home = web.open(action, urllib.parse.urlencode({"username": "admin", "password": "tis"}).encode()).read().decode()
-if "Signed in as" not in home:
+def sign_in():
+    jar = http.cookiejar.CookieJar()
+    web = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    login = web.open(base + "/")
+    html = login.read().decode()
+    action = re.search(r'action="([^"]+)"', html).group(1).replace("&amp;", "&")
+    action = urllib.parse.urljoin(login.geturl(), action)
+    home = web.open(action, urllib.parse.urlencode({"username": "admin", "password": "tis"}).encode()).read().decode()
+    if "Signed in as" not in home:
+        sys.exit("bench/web.sh: admin could not sign in")
+    return jar, web
+# A sign-in refused once is said and tried again (twice at most): it is not what is measured.
+for attempt in range(3):
+    try:
+        jar, web = sign_in()
+        break
+    except urllib.error.HTTPError as e:
+        text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", e.read().decode(errors="replace")))
+        print(f"bench/web.sh: sign-in {attempt + 1}: {e.code} at {e.url}: {text[-400:]}", file=sys.stderr)
+else:
     sys.exit("bench/web.sh: admin could not sign in")
 print(next(c.value for c in jar if c.name == "TIS_SESSION"))
 if want != "paths":
