@@ -22,7 +22,10 @@ use axum::body::Body;
 use http::{HeaderMap, HeaderValue, Request};
 use http_body::Body as _;
 use tis_core::Degradation;
-use tis_core::context::DEGRADED;
+use tis_core::context;
+
+/// `TIS-Degraded`, parsed once (a lookup by `&str` parses and hashes the name each time).
+const DEGRADED: http::HeaderName = http::HeaderName::from_static(context::DEGRADED);
 use tis_mesh::{BoxError, MeshError};
 use tokio::time::Instant;
 
@@ -135,10 +138,10 @@ impl Proxy {
 /// Moves the service's `TIS-Degraded` names into the request's degradations (all of them,
 /// known to this build or not), and remembers the known ones for the status page.
 fn merge_degraded(headers: &mut HeaderMap, service: &str, sightings: &Sightings) {
-    if !headers.contains_key(DEGRADED) {
+    if !headers.contains_key(&DEGRADED) {
         return;
     }
-    for value in headers.get_all(DEGRADED) {
+    for value in headers.get_all(&DEGRADED) {
         let Ok(text) = value.to_str() else { continue };
         for name in tis_core::context::degradation_names(text) {
             tis_core::context::relay_degraded(name);
@@ -182,7 +185,7 @@ mod tests {
             .await;
         assert_eq!(ctx.degraded(), vec!["idp", "db-read-only", "retried"]);
         assert!(
-            !headers.contains_key(DEGRADED),
+            !headers.contains_key(&DEGRADED),
             "the header is rewritten, not passed on"
         );
         assert!(sightings.seen_recently(

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU32;
 
-use http::{HeaderMap, HeaderValue, Method};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use tis_core::context::{REQUEST_ID, RequestContext};
 use tis_core::trace_context::{self, TraceContext};
 use tokio::time::Instant;
@@ -72,17 +72,23 @@ pub(crate) fn is_retryable(method: &Method, headers: &HeaderMap) -> bool {
     }
 }
 
+/// `traceparent` and `X-Request-Id`, parsed once (a map lookup by `&str` parses and hashes
+/// the name on every call).
+const TRACEPARENT: HeaderName = HeaderName::from_static(trace_context::HEADER);
+const X_REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID);
+
 /// Sets `traceparent` and `X-Request-Id` from the caller's context.
 pub(crate) fn stamp(headers: &mut HeaderMap, ctx: Option<&RequestContext>) {
     let trace = ctx.map_or_else(TraceContext::new_root, RequestContext::trace);
-    if let Ok(v) = HeaderValue::from_str(&trace.header_value()) {
-        headers.insert(trace_context::HEADER, v);
+    // The formatted value becomes the header's bytes as it is, not copied again.
+    if let Ok(v) = HeaderValue::from_maybe_shared(bytes::Bytes::from(trace.header_value())) {
+        headers.insert(TRACEPARENT, v);
     }
     if let Some(ctx) = ctx
-        && !headers.contains_key(REQUEST_ID)
+        && !headers.contains_key(&X_REQUEST_ID)
         && let Ok(v) = HeaderValue::from_str(ctx.request_id())
     {
-        headers.insert(REQUEST_ID, v);
+        headers.insert(X_REQUEST_ID, v);
     }
 }
 

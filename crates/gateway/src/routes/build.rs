@@ -96,6 +96,10 @@ pub async fn build(
                 }
             }
             let audience_key: Arc<str> = Arc::from(audiences.join(",").as_str());
+            let audience_hash = std::hash::BuildHasher::hash_one(
+                &std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default(),
+                &*audience_key,
+            );
             Arc::new(Route {
                 metrics: RouteMetrics::new(&prefix),
                 prefix,
@@ -103,6 +107,7 @@ pub async fn build(
                 timeout: r.timeout,
                 audiences,
                 audience_key,
+                audience_hash,
                 forward_access_token: r.forward_access_token,
                 public: r.public,
             })

@@ -39,6 +39,10 @@ pub struct Route {
     pub audiences: Vec<Arc<str>>,
     /// The audiences joined, as a cache key for minted principals.
     pub(crate) audience_key: Arc<str>,
+    /// A hash of `audience_key`, made once: the cache key of minted principals (a hit is
+    /// checked against `audience_key`), so that no request touches the route's shared
+    /// reference counts for it.
+    pub(crate) audience_hash: u64,
     pub forward_access_token: bool,
     /// No token required, no principal minted (see [`RouteConfig::public`]).
     pub public: bool,

@@ -20,80 +20,87 @@
 //! **On the way out**: the service's hop-by-hop headers are removed (and its `TIS-Degraded`
 //! is merged into ours by the proxy step, never passed through as it is).
 
-use http::header::{CONNECTION, HeaderName, TE, TRAILER, TRANSFER_ENCODING, UPGRADE};
+use http::header::{AUTHORIZATION, CONNECTION, HeaderName};
 use http::{HeaderMap, HeaderValue};
 use tis_auth::PRINCIPAL_HEADER;
 use tis_core::context::{DEADLINE, DEGRADED};
 
-const KEEP_ALIVE: &str = "keep-alive";
-const X_FORWARDED_FOR: &str = "x-forwarded-for";
-const X_FORWARDED_PROTO: &str = "x-forwarded-proto";
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const LEGACY_TOKEN: HeaderName = HeaderName::from_static(tis_auth::headers::LEGACY_TOKEN_HEADER);
 
-/// Removes hop-by-hop headers, including those named in `Connection`.
-pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    // The common case — a request with none of them — must cost a few lookups, nothing more.
-    if headers.contains_key(CONNECTION) {
+/// Whether `name` is a hop-by-hop header (RFC 9110 §7.6.1; `Connection`'s own list aside).
+fn is_hop_by_hop(name: &str) -> bool {
+    matches!(
+        name,
+        "connection" | "keep-alive" | "te" | "trailer" | "transfer-encoding" | "upgrade"
+    ) || name.starts_with("proxy-")
+}
+
+/// Whether `name` is one of the headers only the gateway may set.
+fn is_internal(name: &str) -> bool {
+    name == PRINCIPAL_HEADER || name == DEGRADED || name == DEADLINE
+}
+
+/// Removes every header `doomed` names, and with `connection` those `Connection` names.
+/// One pass over the names: a message with none of them (nearly every request) costs no
+/// lookup and no allocation (a `HeaderMap` lookup by a `&str` name parses and hashes it).
+fn strip(headers: &mut HeaderMap, doomed: fn(&str) -> bool, connection: bool) {
+    if !headers.keys().any(|k| doomed(k.as_str())) {
+        return;
+    }
+    if connection && headers.contains_key(CONNECTION) {
         let named: Vec<HeaderName> = headers
             .get_all(CONNECTION)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
-            .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+            .map(str::trim)
+            // `keep-alive` (the usual value) goes below anyway; `close` names no header.
+            .filter(|t| !t.eq_ignore_ascii_case("keep-alive") && !t.eq_ignore_ascii_case("close"))
+            .filter_map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
             .collect();
         for name in named {
             headers.remove(name);
         }
-        headers.remove(CONNECTION);
     }
-    for name in [TE, TRAILER, TRANSFER_ENCODING, UPGRADE] {
-        if headers.contains_key(&name) {
-            headers.remove(name);
-        }
+    loop {
+        let Some(name) = headers.keys().find(|k| doomed(k.as_str())).cloned() else {
+            break;
+        };
+        headers.remove(name);
     }
-    if headers.contains_key(KEEP_ALIVE) {
-        headers.remove(KEEP_ALIVE);
-    }
-    if headers.keys().any(|k| k.as_str().starts_with("proxy-")) {
-        let proxy: Vec<HeaderName> = headers
-            .keys()
-            .filter(|k| k.as_str().starts_with("proxy-"))
-            .cloned()
-            .collect();
-        for name in proxy {
-            headers.remove(name);
-        }
-    }
+}
+
+/// Removes hop-by-hop headers, including those named in `Connection`.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    strip(headers, is_hop_by_hop, true);
 }
 
 /// Removes the headers only the gateway may set (see the module documentation).
 pub fn strip_internal(headers: &mut HeaderMap) {
-    for name in [PRINCIPAL_HEADER, DEGRADED, DEADLINE] {
-        if headers.contains_key(name) {
-            headers.remove(name);
-        }
-    }
+    strip(headers, is_internal, false);
 }
 
 /// Removes the caller's identity-provider token (see the module documentation). Other
 /// `Authorization` schemes are kept: they are not ours to judge.
 pub fn strip_credentials(headers: &mut HeaderMap) {
     let bearer = headers
-        .get_all(http::header::AUTHORIZATION)
+        .get_all(AUTHORIZATION)
         .iter()
         .any(|v| v.as_bytes().len() > 7 && v.as_bytes()[..7].eq_ignore_ascii_case(b"bearer "));
     if bearer {
-        headers.remove(http::header::AUTHORIZATION);
+        headers.remove(AUTHORIZATION);
     }
-    if headers.contains_key(tis_auth::headers::LEGACY_TOKEN_HEADER) {
-        headers.remove(tis_auth::headers::LEGACY_TOKEN_HEADER);
+    if headers.contains_key(&LEGACY_TOKEN) {
+        headers.remove(LEGACY_TOKEN);
     }
 }
 
 /// The inbound hygiene of every request: the headers only the gateway may set, and
 /// hop-by-hop headers.
 pub fn strip_inbound(headers: &mut HeaderMap) {
-    strip_internal(headers);
-    strip_hop_by_hop(headers);
+    strip(headers, |n| is_internal(n) || is_hop_by_hop(n), true);
 }
 
 /// Sets `X-Forwarded-For` and `X-Forwarded-Proto` for the service.

@@ -24,14 +24,15 @@ use crate::routes::Route;
 /// The principal step.
 pub struct MintPrincipal {
     signer: PrincipalSigner,
-    cache: Cache<(u64, bool, Arc<str>), Minted>,
+    cache: Cache<(u64, bool, u64), Arc<Minted>>,
     minted: Counter,
     reused: Counter,
 }
 
-#[derive(Clone)]
 struct Minted {
     principal: Arc<Principal>,
+    /// The route's audiences, to tell two routes apart whose hashes collide.
+    audiences: Arc<str>,
     header: HeaderValue,
 }
 
@@ -63,16 +64,13 @@ impl MintPrincipal {
         principal: &Arc<Principal>,
         route: &Route,
     ) -> Result<HeaderValue, BoxError> {
-        let key = (
-            verified.key,
-            verified.token.degraded,
-            route.audience_key.clone(),
-        );
+        let key = (verified.key, verified.token.degraded, route.audience_hash);
         if let Some(hit) = self.cache.get(&key)
             && Arc::ptr_eq(&hit.principal, principal)
+            && *hit.audiences == *route.audience_key
         {
             self.reused.increment(1);
-            return Ok(hit.header);
+            return Ok(hit.header.clone());
         }
         let token = self
             .signer
@@ -82,10 +80,11 @@ impl MintPrincipal {
         self.minted.increment(1);
         self.cache.insert(
             key,
-            Minted {
+            Arc::new(Minted {
                 principal: principal.clone(),
+                audiences: route.audience_key.clone(),
                 header: header.clone(),
-            },
+            }),
         );
         Ok(header)
     }
