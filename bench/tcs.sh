@@ -10,6 +10,11 @@
 #   UP_ENV="MALLOC_ARENA_MAX=2" bench/tcs.sh   # environment for `tis up` and its instances
 #   TCS_DB=/path/tcs.db BACKENDS=sqlite bench/tcs.sh   # a copy of that SQLite data set instead of
 #                                         # generating one (e.g. one kept with KEEP=1)
+#   TCS_PG=postgres://postgres@127.0.0.1:PORT/tcs200k bench/tcs.sh   # on PostgreSQL, a copy
+#                                         # (CREATE DATABASE … TEMPLATE, dropped after) of that
+#                                         # generated database on that running server instead
+#                                         # of a new server and a new data set (EXPLAIN: plans
+#                                         # in that server's log, not read here)
 #
 # For each backend: PEOPLE trainees with `tis demo generate` into TCS's database before `tis up`
 # starts (so `tis up` seeds nothing more): the data folder's tcs.db, or on PostgreSQL database
@@ -81,6 +86,7 @@ cleanup() {
     for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     [ -d "$WORK/pg" ] && "${RUN_AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m immediate stop >/dev/null 2>&1 || true
+    [ -n "${COPY_DB:-}" ] && "$PGBIN/psql" -X -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $COPY_DB" >/dev/null 2>&1 || true
     [ -n "${KEEP:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -108,7 +114,8 @@ CONF
     "${RUN_AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w start >/dev/null
     PG="postgres://postgres@127.0.0.1:$port"
 }
-psql_tcs() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$PG/tis_tcs" "$@"; }
+COPY_DB=
+psql_tcs() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$PG/${COPY_DB:-tis_tcs}" "$@"; }
 
 # Starts `tis up` in $WORK/$1 (extra arguments follow); sets GW, ISSUER, STATE.
 start_up() {
@@ -177,7 +184,14 @@ run_backend() {
     local name=$1; shift
     local t0=$SECONDS url
     mkdir -p "$WORK/$name/.tis"
-    if [ "$name" = postgres ]; then
+    if [ "$name" = postgres ] && [ -n "${TCS_PG:-}" ]; then
+        PG=${TCS_PG%/*}
+        COPY_DB=tis_tcs_bench_$$
+        "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$PG/postgres" \
+            -c "CREATE DATABASE $COPY_DB TEMPLATE ${TCS_PG##*/} STRATEGY FILE_COPY"
+        url="$PG/$COPY_DB"
+        echo "a copy of $TCS_PG"
+    elif [ "$name" = postgres ]; then
         start_pg
         "$PGBIN/createdb" -h 127.0.0.1 -p "${PG##*:}" -U postgres tis_tcs
         url="$PG/tis_tcs"
@@ -187,6 +201,8 @@ run_backend() {
     if [ "$name" = sqlite ] && [ -n "${TCS_DB:-}" ]; then
         cp "$TCS_DB" "$WORK/$name/.tis/tcs.db"
         echo "a copy of $TCS_DB"
+    elif [ -n "${COPY_DB:-}" ]; then
+        :
     else
         (cd "$WORK/$name" && TIS_LOG__LEVEL=warn "$TIS" demo generate --people "$PEOPLE" --database-url "$url") 2>&1 | tail -n 1
     fi
@@ -274,7 +290,10 @@ PY
     echo
     if [ -n "${EXPLAIN:-}" ]; then explain "$name"; fi
     kill -INT "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
-    if [ "$name" = postgres ]; then
+    if [ -n "$COPY_DB" ]; then
+        "$PGBIN/psql" -X -q "$PG/postgres" -c "DROP DATABASE $COPY_DB" || true
+        COPY_DB=
+    elif [ "$name" = postgres ]; then
         "${RUN_AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m fast stop >/dev/null
         rm -rf "$WORK/pg"
     fi
