@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Checks deploy/ for real (issue 15), offline:
-#   1. `kubectl kustomize` renders every overlay;
+#   1. `kubectl kustomize` renders every overlay, and blue/green releases (the production
+#      overlay with every service's green track, whose colours deploy/bluegreen_check.py
+#      checks; the local overlay with a green Reference);
 #   2. every core object validates with kubernetes-validate (its bundled schemas, strict), every
 #      CloudNativePG / Prometheus Operator object against the vendored CRD schemas;
 #   3. the PrometheusRule tis-slo is deploy/prometheus/slo-rules.yml's rules (generated, not
@@ -9,9 +11,11 @@
 #      (deploy/netpol_check.py);
 #      checkov passes on the rendered output (skips justified in deploy/checkov.yaml);
 #   4. the image builds from the given `tis` with deploy/image/build.sh (no base image pulled);
-#   5. the local overlay runs: the identity provider, every service and the gateway as separate
-#      podman containers with the rendered arguments, environment and tis.toml, and a request
-#      with a real token goes through the gateway (deploy/run_rendered.py);
+#   5. the local overlay runs (with a green Reference): the identity provider, every service and
+#      the gateway as separate podman containers with the rendered arguments, environment and
+#      tis.toml, a request with a real token goes through the gateway, every pod serves metrics
+#      where its PodMonitor scrapes and the public port none, and Reference's weights shifted
+#      from blue to green and back move its requests without one failing (deploy/run_rendered.py);
 #   6. the same with one key of the rendered tis.toml misspelt must fail, naming the key;
 #   7. the production overlay's tis.toml parses in every process (no unknown key or bad type).
 #
@@ -51,6 +55,37 @@ for overlay in deploy/kubernetes/overlays/*/; do
     echo "$name: $(grep -c '^kind:' "$out/$name.yaml") objects"
 done
 
+log "blue/green releases: overlays with green tracks added"
+# What docs/operations-kubernetes.md's "Blue/green" tells an operator to do, done to a copy of
+# the tree: green/<service> added to an overlay's resources, the release as image tis-green.
+# production-release (every service green) is checked below with the overlays (schemas,
+# NetworkPolicies, checkov) and for its colours by deploy/bluegreen_check.py; local-release
+# (Reference green, the same image) is what runs in containers, weights shifted for real.
+release() { # overlay image-name image-tag service...
+    local overlay=$1 name=$2 tag=$3
+    shift 3
+    rm -rf "$out/tree"
+    cp -r deploy/kubernetes "$out/tree"
+    "$py" - "$out/tree/overlays/$overlay/kustomization.yaml" "$name" "$tag" "$@" <<'PY'
+import sys
+path, name, tag, services = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+text = open(path).read()
+green = "".join(f"  - ../../green/{s}\n" for s in services)
+image = f"  - name: tis-green\n    newName: {name}\n    newTag: \"{tag}\"\n"
+for old, new in (("resources:\n  - ../../base\n", "resources:\n  - ../../base\n" + green), ("images:\n", "images:\n" + image)):
+    if old not in text:
+        sys.exit(f"deploy/check.sh: {path} has no `{old.strip()}` to add the green tracks to")
+    text = text.replace(old, new, 1)
+open(path, "w").write(text)
+PY
+    kubectl kustomize "$out/tree/overlays/$overlay" > "$out/$overlay-release.yaml"
+    rm -rf "$out/tree"
+    echo "$overlay-release: $(grep -c '^kind:' "$out/$overlay-release.yaml") objects (green: $*)"
+}
+release production registry.tis.example.org/tis 0.2.0 reference profile tcs web
+"$py" deploy/bluegreen_check.py "$out/production-release.yaml"
+release local localhost/tis dev reference
+
 log "schemas: kubernetes-validate and the vendored CRDs"
 "$py" deploy/validate.py "$crds" "$out"/*.yaml
 
@@ -84,8 +119,8 @@ image=$(awk '$1 == "image:" { print $2 }' "$out/local.yaml" | sort -u)
 [ "$(wc -l <<<"$image")" = 1 ] || { echo "deploy/check.sh: the local overlay names several images: $image" >&2; exit 1; }
 deploy/image/build.sh --strip "$bin" "$image"
 
-log "the local overlay, run in containers"
-"$py" deploy/run_rendered.py "$out/local.yaml"
+log "the local overlay with a green Reference, run in containers; weights shifted and back"
+"$py" deploy/run_rendered.py "$out/local-release.yaml"
 
 log "a misspelt key in the rendered tis.toml must fail"
 # The first drain table's shutdown_timeout, misspelt: every process reads the whole file.

@@ -242,6 +242,124 @@ def http_get(url, token=None, timeout=5, follow=True):
         return e.code, e.read()
 
 
+def selects(selector, labels):
+    """A label selector (matchLabels and matchExpressions In/NotIn/Exists) on pod labels."""
+    exprs = {
+        "In": lambda v, values: v in values,
+        "NotIn": lambda v, values: v not in values,
+        "Exists": lambda v, _: v is not None,
+        "DoesNotExist": lambda v, _: v is None,
+    }
+    return all(labels.get(k) == v for k, v in (selector.get("matchLabels") or {}).items()) and all(
+        exprs[e["operator"]](labels.get(e["key"]), e.get("values", [])) for e in selector.get("matchExpressions") or [])
+
+
+def check_metrics(objs, deployments, ports, gw_port):
+    """Metrics have one place per component, the one its PodMonitor scrapes: every TIS
+    Deployment (the local identity provider aside) is selected by a PodMonitor, whose port and
+    path serve Prometheus text; the gateway's public port serves none (`/metrics` there would
+    be the web application's, to anyone). Returns the number of failures."""
+    failures, scraped = 0, set()
+    for pm in objs.get("PodMonitor", []):
+        for dep in deployments:
+            name = dep["metadata"]["name"]
+            if not selects(pm["spec"]["selector"], dep["spec"]["template"]["metadata"]["labels"]):
+                continue
+            for ep in pm["spec"]["podMetricsEndpoints"]:
+                path = ep.get("path", "/metrics")
+                status, content = http_get(f"http://127.0.0.1:{ports[(name, container_port(dep, ep['port']))]}{path}")
+                good = status == 200 and b"# TYPE process_resident_memory_bytes gauge" in content
+                log(f"PodMonitor {pm['metadata']['name']}: {name} port {ep['port']} {path}: {status}"
+                    f"{'' if good else ' (no Prometheus text with process_resident_memory_bytes)'}")
+                failures += not good
+                scraped.add(name)
+    unscraped = {d["metadata"]["name"] for d in deployments} - scraped - {"idp"}
+    if unscraped:
+        log(f"no PodMonitor scrapes {', '.join(sorted(unscraped))}")
+        failures += 1
+    status, content = http_get(f"http://127.0.0.1:{gw_port}/metrics", follow=False)
+    log(f"GET /metrics on the gateway's public port: {status}")
+    if b"# TYPE " in content:
+        log("  the public port serves metrics: they belong on the admin port and the services' own")
+        failures += 1
+    return failures
+
+
+def scrape(port, name):
+    """The samples of metric `name` on http://127.0.0.1:PORT/metrics: [(labels, value)]."""
+    _, text = http_get(f"http://127.0.0.1:{port}/metrics")
+    samples = []
+    for line in text.decode().splitlines():
+        m = re.fullmatch(rf'{name}(?:{{(.*)}})? (\S+)', line)
+        if m:
+            samples.append((dict(re.findall(r'(\w+)="([^"]*)"', m.group(1) or "")), float(m.group(2))))
+    return samples
+
+
+# A request that each service's blue/green shift is checked with (through the gateway).
+SHIFT_PATHS = {"reference": "/reference/api/sites?size=5", "profile": "/profile/api/userinfo",
+               "tcs": "/tcs/api/people?size=5", "web": "/"}
+
+
+def check_bluegreen(deployments, cm_files, ports, gw_port, token, requests=100):
+    """A blue/green release done for real, for each service with a green Deployment in the
+    render (docs/operations-kubernetes.md, "Blue/green"): the weights in the mounted
+    routes.toml changed as an operator changes the ConfigMap (blue/green 100/0, 90/10, 50/50,
+    0/100, then back to 100/0: a roll back), each time waiting until the gateway's admin
+    /metrics shows the new weight, then `requests` requests through the gateway: every answer
+    must be good, and the pools that served them (mesh_endpoint_requests_total by pool) exactly
+    those with a weight. Returns the number of failures."""
+    services = [d["metadata"]["name"].removesuffix("-green") for d in deployments if d["metadata"]["name"].endswith("-green")]
+    if not services:
+        return 0
+    routes = cm_files["tis-routes"]["routes.toml"]
+    gw = next(d for d in deployments if d["metadata"]["name"] == "gateway")
+    admin = ports[("gateway", container_port(gw, "admin"))]
+    failures = 0
+    for svc in services:
+        path = SHIFT_PATHS[svc]
+        public = path == "/"
+        for blue, green in ((100, 0), (90, 10), (50, 50), (0, 100), (100, 0)):
+            with open(routes, "rb") as f:
+                doc = tomllib.load(f)
+            doc["services"][svc]["pools"]["blue"]["weight"] = blue
+            doc["services"][svc]["pools"]["green"]["weight"] = green
+            # In place (the container sees the host file through a bind mount of it).
+            with open(routes, "r+") as f:
+                f.write(tomli_w.dumps(doc))
+                f.truncate()
+            deadline = time.monotonic() + 30
+            while True:
+                weights = {l.get("pool"): v for l, v in scrape(admin, "gateway_pool_weight") if l.get("service") == svc}
+                if weights == {"blue": blue, "green": green}:
+                    break
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"run_rendered: the gateway did not take weights {blue}/{green} for {svc}: {weights}")
+                time.sleep(0.2)
+
+            def served():
+                counts = {"blue": 0.0, "green": 0.0}
+                for labels, value in scrape(admin, "mesh_endpoint_requests_total"):
+                    pool = labels.get("service", "").removeprefix(f"{svc}/")
+                    if pool in counts and labels["service"] == f"{svc}/{pool}":
+                        counts[pool] += value
+                return counts
+
+            before = served()
+            statuses = [http_get(f"http://127.0.0.1:{gw_port}{path}", None if public else token, follow=False)[0]
+                        for _ in range(requests)]
+            after = served()
+            share = {pool: int(after[pool] - before[pool]) for pool in after}
+            good = all(st in ((200, 302, 303) if public else (200,)) for st in statuses)
+            right = all((share[pool] > 0) == (weight > 0) for pool, weight in (("blue", blue), ("green", green)))
+            log(f"blue/green {svc} {blue}/{green}: {requests} requests, statuses {sorted(set(statuses))}, "
+                f"served by blue {share['blue']}, green {share['green']}")
+            if not (good and right):
+                failures += 1
+                log("  wrong: every answer must be good and only the pools with a weight serve")
+    return failures
+
+
 def main():
     rendered = sys.argv[1]
     objs = load(rendered)
@@ -286,16 +404,14 @@ def main():
             f"databases {', '.join(c['spec']['bootstrap']['initdb']['database'] for c in objs.get('Cluster', []))}")
 
         rw = Rewriter(objs, ports, pg)
-        # Each process's own listeners, by section: the port of its Deployment.
+        # Each process's own listeners, by section: the port of its Deployment. A second
+        # Deployment of a section (a green track) shares the file: its listeners are given in
+        # its environment instead (start()), as its pods' own addresses would differ.
         listeners = {}
         for dep in deployments:
-            name = dep["metadata"]["name"]
-            args = dep["spec"]["template"]["spec"]["containers"][0]["args"]
-            section = args[1] if args[0] == "serve" else args[0]
-            cports = [p["containerPort"] for p in dep["spec"]["template"]["spec"]["containers"][0]["ports"]]
-            listeners[(section, "listen")] = f"127.0.0.1:{ports[(name, cports[0])]}"
-            if len(cports) > 1:
-                listeners[(section, "admin_listen")] = f"127.0.0.1:{ports[(name, cports[1])]}"
+            if dep["metadata"]["name"].endswith("-green"):
+                continue
+            listeners.update(own_listeners(dep, ports))
 
         # ConfigMaps, every file rewritten.
         cm_files = {}
@@ -363,8 +479,10 @@ def main():
                 log(f"  body: {content[:300]!r}")
         status, content = http_get(f"http://127.0.0.1:{gw_port}/api/status")
         log(f"status page: {status} {content[:200]!r}")
+        failures += check_metrics(objs, deployments, ports, gw_port)
+        failures += check_bluegreen(deployments, cm_files, ports, gw_port, token)
         if failures:
-            raise SystemExit(f"run_rendered: {failures} request(s) through the gateway failed")
+            raise SystemExit(f"run_rendered: {failures} check(s) failed (above)")
         ok = True
         print("run_rendered: 1 passed, 0 failed")
     finally:
@@ -382,6 +500,15 @@ def main():
         else:
             log(f"kept {work} and containers {' '.join(containers)}")
     return 0 if ok else 1
+
+
+def own_listeners(dep, ports):
+    """(section, key) -> the loopback address of `dep`'s listeners (listen, admin_listen)."""
+    name = dep["metadata"]["name"]
+    c = dep["spec"]["template"]["spec"]["containers"][0]
+    section = c["args"][1] if c["args"][0] == "serve" else c["args"][0]
+    keys = ("listen", "admin_listen")
+    return {(section, k): f"127.0.0.1:{ports[(name, p['containerPort'])]}" for k, p in zip(keys, c["ports"])}
 
 
 def start(dep, cm_files, made, ports, work):
@@ -412,6 +539,9 @@ def start(dep, cm_files, made, ports, work):
                 made[ref["name"]][ref["key"]] = path
             with open(made[ref["name"]][ref["key"]]) as f:
                 cmd += ["--env", f"{e['name']}={f.read()}"]
+    if dep["metadata"]["name"].endswith("-green"):
+        for (section, key), addr in own_listeners(dep, ports).items():
+            cmd += ["--env", f"TIS_{section.upper()}__{key.upper()}={addr}"]
     volumes = {v["name"]: v for v in spec.get("volumes", [])}
     uid = psc["runAsUser"]
     for m in c.get("volumeMounts", []):

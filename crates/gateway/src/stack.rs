@@ -174,6 +174,11 @@ impl Public {
                     // Never forwarded: CONNECT would make a service's port a tunnel, TRACE
                     // echoes the request (credentials included) back. No TIS API takes them.
                     tis_core::error::method_not_allowed().await.into_response()
+                } else if req.uri().path() == "/metrics" {
+                    // Metrics are the admin listener's (and each service's own port's, for
+                    // Prometheus): never forwarded, or the route at `/` (the web application)
+                    // would show its metrics to anyone.
+                    tis_core::error::not_found().await.into_response()
                 } else if is_public_route(req.uri().path()) {
                     let Ok(res) = self.router.clone().oneshot(req).await;
                     res
