@@ -1,240 +1,112 @@
 //! The web application in a real headless Chromium (Debian's `chromium`, driven by
-//! `chromedriver` over the W3C WebDriver protocol, spoken here with plain HTTP) against a real
-//! `tis up`: demo users sign in on the real login page, search, open a trainee, see a
-//! validation message beside its field, save contact details, see sensitive fields masked or
-//! not, and sign out. axe-core (vendored in `tests/browser/`) must report no serious or
-//! critical violation on any page visited; screenshots of the main pages are saved in the
-//! folder the test prints. Without the browser or its driver the test fails: it is never
-//! skipped (`.ci/run` installs `chromium` and `chromium-driver`).
+//! `chromedriver` over the W3C WebDriver protocol: `browser/webdriver.rs`) against one real
+//! `tis up`, its scenarios in sequence, each restoring what it stopped:
+//!
+//! 1. demo users sign in on the real login page, search, open a trainee, see a validation
+//!    message beside its field, save contact details, see sensitive fields masked or not, and
+//!    sign out; every page there is (posts, placements, the timeline, reference data and
+//!    Profile administration included) is opened;
+//! 2. Reference frozen (SIGSTOP of its instances), then Profile frozen, then TCS's writes
+//!    unavailable (its PostgreSQL primary stopped; its replica serves the reads): the right
+//!    banner on every page, no broken page (no server error, no internal error text, an
+//!    outage page with the layout where the part behind it is down), edit forms disabled
+//!    with the reason;
+//! 3. the identity provider frozen: a page that needs a token refresh still renders while the
+//!    access token is valid, and the session goes on once the provider is back; past the
+//!    token's life the user is sent to sign in.
+//!
+//! axe-core (vendored in `tests/browser/`) must report no serious or critical violation on
+//! any page visited; screenshots of every page are saved in `target/ci-artefacts/web/`.
+//! Frozen processes are continued (SIGCONT) by a guard, on panic too. Without the browser or
+//! its driver the test fails: it is never skipped (`.ci/run` installs `chromium` and
+//! `chromium-driver`).
 
-use std::path::PathBuf;
-use std::process::Stdio;
+#[path = "browser/webdriver.rs"]
+mod webdriver;
+
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use base64::Engine as _;
-use serde_json::{Value, json};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::Value;
+use sqlx::Connection;
+use tis_testkit::pg::{ClusterOptions, PgCluster};
 use tis_testkit::up::TisUp;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tis_web::status::{REFERENCE_STALE, WRITES_DOWN};
+use webdriver::{Browser, Driver};
 
 const TIS: &str = env!("CARGO_BIN_EXE_tis");
-const CHROMIUM: &str = "/usr/bin/chromium";
-const AXE: &str = include_str!("browser/axe.min.js");
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-/// `chromedriver` on a free port, killed when dropped.
-struct Driver {
-    _process: tokio::process::Child,
-    url: String,
+/// How long a part of the system may take to be seen down, or back, on every page.
+const SEEN: Duration = Duration::from_secs(90);
+
+/// What a page must never show a user, whatever is down: a server error, or the technical
+/// detail of one (it belongs in the log).
+const INTERNAL: &[&str] = &[
+    "Internal Server Error",
+    "Bad Gateway",
+    "Gateway Timeout",
+    "panicked",
+    "\"error\"",
+    "sqlx",
+    "reqwest",
+    "hyper",
+    "error sending request",
+    "onnection refused",
+    "timed out",
+    "deadline",
+    "primary_unavailable",
+    "database_unavailable",
+    "no_healthy_endpoint",
+    "no healthy endpoint",
+    "127.0.0.1",
+];
+
+/// Processes stopped with SIGSTOP, continued (SIGCONT) when [`thaw`](Frozen::thaw)ed or
+/// dropped, on panic too: a stopped child of `tis up` would otherwise outlive the test.
+struct Frozen(Vec<i32>);
+
+impl Frozen {
+    fn stop(pids: Vec<i32>) -> Frozen {
+        for &pid in &pids {
+            kill(Pid::from_raw(pid), Signal::SIGSTOP).expect("SIGSTOP");
+        }
+        Frozen(pids)
+    }
+
+    fn thaw(self) {}
 }
 
-impl Driver {
-    async fn start() -> Driver {
-        assert!(
-            std::path::Path::new(CHROMIUM).exists(),
-            "{CHROMIUM} is missing: apt-get install chromium (see .ci/run)"
-        );
-        let mut process = tokio::process::Command::new("chromedriver")
-            .arg("--port=0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("chromedriver is missing: apt-get install chromium-driver (see .ci/run)");
-        let mut lines = BufReader::new(process.stdout.take().expect("stdout")).lines();
-        let port = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Some(line) = lines.next_line().await.expect("chromedriver output") {
-                if let Some(rest) = line.split("started successfully on port ").nth(1) {
-                    return rest.trim_end_matches('.').trim().to_owned();
-                }
-            }
-            panic!("chromedriver exited before announcing its port")
-        })
-        .await
-        .expect("chromedriver announces its port");
-        // Keep reading its output so that it never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Driver {
-            _process: process,
-            url: format!("http://127.0.0.1:{port}"),
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        for &pid in &self.0 {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGCONT);
         }
     }
 }
 
-/// One browser session.
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-    shots: PathBuf,
+/// The pids of every process of `service` (`reference`, `profile`, `idp`) in `up.json`.
+fn pids_of(state: &Value, service: &str) -> Vec<i32> {
+    let pids: Vec<i32> = state["processes"]
+        .as_object()
+        .expect("processes")
+        .iter()
+        .filter(|(name, p)| p["service"].as_str() == Some(service) || name.as_str() == service)
+        .filter_map(|(_, p)| p["pid"].as_i64().and_then(|p| i32::try_from(p).ok()))
+        .collect();
+    assert!(!pids.is_empty(), "no {service} process in {state}");
+    pids
 }
 
-impl Browser {
-    async fn open(driver: &Driver, shots: PathBuf) -> Browser {
-        let http = reqwest::Client::new();
-        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome",
-            "goog:chromeOptions": {"binary": CHROMIUM,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1100"]}}}});
-        let res: Value = http
-            .post(format!("{}/session", driver.url))
-            .json(&caps)
-            .send()
-            .await
-            .expect("new session")
-            .json()
-            .await
-            .expect("json");
-        let id = res["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no browser session: {res}"));
-        Browser {
-            base: format!("{}/session/{id}", driver.url),
-            http,
-            shots,
-        }
-    }
-
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res: Value = req
-            .send()
-            .await
-            .expect("webdriver")
-            .json()
-            .await
-            .expect("json");
-        assert!(res["value"]["error"].is_null(), "{path}: {res}");
-        res["value"].clone()
-    }
-
-    async fn go(&self, url: &str) {
-        self.call(reqwest::Method::POST, "/url", Some(json!({"url": url})))
-            .await;
-    }
-
-    async fn url(&self) -> String {
-        let v = self.call(reqwest::Method::GET, "/url", None).await;
-        v.as_str().expect("url").to_owned()
-    }
-
-    async fn source(&self) -> String {
-        let v = self.call(reqwest::Method::GET, "/source", None).await;
-        v.as_str().expect("source").to_owned()
-    }
-
-    async fn find(&self, css: &str) -> String {
-        let v = self
-            .call(
-                reqwest::Method::POST,
-                "/element",
-                Some(json!({"using": "css selector", "value": css})),
-            )
-            .await;
-        v[ELEMENT].as_str().expect("element").to_owned()
-    }
-
-    async fn fill(&self, css: &str, text: &str) {
-        let e = self.find(css).await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{e}/clear"),
-            Some(json!({})),
-        )
-        .await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{e}/value"),
-            Some(json!({"text": text})),
-        )
-        .await;
-    }
-
-    async fn click(&self, css: &str) {
-        let e = self.find(css).await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{e}/click"),
-            Some(json!({})),
-        )
-        .await;
-    }
-
-    /// axe-core's serious and critical violations of WCAG 2.x A and AA on the current page.
-    async fn axe(&self) -> Vec<String> {
-        self.call(
-            reqwest::Method::POST,
-            "/execute/sync",
-            Some(json!({"script": format!("{AXE}\nreturn typeof axe;"), "args": []})),
-        )
-        .await;
-        let script = "const done = arguments[arguments.length - 1];
-            axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']})
-              .then(r => done(r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-                .map(v => v.impact + ' ' + v.id + ': ' + v.help + ' at ' + v.nodes.map(n => n.target.join(' ')).join(', '))))
-              .catch(e => done(['axe failed: ' + e]));";
-        let v = self
-            .call(
-                reqwest::Method::POST,
-                "/execute/async",
-                Some(json!({"script": script, "args": []})),
-            )
-            .await;
-        v.as_array()
-            .expect("violations")
-            .iter()
-            .map(|x| x.as_str().unwrap_or_default().to_owned())
-            .collect()
-    }
-
-    /// Checks the page with axe and saves a screenshot as `<name>.png`.
-    async fn check(&self, name: &str) {
-        let violations = self.axe().await;
-        assert!(
-            violations.is_empty(),
-            "{name} ({}): {violations:#?}",
-            self.url().await
-        );
-        let png = self.call(reqwest::Method::GET, "/screenshot", None).await;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(png.as_str().expect("base64"))
-            .expect("png");
-        std::fs::write(self.shots.join(format!("{name}.png")), bytes).expect("screenshot");
-    }
-
-    /// The page's source once it contains `text` (a click's navigation may still be under
-    /// way when the click returns); fails after 15 s with the page it last saw.
-    async fn source_with(&self, text: &str) -> String {
-        let found = tis_testkit::wait::until(
-            text,
-            Duration::from_secs(15),
-            Duration::from_millis(50),
-            || async { Some(self.source().await).filter(|s| s.contains(text)) },
-        )
-        .await;
-        match found {
-            Ok(html) => html,
-            Err(_) => panic!(
-                "no {text:?} in {}: {}",
-                self.url().await,
-                self.source().await
-            ),
-        }
-    }
-
-    async fn sign_in(&self, gateway: &str, user: &str) {
-        self.go(&format!("http://{gateway}/")).await;
-        assert!(self.url().await.contains("/realms/lin/"), "the login page");
-        self.fill("#username", user).await;
-        self.fill("#password", "tis").await;
-        self.click("button[type=submit], input[type=submit]").await;
-        self.source_with(&format!("Signed in as <strong>{user}</strong>"))
-            .await;
-    }
-
-    async fn close(self) {
-        let _ = self.http.delete(&self.base).send().await;
-    }
+/// `target/ci-artefacts/web/`, where `.ci/run` keeps its artefacts.
+fn artefacts() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("the target folder")
+        .join("ci-artefacts/web");
+    std::fs::create_dir_all(&dir).expect("artefacts folder");
+    dir
 }
 
 fn dob(html: &str) -> String {
@@ -243,10 +115,167 @@ fn dob(html: &str) -> String {
     html[at..].split('<').next().expect("value").to_owned()
 }
 
+/// The ids of the `/prefix<id>` links in `html` (digits, or a name up to the quote), in order.
+fn links(html: &str, prefix: &str) -> Vec<String> {
+    html.split(&format!("href=\"{prefix}"))
+        .skip(1)
+        .filter_map(|rest| rest.split(['"', '?', '/']).next())
+        .filter(|id| !id.is_empty() && *id != "new")
+        .map(str::to_owned)
+        .collect()
+}
+
+fn first_link(html: &str, prefix: &str) -> Option<String> {
+    links(html, prefix).into_iter().next()
+}
+
+/// Where the browsers go, and an HTTP client that sends a browser's session cookie to see
+/// the status code a page was answered with.
+struct Site {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Site {
+    /// Opens `path`, waits for the page, checks it with axe and saves it as `name`.
+    async fn visit(&self, b: &Browser, path: &str, name: &str) -> String {
+        b.go(&format!("{}{path}", self.base)).await;
+        let html = b.source_with("id=\"maincontent\"").await;
+        b.check(name).await;
+        html
+    }
+
+    /// The status code of `path` for `b`'s session, redirects not followed.
+    async fn status(&self, b: &Browser, path: &str) -> (u16, Option<String>) {
+        let cookie = b.cookie("TIS_SESSION").await;
+        let res = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", format!("TIS_SESSION={cookie}"))
+            .send()
+            .await
+            .expect("GET");
+        let location = res
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        (res.status().as_u16(), location)
+    }
+
+    /// `path` while part of TIS is down: a page (200, or 503 where the part behind it is
+    /// down), never a server error; the layout with the banner saying `banner`; no internal
+    /// error text; accessible. Returns the page's main text.
+    async fn told(&self, b: &Browser, path: &str, banner: &str, name: &str) -> String {
+        let (status, _) = self.status(b, path).await;
+        assert!(
+            status == 200 || status == 503,
+            "{path} answered {status} while {name}"
+        );
+        self.visit(b, path, name).await;
+        let shown = b.text("#status-banner").await;
+        assert!(
+            shown.contains(banner),
+            "{path}: the banner should say {banner:?}: {shown:?}"
+        );
+        assert_eq!(
+            b.count("header .nhsuk-header__service").await,
+            1,
+            "{path}: the layout"
+        );
+        let main = b.text("#maincontent").await;
+        for raw in INTERNAL {
+            assert!(!main.contains(raw), "{path} shows {raw:?}: {main}");
+        }
+        if status == 503 {
+            assert!(
+                main.contains("unavailable"),
+                "{path}: says what is unavailable: {main}"
+            );
+        }
+        main
+    }
+
+    /// A form while changes cannot be saved: disabled, with the reason above it.
+    async fn form_disabled(&self, b: &Browser, path: &str, name: &str) {
+        self.told(b, path, WRITES_DOWN, name).await;
+        let reason = b.text("#writes-down").await;
+        assert!(
+            reason.contains(WRITES_DOWN),
+            "{path}: the reason: {reason:?}"
+        );
+        assert_eq!(
+            b.count("#maincontent form fieldset[disabled]").await,
+            1,
+            "{path}: the form is disabled"
+        );
+    }
+
+    /// Reloads `path` until no banner is shown: everything is working again.
+    async fn all_well(&self, b: &Browser, what: &str) {
+        b.reload_until(&format!("{}/", self.base), what, SEEN, |html| {
+            html.contains("id=\"maincontent\"") && !html.contains("id=\"status-banner\"")
+        })
+        .await;
+    }
+}
+
+/// The web database's session row of `b`: `access_expires`, or `None` once it is gone.
+async fn access_expires(web_db: &str, b: &Browser) -> Option<i64> {
+    let id = tis_web::session::hash(&b.cookie("TIS_SESSION").await);
+    let mut db = sqlx::SqliteConnection::connect(web_db)
+        .await
+        .expect("web.db");
+    sqlx::query_scalar::<_, i64>("SELECT access_expires FROM web_session WHERE id_hash = ?")
+        .bind(id)
+        .fetch_optional(&mut db)
+        .await
+        .expect("a session row")
+}
+
+/// Makes `b`'s access token look `left` seconds from its end to the web application (the
+/// token itself is untouched): its next page needs a refresh, as it would minutes later.
+async fn age_session(web_db: &str, b: &Browser, left: i64) -> i64 {
+    let id = tis_web::session::hash(&b.cookie("TIS_SESSION").await);
+    let at = tis_web::session::now() + left;
+    let mut db = sqlx::SqliteConnection::connect(web_db)
+        .await
+        .expect("web.db");
+    let done = sqlx::query("UPDATE web_session SET access_expires = ? WHERE id_hash = ?")
+        .bind(at)
+        .bind(id)
+        .execute(&mut db)
+        .await
+        .expect("update the session");
+    assert_eq!(done.rows_affected(), 1, "the browser's session row");
+    at
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn in_a_real_browser_users_sign_in_search_edit_see_masking_and_sign_out_accessibly() {
+async fn in_a_real_browser_every_page_is_accessible_and_parts_down_are_told_never_broken() {
+    // TCS's database on a PostgreSQL primary with a streaming replica, so that its writes can
+    // be made unavailable (the primary stopped) while its reads go on; the rest on SQLite.
+    let cluster = tokio::task::spawn_blocking(|| {
+        PgCluster::start(ClusterOptions {
+            replicas: 1,
+            synchronous: false,
+        })
+    })
+    .await
+    .expect("join")
+    .expect("a PostgreSQL primary and replica");
+    cluster.create_database("tis_tcs").await.expect("tis_tcs");
     let driver = Driver::start().await;
-    let up = TisUp::start(TIS, &[]);
+    let up = TisUp::start(
+        TIS,
+        &[
+            ("TIS_TCS__DATABASE__URL", cluster.primary.url("tis_tcs")),
+            (
+                "TIS_TCS__DATABASE__REPLICAS",
+                format!("[\"{}\"]", cluster.replicas[0].url("tis_tcs")),
+            ),
+        ],
+    );
     let state = up
         .state_when("the system ready", |s| {
             TisUp::has(
@@ -262,37 +291,62 @@ async fn in_a_real_browser_users_sign_in_search_edit_see_masking_and_sign_out_ac
             )
         })
         .await;
-    let gateway = TisUp::addr_of(&state, "gateway", "addr");
-    let shots = std::env::var_os("CARGO_TARGET_TMPDIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir)
-        .join("web-screenshots");
-    std::fs::create_dir_all(&shots).expect("screenshot folder");
+    let site = Site {
+        base: format!("http://{}", TisUp::addr_of(&state, "gateway", "addr")),
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
+    };
+    let web_db = format!("sqlite://{}", up.dir().join(".tis/web.db").display());
+    let shots = artefacts();
     println!("screenshots: {}", shots.display());
 
-    let b = Browser::open(&driver, shots.clone()).await;
-    b.sign_in(&gateway, "admin").await;
+    let b = Browser::open(&driver, &shots).await;
+    let p = Browser::open(&driver, &shots).await;
+    let (person, placement) = every_page(&site, &b, &p, &driver, &shots).await;
+    site.all_well(&b, "nothing down before the faults").await;
+    reference_frozen(&site, &b, &state, &person, &placement).await;
+    profile_frozen(&site, &b, &p, &state, &person).await;
+    writes_unavailable(&site, &b, &p, &cluster, &person, &placement).await;
+    idp_outage(&site, &b, &state, &web_db).await;
+    b.close().await;
+    p.close().await;
+    drop(up);
+    drop(cluster);
+}
+
+/// Every page, as the users who may see it; returns a trainee's record and a placement form.
+async fn every_page(
+    site: &Site,
+    b: &Browser,
+    p: &Browser,
+    driver: &Driver,
+    shots: &Path,
+) -> (String, String) {
+    let gateway = site.base.trim_start_matches("http://");
+    b.sign_in(gateway, "admin").await;
     b.check("home").await;
 
     // Search, then open the first trainee found.
-    b.go(&format!("http://{gateway}/people")).await;
+    b.go(&format!("{}/people", site.base)).await;
     b.fill("#q", "smith").await;
     b.click("#maincontent form button[type=submit]").await;
     b.source_with("People found").await;
     b.check("people-search").await;
     b.click("table a[href^='/people/']").await;
     let record = b.source_with("Programme memberships").await;
-    assert!(record.contains("Programme memberships"), "{record}");
+    assert!(record.contains("Timeline"), "the record's timeline");
     assert_eq!(
         dob(&record),
         "Not given",
         "admin does not see the date of birth"
     );
-    let person = b.url().await;
+    let person = b.url().await.replace(&site.base, "");
     b.check("person").await;
 
     // A validation message beside its field, then a saved change.
-    b.go(&format!("{person}/contact")).await;
+    b.go(&format!("{}{person}/contact", site.base)).await;
     b.fill("#email", "not an address").await;
     b.click("#maincontent form button[type=submit]").await;
     let errors = b.source_with("There is a problem").await;
@@ -306,24 +360,56 @@ async fn in_a_real_browser_users_sign_in_search_edit_see_masking_and_sign_out_ac
     b.fill("#telephoneNumber", "0113 496 0000").await;
     b.click("#maincontent form button[type=submit]").await;
     let saved = b.source_with("Contact details saved.").await;
-    assert!(
-        saved.contains("Contact details saved.") && saved.contains("browser.test@nhs.net"),
-        "{saved}"
-    );
+    assert!(saved.contains("browser.test@nhs.net"), "{saved}");
     b.check("person-saved").await;
-    b.go(&format!("http://{gateway}/programmes")).await;
-    b.check("programmes").await;
+
+    // Programmes, curricula, posts and placements, reference data.
+    let programmes = site.visit(b, "/programmes", "programmes").await;
+    let programme = first_link(&programmes, "/programmes/").expect("a programme");
+    site.visit(b, &format!("/programmes/{programme}"), "programme")
+        .await;
+    site.visit(b, "/curricula", "curricula").await;
+    let posts = site.visit(b, "/posts?status=CURRENT", "posts").await;
+    let mut placement = None;
+    for post in links(&posts, "/posts/").into_iter().take(20) {
+        b.go(&format!("{}/posts/{post}", site.base)).await;
+        let html = b.source_with("id=\"maincontent\"").await;
+        if let Some(id) = first_link(&html, "/placements/") {
+            b.check("post").await;
+            site.visit(
+                b,
+                &format!("/placements/new?postId={post}"),
+                "placement-new",
+            )
+            .await;
+            placement = Some(format!("/placements/{id}"));
+            break;
+        }
+    }
+    let placement = placement.expect("a current post with a placement");
+    site.visit(b, &placement, "placement").await;
+    let index = site.visit(b, "/admin/reference", "reference").await;
+    assert!(index.contains("/admin/reference/grades"), "{index}");
+    let grades = site
+        .visit(b, "/admin/reference/grades", "reference-grades")
+        .await;
+    let grade = first_link(&grades, "/admin/reference/grades/").expect("a grade");
+    site.visit(
+        b,
+        &format!("/admin/reference/grades/{grade}"),
+        "reference-grade",
+    )
+    .await;
 
     // Sign out: back at the provider's login page.
-    b.go(&format!("http://{gateway}/")).await;
+    b.go(&format!("{}/", site.base)).await;
     b.click("form[action='/auth/logout'] button").await;
     assert!(b.url().await.contains("/realms/lin/"), "signed out");
-    b.close().await;
 
     // The sensitive user sees the date of birth the admin did not.
-    let s = Browser::open(&driver, shots.clone()).await;
-    s.sign_in(&gateway, "sensitive").await;
-    s.go(&person).await;
+    let s = Browser::open(driver, shots).await;
+    s.sign_in(gateway, "sensitive").await;
+    s.go(&format!("{}{person}", site.base)).await;
     let shown = dob(&s.source().await);
     assert!(
         shown.split(' ').count() == 3 && shown.ends_with(|c: char| c.is_ascii_digit()),
@@ -331,10 +417,158 @@ async fn in_a_real_browser_users_sign_in_search_edit_see_masking_and_sign_out_ac
     );
     s.close().await;
 
-    for user in ["trust.admin", "observer", "profile.admin"] {
-        let u = Browser::open(&driver, shots.clone()).await;
-        u.sign_in(&gateway, user).await;
+    for user in ["trust.admin", "observer"] {
+        let u = Browser::open(driver, shots).await;
+        u.sign_in(gateway, user).await;
         u.check(&format!("home-{}", user.replace('.', "-"))).await;
         u.close().await;
     }
+
+    // Profile administration, as its administrator (kept signed in for the faults).
+    p.sign_in(gateway, "profile.admin").await;
+    p.check("home-profile-admin").await;
+    let users = site.visit(p, "/admin/users", "users").await;
+    assert!(users.contains("href=\"/admin/users/observer\""), "{users}");
+    site.visit(p, "/admin/users/observer", "user").await;
+    site.visit(p, "/admin/roles", "roles").await;
+
+    // The admin again, for the faults.
+    b.sign_in(gateway, "admin").await;
+    (person, placement)
+}
+
+/// Reference frozen: "Reference data may be out of date" on every page; trainee records,
+/// placements and reference data still shown, or an outage page.
+async fn reference_frozen(site: &Site, b: &Browser, state: &Value, person: &str, placement: &str) {
+    let frozen = Frozen::stop(pids_of(state, "reference"));
+    b.reload_until(
+        &format!("{}/", site.base),
+        "the banner says Reference is down",
+        SEEN,
+        |html| html.contains(REFERENCE_STALE),
+    )
+    .await;
+    site.told(b, "/", REFERENCE_STALE, "reference-frozen-home")
+        .await;
+    site.told(b, person, REFERENCE_STALE, "reference-frozen-person")
+        .await;
+    site.told(b, placement, REFERENCE_STALE, "reference-frozen-placement")
+        .await;
+    // The gateway may answer reference reads from what it last saw (a notice says so), or
+    // the page says Reference data is unavailable: either way a page, with the banner.
+    site.told(
+        b,
+        "/admin/reference/grades",
+        REFERENCE_STALE,
+        "reference-frozen-grades",
+    )
+    .await;
+    frozen.thaw();
+    site.all_well(b, "Reference back").await;
+}
+
+/// Profile frozen: the banner names it; signed-in users keep working (the gateway's cached
+/// profiles); its administration tells it is unavailable.
+async fn profile_frozen(site: &Site, b: &Browser, p: &Browser, state: &Value, person: &str) {
+    let frozen = Frozen::stop(pids_of(state, "profile"));
+    let said = |html: &str| {
+        html.find("id=\"status-banner\"")
+            .is_some_and(|at| html[at..].contains("Profile"))
+    };
+    b.reload_until(
+        &format!("{}/", site.base),
+        "the banner says Profile is down",
+        SEEN,
+        said,
+    )
+    .await;
+    site.told(b, "/", "Profile", "profile-frozen-home").await;
+    site.told(b, "/people?q=smith", "Profile", "profile-frozen-people")
+        .await;
+    site.told(b, person, "Profile", "profile-frozen-person")
+        .await;
+    let users = site
+        .told(p, "/admin/users", "Profile", "profile-frozen-users")
+        .await;
+    assert!(users.contains("unavailable"), "{users}");
+    frozen.thaw();
+    site.all_well(b, "Profile back").await;
+}
+
+/// TCS's primary stopped: "Changes cannot be saved" on every page, its forms disabled with the
+/// reason, records still read (from the replica); then the primary started again.
+async fn writes_unavailable(
+    site: &Site,
+    b: &Browser,
+    p: &Browser,
+    cluster: &PgCluster,
+    person: &str,
+    placement: &str,
+) {
+    tokio::task::block_in_place(|| cluster.primary.stop()).expect("stop the primary");
+    let restart = || tokio::task::block_in_place(|| cluster.primary.start());
+    b.reload_until(
+        &format!("{}/", site.base),
+        "the banner says changes cannot be saved",
+        SEEN,
+        |html| html.contains(WRITES_DOWN),
+    )
+    .await;
+    site.told(b, "/", WRITES_DOWN, "writes-down-home").await;
+    let record = site
+        .told(b, person, WRITES_DOWN, "writes-down-person")
+        .await;
+    assert!(record.contains("Programme memberships"), "read: {record}");
+    site.form_disabled(b, &format!("{person}/contact"), "writes-down-contact")
+        .await;
+    site.form_disabled(b, placement, "writes-down-placement")
+        .await;
+    site.form_disabled(p, "/admin/users/observer", "writes-down-user")
+        .await;
+    restart().expect("start the primary again");
+    site.all_well(b, "writes back").await;
+}
+
+/// The identity provider frozen: a page that needs a token refresh still renders while the
+/// access token is valid (the refresh fails, the session lives on), and refreshes once the
+/// provider is back; past the access token's life the user is sent to sign in.
+async fn idp_outage(site: &Site, b: &Browser, state: &Value, web_db: &str) {
+    let idp = pids_of(state, "idp");
+    let frozen = Frozen::stop(idp.clone());
+    let due = age_session(web_db, b, 20).await;
+    b.go(&format!("{}/people?q=smith", site.base)).await;
+    b.source_with("Signed in as <strong>admin</strong>").await;
+    b.source_with("People found").await;
+    b.check("idp-frozen-people").await;
+    assert_eq!(
+        access_expires(web_db, b).await,
+        Some(due),
+        "not refreshed: the provider is frozen"
+    );
+    frozen.thaw();
+    b.go(&format!("{}/", site.base)).await;
+    b.source_with("Signed in as <strong>admin</strong>").await;
+    let renewed = access_expires(web_db, b).await.expect("the session");
+    assert!(renewed > due + 60, "refreshed once the provider is back");
+
+    // Past the access token's life, the provider still frozen: sent to sign in.
+    let frozen = Frozen::stop(idp);
+    age_session(web_db, b, -1).await;
+    let (status, location) = site.status(b, "/people").await;
+    assert!(
+        (300..400).contains(&status)
+            && location
+                .as_deref()
+                .is_some_and(|l| l.starts_with("/auth/login?return_to=%2Fpeople")),
+        "{status} {location:?}"
+    );
+    assert_eq!(access_expires(web_db, b).await, None, "the session ended");
+    frozen.thaw();
+    // Signing in again: the provider's login form, or straight back signed in by the
+    // provider's own session (Keycloak's single sign-on), never an error.
+    b.go(&format!("{}/people?q=smith", site.base)).await;
+    b.source_when("the login form, or signed in again", |html| {
+        html.contains("id=\"username\"") || html.contains("People found")
+    })
+    .await;
 }
