@@ -602,6 +602,7 @@ impl Merged {
             start: rfc3339(self.start),
             end: (!self.ongoing).then(|| rfc3339(self.end)),
             start_ms: self.start,
+            end_ms: self.end,
             ongoing: self.ongoing,
             level: self.level,
             lasted: plain_span(lasted),
@@ -728,24 +729,36 @@ impl Bar {
         self.level.map_or("none", Level::as_str)
     }
 
-    /// The bar's text alternative: "11:15–11:30 UTC: down 2 minutes, degraded 0 seconds".
+    /// The bar's text alternative, as people read it: "7 Dec 2026, 11:15–11:30 UTC: down for
+    /// 2 minutes", "7 Dec 2026: down for 2 minutes, degraded for 5 minutes".
     pub fn label(&self) -> String {
         let minutes = self.minutes;
-        let from = rfc3339(self.start);
-        let to = rfc3339(self.start + minutes * 60_000);
         let when = if minutes >= 24 * 60 {
-            from[..10].to_owned()
+            readable_date(self.start)
         } else {
-            format!("{}–{} UTC", &from[11..16], &to[11..16])
+            let to = rfc3339(self.start + minutes * 60_000);
+            format!(
+                "{}–{} UTC",
+                readable(self.start).trim_end_matches(" UTC"),
+                &to[11..16]
+            )
+        };
+        let span = |what: &str, ms: u64| {
+            (ms > 0).then(|| format!("{what} for {}", plain_span(Duration::from_millis(ms))))
         };
         match self.level {
             None => format!("{when}: no data"),
             Some(Level::Ok) => format!("{when}: working normally"),
-            Some(_) => format!(
-                "{when}: down {}, degraded {}",
-                plain_span(Duration::from_millis(self.counts.down)),
-                plain_span(Duration::from_millis(self.counts.degraded))
-            ),
+            Some(_) => {
+                let parts: Vec<String> = [
+                    span("down", self.counts.down),
+                    span("degraded", self.counts.degraded),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                format!("{when}: {}", parts.join(", "))
+            }
         }
     }
 }
@@ -768,6 +781,9 @@ pub struct IncidentView {
     pub end: Option<String>,
     #[serde(skip)]
     pub start_ms: u64,
+    /// Now while it goes on.
+    #[serde(skip)]
+    pub end_ms: u64,
     pub ongoing: bool,
     /// The worst level it reached.
     pub level: Level,
@@ -775,6 +791,59 @@ pub struct IncidentView {
     pub lasted: String,
     /// What was degraded, in plain words.
     pub what: String,
+}
+
+impl IncidentView {
+    /// When it happened, as people read it (the page; the JSON keeps RFC 3339):
+    /// "7 Dec 2026, 10:30 to 10:32 UTC, for 2 minutes", or "Since 7 Dec 2026, 10:30 UTC,
+    /// for 1 minute so far: still going on".
+    pub fn when(&self) -> String {
+        let start = readable(self.start_ms);
+        if self.ongoing {
+            return format!("Since {start}, for {} so far: still going on", self.lasted);
+        }
+        let end = if readable_date(self.end_ms) == readable_date(self.start_ms) {
+            let to = rfc3339(self.end_ms);
+            format!("{} to {} UTC", start.trim_end_matches(" UTC"), &to[11..16])
+        } else {
+            format!("{start} to {}", readable(self.end_ms))
+        };
+        format!("{end}, for {}", self.lasted)
+    }
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// "7 Dec 2026": a day as people read it (UTC).
+pub fn readable_date(ms: u64) -> String {
+    let iso = rfc3339(ms); // 2026-12-07T10:30:00Z
+    let month = iso[5..7]
+        .parse::<usize>()
+        .map_or("?", |m| MONTHS[(m + 11) % 12]);
+    let day = iso[8..10].trim_start_matches('0');
+    format!("{day} {month} {}", &iso[..4])
+}
+
+/// "7 Dec 2026, 10:30 UTC": a moment as people read it (the status page; `/api/status` keeps
+/// RFC 3339).
+pub fn readable(ms: u64) -> String {
+    format!("{}, {} UTC", readable_date(ms), &rfc3339(ms)[11..16])
+}
+
+/// "7 Dec 2026, 10:30:05 UTC", from RFC 3339 (the live status's `checkedAt`); the text
+/// itself if it is not RFC 3339.
+pub fn readable_rfc3339(iso: &str) -> String {
+    match humantime::parse_rfc3339(iso) {
+        Ok(t) => {
+            let ms = t
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            format!("{}, {} UTC", readable_date(ms), &rfc3339(ms)[11..19])
+        }
+        Err(_) => iso.to_owned(),
+    }
 }
 
 /// "3 seconds", "12 minutes", "2 hours 5 minutes".

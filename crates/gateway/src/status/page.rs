@@ -17,7 +17,7 @@ use http::header;
 use serde::Serialize;
 
 use super::history::recorder::lock;
-use super::history::{HistoryView, now_ms};
+use super::history::{HistoryView, now_ms, readable_rfc3339};
 use super::{Capability, PublicStatus, Sources};
 
 /// htmx 2, minified, from the npm package `htmx.org` (see `static/README.md`).
@@ -35,7 +35,10 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; conn
 pub struct StatusPage {
     pub status: &'static str,
     pub summary: String,
+    /// RFC 3339, for the page's `<time datetime>`.
     pub checked_at: String,
+    /// "7 Dec 2026, 14:05:32 UTC".
+    pub checked_at_readable: String,
     pub capabilities: Vec<Capability>,
     pub history: HistoryView,
 }
@@ -79,6 +82,7 @@ async fn status_page(State(sources): State<Sources>) -> Response {
     let mut res = StatusPage {
         status: s.status.as_str(),
         summary: s.summary,
+        checked_at_readable: readable_rfc3339(&s.checked_at),
         checked_at: s.checked_at,
         capabilities: s.capabilities,
         history,

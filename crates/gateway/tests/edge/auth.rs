@@ -25,6 +25,12 @@ async fn status_and_health_answer_without_a_token() {
         .collect();
     assert_eq!(ids, vec!["login", "service:reference", "writes"]);
     assert_eq!(body["capabilities"][0]["status"], "ok");
+    // The JSON keeps RFC 3339; the page says the same moment as people read it.
+    let checked = body["checkedAt"].as_str().expect("checkedAt").to_owned();
+    assert!(
+        checked.len() == 20 && checked.ends_with('Z') && &checked[10..11] == "T",
+        "{checked}"
+    );
 
     let page = gw.client.get(gw.url("/status")).send().await.expect("get");
     assert_eq!(page.status(), 200);
@@ -34,6 +40,23 @@ async fn status_and_health_answer_without_a_token() {
         "{html}"
     );
     assert!(html.contains("/status/static/htmx.min.js"));
+    // "Checked at <time datetime="2026-12-07T14:05:32Z">7 Dec 2026, 14:05:32 UTC</time>"
+    let at = html
+        .split("Checked at <time datetime=\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</time>").next())
+        .expect("a checked time");
+    let (iso, shown) = at.split_once("\">").expect("datetime and text");
+    let months = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = months[iso[5..7].parse::<usize>().expect("month") - 1];
+    let day = iso[8..10].trim_start_matches('0');
+    assert_eq!(
+        shown,
+        format!("{day} {month} {}, {} UTC", &iso[..4], &iso[11..19]),
+        "{html}"
+    );
     let js = gw
         .client
         .get(gw.url("/status/static/htmx.min.js"))

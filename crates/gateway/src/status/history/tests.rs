@@ -79,13 +79,16 @@ fn an_hour_of_faults_draws_bars_percentages_and_incidents() {
     );
     assert_eq!(
         reference.day.bars[94].label(),
-        "10:30–10:45 UTC: down 2 minutes, degraded 0 seconds"
+        "7 Dec 2026, 10:30–10:45 UTC: down for 2 minutes"
     );
     assert_eq!(
         reference.month.bars[29].label(),
-        "2026-12-07: down 2 minutes, degraded 5 minutes"
+        "7 Dec 2026: down for 2 minutes, degraded for 5 minutes"
     );
-    assert_eq!(reference.day.bars[0].label(), "11:00–11:15 UTC: no data");
+    assert_eq!(
+        reference.day.bars[0].label(),
+        "6 Dec 2026, 11:00–11:15 UTC: no data"
+    );
 
     // Newest first, in plain words, with their start and end.
     let incidents: Vec<_> = view
@@ -127,6 +130,11 @@ fn an_hour_of_faults_draws_bars_percentages_and_incidents() {
             ),
         ]
     );
+    // The page says when as people read it; the JSON keeps RFC 3339 (above).
+    assert_eq!(
+        view.incidents[1].when(),
+        "7 Dec 2026, 10:30 to 10:32 UTC, for 2 minutes"
+    );
     assert_eq!(
         view.incidents[1].what,
         "Reference data is unavailable: none of its 2 instances is responding."
@@ -142,6 +150,39 @@ fn an_hour_of_faults_draws_bars_percentages_and_incidents() {
     let v = h2.view(T0 + 31 * MIN, &live(T0 + 31 * MIN));
     assert!(v.incidents[0].ongoing && v.incidents[0].end.is_none());
     assert_eq!(v.incidents[0].start, "2026-12-07T10:30:00Z");
+    assert_eq!(
+        v.incidents[0].when(),
+        "Since 7 Dec 2026, 10:30 UTC, for 60 seconds so far: still going on"
+    );
+}
+
+#[test]
+fn times_read_as_people_read_them() {
+    assert_eq!(readable(T0 + 5 * MIN), "7 Dec 2026, 10:05 UTC");
+    assert_eq!(readable_date(T0 - 7 * 24 * 60 * MIN), "30 Nov 2026");
+    assert_eq!(readable_date(1_767_225_600_000), "1 Jan 2026");
+    assert_eq!(
+        readable_rfc3339("2026-12-07T14:05:32Z"),
+        "7 Dec 2026, 14:05:32 UTC"
+    );
+    assert_eq!(readable_rfc3339("not a time"), "not a time");
+    // An incident across midnight names both days.
+    let i = IncidentView {
+        capability: "login".into(),
+        name: "Login".into(),
+        start: rfc3339(T0 + 13 * 60 * MIN + 50 * MIN),
+        end: Some(rfc3339(T0 + 14 * 60 * MIN + 20 * MIN)),
+        start_ms: T0 + 13 * 60 * MIN + 50 * MIN,
+        end_ms: T0 + 14 * 60 * MIN + 20 * MIN,
+        ongoing: false,
+        level: Level::Degraded,
+        lasted: plain_span(Duration::from_millis(30 * MIN)),
+        what: String::new(),
+    };
+    assert_eq!(
+        i.when(),
+        "7 Dec 2026, 23:50 UTC to 8 Dec 2026, 00:20 UTC, for 30 minutes"
+    );
 }
 
 #[test]
