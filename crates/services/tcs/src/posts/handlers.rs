@@ -239,14 +239,7 @@ async fn rows_page(
     uri: &Uri,
     req: &tis_service_kit::http::params::ListRequest,
 ) -> Result<Response, ApiError> {
-    let (rows, total) = page_from(
-        &tcs.kit,
-        &POST_VIEW,
-        read::visible(scope),
-        &req.query,
-        Some(req.page),
-    )
-    .await?;
+    let (rows, total) = read::page(&tcs.kit, scope, &req.query, req.page).await?;
     let items: Vec<PostViewDto> = decode(rows)?;
     let headers = paging::headers(uri.path(), req.page, total, &req.carried);
     Ok((headers, axum::Json(items)).into_response())

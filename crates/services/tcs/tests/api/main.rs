@@ -16,6 +16,7 @@ mod placements_rules;
 mod placements_scope;
 mod posts;
 mod posts_scope;
+mod posts_search;
 mod programmes;
 mod qualifications;
 mod replicas;
