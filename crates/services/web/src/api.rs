@@ -45,9 +45,60 @@ pub enum ApiError {
         message: String,
         conflicts: Vec<serde_json::Value>,
     },
-    /// The service behind the route (or the gateway) cannot answer now.
+    /// The service behind the route (or the gateway) cannot answer now. What went wrong is
+    /// logged where it happened; this says it in plain words.
     #[error("{0}")]
-    Unavailable(String),
+    Unavailable(Outage),
+}
+
+/// An outage as users are told it: which part of TIS, and the reference support can find it
+/// by in the logs (the request id the gateway answered with, or this request's). The
+/// technical detail is never in it: it is logged (`warn`) with that id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outage {
+    /// "Reference data", "Trainee records", "Users and permissions", or "This part of TIS".
+    pub part: &'static str,
+    pub request_id: String,
+}
+
+impl std::fmt::Display for Outage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} is unavailable right now", self.part)
+    }
+}
+
+impl Outage {
+    /// The outage of the API at `path` (`/reference/…`, `/tcs/…`, `/profile/…`), logged with
+    /// its technical `detail` and the request id (`request_id`, or this request's).
+    pub fn logged(path: &str, detail: &str, request_id: Option<String>) -> Outage {
+        let request_id = request_id
+            .filter(|id| !id.is_empty())
+            .or_else(this_request_id)
+            .unwrap_or_else(tis_core::context::new_request_id);
+        let part = part_of(path);
+        tracing::warn!(
+            url.path = path,
+            request.id = %request_id,
+            error.message = detail,
+            "{part} could not be reached for a page"
+        );
+        Outage { part, request_id }
+    }
+}
+
+/// The part of TIS an API path belongs to, in the words users know.
+pub fn part_of(path: &str) -> &'static str {
+    match path.trim_start_matches('/').split('/').next() {
+        Some("reference") => "Reference data",
+        Some("tcs") => "Trainee records",
+        Some("profile") => "Users and permissions",
+        _ => "This part of TIS",
+    }
+}
+
+/// The id of the request being served (the gateway's `X-Request-Id`), if any.
+fn this_request_id() -> Option<String> {
+    tis_core::context::RequestContext::current().map(|c| c.request_id().to_owned())
 }
 
 /// The gateway, as the application calls it. Cheap to clone.
@@ -71,6 +122,8 @@ struct ErrorInner {
     fields: Vec<FieldError>,
     #[serde(default)]
     conflicts: Vec<serde_json::Value>,
+    #[serde(default, rename = "requestId")]
+    request_id: Option<String>,
 }
 
 impl Gateway {
@@ -94,7 +147,7 @@ impl Gateway {
             .http
             .get(format!("{}{path}", self.base))
             .bearer_auth(token);
-        self.send(req).await
+        self.send(path, req).await
     }
 
     /// `method <path>` with a JSON body and the user's token.
@@ -110,7 +163,7 @@ impl Gateway {
             .request(method, format!("{}{path}", self.base))
             .bearer_auth(token)
             .json(body);
-        self.send(req).await
+        self.send(path, req).await
     }
 
     /// `GET /api/status` (public).
@@ -120,15 +173,20 @@ impl Gateway {
             .get(format!("{}/api/status", self.base))
             .send()
             .await
-            .map_err(outage)?;
-        res.json().await.map_err(outage)
+            .map_err(|e| outage("/api/status", e))?;
+        res.json().await.map_err(|e| outage("/api/status", e))
     }
 
     async fn send<T: DeserializeOwned>(
         &self,
-        req: reqwest::RequestBuilder,
+        path: &str,
+        mut req: reqwest::RequestBuilder,
     ) -> Result<Answer<T>, ApiError> {
-        let res = req.send().await.map_err(outage)?;
+        // One id from the browser's request to the API's log lines.
+        if let Some(id) = this_request_id() {
+            req = req.header("x-request-id", id);
+        }
+        let res = req.send().await.map_err(|e| outage(path, e))?;
         let status = res.status().as_u16();
         let header = |name: &str| {
             res.headers()
@@ -147,7 +205,7 @@ impl Gateway {
         let total = header("x-total-count").parse().ok();
         let has_next = header("link").contains("rel=\"next\"");
         if (200..300).contains(&status) {
-            let body = res.json().await.map_err(outage)?;
+            let body = res.json().await.map_err(|e| outage(path, e))?;
             return Ok(Answer {
                 body,
                 degraded,
@@ -168,18 +226,16 @@ impl Gateway {
                 message: err.error.message,
                 conflicts: err.error.conflicts,
             },
-            _ => ApiError::Unavailable(if err.error.message.is_empty() {
-                format!("the service answered {status}")
-            } else {
-                err.error.message
-            }),
+            _ => ApiError::Unavailable(Outage::logged(
+                path,
+                &format!("the gateway answered {status}: {}", err.error.message),
+                err.error.request_id,
+            )),
         })
     }
 }
 
-fn outage(e: reqwest::Error) -> ApiError {
-    ApiError::Unavailable(format!(
-        "the gateway could not be reached: {}",
-        e.without_url()
-    ))
+fn outage(path: &str, e: reqwest::Error) -> ApiError {
+    let detail = format!("the gateway could not be reached: {}", e.without_url());
+    ApiError::Unavailable(Outage::logged(path, &detail, None))
 }

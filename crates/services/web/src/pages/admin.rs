@@ -16,9 +16,9 @@ use serde_json::Value;
 
 use super::form::{Field, FormPage, Kind, write_into};
 use super::list::{List, table};
-use super::people::form_value;
+use super::names::Named;
 use super::programmes::STATUS_FILTER;
-use super::{Current, Layout, Web, api_failure, csrf_refusal, current, render};
+use super::{Current, Layout, Web, api_failure, current, render};
 use crate::format::raw;
 
 /// Reference's resource for its permission policies (its writes' guard).
@@ -32,6 +32,12 @@ pub fn may_change_reference(c: &tis_auth::Principal) -> bool {
     c.has_permission(REFERENCE_RESOURCE, "Update")
         || c.has_permission(REFERENCE_RESOURCE, "Create")
         || c.has_authority("reference:add:modify:entities")
+}
+
+/// Whether the menu offers the reference data pages: to those who may change reference data
+/// or hold the original's admin-menu permission (`adminmenu:view:entities`, ReferenceAdmin's).
+pub fn may_see_reference_menu(c: &tis_auth::Principal) -> bool {
+    may_change_reference(c) || c.has_authority("adminmenu:view:entities")
 }
 
 /// A reference entity as the administration pages show it.
@@ -385,13 +391,10 @@ pub async fn reference_save(
         return super::not_found(State(web), headers).await;
     };
     let here = format!("/admin/reference/{}/{which}", e.plural);
-    let c = match current(&web, &headers, &here).await {
+    let c = match super::form::posted(&web, &headers, &here, &form).await {
         Ok(c) => c,
         Err(res) => return res,
     };
-    if let Some(refused) = csrf_refusal(&c, form_value(&form, "csrf")) {
-        return refused;
-    }
     let api = format!("/reference/api/{}", e.plural);
     // A change keeps the fields the form does not show.
     let mut record = match &id {
@@ -420,12 +423,9 @@ pub async fn reference_save(
     super::form::save(&web, &c, page, method, &api, &record, &done).await
 }
 
-pub async fn users(
-    State(web): State<Web>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let list = List {
+/// The list page's description (routed by [`super::list::page`]).
+pub fn users() -> List {
+    List {
         fields: vec![
             ("name", "User name"),
             ("firstName", "First name"),
@@ -439,25 +439,21 @@ pub async fn users(
         link_key: "name",
         search_param: "search",
         rows_at: Some("content"),
+        named: &[("designatedBodyCodes", Named::Dbcs)],
         ..List::new("/admin/users", "Users", "/profile/api/hee-users")
-    };
-    table(&web, &headers, &q, list).await
+    }
 }
 
-pub async fn roles(
-    State(web): State<Web>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let list = List {
+/// The list page's description (routed by [`super::list::page`]).
+pub fn roles() -> List {
+    List {
         fields: vec![
             ("name", "Role"),
             ("restricted", "Restricted"),
             ("permissions", "Permissions"),
         ],
         ..List::new("/admin/roles", "Roles", "/profile/api/roles")
-    };
-    table(&web, &headers, &q, list).await
+    }
 }
 
 /// The user form's fields; roles and designated bodies offered from Profile and Reference
@@ -588,13 +584,10 @@ pub async fn user_save(
     Path(name): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let c = match current(&web, &headers, "/admin/users").await {
+    let c = match super::form::posted(&web, &headers, "/admin/users", &form).await {
         Ok(c) => c,
         Err(res) => return res,
     };
-    if let Some(refused) = csrf_refusal(&c, form_value(&form, "csrf")) {
-        return refused;
-    }
     let mut user = match web.gateway.get::<Value>(c.token(), &user_path(&name)).await {
         Ok(a) => a.body,
         Err(e) => return api_failure(c.layout, &e),

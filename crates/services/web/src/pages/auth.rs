@@ -30,11 +30,15 @@ pub fn local_path(return_to: Option<&str>) -> String {
 }
 
 fn sign_in_unavailable(why: &str) -> Response {
+    tracing::warn!(
+        error.message = why,
+        "the identity provider cannot be reached"
+    );
     message(
         StatusCode::SERVICE_UNAVAILABLE,
         Layout::default(),
         "Signing in is unavailable right now",
-        &format!("Try again in a few minutes. ({why})"),
+        "TIS cannot reach its sign-in service at the moment. If you are already signed in, you stay signed in. Try again in a few minutes.",
     )
 }
 

@@ -31,6 +31,10 @@ pub enum Kind {
     Checkboxes,
     /// Yes or no: sent as a JSON boolean.
     YesNo,
+    /// A record chosen by searching: a search box (`<name>-q`) with a "Find" button (the
+    /// form's `find`), then the matches as radios (value: the record's id, sent as a
+    /// number). Works without JavaScript: finding re-renders the form, saving nothing.
+    Pick,
 }
 
 /// One field of a form.
@@ -47,6 +51,10 @@ pub struct Field {
     /// The checked values of `Checkboxes`.
     pub checked: Vec<String>,
     pub error: Option<String>,
+    /// What was typed in a `Pick`'s search box.
+    pub search: String,
+    /// A `Pick`'s words for its search box ("Search by national post number").
+    pub search_label: &'static str,
 }
 
 impl Field {
@@ -65,6 +73,24 @@ impl Field {
             options,
             checked: Vec::new(),
             error: None,
+            search: String::new(),
+            search_label: "",
+        }
+    }
+
+    /// A `Pick` field: `search_label` says what its search box takes.
+    pub fn pick(name: &'static str, label: &'static str, search_label: &'static str) -> Field {
+        Field {
+            search_label,
+            ..Field::new(name, label, Kind::Pick)
+        }
+    }
+
+    /// Offers `(value, label)` unless it is offered already (the current choice among what a
+    /// search found).
+    pub fn offer(&mut self, value: String, label: String) {
+        if !value.is_empty() && !self.options.iter().any(|(v, _)| *v == value) {
+            self.options.push((value, label));
         }
     }
 
@@ -124,6 +150,10 @@ impl Field {
                     .map(|(_, v)| v.clone())
                     .collect();
             }
+            Kind::Pick => {
+                self.value = one(self.name);
+                self.search = one(&format!("{}-q", self.name));
+            }
             _ => self.value = one(self.name),
         }
         self
@@ -140,7 +170,7 @@ impl Field {
                 .map_or(Value::Null, Value::from),
             Kind::Checkboxes => Value::from(self.checked.clone()),
             Kind::YesNo => Value::from(self.value == "true"),
-            Kind::Number if !self.value.is_empty() => self
+            Kind::Number | Kind::Pick if !self.value.is_empty() => self
                 .value
                 .parse::<i64>()
                 .map(Value::from)
@@ -156,6 +186,7 @@ impl Field {
         match self.kind {
             Kind::Date => format!("{}-day", self.name),
             Kind::Checkboxes => format!("{}-0", self.name),
+            Kind::Pick => format!("{}-q", self.name),
             _ => self.name.to_owned(),
         }
     }
@@ -227,6 +258,21 @@ impl FormPage {
     }
 }
 
+/// The signed-in user who posted `form` from `here`, its CSRF token theirs; otherwise the
+/// answer (sign in, or 403 "This form has expired").
+pub async fn posted(
+    web: &super::Web,
+    headers: &http::HeaderMap,
+    here: &str,
+    form: &[(String, String)],
+) -> Result<super::Current, Response> {
+    let c = super::current(web, headers, here).await?;
+    match super::csrf_refusal(&c, super::people::form_value(form, "csrf")) {
+        Some(refused) => Err(refused),
+        None => Ok(c),
+    }
+}
+
 /// Sends a form's record (`method path`) and answers as every form does: to `done` when
 /// saved; the form again with the API's field messages beside their fields (400), or its
 /// conflict in plain words (409); 503 with the form, unsent, while changes cannot be saved or
@@ -271,9 +317,11 @@ pub async fn save(
             page.show(StatusCode::CONFLICT)
         }
         // The service (or one it needs) is down: the form again, with what was typed.
-        Err(ApiError::Unavailable(why)) => {
+        Err(ApiError::Unavailable(outage)) => {
             page.problems.push(format!(
-                "This could not be saved: part of TIS is unavailable right now. Try again in a few minutes. ({why})"
+                "This could not be saved: {} cannot be reached at the moment. What you typed is still here: try again in a few minutes. If it keeps happening, contact the TIS support team and give them this reference: {}",
+                outage.part,
+                outage.request_id
             ));
             page.show(StatusCode::SERVICE_UNAVAILABLE)
         }

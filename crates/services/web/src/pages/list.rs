@@ -8,9 +8,11 @@
 use std::collections::HashMap;
 
 use askama::Template;
+use axum::extract::{Query, State};
 use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
+use super::names::{self, Named};
 use super::{Layout, Web, api_failure, current, degraded_notices, render};
 use crate::format::shown;
 
@@ -54,6 +56,10 @@ pub struct List {
     /// Where the rows are in the answer (`None`: the answer is the list; Profile's pages:
     /// `content`).
     pub rows_at: Option<&'static str>,
+    /// Columns whose values are Reference keys, shown by their names (a user's designated
+    /// bodies: "Kent, Surrey and Sussex (1-AIIDWA)"); the keys, with a note, while Reference
+    /// is unavailable.
+    pub named: &'static [(&'static str, Named)],
 }
 
 impl List {
@@ -69,6 +75,7 @@ impl List {
             add: None,
             search_param: "searchQuery",
             rows_at: None,
+            named: &[],
         }
     }
 }
@@ -87,6 +94,17 @@ struct TablePage {
     rows: Vec<(Option<String>, Vec<String>)>,
     prev: Option<String>,
     next: Option<String>,
+}
+
+/// The route of a list page: `describe` says which list (see [`List`]).
+pub fn page(describe: fn() -> List) -> axum::routing::MethodRouter<Web> {
+    axum::routing::get(
+        move |State(web): State<Web>,
+              headers: HeaderMap,
+              Query(q): Query<HashMap<String, String>>| async move {
+            table(&web, &headers, &q, describe()).await
+        },
+    )
 }
 
 /// The value at `path` (`a.b`) of `item`.
@@ -167,6 +185,17 @@ pub async fn table(
         let to = (from + PAGE_SIZE).min(all.len());
         (all[from..to].to_vec(), to < all.len())
     };
+    let mut named = HashMap::new();
+    for (field, kind) in list.named {
+        let keys: Vec<String> = items
+            .iter()
+            .flat_map(|i| match at(i, field) {
+                Value::Array(a) => a.iter().map(shown).collect(),
+                v => vec![shown(v)],
+            })
+            .collect();
+        named.insert(*field, names::or_keys(web, &mut c, *kind, &keys).await);
+    }
     let rows = items
         .iter()
         .map(|item| {
@@ -178,7 +207,13 @@ pub async fn table(
             });
             (
                 href,
-                list.fields.iter().map(|(f, _)| cell(at(item, f))).collect(),
+                list.fields
+                    .iter()
+                    .map(|(f, _)| match named.get(f) {
+                        Some(words) => named_cell(at(item, f), words),
+                        None => cell(at(item, f)),
+                    })
+                    .collect(),
             )
         })
         .collect();
@@ -208,6 +243,18 @@ pub async fn table(
             next,
         },
     )
+}
+
+/// A cell of keys (one or a list) by their names; a key without a name as it is.
+fn named_cell(v: &Value, words: &HashMap<String, String>) -> String {
+    let one = |k: &Value| {
+        let k = shown(k);
+        words.get(&k).cloned().unwrap_or(k)
+    };
+    match v {
+        Value::Array(items) => items.iter().map(one).collect::<Vec<_>>().join(", "),
+        other => one(other),
+    }
 }
 
 /// A cell: a value as shown; a list of values (or of objects with a `name`) joined.

@@ -11,6 +11,7 @@ pub mod admin;
 mod auth;
 pub mod form;
 mod list;
+pub mod names;
 mod people;
 pub mod placements;
 mod programmes;
@@ -64,10 +65,10 @@ pub fn router(web: Web) -> Router {
             "/people/{id}/contact",
             get(people::contact_form).post(people::contact_save),
         )
-        .route("/programmes", get(programmes::list))
+        .route("/programmes", list::page(programmes::list))
         .route("/programmes/{id}", get(programmes::one))
-        .route("/curricula", get(programmes::curricula))
-        .route("/posts", get(placements::posts))
+        .route("/curricula", list::page(programmes::curricula))
+        .route("/posts", list::page(placements::posts))
         .route("/posts/{id}", get(placements::post))
         .route(
             "/placements/{id}",
@@ -79,12 +80,12 @@ pub fn router(web: Web) -> Router {
             "/admin/reference/{plural}/{id}",
             get(admin::reference_form).post(admin::reference_save),
         )
-        .route("/admin/users", get(admin::users))
+        .route("/admin/users", list::page(admin::users))
         .route(
             "/admin/users/{name}",
             get(admin::user_form).post(admin::user_save),
         )
-        .route("/admin/roles", get(admin::roles))
+        .route("/admin/roles", list::page(admin::roles))
         .route(
             &format!("{}/{{*file}}", assets()),
             get(crate::assets::serve),
@@ -167,6 +168,23 @@ impl Current {
     }
 }
 
+/// The signed-in user and the record `{api}/{id}` for a page about one record (`here`); a
+/// path id that is not a number is "Page not found", a failure its page.
+pub async fn one_record(
+    web: &Web,
+    headers: &HeaderMap,
+    here: &str,
+    api: &str,
+    id: &str,
+) -> Result<(Current, i64, serde_json::Value), Response> {
+    let mut c = current(web, headers, here).await?;
+    let Ok(id) = id.parse::<i64>() else {
+        return Err(api_failure(c.layout, &ApiError::NotFound));
+    };
+    let record = c.fetch(web, &format!("{api}/{id}")).await?;
+    Ok((c, id, record))
+}
+
 /// Notices for the degradations an answer carried.
 pub fn degraded_notices(marks: &[String]) -> Vec<String> {
     marks
@@ -197,7 +215,12 @@ pub async fn current(web: &Web, headers: &HeaderMap, here: &str) -> Result<Curre
     let mut session = match web.sessions.load(&cookie).await {
         Ok(Some(s)) => s,
         Ok(None) => return Err(to_login()),
-        Err(e) => return Err(unavailable_page(&format!("Sessions cannot be read: {e}"))),
+        Err(e) => {
+            tracing::error!(error.message = %e, "sessions cannot be read");
+            return Err(unavailable_page(
+                "Signing in cannot be checked at the moment. Try again in a few minutes.",
+            ));
+        }
     };
     let now = crate::session::now();
     let left = session.access_expires - now;
@@ -228,7 +251,9 @@ pub async fn current(web: &Web, headers: &HeaderMap, here: &str) -> Result<Curre
             return Err(to_login());
         }
         Err(e) => {
-            notices.push(format!("Your permissions cannot be checked right now: {e}"));
+            notices.push(format!(
+                "Your permissions cannot be checked right now ({e}): the menu may miss pages you can use."
+            ));
             UserProfile::named(&session.user_name)
         }
     };
@@ -246,7 +271,7 @@ pub async fn current(web: &Web, headers: &HeaderMap, here: &str) -> Result<Curre
     if principal.has_authority(placements::POST_VIEW) {
         nav.push(("/posts", "Posts"));
     }
-    if admin::may_change_reference(&principal) {
+    if admin::may_see_reference_menu(&principal) {
         nav.push(("/admin/reference", "Reference data"));
     }
     if principal.has_authority(admin::PROFILE_VIEW) {
@@ -326,6 +351,10 @@ pub struct MessagePage {
     pub layout: Layout,
     pub heading: String,
     pub message: String,
+    /// More paragraphs.
+    pub more: Vec<String>,
+    /// The reference to give support (a request id), when there is one.
+    pub reference: Option<String>,
 }
 
 pub fn message(status: StatusCode, mut layout: Layout, heading: &str, text: &str) -> Response {
@@ -339,6 +368,34 @@ pub fn message(status: StatusCode, mut layout: Layout, heading: &str, text: &str
             layout,
             heading: heading.to_owned(),
             message: text.to_owned(),
+            more: Vec::new(),
+            reference: None,
+        },
+    )
+}
+
+/// The page for a part of TIS that cannot be reached: what is unavailable, what still works,
+/// when to try again, and the reference for support; the technical detail is in the log.
+pub fn outage_page(mut layout: Layout, outage: &crate::api::Outage) -> Response {
+    let heading = "This part of TIS is unavailable right now";
+    layout.title = heading.to_owned();
+    if layout.assets.is_empty() {
+        layout.assets = assets();
+    }
+    render(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &MessagePage {
+            layout,
+            heading: heading.to_owned(),
+            message: format!(
+                "{} cannot be reached at the moment, so this page cannot be shown.",
+                outage.part
+            ),
+            more: vec![
+                "The pages that do not need it still work: use the menu to go to them.".into(),
+                "Try again in a few minutes.".into(),
+            ],
+            reference: Some(outage.request_id.clone()),
         },
     )
 }
@@ -359,7 +416,7 @@ pub fn api_failure(layout: Layout, err: &ApiError) -> Response {
             StatusCode::FORBIDDEN,
             layout,
             "You do not have permission to see this",
-            "Ask your TIS administrator if you need it.",
+            "Ask your TIS administrator if you need it. If you were given it in the last minute or two, try again shortly: a change of permissions takes up to a minute to reach every part of TIS.",
         ),
         ApiError::NotFound => message(
             StatusCode::NOT_FOUND,
@@ -367,12 +424,7 @@ pub fn api_failure(layout: Layout, err: &ApiError) -> Response {
             "Page not found",
             "It does not exist, or it is not yours to see.",
         ),
-        ApiError::Unavailable(why) => message(
-            StatusCode::SERVICE_UNAVAILABLE,
-            layout,
-            "This part of TIS is unavailable right now",
-            &format!("Try again in a few minutes. ({why})"),
-        ),
+        ApiError::Unavailable(outage) => outage_page(layout, outage),
         other => message(
             StatusCode::BAD_REQUEST,
             layout,

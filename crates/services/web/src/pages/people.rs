@@ -15,7 +15,7 @@ use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
 use super::form::{Field, FormPage, write_into};
-use super::{Layout, Web, api_failure, csrf_refusal, current, degraded_notices, render};
+use super::{Layout, Web, api_failure, current, degraded_notices, render};
 use crate::api::ApiError;
 use crate::format::shown as text;
 
@@ -226,17 +226,11 @@ pub async fn record(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let here = format!("/people/{}", encode(&id));
-    let mut c = match current(&web, &headers, &here).await {
-        Ok(c) => c,
-        Err(res) => return res,
-    };
-    let Ok(id) = id.parse::<i64>() else {
-        return api_failure(c.layout, &ApiError::NotFound);
-    };
-    let person = match c.fetch(&web, &format!("/tcs/api/people/{id}")).await {
-        Ok(v) => v,
-        Err(page) => return page,
-    };
+    let (mut c, id, person) =
+        match super::one_record(&web, &headers, &here, "/tcs/api/people", &id).await {
+            Ok(found) => found,
+            Err(page) => return page,
+        };
     match q.get("saved").map(String::as_str) {
         Some("contact") => c.layout.notices.push("Contact details saved.".into()),
         Some("placement") => c.layout.notices.push("Placement saved.".into()),
@@ -384,20 +378,11 @@ pub async fn contact_form(
     Path(id): Path<String>,
 ) -> Response {
     let here = format!("/people/{}/contact", encode(&id));
-    let mut c = match current(&web, &headers, &here).await {
-        Ok(c) => c,
-        Err(res) => return res,
-    };
-    let Ok(id) = id.parse::<i64>() else {
-        return api_failure(c.layout, &ApiError::NotFound);
-    };
-    let record = match c
-        .fetch(&web, &format!("/tcs/api/contact-details/{id}"))
-        .await
-    {
-        Ok(v) => v,
-        Err(page) => return page,
-    };
+    let (c, id, record) =
+        match super::one_record(&web, &headers, &here, "/tcs/api/contact-details", &id).await {
+            Ok(found) => found,
+            Err(page) => return page,
+        };
     let fields = contact_fields()
         .into_iter()
         .map(|f| f.from_record(&record))
@@ -412,13 +397,10 @@ pub async fn contact_save(
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     let here = format!("/people/{}/contact", encode(&id));
-    let c = match current(&web, &headers, &here).await {
+    let c = match super::form::posted(&web, &headers, &here, &form).await {
         Ok(c) => c,
         Err(res) => return res,
     };
-    if let Some(refused) = csrf_refusal(&c, form_value(&form, "csrf")) {
-        return refused;
-    }
     let Ok(id) = id.parse::<i64>() else {
         return api_failure(c.layout, &ApiError::NotFound);
     };

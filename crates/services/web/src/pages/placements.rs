@@ -17,10 +17,11 @@ use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
 use super::form::{Field, FormPage, Kind, write_into};
-use super::list::{Filter, List, table};
+use super::list::{Filter, List};
+use super::names::{self, Named};
 use super::people::form_value;
 use super::programmes::STATUS_FILTER;
-use super::{Current, Layout, Web, api_failure, csrf_refusal, current, render};
+use super::{Current, Layout, Web, api_failure, current, render};
 use crate::api::ApiError;
 use crate::format::{raw, shown};
 
@@ -39,12 +40,9 @@ const POST_FILTERS: &[Filter] = &[
     },
 ];
 
-pub async fn posts(
-    State(web): State<Web>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let list = List {
+/// The list page's description (routed by [`super::list::page`]).
+pub fn posts() -> List {
+    List {
         fields: vec![
             ("nationalPostNumber", "National post number"),
             ("primarySiteName", "Site"),
@@ -58,8 +56,7 @@ pub async fn posts(
         link: Some("/posts".into()),
         filters: POST_FILTERS,
         ..List::new("/posts", "Posts", "/tcs/api/posts")
-    };
-    table(&web, &headers, &q, list).await
+    }
 }
 
 /// A placement as a row: a link to it, then its cells.
@@ -130,17 +127,11 @@ struct PostPage {
 }
 
 pub async fn post(State(web): State<Web>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let mut c = match current(&web, &headers, "/posts").await {
-        Ok(c) => c,
-        Err(res) => return res,
-    };
-    let Ok(id) = id.parse::<i64>() else {
-        return api_failure(c.layout, &ApiError::NotFound);
-    };
-    let p = match c.fetch(&web, &format!("/tcs/api/posts/{id}")).await {
-        Ok(v) => v,
-        Err(page) => return page,
-    };
+    let (mut c, id, p) =
+        match super::one_record(&web, &headers, "/posts", "/tcs/api/posts", &id).await {
+            Ok(found) => found,
+            Err(page) => return page,
+        };
     let number = shown(&p["nationalPostNumber"]);
     c.layout.title = format!("Post {number}");
     let names = |key: &str, field: &str| {
@@ -164,8 +155,11 @@ pub async fn post(State(web): State<Web>, headers: HeaderMap, Path(id): Path<Str
         ),
         ("Programmes".into(), names("programmes", "programmeName")),
         ("Specialties".into(), names("specialties", "specialty.name")),
-        ("Site ids (Reference)".into(), names("sites", "siteId")),
-        ("Grade ids (Reference)".into(), names("grades", "gradeId")),
+        ("Sites".into(), named(&web, &mut c, &p, Named::Sites).await),
+        (
+            "Grades".into(),
+            named(&web, &mut c, &p, Named::Grades).await,
+        ),
     ];
     let (placements, placements_note) = match c
         .fetch(&web, &format!("/tcs/api/posts/{id}/placements"))
@@ -190,6 +184,33 @@ pub async fn post(State(web): State<Web>, headers: HeaderMap, Path(id): Path<Str
             may_place,
         },
     )
+}
+
+/// A post's sites or grades by their names from Reference, each with its kind ("St Thomas'
+/// Hospital (RJ122), primary"); their ids, with a note, when Reference cannot name them.
+async fn named(web: &Web, c: &mut Current, post: &Value, kind: Named) -> String {
+    let (list, id_key, kind_key, what) = match kind {
+        Named::Sites => ("sites", "siteId", "postSiteType", "Site"),
+        _ => ("grades", "gradeId", "postGradeType", "Grade"),
+    };
+    let items = post[list].as_array().cloned().unwrap_or_default();
+    let ids: Vec<String> = items.iter().map(|i| raw(&i[id_key])).collect();
+    let found = names::or_keys(web, c, kind, &ids).await;
+    items
+        .iter()
+        .zip(&ids)
+        .map(|(i, id)| {
+            let name = found
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| format!("{what} id {id}"));
+            match i[kind_key].as_str() {
+                Some(k) if !k.is_empty() => format!("{name}, {}", k.to_lowercase()),
+                _ => name,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// A period of the timeline, in words.
@@ -337,10 +358,13 @@ fn placement_fields(current_type: &str) -> Vec<Field> {
         types.push((current_type.to_owned(), current_type.to_owned()));
     }
     vec![
-        Field::new("traineeId", "Trainee", Kind::Number).hint("The trainee's TIS id"),
-        Field::new("postId", "Post", Kind::Number).hint("The post's TIS id"),
-        Field::new("siteId", "Site", Kind::Number).hint("The site's Reference id"),
-        Field::new("gradeId", "Grade", Kind::Number).hint("The grade's Reference id"),
+        Field::pick("traineeId", "Trainee", "Search by name or GMC number")
+            .hint("Type the trainee's name or GMC number, press Find, then choose them."),
+        Field::pick("postId", "Post", "Search by national post number").hint(
+            "Type the national post number (or part of it), press Find, then choose the post.",
+        ),
+        Field::new("siteId", "Site", Kind::Select).hint("The post's sites."),
+        Field::new("gradeId", "Grade", Kind::Select),
         Field::new("placementType", "Placement type", Kind::Select).options(types),
         Field::new("dateFrom", "Start date", Kind::Date),
         Field::new("dateTo", "End date", Kind::Date)
@@ -348,6 +372,198 @@ fn placement_fields(current_type: &str) -> Vec<Field> {
         Field::new("wholeTimeEquivalent", "Whole time equivalent", Kind::Number)
             .hint("From 0 to 1, for example 0.8. Leave empty for whole time"),
     ]
+}
+
+/// The most matches a picker offers.
+const MATCHES: usize = 10;
+
+/// A post as a picker offers it: "EOE/RGT01/610/CT1/001: Addenbrooke's Hospital, Core
+/// Training Year 1".
+fn post_words(p: &Value) -> String {
+    let more: Vec<String> = ["primarySiteName", "approvedGradeName"]
+        .iter()
+        .map(|k| raw(&p[*k]))
+        .filter(|v| !v.is_empty())
+        .collect();
+    let npn = raw(&p["nationalPostNumber"]);
+    if more.is_empty() {
+        npn
+    } else {
+        format!("{npn}: {}", more.join(", "))
+    }
+}
+
+/// A trainee as a picker offers them: "Paul Smith, GMC 2665199".
+fn trainee_words(forenames: &Value, surname: &Value, gmc: &Value) -> String {
+    let name = format!("{} {}", raw(forenames), raw(surname));
+    match raw(gmc) {
+        g if g.is_empty() => name.trim().to_owned(),
+        g => format!("{}, GMC {g}", name.trim()),
+    }
+}
+
+/// The matches of what was typed in a picker (`/tcs/api/posts` or `/tcs/api/people`,
+/// `searchQuery`).
+async fn find(
+    web: &Web,
+    c: &Current,
+    field: &str,
+    q: &str,
+) -> Result<Vec<(String, String)>, ApiError> {
+    let api = if field == "postId" {
+        "/tcs/api/posts"
+    } else {
+        "/tcs/api/people"
+    };
+    let query = serde_urlencoded::to_string([("searchQuery", q), ("size", &MATCHES.to_string())])
+        .unwrap_or_default();
+    let found = web
+        .gateway
+        .get::<Value>(c.token(), &format!("{api}?{query}"))
+        .await?;
+    Ok(found
+        .body
+        .as_array()
+        .into_iter()
+        .flatten()
+        .take(MATCHES)
+        .map(|i| {
+            let words = if field == "postId" {
+                post_words(i)
+            } else {
+                trainee_words(&i["forenames"], &i["surname"], &i["gmcNumber"])
+            };
+            (raw(&i["id"]), words)
+        })
+        .collect())
+}
+
+/// Fills the pickers and choices of a placement form: each picker's matches (when `finding`)
+/// and its current choice in words; the sites of the chosen post and the placement grades,
+/// by their names from Reference (their ids, with a note, while Reference is unavailable).
+async fn choices(web: &Web, c: &mut Current, fields: &mut [Field], record: &Value, finding: bool) {
+    let value = |fields: &[Field], name: &str| {
+        fields
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.value.clone())
+            .unwrap_or_default()
+    };
+    // The chosen post: its words, sites and grades.
+    let post_id = value(fields, "postId");
+    let post = match post_id.parse::<i64>() {
+        Ok(id) => web
+            .gateway
+            .get::<Value>(c.token(), &format!("/tcs/api/posts/{id}"))
+            .await
+            .map(|a| a.body)
+            .ok(),
+        Err(_) => None,
+    };
+    let trainee_id = value(fields, "traineeId");
+    let trainee =
+        if raw(&record["traineeId"]) == trainee_id && !raw(&record["traineeLastName"]).is_empty() {
+            trainee_words(
+                &record["traineeFirstName"],
+                &record["traineeLastName"],
+                &Value::Null,
+            )
+        } else {
+            match trainee_id.parse::<i64>() {
+                Ok(id) => match web
+                    .gateway
+                    .get::<Value>(c.token(), &format!("/tcs/api/people/{id}"))
+                    .await
+                {
+                    Ok(a) => trainee_words(
+                        &a.body["contactDetails"]["forenames"],
+                        &a.body["contactDetails"]["surname"],
+                        &a.body["gmcDetails"]["gmcNumber"],
+                    ),
+                    Err(_) => format!("Trainee {id}"),
+                },
+                Err(_) => String::new(),
+            }
+        };
+    let site_ids: Vec<String> = post
+        .as_ref()
+        .and_then(|p| p["sites"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .map(|s| raw(&s["siteId"]))
+        .collect();
+    let mut wanted_sites = site_ids.clone();
+    wanted_sites.push(value(fields, "siteId"));
+    let sites = names::or_keys(web, c, Named::Sites, &wanted_sites).await;
+    let grades: Vec<(String, String)> = match web
+        .gateway
+        .get::<Value>(c.token(), "/reference/api/grades?size=500")
+        .await
+    {
+        Ok(a) => a
+            .body
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|g| g["placementGrade"] == Value::Bool(true) && raw(&g["status"]) != "INACTIVE")
+            .map(|g| (raw(&g["id"]), Named::Grades.words(g)))
+            .collect(),
+        Err(_) => {
+            if !c.layout.notices.iter().any(|n| n == names::NAMES_DOWN) {
+                c.layout.notices.push(names::NAMES_DOWN.to_owned());
+            }
+            Vec::new()
+        }
+    };
+    for f in fields.iter_mut() {
+        match f.name {
+            "traineeId" | "postId" => {
+                if finding && !f.search.is_empty() {
+                    match find(web, c, f.name, &f.search).await {
+                        Ok(found) => f.options = found,
+                        Err(e) => f.error = Some(format!("Cannot search right now: {e}.")),
+                    }
+                }
+                let words = if f.name == "postId" {
+                    post.as_ref()
+                        .map(post_words)
+                        .unwrap_or_else(|| format!("Post {}", f.value))
+                } else {
+                    trainee.clone()
+                };
+                let v = f.value.clone();
+                f.offer(v, words);
+            }
+            "siteId" => {
+                f.options = vec![(String::new(), "Choose a site".into())];
+                if post.is_none() {
+                    f.hint = "Choose the post first (press Find): its sites are offered here.";
+                }
+                for id in &site_ids {
+                    f.offer(
+                        id.clone(),
+                        sites
+                            .get(id)
+                            .cloned()
+                            .unwrap_or_else(|| format!("Site id {id}")),
+                    );
+                }
+                let v = f.value.clone();
+                let words = sites
+                    .get(&v)
+                    .cloned()
+                    .unwrap_or_else(|| format!("Site id {v}"));
+                f.offer(v, words);
+            }
+            "gradeId" => {
+                f.options = vec![(String::new(), "Choose a grade".into())];
+                f.options.extend(grades.iter().cloned());
+                let v = f.value.clone();
+                f.offer(v.clone(), format!("Grade id {v}"));
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The id of an edited placement (`/placements/{id}`), or none for `/placements/new`.
@@ -456,10 +672,11 @@ pub async fn placement_form(
         },
         None => new_record(&web, &c, &q).await,
     };
-    let fields = placement_fields(&raw(&record["placementType"]))
+    let mut fields: Vec<Field> = placement_fields(&raw(&record["placementType"]))
         .into_iter()
         .map(|f| f.from_record(&record))
         .collect();
+    choices(&web, &mut c, &mut fields, &record, false).await;
     let mut page = placement_page(c.layout, id, &record, fields);
     if !c.principal.has_authority(PLACEMENT_WRITE) {
         page.problems
@@ -478,13 +695,10 @@ pub async fn placement_save(
         "/placements/{}",
         which.replace(|c: char| !c.is_ascii_alphanumeric(), "")
     );
-    let c = match current(&web, &headers, &here).await {
+    let mut c = match super::form::posted(&web, &headers, &here, &form).await {
         Ok(c) => c,
         Err(res) => return res,
     };
-    if let Some(refused) = csrf_refusal(&c, form_value(&form, "csrf")) {
-        return refused;
-    }
     let Ok(id) = placement_id(&which) else {
         return api_failure(c.layout, &ApiError::NotFound);
     };
@@ -500,10 +714,27 @@ pub async fn placement_save(
         },
         None => serde_json::json!({}),
     };
-    let fields: Vec<Field> = placement_fields(form_value(&form, "placementType").unwrap_or(""))
+    let mut fields: Vec<Field> = placement_fields(form_value(&form, "placementType").unwrap_or(""))
         .into_iter()
         .map(|f| f.from_form(&form))
         .collect();
+    // "Find": the pickers' matches, the form again; nothing is sent.
+    let finding = form_value(&form, "find").is_some();
+    choices(&web, &mut c, &mut fields, &record, finding).await;
+    if finding {
+        for f in &mut fields {
+            f.error = None;
+        }
+        return placement_page(c.layout, id, &record, fields).show(StatusCode::OK);
+    }
+    for f in &mut fields {
+        if f.kind == Kind::Pick && f.value.is_empty() && f.error.is_none() {
+            f.error = Some(format!(
+                "Choose the {}: search, then choose from the list",
+                f.label.to_lowercase()
+            ));
+        }
+    }
     write_into(&mut record, &fields);
     let method = match id {
         Some(id) => {

@@ -1,16 +1,13 @@
 //! Programmes and curricula: lists (searched and paged through the API) and a programme's
 //! page with its curricula.
 
-use std::collections::HashMap;
-
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use http::{HeaderMap, StatusCode};
 
-use super::list::{Filter, List, table};
-use super::{Layout, Web, api_failure, current, render};
-use crate::api::ApiError;
+use super::list::{Filter, List};
+use super::{Layout, Web, render};
 use crate::format::shown as text;
 
 /// A record's status, as the lists filter it.
@@ -21,12 +18,9 @@ pub const STATUS_FILTER: &[Filter] = &[Filter {
     options: &[("CURRENT", "Current"), ("INACTIVE", "Inactive")],
 }];
 
-pub async fn list(
-    State(web): State<Web>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let list = List {
+/// The list page's description (routed by [`super::list::page`]).
+pub fn list() -> List {
+    List {
         fields: vec![
             ("programmeName", "Name"),
             ("programmeNumber", "Number"),
@@ -36,16 +30,12 @@ pub async fn list(
         link: Some("/programmes".into()),
         filters: STATUS_FILTER,
         ..List::new("/programmes", "Programmes", "/tcs/api/programmes")
-    };
-    table(&web, &headers, &q, list).await
+    }
 }
 
-pub async fn curricula(
-    State(web): State<Web>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let list = List {
+/// The list page's description (routed by [`super::list::page`]).
+pub fn curricula() -> List {
+    List {
         fields: vec![
             ("name", "Name"),
             ("curriculumSubType", "Sub-type"),
@@ -54,8 +44,7 @@ pub async fn curricula(
         ],
         filters: STATUS_FILTER,
         ..List::new("/curricula", "Curricula", "/tcs/api/curricula")
-    };
-    table(&web, &headers, &q, list).await
+    }
 }
 
 #[derive(Template)]
@@ -68,17 +57,11 @@ struct ProgrammePage {
 }
 
 pub async fn one(State(web): State<Web>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let mut c = match current(&web, &headers, "/programmes").await {
-        Ok(c) => c,
-        Err(res) => return res,
-    };
-    let Ok(id) = id.parse::<i64>() else {
-        return api_failure(c.layout, &ApiError::NotFound);
-    };
-    let p = match c.fetch(&web, &format!("/tcs/api/programmes/{id}")).await {
-        Ok(v) => v,
-        Err(page) => return page,
-    };
+    let (mut c, _, p) =
+        match super::one_record(&web, &headers, "/programmes", "/tcs/api/programmes", &id).await {
+            Ok(found) => found,
+            Err(page) => return page,
+        };
     let name = text(&p["programmeName"]);
     c.layout.title = name.clone();
     let rows = ["programmeNumber", "owner", "status", "intrepidId"]

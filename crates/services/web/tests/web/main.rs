@@ -4,6 +4,7 @@
 //! sign-in through a real `tis idp` and gateway is `crates/tis/tests/web.rs`.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Json;
 use axum::response::IntoResponse;
@@ -22,9 +23,11 @@ async fn the_sqlite_and_postgresql_migrations_make_the_same_schema() {
 }
 
 /// The gateway as the web application sees it: status with writes unavailable and Reference
-/// down, a user with people and programme permissions, a contact record answered with
-/// `TIS-Degraded: reference-stale`, and TCS down for the person record.
-async fn fake_gateway() -> String {
+/// down, a user with people and programme permissions (and reference data's once the test
+/// grants them), a contact record answered with `TIS-Degraded: reference-stale`, TCS down for
+/// the person record, a post whose sites Reference names (post 7) or cannot (post 8), the
+/// pickers' searches, and Profile's users with their designated bodies.
+async fn fake_gateway(granted: Arc<AtomicBool>) -> String {
     let app = axum::Router::new()
         .route(
             "/api/status",
@@ -38,10 +41,18 @@ async fn fake_gateway() -> String {
         )
         .route(
             "/profile/api/userinfo",
-            get(|| async {
-                Json(json!({"userName": "tester", "permissions": ["programme:view"],
-                    "permissionPolicies": [{"name": "person:view", "principal": "tis:profile::user:",
-                      "resource": "tis:people::person:", "actions": ["View", "Update"], "effect": "Allow"}]}))
+            get(move || {
+                let granted = granted.load(Ordering::SeqCst);
+                async move {
+                    let mut permissions = vec!["programme:view", "post:view", "tcs:add:modify:entities"];
+                    if granted {
+                        // ReferenceAdmin's, as Profile lists them.
+                        permissions.extend(["reference:add:modify:entities", "adminmenu:view:entities"]);
+                    }
+                    Json(json!({"userName": "tester", "permissions": permissions,
+                        "permissionPolicies": [{"name": "person:view", "principal": "tis:profile::user:",
+                          "resource": "tis:people::person:", "actions": ["View", "Update"], "effect": "Allow"}]}))
+                }
             }),
         )
         .route(
@@ -58,10 +69,78 @@ async fn fake_gateway() -> String {
             get(|| async {
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    Json(json!({"error": {"code": "no_healthy_endpoints", "message": "Trainee records is unavailable."}})),
+                    Json(json!({"error": {"code": "no_healthy_endpoints",
+                        "message": "no healthy endpoint of `tcs`", "requestId": "req-0042"}})),
                 )
                     .into_response()
             }),
+        )
+        .route(
+            "/tcs/api/people/5",
+            get(|| async {
+                Json(json!({"id": 5, "contactDetails": {"forenames": "Ana", "surname": "Watson"},
+                    "gmcDetails": {"gmcNumber": "7289895"}}))
+            }),
+        )
+        .route(
+            "/tcs/api/posts/{id}",
+            get(|axum::extract::Path(id): axum::extract::Path<i64>| async move {
+                let site = if id == 7 { 1 } else { 99 };
+                Json(json!({"id": id, "nationalPostNumber": "EOE/RGT01/610/CT1/001", "status": "CURRENT",
+                    "sites": [{"siteId": site, "postSiteType": "PRIMARY"}],
+                    "grades": [{"gradeId": 3, "postGradeType": "APPROVED"}]}))
+            }),
+        )
+        .route("/tcs/api/posts/{id}/placements", get(|| async { Json(json!([])) }))
+        .route(
+            "/tcs/api/posts",
+            get(|| async {
+                Json(json!([{"id": 7, "nationalPostNumber": "EOE/RGT01/610/CT1/001",
+                    "primarySiteName": "Addenbrooke's Hospital", "approvedGradeName": "Core Training Year 1"}]))
+            }),
+        )
+        .route(
+            "/tcs/api/people",
+            get(|| async {
+                Json(json!([{"id": 5, "forenames": "Ana", "surname": "Watson", "gmcNumber": "7289895"}]))
+            }),
+        )
+        .route(
+            "/reference/api/sites/ids/in",
+            get(|q: axum::extract::Query<std::collections::HashMap<String, String>>| async move {
+                if q.get("ids").is_some_and(|ids| ids.contains("99")) {
+                    return (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        Json(json!({"error": {"code": "no_healthy_endpoints", "message": "no healthy endpoint of `reference`"}})),
+                    )
+                        .into_response();
+                }
+                Json(json!([{"id": 1, "siteCode": "RJ122", "siteName": "St Thomas' Hospital"}])).into_response()
+            }),
+        )
+        .route(
+            "/reference/api/grades/ids/in",
+            get(|| async { Json(json!([{"id": 3, "abbreviation": "CT1", "name": "Core Training Year 1"}])) }),
+        )
+        .route(
+            "/reference/api/grades",
+            get(|| async {
+                Json(json!([
+                    {"id": 3, "abbreviation": "CT1", "name": "Core Training Year 1", "placementGrade": true, "status": "CURRENT"},
+                    {"id": 4, "abbreviation": "XX", "name": "Not for placements", "placementGrade": false, "status": "CURRENT"}
+                ]))
+            }),
+        )
+        .route(
+            "/profile/api/hee-users",
+            get(|| async {
+                Json(json!({"content": [{"name": "reval.admin", "firstName": "Demo",
+                    "designatedBodyCodes": ["1-AIIDWA", "1-UNKNOWN"], "active": true}]}))
+            }),
+        )
+        .route(
+            "/reference/api/dbcs",
+            get(|| async { Json(json!([{"dbc": "1-AIIDWA", "name": "Kent, Surrey and Sussex"}])) }),
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -74,13 +153,16 @@ async fn fake_gateway() -> String {
 struct Rig {
     app: TestApp,
     sessions: Sessions,
+    /// Whether Profile now says the user holds ReferenceAdmin.
+    granted: Arc<AtomicBool>,
     _idp: FakeIdp,
 }
 
 async fn rig(backend: tis_service_kit::testing::Backend) -> Rig {
     let key = Arc::new(TestKey::ed25519("idp-1"));
     let idp = FakeIdp::start(testing::jwks(&[&key])).await;
-    let gateway = fake_gateway().await;
+    let granted = Arc::new(AtomicBool::new(false));
+    let gateway = fake_gateway(granted.clone()).await;
     let issuer = idp.issuer();
     let app = TestApp::spawn(
         backend,
@@ -96,6 +178,7 @@ async fn rig(backend: tis_service_kit::testing::Backend) -> Rig {
     Rig {
         app,
         sessions,
+        granted,
         _idp: idp,
     }
 }
@@ -364,7 +447,17 @@ async fn degradation_is_shown_forms_are_disabled_and_a_page_renders_when_its_ser
         let html = res.text().await.expect("html");
         assert!(
             html.contains("This part of TIS is unavailable right now")
-                && html.contains("Trainee records is unavailable."),
+                && html.contains("Trainee records cannot be reached at the moment")
+                && html.contains("Try again in a few minutes"),
+            "{html}"
+        );
+        // Plain words and the reference for support; the technical detail is only logged.
+        assert!(
+            html.contains("<strong id=\"support-reference\">req-0042</strong>"),
+            "{html}"
+        );
+        assert!(
+            !html.contains("healthy") && !html.contains("`tcs`"),
             "{html}"
         );
         assert!(
@@ -395,5 +488,145 @@ async fn degradation_is_shown_forms_are_disabled_and_a_page_renders_when_its_ser
             .await
             .expect("POST");
         assert_eq!(res.status(), 403, "{backend:?}: no CSRF token");
+    }
+}
+
+/// A GET with the session's cookie: status and page.
+async fn page(r: &Rig, cookie: &str, path: &str) -> (u16, String) {
+    let res = r
+        .app
+        .client
+        .get(r.app.url(path))
+        .header("cookie", format!("TIS_SESSION={cookie}"))
+        .send()
+        .await
+        .expect("GET");
+    (res.status().as_u16(), res.text().await.expect("html"))
+}
+
+/// A form POST with the session's cookie and its CSRF token: status and page.
+async fn post_form(r: &Rig, cookie: &str, path: &str, pairs: &[(&str, &str)]) -> (u16, String) {
+    let csrf = csrf_of(&page(r, cookie, "/").await.1);
+    let mut form = vec![("csrf", csrf.as_str())];
+    form.extend_from_slice(pairs);
+    let res = r
+        .app
+        .client
+        .post(r.app.url(path))
+        .header("cookie", format!("TIS_SESSION={cookie}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(serde_urlencoded::to_string(&form).expect("form"))
+        .send()
+        .await
+        .expect("POST");
+    (res.status().as_u16(), res.text().await.expect("html"))
+}
+
+#[tokio::test]
+async fn posts_and_users_show_reference_names_not_ids_and_ids_with_a_note_without_reference() {
+    for backend in BACKENDS {
+        let r = rig(backend).await;
+        let cookie = signed_in(&r.sessions).await;
+        let (status, html) = page(&r, &cookie, "/posts/7").await;
+        assert_eq!(status, 200, "{backend:?}: {html}");
+        assert!(
+            html.contains("St Thomas&#39; Hospital (RJ122), primary")
+                && html.contains("Core Training Year 1 (CT1), approved"),
+            "{html}"
+        );
+        assert!(!html.contains("Site ids"), "{html}");
+        // Reference cannot name post 8's site: its id, a note in plain words, no error.
+        let (status, html) = page(&r, &cookie, "/posts/8").await;
+        assert_eq!(status, 200, "{backend:?}: {html}");
+        assert!(html.contains("Site id 99, primary"), "{html}");
+        assert!(html.contains(tis_web::pages::names::NAMES_DOWN), "{html}");
+        assert!(!html.contains("healthy"), "{html}");
+        // Profile's users: designated bodies by name, with their codes; an unknown code as it is.
+        let (status, html) = page(&r, &cookie, "/admin/users").await;
+        assert_eq!(status, 200, "{backend:?}: {html}");
+        assert!(
+            html.contains("Kent, Surrey and Sussex (1-AIIDWA), 1-UNKNOWN"),
+            "{html}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_placement_form_finds_the_post_and_trainee_and_offers_sites_and_grades_by_name() {
+    for backend in BACKENDS {
+        let r = rig(backend).await;
+        let cookie = signed_in(&r.sessions).await;
+        // From a post's page: the post chosen, its site and the placement grades offered by name.
+        let (status, html) = page(&r, &cookie, "/placements/new?postId=7&traineeId=5").await;
+        assert_eq!(status, 200, "{backend:?}: {html}");
+        assert!(
+            html.contains(r#"name="postId" type="radio" value="7" checked"#),
+            "{html}"
+        );
+        assert!(html.contains("Ana Watson, GMC 7289895"), "{html}");
+        assert!(
+            html.contains(r#"<option value="1" selected>St Thomas&#39; Hospital (RJ122)</option>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<option value="3" selected>Core Training Year 1 (CT1)</option>"#),
+            "{html}"
+        );
+        assert!(
+            !html.contains("Not for placements"),
+            "only placement grades: {html}"
+        );
+        assert!(
+            !html.contains("Reference id"),
+            "no raw ids asked for: {html}"
+        );
+        // Without JavaScript: "Find" searches and shows the matches; nothing is saved.
+        let (status, html) = post_form(
+            &r,
+            &cookie,
+            "/placements/new",
+            &[
+                ("find", "postId"),
+                ("postId-q", "RGT01"),
+                ("traineeId-q", "watson"),
+            ],
+        )
+        .await;
+        assert_eq!(status, 200, "{backend:?}: {html}");
+        assert!(
+            html.contains(
+                "EOE/RGT01/610/CT1/001: Addenbrooke&#39;s Hospital, Core Training Year 1"
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"id="traineeId-0" name="traineeId" type="radio" value="5""#),
+            "{html}"
+        );
+        assert!(!html.contains("There is a problem"), "{html}");
+        // Saving with nothing chosen: each picker's message beside it, in the summary.
+        let (status, html) =
+            post_form(&r, &cookie, "/placements/new", &[("postId-q", "RGT01")]).await;
+        assert_eq!(status, 400, "{backend:?}: {html}");
+        assert!(
+            html.contains(r##"<a href="#postId-q">Post: Choose the post"##)
+                && html.contains(r##"<a href="#traineeId-q">Trainee: Choose the trainee"##),
+            "{html}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_reference_admin_role_granted_meanwhile_shows_the_menu_on_the_next_page() {
+    for backend in BACKENDS {
+        let r = rig(backend).await;
+        let cookie = signed_in(&r.sessions).await;
+        let link = r#"href="/admin/reference">Reference data</a>"#;
+        let (_, html) = page(&r, &cookie, "/").await;
+        assert!(!html.contains(link), "{backend:?}: not yet: {html}");
+        // Profile now lists ReferenceAdmin's permissions: the same session, no new sign-in.
+        r.granted.store(true, Ordering::SeqCst);
+        let (_, html) = page(&r, &cookie, "/").await;
+        assert!(html.contains(link), "{backend:?}: {html}");
     }
 }
