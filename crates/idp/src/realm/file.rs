@@ -119,7 +119,8 @@ pub struct UserEntry {
     /// The `sub` claim. When absent, a stable id is derived from the realm and username.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<Uuid>,
-    /// An argon2 PHC string (`tis idp hash-password` makes one).
+    /// An argon2 PHC string (`tis idp hash-password` makes one), or a Keycloak PBKDF2 hash in
+    /// the same shape (`$pbkdf2-sha256$i=27500$<salt>$<key>`, `tis_idp::password`).
     pub password_hash: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,

@@ -18,10 +18,12 @@
 //!   `realm-management`), bearer-only and non-OIDC clients are not served and are left out;
 //! - users: `username`, `id`, `enabled`, names, e-mail, `realmRoles`, `clientRoles`,
 //!   `attributes`, and a `password` credential: a clear-text `value` (import only) is
-//!   argon2-hashed at load, an exported `argon2` credential (`secretData`/`credentialData`)
-//!   is used as it is. A user without a password credential cannot sign in here and is left
-//!   out; a password hashed otherwise (Keycloak's default `pbkdf2-sha512`) is refused, naming
-//!   the user;
+//!   argon2-hashed at load, an exported credential (`secretData`/`credentialData`) hashed
+//!   with `argon2` or Keycloak's PBKDF2 (`pbkdf2`, `pbkdf2-sha256`, `pbkdf2-sha512`, its
+//!   default) is used as it is and checked as Keycloak checks it
+//!   ([`crate::password`]). A user without a password credential cannot sign in here and is
+//!   left out; a password hashed otherwise is refused at start, naming the user and the
+//!   algorithm;
 //! - token lifetimes: `accessTokenLifespan`, `ssoSessionIdleTimeout` (refresh token),
 //!   `ssoSessionMaxLifespan`, `accessCodeLifespan`, `accessCodeLifespanLogin`
 //!   ([`ExportLifetimes`]; they win over the `[idp]` keys).
@@ -514,7 +516,7 @@ fn user_password(
                 .into(),
         ));
     };
-    keycloak_argon2(secret, data).map(Some).map_err(bad)
+    keycloak_hash(secret, data).map(Some).map_err(bad)
 }
 
 #[derive(Deserialize)]
@@ -532,19 +534,32 @@ struct SecretData {
     salt: String,
 }
 
-/// Keycloak's exported argon2 credential as a PHC string.
-fn keycloak_argon2(secret: &str, data: &str) -> Result<String, String> {
+/// Keycloak's exported argon2 or PBKDF2 credential as a PHC string.
+fn keycloak_hash(secret: &str, data: &str) -> Result<String, String> {
     let data: CredentialData =
         serde_json::from_str(data).map_err(|e| format!("`credentialData`: {e}"))?;
-    if data.algorithm != "argon2" {
-        return Err(format!(
-            "its password is hashed with `{}`, which tis idp cannot check (argon2 only); give \
-             the credential a clear-text `value` instead",
-            data.algorithm
-        ));
-    }
     let secret: SecretData =
         serde_json::from_str(secret).map_err(|e| format!("`secretData`: {e}"))?;
+    let std = base64::engine::general_purpose::STANDARD;
+    let salt = std
+        .decode(&secret.salt)
+        .map_err(|e| format!("`secretData.salt`: {e}"))?;
+    let value = std
+        .decode(&secret.value)
+        .map_err(|e| format!("`secretData.value`: {e}"))?;
+    if crate::password::PBKDF2_ALGORITHMS.contains(&data.algorithm.as_str()) {
+        // The derived key's length is the stored value's, as Keycloak's verification takes it.
+        return crate::password::pbkdf2_phc(&data.algorithm, data.hash_iterations, &salt, &value)
+            .map_err(|e| e.to_string());
+    }
+    if data.algorithm != "argon2" {
+        return Err(format!(
+            "its password is hashed with `{}`, which tis idp cannot check (argon2, {}); give \
+             the credential a clear-text `value` instead",
+            data.algorithm,
+            crate::password::PBKDF2_ALGORITHMS.join(", ")
+        ));
+    }
     let param = |key: &str, default: &str| {
         data.additional_parameters
             .get(key)
@@ -563,14 +578,7 @@ fn keycloak_argon2(secret: &str, data: &str) -> Result<String, String> {
         "1.0" => 16,
         other => return Err(format!("unknown argon2 version `{other}`")),
     };
-    let std = base64::engine::general_purpose::STANDARD;
     let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
-    let salt = std
-        .decode(&secret.salt)
-        .map_err(|e| format!("`secretData.salt`: {e}"))?;
-    let value = std
-        .decode(&secret.value)
-        .map_err(|e| format!("`secretData.value`: {e}"))?;
     let phc = format!(
         "${variant}$v={version}$m={},t={},p={}${}${}",
         param("memory", "7168"),
@@ -719,7 +727,7 @@ mod tests {
     /// Keycloak's exported argon2 credential is the PHC string's parts in JSON: taken apart
     /// and put back, it must verify the same password.
     #[tokio::test]
-    async fn an_exported_argon2_credential_verifies_and_pbkdf2_is_refused_by_name() {
+    async fn an_exported_argon2_credential_verifies_and_an_unknown_algorithm_is_refused_by_name() {
         use argon2::password_hash::phc::PasswordHash;
         let phc = hash_with(&Secret::new("pw"), cheap_params()).unwrap();
         let parsed = PasswordHash::new(&phc).unwrap();
@@ -747,15 +755,123 @@ mod tests {
         );
         assert!(!v.verify(Secret::new("pW"), stored).await);
 
-        let pbkdf2 = text.replace("\\\"argon2\\\"", "\\\"pbkdf2-sha512\\\"");
-        assert_ne!(pbkdf2, text);
-        let err = problem(&pbkdf2);
+        let bcrypt = text.replace("\\\"argon2\\\"", "\\\"bcrypt\\\"");
+        assert_ne!(bcrypt, text);
+        let err = problem(&bcrypt);
         assert!(
-            err.contains("user `u`") && err.contains("pbkdf2-sha512"),
+            err.contains("user `u`") && err.contains("`bcrypt`") && err.contains("pbkdf2-sha512"),
             "{err}"
         );
         // No password credential: the user cannot sign in here and is left out.
         let none = realm_with(serde_json::json!({"users": [{"username": "fed"}]}));
         assert!(read(&none).unwrap().file.realms[0].users.is_empty());
+    }
+
+    /// A credential as Keycloak exports it: `secretData` and `credentialData` as JSON text.
+    fn kc_credential(
+        algorithm: &str,
+        iterations: u32,
+        salt: &[u8],
+        key: &[u8],
+    ) -> serde_json::Value {
+        let std = base64::engine::general_purpose::STANDARD;
+        serde_json::json!({"id": "3b800dbd-bcfb-4734-925f-85a9f75f1cef", "type": "password",
+            "userLabel": "My password", "createdDate": 1_699_281_486_748_u64,
+            "secretData": serde_json::json!({"value": std.encode(key), "salt": std.encode(salt),
+                                             "additionalParameters": {}}).to_string(),
+            "credentialData": serde_json::json!({"hashIterations": iterations,
+                "algorithm": algorithm, "additionalParameters": {}}).to_string()})
+    }
+
+    /// Keycloak's PBKDF2 credentials: each algorithm by the name Keycloak writes, hashed here
+    /// with known parameters (Keycloak's 16-byte salt and 512-bit key), and one credential
+    /// exported by Keycloak 25 itself (`user1` / `password`, pbkdf2-sha256, 27,500 iterations,
+    /// a 256-bit key: the length is the stored value's) from a published workshop realm.
+    #[tokio::test]
+    async fn exported_pbkdf2_credentials_verify_as_keycloak_checks_them() {
+        use aws_lc_rs::pbkdf2;
+        let salt = *b"sixteen byte sal";
+        let derive = |alg, iterations, password: &str| {
+            let mut key = [0u8; 64];
+            let n = std::num::NonZeroU32::new(iterations).unwrap();
+            pbkdf2::derive(alg, n, &salt, password.as_bytes(), &mut key);
+            key
+        };
+        let cases = [
+            (
+                "sha1",
+                "pbkdf2",
+                pbkdf2::PBKDF2_HMAC_SHA1,
+                20_000,
+                "correct horse",
+            ),
+            (
+                "sha256",
+                "pbkdf2-sha256",
+                pbkdf2::PBKDF2_HMAC_SHA256,
+                27_500,
+                "battery staple ünïcode",
+            ),
+            (
+                "sha512",
+                "pbkdf2-sha512",
+                pbkdf2::PBKDF2_HMAC_SHA512,
+                30_000,
+                "x",
+            ),
+        ];
+        let mut users: Vec<_> = cases
+            .iter()
+            .map(|(user, name, alg, n, password)| {
+                serde_json::json!({"username": user, "realmRoles": ["HEE Admin"],
+                    "credentials": [kc_credential(name, *n, &salt, &derive(*alg, *n, password))]})
+            })
+            .collect();
+        users.push(serde_json::json!({"username": "user1", "realmRoles": ["HEE Admin"],
+            "credentials": [{"type": "password",
+                "secretData": "{\"value\":\"JsfNbCOIdZUbyBJ+BT+VoGI91Ec2rWLOvkLPDaX8e9k=\",\"salt\":\"P5rtFkGtPfoaryJ6PizUJw==\",\"additionalParameters\":{}}",
+                "credentialData": "{\"hashIterations\":27500,\"algorithm\":\"pbkdf2-sha256\",\"additionalParameters\":{}}"}]}));
+        let file = read(&realm_with(serde_json::json!({ "users": users })))
+            .unwrap()
+            .file;
+        let stored = |name: &str| {
+            file.realms[0]
+                .users
+                .iter()
+                .find(|u| u.username == name)
+                .unwrap()
+                .password_hash
+                .clone()
+        };
+        let v = Verifier::new(1);
+        for (user, name, _, n, password) in cases {
+            let phc = stored(user);
+            assert!(phc.starts_with(&format!("${name}$i={n}$")), "{phc}");
+            assert!(v.verify(Secret::new(password), phc.clone()).await, "{user}");
+            assert!(
+                !v.verify(Secret::new(format!("{password} ")), phc.clone())
+                    .await,
+                "{user}"
+            );
+            assert!(!v.verify(Secret::new(""), phc).await, "{user}");
+        }
+        assert!(v.verify(Secret::new("password"), stored("user1")).await);
+        assert!(!v.verify(Secret::new("Password"), stored("user1")).await);
+        Realms::from_file(file).unwrap();
+
+        // An algorithm Keycloak does not ship under that name: refused at start, by user.
+        let odd = realm_with(serde_json::json!({"users": [{"username": "odd",
+            "credentials": [kc_credential("pbkdf2-sha384", 1, &salt, &[1; 48])]}]}));
+        let err = problem(&odd);
+        assert!(
+            err.contains("user `odd`") && err.contains("`pbkdf2-sha384`"),
+            "{err}"
+        );
+        // Zero iterations or an empty key: refused, not a login that anything matches.
+        for (n, key) in [(0, &[1u8; 64][..]), (1, &[][..])] {
+            let bad = realm_with(serde_json::json!({"users": [{"username": "bad",
+                "credentials": [kc_credential("pbkdf2-sha256", n, &salt, key)]}]}));
+            assert!(problem(&bad).contains("user `bad`"), "{}", problem(&bad));
+        }
     }
 }

@@ -134,3 +134,44 @@ async fn an_export_naming_an_unset_placeholder_is_refused_at_start_by_name() {
     let err = err.to_string();
     assert!(err.contains("TIS_TEST_SURELY_UNSET_42"), "{err}");
 }
+
+/// A user exported by Keycloak with its default kind of hash (PBKDF2): `user1` / `password`,
+/// pbkdf2-sha256, 27,500 iterations, as Keycloak 25 wrote it in a published workshop realm.
+/// Served for real: the right password gets a token, a wrong one `invalid_grant`, and an
+/// unknown user the same answer.
+#[tokio::test]
+async fn a_user_exported_with_keycloaks_pbkdf2_hash_signs_in_with_that_password() {
+    let mut export: Value =
+        serde_json::from_str(demo::PRODUCTION_REALM_EXPORT).expect("the production export");
+    export["users"] = json!([{
+        "username": "user1", "enabled": true, "realmRoles": ["HEE Admin"],
+        "credentials": [{"type": "password",
+            "secretData": "{\"value\":\"JsfNbCOIdZUbyBJ+BT+VoGI91Ec2rWLOvkLPDaX8e9k=\",\"salt\":\"P5rtFkGtPfoaryJ6PizUJw==\",\"additionalParameters\":{}}",
+            "credentialData": "{\"hashIterations\":27500,\"algorithm\":\"pbkdf2-sha256\",\"additionalParameters\":{}}"}]
+    }]);
+    let idp = serve(&export.to_string()).await;
+    let form = |user: &'static str, password: &'static str| {
+        [
+            ("grant_type", "password"),
+            ("client_id", "tis-ui"),
+            ("username", user),
+            ("password", password),
+        ]
+    };
+    let t = token(&idp, &form("user1", "password")).await;
+    assert_eq!(t["claims"]["preferred_username"], "user1");
+    assert_eq!(
+        t["claims"]["realm_access"]["roles"],
+        json!(["offline_access", "uma_authorization", "HEE Admin"])
+    );
+    for (user, password) in [
+        ("user1", "Password"),
+        ("user1", "password "),
+        ("nobody", "password"),
+    ] {
+        let res = idp.token(&form(user, password)).await;
+        assert_eq!(res.status(), 400, "{user}/{password}");
+        let body: Value = res.json().await.expect("json");
+        assert_eq!(body["error"], "invalid_grant", "{user}/{password}");
+    }
+}
