@@ -175,7 +175,7 @@ impl Site {
         self.visit(b, path, name).await;
         let shown = b.text("#status-banner").await;
         assert!(
-            shown.contains(banner),
+            shown.to_lowercase().contains(&banner.to_lowercase()),
             "{path}: the banner should say {banner:?}: {shown:?}"
         );
         assert_eq!(
@@ -473,7 +473,7 @@ async fn profile_frozen(site: &Site, b: &Browser, p: &Browser, state: &Value, pe
     let frozen = Frozen::stop(pids_of(state, "profile"));
     let said = |html: &str| {
         html.find("id=\"status-banner\"")
-            .is_some_and(|at| html[at..].contains("Profile"))
+            .is_some_and(|at| html[at..].to_lowercase().contains("profile"))
     };
     b.reload_until(
         &format!("{}/", site.base),
@@ -482,13 +482,13 @@ async fn profile_frozen(site: &Site, b: &Browser, p: &Browser, state: &Value, pe
         said,
     )
     .await;
-    site.told(b, "/", "Profile", "profile-frozen-home").await;
-    site.told(b, "/people?q=smith", "Profile", "profile-frozen-people")
+    site.told(b, "/", "profile", "profile-frozen-home").await;
+    site.told(b, "/people?q=smith", "profile", "profile-frozen-people")
         .await;
-    site.told(b, person, "Profile", "profile-frozen-person")
+    site.told(b, person, "profile", "profile-frozen-person")
         .await;
     let users = site
-        .told(p, "/admin/users", "Profile", "profile-frozen-users")
+        .told(p, "/admin/users", "profile", "profile-frozen-users")
         .await;
     assert!(users.contains("unavailable"), "{users}");
     frozen.thaw();
