@@ -6,6 +6,8 @@
 #   bench/lists.sh                        # RATE=200 DURATION=30 RUNS=3 BACKENDS="sqlite postgres"
 #   TIS=/path/to/tis bench/lists.sh       # this binary instead of target/release/tis
 #   ROWS=50000 INSTANCES=2 CONNS=16 bench/lists.sh
+#   URLS=20000 bench/lists.sh             # distinct list URLs (default 2,000); many more than
+#                                         # a run sends keeps the kept counts cold
 #
 # For each backend: `tis up` (free ports; INSTANCES per service, default 2 as `tis up`'s
 # default; on PostgreSQL `tis up --postgres` against a throwaway PostgreSQL 15 server started
@@ -31,6 +33,7 @@ DURATION=${DURATION:-30}
 RUNS=${RUNS:-3}
 CONNS=${CONNS:-16}
 ROWS=${ROWS:-50000}
+URLS=${URLS:-2000}
 INSTANCES=${INSTANCES:-2}
 BACKENDS=${BACKENDS:-sqlite postgres}
 TIS=${TIS:-$PWD/target/release/tis}
@@ -129,7 +132,7 @@ run_backend() {
         | awk -F': ' 'tolower($1) == "x-total-count" {print $2+0}')
     echo "### $name: $total sites (loaded in $((SECONDS - t0)) s), gateway $GW"
     echo
-    python3 "$BENCH/lists_data.py" urls 2000 7 > "$WORK/urls"
+    python3 "$BENCH/lists_data.py" urls "$URLS" 7 > "$WORK/urls"
     if [ "${KIND_TERMS:-1}" = 0 ]; then
         grep -viE 'searchQuery=(hospital|general|surgery|medical|health|community|hospice|clinic|practice|infirmary|centre)' \
             "$WORK/urls" > "$WORK/urls.k" && mv "$WORK/urls.k" "$WORK/urls"
@@ -166,7 +169,7 @@ print(f'{statistics.median(r[0] for r in rows):.2f} {statistics.median(r[1] for 
 
 echo "## Lists through the kit — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "$RATE req/s for ${DURATION} s × $RUNS runs (after a 5 s warm-up), $CONNS connections, $ROWS sites added, $INSTANCES instances per service, binary $TIS"
+echo "$RATE req/s for ${DURATION} s × $RUNS runs (after a 5 s warm-up), $CONNS connections, $ROWS sites added, $URLS URLs, $INSTANCES instances per service, binary $TIS"
 echo
 for b in $BACKENDS; do
     case $b in

@@ -9,7 +9,7 @@ use crate::entity::{Kind, STATUS, Status};
 
 crate::entity! {
     /// A place where trainees work (a hospital, a practice), belonging to a trust.
-    SiteDto / SITE { name: "Site", plural: "sites", table: "site", id: i64 = Long, code: Some("siteCode"), search_index: true }
+    SiteDto / SITE { name: "Site", plural: "sites", table: "site", id: i64 = Long, code: Some("siteCode"), search_index: true, data_version: true }
     site_code "siteCode": String => "site_code" (Kind::Text) .required() .all() .max(50);
     site_name "siteName": String => "site_name" (Kind::Text) .all();
     site_known_as "siteKnownAs": String => "site_known_as" (Kind::Text) .all();

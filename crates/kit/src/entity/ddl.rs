@@ -203,6 +203,81 @@ pub fn search_schema(descs: &[&'static Descriptor], backend: Backend) -> String 
     out
 }
 
+/// The name of `table`'s data version ([`data_version`]): `search_{table}_version`.
+pub fn data_version_table(table: &str) -> String {
+    format!("search_{table}_version")
+}
+
+/// A data version of `table`: a one-row table `search_{table}_version` whose `version` every
+/// insert, update and delete of `table` bumps by a trigger, inside the writing transaction, so
+/// that a reader on any instance sees a new version as soon as it can see the write. The
+/// repository keeps exact `COUNT(*)`s of the table's lists against it
+/// ([`crate::repo::Counts`]): a count is reused while the version it was read with is
+/// still the table's. On PostgreSQL the trigger runs once per statement (a bulk insert bumps
+/// once); writers of `table` then queue on that row until they commit, which suits tables
+/// written far less often than read (reference data, people). Named `search_…` like the
+/// search structures, which the schema parity test leaves out.
+pub fn data_version(table: &str, backend: Backend) -> String {
+    let name = data_version_table(table);
+    let mut out = String::new();
+    let ty = column_type(SqlType::Int, backend);
+    let _ = writeln!(out, "CREATE TABLE {name} (version {ty} NOT NULL);");
+    let _ = writeln!(out, "INSERT INTO {name} (version) VALUES (0);");
+    match backend {
+        Backend::Sqlite => {
+            for (what, when) in [
+                ("insert", "INSERT"),
+                ("update", "UPDATE"),
+                ("delete", "DELETE"),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "CREATE TRIGGER {name}_{what} AFTER {when} ON {table} BEGIN\n    \
+                     UPDATE {name} SET version = version + 1;\nEND;"
+                );
+            }
+        }
+        Backend::Postgres => {
+            let _ = writeln!(
+                out,
+                "CREATE FUNCTION {name}_bump() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n    \
+                 UPDATE {name} SET version = version + 1;\n    RETURN NULL;\nEND\n$$;"
+            );
+            let _ = writeln!(
+                out,
+                "CREATE TRIGGER {name} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table}\n    \
+                 FOR EACH STATEMENT EXECUTE FUNCTION {name}_bump();"
+            );
+        }
+    }
+    out
+}
+
+/// The data versions ([`data_version`]) of the `descs` that have one
+/// ([`Descriptor::data_version`]), as one migration.
+pub fn data_version_schema(descs: &[&'static Descriptor], backend: Backend) -> String {
+    let mut out = format!(
+        "-- Data versions of entity tables ({}), written by\n\
+         -- tis_service_kit::entity::ddl::data_version; do not edit by hand (see that function).\n",
+        backend.as_str()
+    );
+    for d in descs.iter().filter(|d| d.data_version) {
+        out.push('\n');
+        out.push_str(&data_version(d.table, backend));
+    }
+    out
+}
+
+/// [`check_migration`] for the migration of the data versions ([`data_version_schema`]).
+pub fn check_data_version_migration(
+    descs: &[&'static Descriptor],
+    backend: Backend,
+    manifest_dir: &str,
+    file: &str,
+) {
+    check_file(data_version_schema(descs, backend), manifest_dir, file);
+}
+
 /// Fails unless the migration file `file` (under the calling crate's `manifest_dir`) holds
 /// exactly the DDL of `descs` on `backend` (its leading comment aside: a released file keeps
 /// the header it was written with); with `TIS_BLESS` set, rewrites it instead. For a

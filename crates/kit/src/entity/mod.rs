@@ -242,6 +242,10 @@ pub struct Descriptor {
     /// structure ([`ddl::search`]: an FTS5 trigram table on SQLite, trigram GIN indexes on
     /// PostgreSQL) instead of scanning every row: for tables that grow large (sites).
     pub search_index: bool,
+    /// Whether the table has a data version ([`ddl::data_version`]) that its full pages'
+    /// `COUNT(*)`s are kept against ([`crate::repo::Counts`]): for large tables read far
+    /// more often than written (sites).
+    pub data_version: bool,
 }
 
 impl Descriptor {
@@ -291,7 +295,8 @@ pub trait Entity: Serialize + DeserializeOwned + ToSchema + Send + Sync + 'stati
 
 /// Declares an entity: its DTO struct (every field optional on the wire, so that missing
 /// values become field errors rather than parse errors) and its [`Descriptor`]. After `code`,
-/// `search_index: true` gives the type a search structure ([`Descriptor::search_index`]).
+/// `search_index: true` gives the type a search structure ([`Descriptor::search_index`]), then
+/// `data_version: true` a data version its counts are kept against ([`Descriptor::data_version`]).
 ///
 /// ```ignore
 /// tis_service_kit::entity! {
@@ -311,7 +316,8 @@ macro_rules! entity {
             table: $table:literal,
             id: $idty:ty = $idkind:ident,
             code: $code:expr
-            $(, search_index: $search_index:literal)? $(,)?
+            $(, search_index: $search_index:literal)?
+            $(, data_version: $data_version:literal)? $(,)?
         }
         $(
             $(#[$fmeta:meta])*
@@ -340,6 +346,7 @@ macro_rules! entity {
             id: $crate::entity::IdKind::$idkind,
             code: $code,
             search_index: false $(|| $search_index)?,
+            data_version: false $(|| $data_version)?,
             fields: &[
                 $( $crate::entity::Field::new($json, $col, $kind) $(. $m ( $($a),* ))* , )*
             ],

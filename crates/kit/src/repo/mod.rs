@@ -12,14 +12,17 @@
 //! ([`ListQuery::keys`]), so a record created a moment ago is never "not found". Writes run in one
 //! transaction per request on the primary: a bulk request is all or nothing.
 
+mod counts;
 pub mod query;
 mod write;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
 use tis_store::{Db, Row, Sql, StoreError, Value};
 
+pub use counts::Counts;
 pub use query::{Filter, ListQuery, Page, Sort};
 pub use write::WriteError;
 
@@ -33,6 +36,7 @@ const NESTING: usize = 3;
 #[derive(Debug, Clone)]
 pub struct Repo {
     db: Db,
+    counts: Arc<Counts>,
 }
 
 /// A stable text key for an id value (a number or a UUID string).
@@ -45,7 +49,10 @@ pub fn id_key(id: &Json) -> String {
 
 impl Repo {
     pub fn new(db: Db) -> Self {
-        Repo { db }
+        Repo {
+            db,
+            counts: Arc::default(),
+        }
     }
 
     pub fn db(&self) -> &Db {
@@ -55,7 +62,8 @@ impl Repo {
     /// A page of `q` and the total count of its rows. The page is read first: when it is
     /// short (fewer rows than asked for, and the first page or not empty), it holds the last
     /// of the rows, so the total is the rows before it plus its own and the `COUNT(*)` (a
-    /// pass over every matching row) is not run.
+    /// pass over every matching row) is not run. For a type with a data version
+    /// ([`crate::entity::Descriptor::data_version`]) the count is kept against the table's data version ([`Repo::count_versioned`]).
     pub async fn page(
         &self,
         desc: &'static Descriptor,
@@ -70,12 +78,27 @@ impl Repo {
         if got < page.size && (got > 0 || page.offset() == 0) {
             return Ok((rows, page.offset() + got));
         }
-        let total = self
-            .db
-            .read()
-            .fetch_one(query::count(desc, q, backend))
-            .await?;
-        Ok((rows, total.get("n").and_then(Json::as_u64).unwrap_or(0)))
+        let count = query::count(desc, q, backend);
+        let total = if desc.data_version {
+            let version = crate::entity::ddl::data_version_table(desc.table);
+            self.count_versioned(&version, count).await?
+        } else {
+            let row = self.db.read().fetch_one(count).await?;
+            row.get("n").and_then(Json::as_u64).unwrap_or(0)
+        };
+        Ok((rows, total))
+    }
+
+    /// The value of `count` (a statement selecting one row with the number in column `n`)
+    /// over one table whose data version is kept in `version_table`
+    /// ([`crate::entity::ddl::data_version`]): read once per data version of the table and
+    /// query, then answered from memory while no write changed the table ([`Counts`]).
+    pub async fn count_versioned(
+        &self,
+        version_table: &str,
+        count: Sql,
+    ) -> Result<u64, StoreError> {
+        self.counts.count(&self.db, version_table, count).await
     }
 
     /// Every row of `q` (callers bound `q` by its filters).

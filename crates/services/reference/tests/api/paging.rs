@@ -289,3 +289,114 @@ async fn site_search_through_the_search_structure_follows_writes() {
         );
     }
 }
+
+/// `n` sites whose names contain "Lister", codes `L000`…
+fn listers(from: usize, n: usize) -> Value {
+    (from..from + n)
+        .map(|i| json!({"siteCode": format!("L{i:03}"), "siteName": format!("Lister Unit {i}"), "status": "CURRENT"}))
+        .collect()
+}
+
+fn lister_page() -> String {
+    format!(
+        "/reference/api/sites?size=5&searchQuery=lister&columnFilters={}",
+        url_encode(r#"{"status":["CURRENT"]}"#)
+    )
+}
+
+async fn total(app: &TestApp, path: &str) -> String {
+    let res = app.get(path).await;
+    assert_eq!(res.status(), 200, "{path}");
+    res.headers()["x-total-count"]
+        .to_str()
+        .expect("ascii")
+        .to_owned()
+}
+
+/// A full page's total is kept against the site table's data version: a write by another
+/// instance on the same database (insert, update, delete) changes it at once.
+#[tokio::test]
+async fn a_kept_total_follows_writes_by_another_instance() {
+    for b in BACKENDS {
+        let mut url = String::new();
+        let one = spawn_with(b, |c| {
+            url = tis_service_kit::config::ServiceConfig::base(c).database.url
+        })
+        .await;
+        let two = start(b, config(url), tempfile::tempdir().expect("tempdir")).await;
+        let sites = one.bulk("sites", listers(0, 12)).await;
+        one.bulk(
+            "sites",
+            json!([{"siteCode": "O1", "siteName": "Other", "status": "CURRENT"}]),
+        )
+        .await;
+        let page = lister_page();
+        assert_eq!(total(&one, &page).await, "12", "{b:?}");
+        assert_eq!(total(&one, &page).await, "12", "{b:?}: kept");
+        two.bulk("sites", listers(12, 2)).await;
+        assert_eq!(
+            total(&one, &page).await,
+            "14",
+            "{b:?}: after an insert on two"
+        );
+        let mut renamed = sites[0].clone();
+        renamed["siteName"] = json!("Renamed");
+        let res = two
+            .send(reqwest::Method::PUT, "/reference/api/sites", &renamed)
+            .await;
+        assert_eq!(res.status(), 200, "{b:?}");
+        assert_eq!(
+            total(&one, &page).await,
+            "13",
+            "{b:?}: after an update on two"
+        );
+        let id = sites[1]["id"].as_i64().expect("id");
+        let res = two
+            .request(
+                reqwest::Method::DELETE,
+                &format!("/reference/api/sites/{id}"),
+                Some(&admin()),
+            )
+            .send()
+            .await
+            .expect("delete");
+        assert_eq!(res.status(), 200, "{b:?}");
+        assert_eq!(
+            total(&one, &page).await,
+            "12",
+            "{b:?}: after a delete on two"
+        );
+        assert_eq!(total(&two, &page).await, "12", "{b:?}: two agrees");
+    }
+}
+
+/// The kept total is really reused while the data version stands (a write that does not bump
+/// it, with the trigger dropped, leaves the old total), and read again when it moves.
+#[tokio::test]
+async fn a_total_is_reused_while_the_data_version_stands() {
+    for b in BACKENDS {
+        let app = spawn_app(b).await;
+        app.bulk("sites", listers(0, 7)).await;
+        let page = lister_page();
+        assert_eq!(total(&app, &page).await, "7", "{b:?}");
+        let drop = match b {
+            Backend::Sqlite => "DROP TRIGGER search_site_version_insert",
+            Backend::Postgres => "DROP TRIGGER search_site_version ON site",
+        };
+        app.db
+            .write()
+            .execute(tis_store::Sql::new(drop))
+            .await
+            .expect("drop trigger");
+        app.bulk("sites", listers(7, 1)).await;
+        assert_eq!(total(&app, &page).await, "7", "{b:?}: the kept total");
+        app.db
+            .write()
+            .execute(tis_store::Sql::new(
+                "UPDATE search_site_version SET version = version + 1",
+            ))
+            .await
+            .expect("bump");
+        assert_eq!(total(&app, &page).await, "8", "{b:?}: counted again");
+    }
+}

@@ -52,7 +52,9 @@ mod tests {
     use super::*;
     use crate::domain::Kind;
     use std::collections::HashSet;
-    use tis_service_kit::entity::ddl::{check_migration, check_search_migration};
+    use tis_service_kit::entity::ddl::{
+        check_data_version_migration, check_migration, check_search_migration,
+    };
     use tis_store::Backend;
 
     #[test]
@@ -82,6 +84,19 @@ mod tests {
             (Backend::Postgres, "migrations/postgres/0002_search.sql"),
         ] {
             check_search_migration(&all(), backend, env!("CARGO_MANIFEST_DIR"), file);
+        }
+    }
+
+    #[test]
+    fn data_version_migrations_match_the_descriptors() {
+        for (backend, file) in [
+            (Backend::Sqlite, "migrations/sqlite/0003_data_version.sql"),
+            (
+                Backend::Postgres,
+                "migrations/postgres/0003_data_version.sql",
+            ),
+        ] {
+            check_data_version_migration(&all(), backend, env!("CARGO_MANIFEST_DIR"), file);
         }
     }
 

@@ -14,7 +14,7 @@ use crate::domain::{Kind, STATUS, Status};
 
 entity! {
     /// A place where trainees work (a hospital, a practice), belonging to a trust.
-    SiteDto / SITE { name: "Site", plural: "sites", table: "site", id: i64 = Long, code: Some("siteCode"), search_index: true }
+    SiteDto / SITE { name: "Site", plural: "sites", table: "site", id: i64 = Long, code: Some("siteCode"), search_index: true, data_version: true }
     /// The site's code; not required by the original (nor unique among NULLs).
     site_code "siteCode": String => "site_code" (Kind::Text) .all() .max(50);
     site_name "siteName": String => "site_name" (Kind::Text) .all();
