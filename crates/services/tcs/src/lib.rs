@@ -21,6 +21,8 @@
 //! - [`posts`]: posts, their fundings, sites, grades, specialties and programmes, rotation posts.
 //! - [`placements`]: placements (with their comments and supervisors), the person and post
 //!   placement views, the overlap rules, a trainee's timeline.
+//! - [`esr`]: what the ESR interface reports about placements and posts (exported,
+//!   reconciled), and where those events are read.
 //! - [`mod@reference`]: checking the Reference data a write names, through the cached client.
 //! - [`demo`]: deterministic synthetic trainees for `tis up` and benchmarks.
 //! - `migrations/{sqlite,postgres}`: the schema (0001), and each engine's people search
@@ -31,6 +33,7 @@ pub mod catalogue;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod esr;
 pub mod memberships;
 pub mod people;
 pub mod placements;

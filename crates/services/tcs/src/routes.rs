@@ -78,6 +78,7 @@ pub fn router(state: Tcs) -> (axum::Router, Bytes) {
     let api = crate::memberships::routes(api);
     let api = crate::posts::routes(api);
     let api = crate::placements::routes(api);
+    let api = crate::esr::routes(api);
     let (routes, doc) = api.finish();
     let router = serve_api(routes, state, &kit, API_DOCS, doc.clone());
     (router, doc)

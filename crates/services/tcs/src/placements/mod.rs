@@ -7,6 +7,7 @@
 //!   close, overlapping, approve, draftList) and the programme/specialty view;
 //! - [`views`]: a person's and a post's placements (`PlacementViewDTO`, `PlacementSummaryDTO`);
 //! - [`comments`]: `/placementComment` (the original's camelCase paths);
+//! - [`funders`]: `/placement-funders` (the original's `PlacementFunder` list);
 //! - [`timeline`]: a trainee's memberships and placements as one dated list (beyond the original);
 //! - [`overlap`]: the trainee and post rules, as pure functions.
 //!
@@ -17,6 +18,7 @@
 //! must name both a trainee and a post in the caller's scope.
 
 pub mod comments;
+pub mod funders;
 pub mod overlap;
 pub mod placement;
 pub mod timeline;
@@ -40,6 +42,7 @@ pub fn routes(api: Api<Tcs>) -> Api<Tcs> {
     let api = placement::routes(api);
     let api = views::routes(api);
     let api = comments::routes(api);
+    let api = funders::routes(api);
     timeline::routes(api)
 }
 
@@ -161,7 +164,7 @@ pub struct PlacementDetailsDto {
     pub comments: Vec<PlacementCommentDto>,
     /// DRAFT or APPROVED: see docs/tcs.md "Placements".
     pub lifecycle_state: Option<String>,
-    /// Not kept (ESR is not served): always empty.
+    /// What the ESR interface reported (`esr-exported`), oldest first ([`crate::esr`]).
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Vec<Object>)]
     pub esr_events: Vec<Json>,

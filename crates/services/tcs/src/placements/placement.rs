@@ -229,6 +229,11 @@ async fn children(
             p.comments.push(c);
         }
     }
+    for (id, events) in crate::esr::placement_events(src, ids).await? {
+        if let Some(p) = found.get_mut(&id) {
+            p.esr_events = events;
+        }
+    }
     Ok(())
 }
 

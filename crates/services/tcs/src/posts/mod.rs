@@ -18,10 +18,12 @@
 //! - [`read`]: which posts the caller sees, and a post whole.
 //! - [`mod@write`]: saving posts with everything derived from them.
 //! - [`handlers`]: the handlers of `/posts…`, the bulk and patch routes.
+//! - [`fundings`]: the `/post-fundings` routes (a post's fundings one by one).
 //! - [`rotation_posts`]: the `/rotation-posts` routes.
 
 pub mod check;
 pub mod dto;
+pub mod fundings;
 pub mod handlers;
 pub mod npn;
 pub mod read;
@@ -48,5 +50,5 @@ pub const ETL_OR_VIEW: Guard = Guard::RoleOr("ETL", &VIEW);
 
 /// Every post and rotation-post route.
 pub fn routes(api: Api<Tcs>) -> Api<Tcs> {
-    rotation_posts::routes(handlers::routes(api))
+    fundings::routes(rotation_posts::routes(handlers::routes(api)))
 }

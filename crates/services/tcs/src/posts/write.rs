@@ -46,7 +46,7 @@ fn prefix(list: bool, i: usize) -> String {
     }
 }
 
-fn text(v: Option<&String>) -> Value {
+pub(super) fn text(v: Option<&String>) -> Value {
     v.cloned()
         .map(Value::Text)
         .unwrap_or(Value::NullOf(SqlType::Text))
@@ -56,7 +56,7 @@ fn int(v: Option<i64>) -> Value {
     v.map(Value::Int).unwrap_or(Value::NullOf(SqlType::Int))
 }
 
-fn date(v: Option<&String>) -> Value {
+pub(super) fn date(v: Option<&String>) -> Value {
     v.and_then(|d| tis_service_kit::entity::validate::parse_date(d))
         .map(Value::Date)
         .unwrap_or(Value::NullOf(SqlType::Date))
@@ -532,23 +532,24 @@ async fn children(tx: &mut Tx, id: i64, dto: &PostDto, update: bool) -> Result<(
         }
     }
     if let Some(fundings) = &dto.fundings {
-        clear(tx, "post_funding", id).await?;
+        // A funding keeps its id (`/post-fundings/{id}`) when the body names one of the post's
+        // own; the others go, and those without (or with another post's id) are added.
+        let mut sql = Sql::new("SELECT id AS \"id\" FROM post_funding WHERE post_id = ");
+        sql.bind(id);
+        let own = read::ids_of(&tx.fetch_all(sql).await?);
+        let kept: Vec<i64> = fundings
+            .iter()
+            .filter_map(|f| f.id)
+            .filter(|f| own.contains(f))
+            .collect();
+        let mut sql = Sql::new("DELETE FROM post_funding WHERE post_id = ");
+        sql.bind(id);
+        if !kept.is_empty() {
+            sql.push(" AND id NOT IN ").bind_list(kept.iter().copied());
+        }
+        tx.execute(sql).await?;
         for f in fundings {
-            insert(
-                tx,
-                "post_funding",
-                "post_id, intrepid_id, funding_type, info, start_date, end_date, funding_body_id",
-                vec![
-                    Value::Int(id),
-                    text(f.intrepid_id.as_ref()),
-                    text(f.funding_type.as_ref()),
-                    text(f.info.as_ref()),
-                    date(f.start_date.as_ref()),
-                    date(f.end_date.as_ref()),
-                    text(f.funding_body_id.as_ref()),
-                ],
-            )
-            .await?;
+            super::fundings::write_row(tx, f.id.filter(|f| kept.contains(f)), id, f).await?;
         }
     }
     Ok(())
@@ -712,14 +713,7 @@ async fn view(tx: &mut Tx, id: i64, looked: &Looked) -> Result<(), ApiError> {
         .filter_map(|r| r.get("n")?.as_str().map(str::to_owned))
         .collect();
     let programme_names = (!names.is_empty()).then(|| names.join(", "));
-    let mut sql = Sql::new("SELECT funding_type AS \"f\" FROM post_funding WHERE post_id = ");
-    sql.bind(id).push(" ORDER BY start_date DESC, id DESC");
-    let funding = tx
-        .fetch_all(sql)
-        .await?
-        .into_iter()
-        .next()
-        .and_then(|r| r.get("f")?.as_str().map(str::to_owned));
+    let funding = super::fundings::current_funding_type(tx, id).await?;
     let search: String = [
         s("npn"),
         site_code.clone(),

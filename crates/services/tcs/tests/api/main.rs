@@ -5,6 +5,7 @@ mod catalogue;
 mod conditions_of_joining;
 mod curricula;
 mod etl;
+mod fundings_esr;
 mod helpers;
 mod memberships;
 mod people_basic;

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::helpers::*;
 
 /// The property names of schema `schema` of `doc`, following `$ref` and `allOf`.
-fn properties(doc: &Value, schema: &Value) -> BTreeSet<String> {
+pub fn properties(doc: &Value, schema: &Value) -> BTreeSet<String> {
     if let Some(name) = schema["$ref"].as_str() {
         let name = name.trim_start_matches("#/components/schemas/");
         let target = &doc["components"]["schemas"][name];
@@ -62,7 +62,7 @@ fn object_schema(schema: &Value) -> &Value {
     schema
 }
 
-fn keys(v: &Value) -> BTreeSet<String> {
+pub fn keys(v: &Value) -> BTreeSet<String> {
     v.as_object()
         .map(|o| o.keys().cloned().collect())
         .unwrap_or_default()
