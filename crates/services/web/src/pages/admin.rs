@@ -423,7 +423,7 @@ pub async fn reference_save(
     super::form::save(&web, &c, page, method, &api, &record, &done).await
 }
 
-/// The list page's description (routed by [`super::list::page`]).
+/// The list page's description (routed by `list::page`).
 pub fn users() -> List {
     List {
         fields: vec![
@@ -444,7 +444,7 @@ pub fn users() -> List {
     }
 }
 
-/// The list page's description (routed by [`super::list::page`]).
+/// The list page's description (routed by `list::page`).
 pub fn roles() -> List {
     List {
         fields: vec![

@@ -40,7 +40,7 @@ const POST_FILTERS: &[Filter] = &[
     },
 ];
 
-/// The list page's description (routed by [`super::list::page`]).
+/// The list page's description (routed by `list::page`).
 pub fn posts() -> List {
     List {
         fields: vec![

@@ -18,7 +18,7 @@ pub const STATUS_FILTER: &[Filter] = &[Filter {
     options: &[("CURRENT", "Current"), ("INACTIVE", "Inactive")],
 }];
 
-/// The list page's description (routed by [`super::list::page`]).
+/// The list page's description (routed by `list::page`).
 pub fn list() -> List {
     List {
         fields: vec![
@@ -33,7 +33,7 @@ pub fn list() -> List {
     }
 }
 
-/// The list page's description (routed by [`super::list::page`]).
+/// The list page's description (routed by `list::page`).
 pub fn curricula() -> List {
     List {
         fields: vec![
