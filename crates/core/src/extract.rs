@@ -73,9 +73,25 @@ fn deserialize<'de, T: DeserializeOwned>(
             } else {
                 path
             };
-            HttpError::validation(vec![FieldError::new(field, inner.to_string())])
+            HttpError::validation(vec![FieldError::new(field, in_json_terms(&inner))])
         }
     })
+}
+
+/// serde's message, without our Rust type names: "invalid type: integer `1`, expected struct
+/// GradeDto" or "invalid length 1, expected struct GradeDto with 10 elements" (an array sent
+/// for an object) become "must be a JSON object" (with serde's position).
+fn in_json_terms(err: &serde_json::Error) -> String {
+    let message = err.to_string();
+    if message.contains("expected struct ") || message.contains("expected a map") {
+        format!(
+            "must be a JSON object (line {} column {})",
+            err.line(),
+            err.column()
+        )
+    } else {
+        message
+    }
 }
 
 fn is_json(headers: &http::HeaderMap) -> bool {
@@ -171,6 +187,20 @@ mod tests {
         assert_eq!(err.status, StatusCode::BAD_REQUEST);
         assert_eq!(err.code, "validation_failed");
         assert_eq!(err.fields[0].field, "[0].training");
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_kind_is_named_in_json_terms_not_rust_types() {
+        for body in [&b"[]"[..], b"1", b"\"x\"", b"null"] {
+            let err = parse_json::<Grade>(body).unwrap_err();
+            assert_eq!(err.code, "validation_failed");
+            let message = &err.fields[0].message;
+            assert!(message.starts_with("must be a JSON object"), "{message}");
+            assert!(!message.contains("Grade"), "{message}");
+        }
+        let err = parse_json::<Vec<Grade>>(br#"[7]"#).unwrap_err();
+        assert_eq!(err.fields[0].field, "[0]");
+        assert!(err.fields[0].message.starts_with("must be a JSON object"));
     }
 
     #[test]

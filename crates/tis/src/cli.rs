@@ -17,8 +17,9 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Log format: `json` (ECS, one object per line, for log shippers) or `pretty` (for
-    /// people). Overrides `log.format`.
+    /// Log format: `json` (ECS, one object per line, for log shippers), `pretty` (for
+    /// people), or `auto` (`pretty` when stdout and stderr are terminals, `json` otherwise; the
+    /// default). Overrides `log.format`.
     #[arg(long, global = true, value_name = "FORMAT")]
     pub log_format: Option<LogFormatArg>,
 
@@ -35,6 +36,7 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum LogFormatArg {
+    Auto,
     Json,
     Pretty,
 }
@@ -76,6 +78,45 @@ pub enum Command {
     /// Demo data for benchmarks and trials: `tis demo generate --people 200000` loads that
     /// many synthetic trainees into an empty TCS database.
     Demo(DemoArgs),
+    /// Profile administration from the command line: `tis profile add-user alice --role
+    /// "HEE Admin" --role ProfileAdmin --dbc 1-AIIDWA` gives a new deployment its first
+    /// administrator (the API needs one to create the others).
+    Profile(ProfileArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    #[command(subcommand)]
+    pub action: ProfileAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileAction {
+    /// Create a user with roles and designated bodies, or add them to an existing user
+    /// (never removing any), in Profile's database (`profile.database`, migrated first).
+    AddUser(ProfileAddUserArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileAddUserArgs {
+    /// The user name: Keycloak's `preferred_username`.
+    #[arg(value_name = "USER")]
+    pub user: String,
+    /// A role to grant (repeatable), e.g. `HEE Admin`, `ProfileAdmin`.
+    #[arg(long = "role", value_name = "ROLE", required = true)]
+    pub roles: Vec<String>,
+    /// A designated body code to add (repeatable), e.g. `1-AIIDWA`.
+    #[arg(long = "dbc", value_name = "CODE")]
+    pub designated_bodies: Vec<String>,
+    #[arg(long, value_name = "NAME")]
+    pub first_name: Option<String>,
+    #[arg(long, value_name = "NAME")]
+    pub last_name: Option<String>,
+    #[arg(long, value_name = "ADDRESS")]
+    pub email: Option<String>,
+    /// The database URL. Overrides `profile.database.url`.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
 }
 
 #[derive(Debug, Args)]

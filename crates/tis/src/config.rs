@@ -125,6 +125,7 @@ impl Config {
         }
         if let Some(format) = cli.log_format {
             config.log.format = match format {
+                LogFormatArg::Auto => LogFormat::Auto,
                 LogFormatArg::Json => LogFormat::Json,
                 LogFormatArg::Pretty => LogFormat::Pretty,
             };

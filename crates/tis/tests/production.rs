@@ -333,3 +333,80 @@ impl Drop for Spawned {
         let _ = self.child.wait();
     }
 }
+
+#[test]
+fn a_new_production_database_gets_its_first_administrator_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("profile.db").display());
+    let config = "mode = \"production\"\n";
+    let out = run(
+        dir.path(),
+        config,
+        &[
+            "profile",
+            "add-user",
+            "alice",
+            "--role",
+            "HEE Admin",
+            "--role",
+            "ProfileAdmin",
+            "--dbc",
+            "1-AIIDWA",
+            "--database-url",
+            &url,
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr
+            .contains("created `alice`: roles HEE Admin, ProfileAdmin; designated bodies 1-AIIDWA"),
+        "{stderr}"
+    );
+
+    // Again, one more designated body: added, nothing removed.
+    let out = run(
+        dir.path(),
+        config,
+        &[
+            "profile",
+            "add-user",
+            "alice",
+            "--role",
+            "HEE Admin",
+            "--dbc",
+            "1-AIIDVS",
+            "--database-url",
+            &url,
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "updated `alice`: roles HEE Admin, ProfileAdmin; designated bodies 1-AIIDVS, 1-AIIDWA"
+        ),
+        "{stderr}"
+    );
+
+    // An unknown role: a failure naming it and the roles there are.
+    let out = run(
+        dir.path(),
+        config,
+        &[
+            "profile",
+            "add-user",
+            "bob",
+            "--role",
+            "Wizard",
+            "--database-url",
+            &url,
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("no role named `Wizard`") && stderr.contains("HEE Admin"),
+        "{stderr}"
+    );
+}

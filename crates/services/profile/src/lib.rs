@@ -25,10 +25,15 @@
 //!   tis-store's middleware and `Idempotency-Key` on the routes that write.
 //! - [`local`]: `LocalProfiles`, the `ProfileSource` over this database.
 //! - [`error`]: Profile's own error conditions, as the kit's `ApiError`.
-//! - [`demo`]: demo roles, permissions (from tis-auth's `RoleCatalogue`) and users.
+//! - [`catalogue`]: the role catalogue (tis-auth's `RoleCatalogue`) as a migration: roles and
+//!   permissions exist in every deployment.
+//! - [`bootstrap`]: `tis profile add-user`, the first administrator of a new deployment.
+//! - [`demo`]: the demo users.
 //! - `migrations/{sqlite,postgres}`: the schema.
 
 pub mod app;
+pub mod bootstrap;
+pub mod catalogue;
 pub mod config;
 pub mod demo;
 pub mod domain;

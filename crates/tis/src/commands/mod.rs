@@ -6,6 +6,7 @@ mod demo;
 mod gateway;
 mod idp;
 mod migrate;
+mod profile;
 mod serve;
 mod token;
 
@@ -24,6 +25,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Chaos(_) => "tis-chaos",
         Command::Ctl(_) => "tis-ctl",
         Command::Demo(_) => "tis-demo",
+        Command::Profile(_) => "tis-profile",
     };
     // `tis token` prints only the token on stdout, `tis chaos` its report; their own logs
     // would get in the way.
@@ -48,5 +50,6 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Chaos(args) => Box::pin(chaos::run(args)).await,
         Command::Ctl(args) => Box::pin(ctl::run(args, config)).await,
         Command::Demo(args) => Box::pin(demo::run(args, config)).await,
+        Command::Profile(args) => Box::pin(profile::run(args, config)).await,
     }
 }

@@ -1,18 +1,14 @@
-//! Demo data: every role of DOMAIN §5 with its permissions, every permission with its
-//! policy, all taken from tis-auth's [`RoleCatalogue::tis`] (one source of truth), and the
-//! demo users of [`users`].
+//! Demo data: the demo users of [`users`]. (The roles and permissions they hold are not demo
+//! data: the catalogue migration writes them in every deployment, see [`crate::catalogue`].)
 //!
-//! [`seed`] is idempotent and never overwrites: a permission, role or user that exists is
-//! left as it is (an administrator's edits survive the next `tis up`), and a role's
-//! permissions or a user's assignments are written only when that role or user is created.
-//! It runs in one transaction.
+//! [`seed`] is idempotent and never overwrites: a user that exists is left as it is (an
+//! administrator's edits survive the next `tis up`), and a user's assignments are written only
+//! when that user is created. It runs in one transaction.
 
 pub mod users;
 
-use tis_auth::RoleCatalogue;
 use tis_store::{Db, Sql, StoreError, Tx};
 
-use crate::domain::effect_name;
 pub use users::{
     ALL_DBCS, DemoUser, ETL_USER, OBSERVER_DBC, OBSERVER_PROGRAMME, RESTRICTED_ROLES,
     TRUST_ADMIN_DBC, TRUST_ADMIN_TRUST, USERS,
@@ -20,51 +16,8 @@ pub use users::{
 
 /// Loads what is missing; returns the number of rows inserted.
 pub async fn seed(db: &Db) -> Result<usize, StoreError> {
-    let catalogue = RoleCatalogue::tis();
     let mut tx = db.begin().await?;
     let mut n = 0;
-    for p in catalogue.permissions() {
-        let mut q = Sql::new(
-            "INSERT INTO permission (name, permission_type, description, principal, resource, actions, effect) VALUES (",
-        );
-        q.bind(p.name.as_str())
-            .push(", ")
-            .bind(p.kind.as_str())
-            .push(", ")
-            .bind(Option::<&str>::None)
-            .push(", ")
-            .bind(p.policy.principal.as_str())
-            .push(", ")
-            .bind(p.policy.resource.as_str())
-            .push(", ")
-            .bind(p.policy.actions.join(","))
-            .push(", ")
-            .bind(effect_name(p.policy.effect))
-            .push(") ON CONFLICT DO NOTHING");
-        n += tx.execute(q).await?;
-    }
-    let role_names: Vec<String> = catalogue.role_names().map(str::to_owned).collect();
-    for role in &role_names {
-        let restricted = RESTRICTED_ROLES.contains(&role.as_str());
-        let mut q = Sql::new("INSERT INTO role (name, restricted) VALUES (");
-        q.bind(role.as_str())
-            .push(", ")
-            .bind(restricted)
-            .push(") ON CONFLICT DO NOTHING");
-        if tx.execute(q).await? == 0 {
-            continue;
-        }
-        n += 1;
-        for permission in catalogue.role(role).into_iter().flatten() {
-            let mut q =
-                Sql::new("INSERT INTO role_permission (role_name, permission_name) VALUES (");
-            q.bind(role.as_str())
-                .push(", ")
-                .bind(permission.as_str())
-                .push(")");
-            n += tx.execute(q).await?;
-        }
-    }
     for user in USERS {
         n += seed_user(&mut tx, user).await?;
     }

@@ -4,6 +4,7 @@
 
 mod authz;
 mod bad_input;
+mod bootstrap;
 mod client;
 mod directory;
 mod helpers;
