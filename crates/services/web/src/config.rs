@@ -41,9 +41,15 @@ tis_service_kit::service_config! {
         /// How long `/api/status` (the banner) is reused.
         #[serde(with = "humantime_serde")]
         pub status_cache: Duration = Duration::from_secs(5),
-        /// Timeout of one call to the gateway or the identity provider.
+        /// Timeout of one call to the gateway.
         #[serde(with = "humantime_serde")]
         pub call_timeout: Duration = Duration::from_secs(10),
+        /// Timeout of one call to the identity provider (sign-in, refresh, logout). Well under
+        /// the gateway's deadline for the page (10 s): a refresh that hangs on an unreachable
+        /// provider must give up in time for the page to render with the still-valid access
+        /// token, not time out the browser's request with it.
+        #[serde(with = "humantime_serde")]
+        pub idp_timeout: Duration = Duration::from_secs(3),
     }
 }
 

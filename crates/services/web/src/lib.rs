@@ -68,7 +68,7 @@ pub async fn build(config: &WebConfig) -> anyhow::Result<tis_service_kit::App> {
                 &auth.issuer,
                 &cfg.client_id,
                 &cfg.client_secret,
-                cfg.call_timeout,
+                cfg.idp_timeout,
                 id_tokens,
             )?;
             let gateway = api::Gateway::new(&cfg.gateway_url, cfg.call_timeout)?;
