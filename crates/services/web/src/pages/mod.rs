@@ -113,8 +113,22 @@ async fn headers(State(web): State<Web>, req: Request, next: Next) -> Response {
     if !asset {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
+    // This application answers 503 only for what it calls (the APIs through the gateway, the
+    // identity provider, TCS's writes), never for itself. Said so, the gateway's breaker does
+    // not count it against this instance (tis_core::degradation::is_shared_outage): ejecting
+    // every web instance for a Profile outage turned every page, the working ones too, into
+    // the gateway's raw "no healthy endpoint of `web`".
+    if res.status() == StatusCode::SERVICE_UNAVAILABLE {
+        res.headers_mut().append(
+            tis_core::context::DEGRADED,
+            HeaderValue::from_static(DEPENDENCY_OUTAGE),
+        );
+    }
     res
 }
+
+/// The `TIS-Degraded` name of this application's 503s: something it depends on is out.
+const DEPENDENCY_OUTAGE: &str = "dependency-gateway";
 
 /// The page policy: nothing inline, nothing from elsewhere, never framed; forms post here,
 /// or (sign-out's redirect) to the identity provider.

@@ -444,6 +444,14 @@ async fn degradation_is_shown_forms_are_disabled_and_a_page_renders_when_its_ser
         // TCS down behind the gateway: a page, with a clear message, not an error body.
         let res = get("/people/1").await.expect("GET");
         assert_eq!(res.status(), 503);
+        // Marked as an outage of what the page needs, not of this instance: the gateway's
+        // breaker must not eject every web instance for it.
+        assert_eq!(
+            res.headers()
+                .get("tis-degraded")
+                .and_then(|v| v.to_str().ok()),
+            Some("dependency-gateway")
+        );
         let html = res.text().await.expect("html");
         assert!(
             html.contains("This part of TIS is unavailable right now")
