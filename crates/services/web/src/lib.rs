@@ -84,6 +84,7 @@ pub async fn build(config: &WebConfig) -> anyhow::Result<tis_service_kit::App> {
                 secure_cookies: cfg.secure_cookies(),
                 refresh_before: cfg.refresh_before,
                 csp,
+                last_profiles: pages::LastProfiles::default(),
             };
             Ok(Built::new((pages::router(web), bytes::Bytes::new())))
         })

@@ -46,6 +46,39 @@ pub struct Web {
     pub refresh_before: Duration,
     /// The page policy, with the identity provider's origin in `form-action`.
     pub csp: HeaderValue,
+    /// Each user's profile as Profile last gave it.
+    pub last_profiles: LastProfiles,
+}
+
+/// Each user's profile as Profile last gave it to this instance, for the menu while Profile
+/// cannot be reached. Without it a Profile outage shrank every user's menu to Home and told
+/// them they had "no permissions in TIS yet"; the API calls themselves are authorised by the
+/// gateway from its own cache (`profile-stale`), so the pages still work. Bounded: when full,
+/// it starts again (a user then sees the short menu until Profile answers).
+#[derive(Debug, Clone, Default)]
+pub struct LastProfiles(Arc<std::sync::Mutex<std::collections::HashMap<String, UserProfile>>>);
+
+impl LastProfiles {
+    const MAX_USERS: usize = 10_000;
+
+    fn remember(&self, user: &str, profile: &UserProfile) {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= Self::MAX_USERS && !map.contains_key(user) {
+            map.clear();
+        }
+        map.insert(user.to_owned(), profile.clone());
+    }
+
+    fn get(&self, user: &str) -> Option<UserProfile> {
+        let map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(user).cloned()
+    }
 }
 
 /// The assets' path: fingerprinted, so that they can be cached for a year (see [`crate::assets`]).
@@ -258,6 +291,7 @@ pub async fn current(web: &Web, headers: &HeaderMap, here: &str) -> Result<Curre
     {
         Ok(a) => {
             notices.extend(degraded_notices(&a.degraded));
+            web.last_profiles.remember(&session.user_name, &a.body);
             a.body
         }
         Err(ApiError::Unauthorized) => {
@@ -265,10 +299,21 @@ pub async fn current(web: &Web, headers: &HeaderMap, here: &str) -> Result<Curre
             return Err(to_login());
         }
         Err(e) => {
-            notices.push(format!(
-                "Your permissions cannot be checked right now ({e}): the menu may miss pages you can use."
-            ));
-            UserProfile::named(&session.user_name)
+            tracing::warn!(error.message = %e, "the user's profile cannot be read");
+            match web.last_profiles.get(&session.user_name) {
+                Some(last) => {
+                    notices.push(
+                        "User profiles cannot be reached right now: the menu shows what you could use when they last answered.".to_owned(),
+                    );
+                    last
+                }
+                None => {
+                    notices.push(
+                        "User profiles cannot be reached right now: the menu may miss pages you can use.".to_owned(),
+                    );
+                    UserProfile::named(&session.user_name)
+                }
+            }
         }
     };
     let principal = Principal::new(profile, AuthenticatedBy::AccessToken);

@@ -27,7 +27,7 @@ async fn the_sqlite_and_postgresql_migrations_make_the_same_schema() {
 /// grants them), a contact record answered with `TIS-Degraded: reference-stale`, TCS down for
 /// the person record, a post whose sites Reference names (post 7) or cannot (post 8), the
 /// pickers' searches, and Profile's users with their designated bodies.
-async fn fake_gateway(granted: Arc<AtomicBool>) -> String {
+async fn fake_gateway(granted: Arc<AtomicBool>, profile_down: Arc<AtomicBool>) -> String {
     let app = axum::Router::new()
         .route(
             "/api/status",
@@ -43,15 +43,23 @@ async fn fake_gateway(granted: Arc<AtomicBool>) -> String {
             "/profile/api/userinfo",
             get(move || {
                 let granted = granted.load(Ordering::SeqCst);
+                let down = profile_down.load(Ordering::SeqCst);
                 async move {
+                    if down {
+                        return (
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            Json(json!({"error": {"code": "no_healthy_endpoints",
+                                "message": "no healthy endpoint of `profile`", "degraded": []}})),
+                        );
+                    }
                     let mut permissions = vec!["programme:view", "post:view", "tcs:add:modify:entities"];
                     if granted {
                         // ReferenceAdmin's, as Profile lists them.
                         permissions.extend(["reference:add:modify:entities", "adminmenu:view:entities"]);
                     }
-                    Json(json!({"userName": "tester", "permissions": permissions,
+                    (StatusCode::OK, Json(json!({"userName": "tester", "permissions": permissions,
                         "permissionPolicies": [{"name": "person:view", "principal": "tis:profile::user:",
-                          "resource": "tis:people::person:", "actions": ["View", "Update"], "effect": "Allow"}]}))
+                          "resource": "tis:people::person:", "actions": ["View", "Update"], "effect": "Allow"}]})))
                 }
             }),
         )
@@ -155,6 +163,8 @@ struct Rig {
     sessions: Sessions,
     /// Whether Profile now says the user holds ReferenceAdmin.
     granted: Arc<AtomicBool>,
+    /// Whether Profile's userinfo answers 503.
+    profile_down: Arc<AtomicBool>,
     _idp: FakeIdp,
 }
 
@@ -162,7 +172,8 @@ async fn rig(backend: tis_service_kit::testing::Backend) -> Rig {
     let key = Arc::new(TestKey::ed25519("idp-1"));
     let idp = FakeIdp::start(testing::jwks(&[&key])).await;
     let granted = Arc::new(AtomicBool::new(false));
-    let gateway = fake_gateway(granted.clone()).await;
+    let profile_down = Arc::new(AtomicBool::new(false));
+    let gateway = fake_gateway(granted.clone(), profile_down.clone()).await;
     let issuer = idp.issuer();
     let app = TestApp::spawn(
         backend,
@@ -179,6 +190,7 @@ async fn rig(backend: tis_service_kit::testing::Backend) -> Rig {
         app,
         sessions,
         granted,
+        profile_down,
         _idp: idp,
     }
 }
@@ -636,5 +648,34 @@ async fn a_reference_admin_role_granted_meanwhile_shows_the_menu_on_the_next_pag
         r.granted.store(true, Ordering::SeqCst);
         let (_, html) = page(&r, &cookie, "/").await;
         assert!(html.contains(link), "{backend:?}: {html}");
+    }
+}
+
+#[tokio::test]
+async fn with_profile_unreachable_the_menu_is_the_one_profile_last_gave() {
+    for backend in BACKENDS {
+        let r = rig(backend).await;
+        let cookie = signed_in(&r.sessions).await;
+        let (_, before) = page(&r, &cookie, "/").await;
+        assert!(
+            before.contains(r#"href="/programmes""#),
+            "{backend:?}: {before}"
+        );
+        r.profile_down.store(true, Ordering::SeqCst);
+        let (status, html) = page(&r, &cookie, "/").await;
+        assert_eq!(status, 200, "{backend:?}");
+        assert!(
+            html.contains(r#"href="/programmes""#),
+            "{backend:?}: the last menu: {html}"
+        );
+        assert!(
+            html.contains("User profiles cannot be reached right now"),
+            "{html}"
+        );
+        assert!(!html.contains("no permissions in TIS yet"), "{html}");
+        assert!(
+            !html.contains("no healthy endpoint"),
+            "no internal text: {html}"
+        );
     }
 }
