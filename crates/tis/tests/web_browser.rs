@@ -172,6 +172,19 @@ impl Site {
             status == 200 || status == 503,
             "{path} answered {status} while {name}"
         );
+        // Each web instance reuses the status for `web.status_cache` (5 s): the instance that
+        // answers may not have seen the outage yet. Reload until it has.
+        let want = banner.to_lowercase();
+        b.reload_until(
+            &format!("{}{path}", self.base),
+            &format!("the banner of {path} says {banner:?}"),
+            SEEN,
+            |html| {
+                html.find("id=\"status-banner\"")
+                    .is_some_and(|at| html[at..].to_lowercase().contains(&want))
+            },
+        )
+        .await;
         self.visit(b, path, name).await;
         let shown = b.text("#status-banner").await;
         assert!(
@@ -563,6 +576,12 @@ async fn idp_outage(site: &Site, b: &Browser, state: &Value, web_db: &str) {
         "{status} {location:?}"
     );
     assert_eq!(access_expires(web_db, b).await, None, "the session ended");
+    // Signing in while the provider does not answer: TIS's page that says so, not the
+    // browser's "cannot be reached" for the provider's address.
+    b.go(&format!("{}/auth/login?return_to=%2Fpeople", site.base))
+        .await;
+    b.source_with("Signing in is unavailable right now").await;
+    b.check("idp-frozen-sign-in").await;
     frozen.thaw();
     // Signing in again: the provider's login form, or straight back signed in by the
     // provider's own session (Keycloak's single sign-on), never an error.

@@ -117,6 +117,11 @@ impl Oidc {
         if let Some(d) = self.discovery.read().await.clone() {
             return Ok(d);
         }
+        self.fetch_discovery().await
+    }
+
+    /// The discovery document fetched now (and kept): whether the provider answers at all.
+    async fn fetch_discovery(&self) -> Result<Discovery, OidcError> {
         let url = format!("{}/.well-known/openid-configuration", self.issuer);
         let res = self.http.get(&url).send().await.map_err(unavailable)?;
         if !res.status().is_success() {
@@ -130,7 +135,9 @@ impl Oidc {
         Ok(d)
     }
 
-    /// The URL that starts a sign-in.
+    /// The URL that starts a sign-in. The discovery document is fetched afresh: a browser sent
+    /// to a provider that does not answer sees its own "cannot be reached" page, and the code
+    /// could not be redeemed anyway; this way the user gets TIS's page that says so.
     pub async fn authorize_url(
         &self,
         redirect_uri: &str,
@@ -138,7 +145,7 @@ impl Oidc {
         nonce: &str,
         verifier: &str,
     ) -> Result<String, OidcError> {
-        let d = self.discovery().await?;
+        let d = self.fetch_discovery().await?;
         let mut url = url::Url::parse(&d.authorization_endpoint)
             .map_err(|e| OidcError::Unavailable(format!("authorization_endpoint: {e}")))?;
         url.query_pairs_mut()
