@@ -7,7 +7,7 @@
 //!
 //! Each event is a row (`placement_esr_event`, `post_esr_event`; migration 0008) that goes
 //! with its placement or post. A placement's events are its `esrEvents`
-//! ([`placement_events`]). A post's events are kept; its `currentReconciledEvents` (the
+//! (`placement_events`). A post's events are kept; its `currentReconciledEvents` (the
 //! original's latest event per position, when RECONCILED) are not answered yet.
 //!
 //! `exportedAt` is the instant of the event: RFC 3339 (`2026-08-01T09:30:00Z`) or, as Jackson

@@ -9,7 +9,7 @@
 //! before anything is written ([`check::funding`]: `fundingType` and `startDate` required,
 //! dates, the end not before the start; the funding type a Reference funding type when it
 //! changes), then written in one transaction with the post's row of the post list, whose
-//! `fundingType` is the latest funding's ([`current_funding_type`]). Bulk writes are all or
+//! `fundingType` is the latest funding's (`current_funding_type`). Bulk writes are all or
 //! nothing, errors named `[i].field`.
 
 use axum::extract::{Path, State};
