@@ -55,6 +55,8 @@ pub struct Field {
     pub search: String,
     /// A `Pick`'s words for its search box ("Search by national post number").
     pub search_label: &'static str,
+    /// A `Select` whose values are record ids: sent as numbers, as the API takes them.
+    pub numeric: bool,
 }
 
 impl Field {
@@ -75,7 +77,14 @@ impl Field {
             error: None,
             search: String::new(),
             search_label: "",
+            numeric: false,
         }
+    }
+
+    /// A `Select` of record ids, sent as numbers.
+    pub fn numeric(mut self) -> Field {
+        self.numeric = true;
+        self
     }
 
     /// A `Pick` field: `search_label` says what its search box takes.
@@ -176,6 +185,10 @@ impl Field {
                 .map(Value::from)
                 .or_else(|_| self.value.parse::<f64>().map(Value::from))
                 .unwrap_or_else(|_| Value::from(self.value.clone())),
+            Kind::Select if self.numeric && !self.value.is_empty() => self
+                .value
+                .parse::<i64>()
+                .map_or_else(|_| Value::from(self.value.clone()), Value::from),
             _ if self.value.is_empty() => Value::Null,
             _ => Value::from(self.value.clone()),
         }

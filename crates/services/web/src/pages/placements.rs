@@ -363,8 +363,10 @@ fn placement_fields(current_type: &str) -> Vec<Field> {
         Field::pick("postId", "Post", "Search by national post number").hint(
             "Type the national post number (or part of it), press Find, then choose the post.",
         ),
-        Field::new("siteId", "Site", Kind::Select).hint("The post's sites."),
-        Field::new("gradeId", "Grade", Kind::Select),
+        Field::new("siteId", "Site", Kind::Select)
+            .numeric()
+            .hint("The post's sites."),
+        Field::new("gradeId", "Grade", Kind::Select).numeric(),
         Field::new("placementType", "Placement type", Kind::Select).options(types),
         Field::new("dateFrom", "Start date", Kind::Date),
         Field::new("dateTo", "End date", Kind::Date)
