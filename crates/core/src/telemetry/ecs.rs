@@ -6,7 +6,11 @@
 //! Span fields are kept as JSON on the span (so `trace.id`, `url.path`… set on the request
 //! span appear on every line logged inside it); a field recorded later on a span replaces the
 //! earlier value. Field names are written as given: call sites use ECS names
-//! (`http.response.status_code`, `event.duration` in nanoseconds, `error.message`).
+//! (`http.response.status_code`, `event.duration` in nanoseconds, `error.message`) or our own
+//! under `tis.`; a plain name of no field set (`endpoint`, `issuer`, `retry_in_ms`, or a
+//! library's) is moved under `tis.` (ECS keeps custom fields out of its own top level).
+//! A text value longer than [`MAX_VALUE_BYTES`] is cut there and says how much was cut (a
+//! slow-statement warning would otherwise carry a whole migration's DDL).
 //!
 //! We write our own (about a hundred lines) rather than use `tracing-ecs-formatter`, which
 //! drops span fields.
@@ -50,6 +54,23 @@ impl<W> EcsLayer<W> {
     }
 }
 
+/// The longest text value a line carries (bytes); the rest is replaced by a note of its size.
+pub const MAX_VALUE_BYTES: usize = 4096;
+
+/// `value` as JSON, cut at [`MAX_VALUE_BYTES`] (on a character boundary) when longer.
+fn bounded(mut value: String) -> Value {
+    if value.len() > MAX_VALUE_BYTES {
+        let mut end = MAX_VALUE_BYTES;
+        while !value.is_char_boundary(end) {
+            end -= 1;
+        }
+        let cut = value.len() - end;
+        value.truncate(end);
+        value.push_str(&format!("… ({cut} more bytes not logged)"));
+    }
+    Value::from(value)
+}
+
 struct JsonVisitor<'a>(&'a mut Map<String, Value>);
 
 impl Visit for JsonVisitor<'_> {
@@ -66,15 +87,20 @@ impl Visit for JsonVisitor<'_> {
         self.0.insert(field.name().to_owned(), Value::from(value));
     }
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_owned(), Value::from(value));
+        let value = if value.len() > MAX_VALUE_BYTES {
+            bounded(value.to_owned())
+        } else {
+            Value::from(value)
+        };
+        self.0.insert(field.name().to_owned(), value);
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
         self.0
-            .insert(field.name().to_owned(), Value::from(value.to_string()));
+            .insert(field.name().to_owned(), bounded(value.to_string()));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
         self.0
-            .insert(field.name().to_owned(), Value::from(format!("{value:?}")));
+            .insert(field.name().to_owned(), bounded(format!("{value:?}")));
     }
 }
 
@@ -201,19 +227,31 @@ pub const ECS_OBJECTS: &[&str] = &[
     "x509",
 ];
 
-/// Moves a field that would clash with ECS into our own namespace: a top-level `service`,
-/// `tls`, `user`… (an ECS object) given as a plain value becomes `tis.service`, `tis.tls`…
-/// Call sites use ECS names or `tis.*`; this keeps a stray one from breaking ingestion.
+/// The names ECS keeps at the top level of a document without a field set (8.11).
+const ECS_TOP_LEVEL: &[&str] = &["@timestamp", "message", "tags", "labels"];
+
+/// Whether a field name stays as written: a dotted name (`http.request.method`, `tis.service`,
+/// a library's `db.statement`) or one of ECS's own top-level names. Any other plain name is
+/// custom and goes under `tis.`.
+fn stays(key: &str) -> bool {
+    key.contains('.') || ECS_TOP_LEVEL.contains(&key)
+}
+
+/// Moves custom fields into our own namespace: a top-level `endpoint`, `issuer`, `service`,
+/// `tls`, `user`… becomes `tis.endpoint`, `tis.issuer`, `tis.service`… (a plain `service` or
+/// `tls` would also clash with the ECS object of that name: Elasticsearch rejects the document
+/// or maps the field wrongly for every later one). Call sites use ECS names or `tis.*`; this
+/// keeps a stray one, or a library's, from breaking ingestion.
 fn ecs_clean(line: Map<String, Value>) -> Map<String, Value> {
-    if !line.keys().any(|k| ECS_OBJECTS.contains(&k.as_str())) {
+    if line.keys().all(|k| stays(k)) {
         return line;
     }
     line.into_iter()
         .map(|(k, v)| {
-            if ECS_OBJECTS.contains(&k.as_str()) && !v.is_object() {
-                (format!("tis.{k}"), v)
-            } else {
+            if stays(&k) {
                 (k, v)
+            } else {
+                (format!("tis.{k}"), v)
             }
         })
         .collect()
@@ -292,5 +330,54 @@ mod tests {
         assert_eq!(line["tis.service"], "profile");
         assert_eq!(line["tis.tls"], false);
         assert_eq!(line["tis.user"], "alice");
+    }
+
+    #[test]
+    fn custom_fields_go_under_tis_and_long_values_are_cut() {
+        let buf = Buf::default();
+        let sub = tracing_subscriber::registry().with(EcsLayer::with_writer("tcs", buf.clone()));
+        let ddl = format!("CREATE TABLE é{}", "x".repeat(3 * MAX_VALUE_BYTES));
+        tracing::subscriber::with_default(sub, || {
+            tracing::warn!(
+                endpoint = "127.0.0.1:1",
+                retry_in_ms = 250u64,
+                db.statement = ddl.as_str(),
+                tags = "a",
+                "slow statement"
+            );
+        });
+        let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let line: Value = serde_json::from_str(out.trim()).unwrap();
+        let keys: Vec<&str> = line
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        for key in &keys {
+            assert!(
+                key.contains('.') || ECS_TOP_LEVEL.contains(key),
+                "`{key}` is custom but outside `tis.`: {line}"
+            );
+        }
+        assert_eq!(line["tis.endpoint"], "127.0.0.1:1");
+        assert_eq!(line["tis.retry_in_ms"], 250);
+        assert_eq!(line["tags"], "a");
+        assert_eq!(line["message"], "slow statement");
+        let statement = line["db.statement"].as_str().unwrap();
+        assert!(statement.starts_with("CREATE TABLE é"), "{statement}");
+        assert!(
+            statement.len() < MAX_VALUE_BYTES + 64,
+            "{}",
+            statement.len()
+        );
+        assert!(
+            statement.ends_with(&format!(
+                "… ({} more bytes not logged)",
+                ddl.len() - MAX_VALUE_BYTES
+            )),
+            "{}",
+            &statement[MAX_VALUE_BYTES - 8..]
+        );
     }
 }
