@@ -103,12 +103,19 @@ pub fn raw(v: &Value) -> String {
     }
 }
 
-/// A JSON value as a page shows it ("" for null; dates in words).
+/// A JSON value as a page shows it ("" for null; dates in words; a boolean as "Yes" or "No",
+/// not the API's `true`/`false`: every list, table and summary shows values through here).
 pub fn shown(v: &Value) -> String {
     match v {
         Value::String(s) => human(s),
+        Value::Bool(b) => yes_no(*b).to_owned(),
         other => raw(other),
     }
+}
+
+/// A yes-or-no value in words, as the NHS.UK design system's radios and summaries say it.
+pub fn yes_no(b: bool) -> &'static str {
+    if b { "Yes" } else { "No" }
 }
 
 /// An NHS date input's three boxes, as shown (from the API's `YYYY-MM-DD`, or as typed).
@@ -176,6 +183,18 @@ impl DateParts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn booleans_read_yes_or_no_and_forms_keep_the_raw_value() {
+        assert_eq!(shown(&Value::Bool(true)), "Yes");
+        assert_eq!(shown(&Value::Bool(false)), "No");
+        assert_eq!(
+            raw(&Value::Bool(true)),
+            "true",
+            "a form sends back what the API gave"
+        );
+        assert_eq!(shown(&Value::from("true")), "true", "a text is itself");
+    }
 
     #[test]
     fn dates_and_times_read_as_people_write_them() {

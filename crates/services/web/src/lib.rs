@@ -83,6 +83,8 @@ pub async fn build(config: &WebConfig) -> anyhow::Result<tis_service_kit::App> {
                 after_logout: cfg.after_logout(),
                 secure_cookies: cfg.secure_cookies(),
                 refresh_before: cfg.refresh_before,
+                idp_timeout: cfg.idp_timeout,
+                refreshing: session::RefreshFlights::default(),
                 csp,
                 last_profiles: pages::LastProfiles::default(),
             };

@@ -5,6 +5,20 @@
 //! in); the table holds its SHA-256, the tokens, the CSRF token and the expiry. A forged value
 //! finds no row; a value replayed after logout finds none either (the row is deleted).
 //! Expired rows are removed as new ones are written.
+//!
+//! # Refreshing tokens once
+//!
+//! A refresh token is single-use: a second redemption is, to the identity provider, a stolen
+//! token, and it revokes the session (`tis idp` does, as OAuth 2.1 recommends). Several
+//! requests of one session find its access token due for refresh at the same moment (a page
+//! and the next one, two tabs), on one instance or on several. So a refresh is taken by one
+//! request only: in an instance, [`RefreshFlights`] lets one request of a session refresh and
+//! the others wait for its outcome; across instances, the row's `refreshing_until` is a lease
+//! ([`Sessions::claim_refresh`]): the instance that sets it redeems the token and stores the
+//! new tokens; the others read them from the row when they appear.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -164,12 +178,53 @@ impl Sessions {
 
     /// The live session of this `TIS_SESSION` value.
     pub async fn load(&self, cookie: &str) -> Result<Option<Session>, StoreError> {
+        self.load_hashed(&hash(cookie)).await
+    }
+
+    /// The live session stored under `id_hash`.
+    async fn load_hashed(&self, id_hash: &str) -> Result<Option<Session>, StoreError> {
         let mut q = Sql::new(
             r#"SELECT id_hash AS "id_hash", csrf AS "csrf", user_name AS "user_name", access_token AS "access_token", access_expires AS "access_expires", refresh_token AS "refresh_token", refresh_expires AS "refresh_expires", id_token AS "id_token", expires AS "expires" FROM web_session WHERE id_hash = "#,
         );
-        q.bind(hash(cookie)).push(" AND expires >= ").bind(now());
+        q.bind(id_hash).push(" AND expires >= ").bind(now());
         // The primary: a session refreshed a moment ago must be read as it is now.
         Ok(self.db.write().fetch_all_as(q).await?.pop())
+    }
+
+    /// Takes the refresh of `session`'s tokens for `lease` seconds, unless another request
+    /// (of any instance) has it, or has already done it: see [`Claim`]. `session` is the
+    /// session as this request read it; its access token tells whether the row has moved on.
+    pub async fn claim_refresh(&self, session: &Session, lease: i64) -> Result<Claim, StoreError> {
+        let now = now();
+        let mut q = Sql::new("UPDATE web_session SET refreshing_until = ");
+        q.bind(now + lease)
+            .push(" WHERE id_hash = ")
+            .bind(&session.id_hash)
+            .push(" AND access_token = ")
+            .bind(&session.access_token)
+            .push(" AND expires >= ")
+            .bind(now)
+            .push(" AND (refreshing_until IS NULL OR refreshing_until < ")
+            .bind(now)
+            .push(")");
+        if self.db.write().execute(q).await? == 1 {
+            return Ok(Claim::Mine);
+        }
+        Ok(match self.load_hashed(&session.id_hash).await? {
+            None => Claim::Gone,
+            Some(now) if now.access_token != session.access_token => Claim::Refreshed(now),
+            Some(_) => Claim::Busy,
+        })
+    }
+
+    /// Gives up the refresh [`claim_refresh`](Self::claim_refresh) took (the provider could
+    /// not be reached): another request may try.
+    pub async fn release_refresh(&self, session: &Session) -> Result<(), StoreError> {
+        let mut q = Sql::new("UPDATE web_session SET refreshing_until = NULL WHERE id_hash = ");
+        q.bind(&session.id_hash)
+            .push(" AND access_token = ")
+            .bind(&session.access_token);
+        self.db.write().execute(q).await.map(|_| ())
     }
 
     /// Replaces the session's tokens after a refresh.
@@ -197,7 +252,7 @@ impl Sessions {
             .bind(refresh_expires)
             .push(", id_token = ")
             .bind(&id_token)
-            .push(" WHERE id_hash = ")
+            .push(", refreshing_until = NULL WHERE id_hash = ")
             .bind(&session.id_hash);
         self.db.write().execute(q).await?;
         session.access_token = tokens.access_token.clone();
@@ -213,6 +268,99 @@ impl Sessions {
         let mut q = Sql::new("DELETE FROM web_session WHERE id_hash = ");
         q.bind(id_hash);
         self.db.write().execute(q).await.map(|_| ())
+    }
+}
+
+/// What [`Sessions::claim_refresh`] found.
+#[derive(Debug)]
+pub enum Claim {
+    /// This request refreshes; the others wait until it stores the new tokens or its lease
+    /// ends.
+    Mine,
+    /// Another request (of this instance or another) is refreshing: wait, then claim again.
+    Busy,
+    /// The tokens were refreshed meanwhile: the session as it is now.
+    Refreshed(Session),
+    /// The session has ended (signed out, or revoked by a failed refresh).
+    Gone,
+}
+
+/// One refresh at a time per session in this instance: the requests of a session that find
+/// its tokens due queue on its [`Flight`], and each one after the first finds the tokens the
+/// first stored (or the failure it met) instead of redeeming the refresh token again. Entries
+/// go when their last request does. Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct RefreshFlights(Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<Flight>>>>>);
+
+/// The outcome of a session's last refresh in this instance.
+#[derive(Debug, Default)]
+pub struct Flight {
+    /// When the last attempt found the identity provider unavailable: a request that was
+    /// waiting for that attempt takes its outcome rather than trying again at once.
+    pub unavailable_at: Option<tokio::time::Instant>,
+}
+
+impl RefreshFlights {
+    /// Waits for the session's flight: the refresh is this request's while it holds it.
+    pub async fn join(&self, id_hash: &str) -> FlightGuard {
+        let flight = {
+            let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            map.entry(id_hash.to_owned()).or_default().clone()
+        };
+        FlightGuard {
+            guard: Some(flight.lock_owned().await),
+            key: id_hash.to_owned(),
+            flights: self.clone(),
+        }
+    }
+
+    /// How many sessions have a flight under way or waited for (for tests).
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    /// Whether no session has a flight.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A session's flight, held: see [`RefreshFlights::join`].
+#[derive(Debug)]
+pub struct FlightGuard {
+    guard: Option<tokio::sync::OwnedMutexGuard<Flight>>,
+    key: String,
+    flights: RefreshFlights,
+}
+
+impl std::ops::Deref for FlightGuard {
+    type Target = Flight;
+    fn deref(&self) -> &Flight {
+        self.guard.as_ref().expect("held until dropped")
+    }
+}
+
+impl std::ops::DerefMut for FlightGuard {
+    fn deref_mut(&mut self) -> &mut Flight {
+        self.guard.as_mut().expect("held until dropped")
+    }
+}
+
+impl Drop for FlightGuard {
+    fn drop(&mut self) {
+        self.guard = None;
+        let mut map = self
+            .flights
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Only the map's own reference left: nobody holds or waits for this flight.
+        if map
+            .get(&self.key)
+            .is_some_and(|f| Arc::strong_count(f) == 1)
+        {
+            map.remove(&self.key);
+        }
     }
 }
 
@@ -238,5 +386,25 @@ mod tests {
         assert_eq!(hash(&a).len(), 64);
         assert_ne!(hash(&a), a);
         assert!(same(b"abc", b"abc") && !same(b"abc", b"abd") && !same(b"abc", b"ab"));
+    }
+
+    #[tokio::test]
+    async fn a_sessions_refreshes_queue_one_at_a_time_and_the_flight_goes_with_the_last() {
+        let flights = RefreshFlights::default();
+        let mut first = flights.join("s").await;
+        first.unavailable_at = Some(tokio::time::Instant::now());
+        let waiting = {
+            let flights = flights.clone();
+            tokio::spawn(async move { flights.join("s").await.unavailable_at })
+        };
+        // Another session is not held up.
+        drop(flights.join("other").await);
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "the second waits for the first");
+        assert_eq!(flights.len(), 1);
+        let at = first.unavailable_at;
+        drop(first);
+        assert_eq!(waiting.await.expect("join"), at, "and sees its outcome");
+        assert!(flights.is_empty(), "no flight left behind");
     }
 }

@@ -29,7 +29,47 @@ pub fn local_path(return_to: Option<&str>) -> String {
     }
 }
 
-fn sign_in_unavailable(why: &str) -> Response {
+/// Whether the browser asking is signed in, as far as the request shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignedIn {
+    /// Its session cookie names a live session.
+    Yes,
+    /// It has a session cookie, but the session has ended (it ran out, or was ended because
+    /// its tokens could not be renewed).
+    Ended,
+    /// No session cookie, or the sessions cannot be read: nothing to say about a session.
+    No,
+}
+
+impl SignedIn {
+    pub async fn of(web: &Web, headers: &HeaderMap) -> SignedIn {
+        let Some(value) = cookie(headers, SESSION_COOKIE).filter(|v| !v.is_empty()) else {
+            return SignedIn::No;
+        };
+        match web.sessions.load(&value).await {
+            Ok(Some(_)) => SignedIn::Yes,
+            Ok(None) => SignedIn::Ended,
+            Err(_) => SignedIn::No,
+        }
+    }
+
+    /// What the "Signing in is unavailable" page tells this browser.
+    pub fn sign_in_unavailable_text(self) -> &'static str {
+        match self {
+            SignedIn::Yes => {
+                "TIS cannot reach its sign-in service at the moment. You are still signed in: you can carry on, but if you sign out you cannot sign in again until it is back. Try again in a few minutes."
+            }
+            SignedIn::Ended => {
+                "Your sign-in has ended, and TIS cannot reach its sign-in service at the moment to sign you in again. Try again in a few minutes."
+            }
+            SignedIn::No => {
+                "TIS cannot reach its sign-in service at the moment, so you cannot sign in. Try again in a few minutes."
+            }
+        }
+    }
+}
+
+async fn sign_in_unavailable(web: &Web, headers: &HeaderMap, why: &str) -> Response {
     tracing::warn!(
         error.message = why,
         "the identity provider cannot be reached"
@@ -38,11 +78,15 @@ fn sign_in_unavailable(why: &str) -> Response {
         StatusCode::SERVICE_UNAVAILABLE,
         Layout::default(),
         "Signing in is unavailable right now",
-        "TIS cannot reach its sign-in service at the moment. If you are already signed in, you stay signed in. Try again in a few minutes.",
+        SignedIn::of(web, headers).await.sign_in_unavailable_text(),
     )
 }
 
-pub async fn login(State(web): State<Web>, Query(q): Query<HashMap<String, String>>) -> Response {
+pub async fn login(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let login = Login {
         state: random(),
         nonce: random(),
@@ -60,11 +104,11 @@ pub async fn login(State(web): State<Web>, Query(q): Query<HashMap<String, Strin
         .await
     {
         Ok(u) => u,
-        Err(e) => return sign_in_unavailable(&e.to_string()),
+        Err(e) => return sign_in_unavailable(&web, &headers, &e.to_string()).await,
     };
     let value = match web.sessions.start_login(&login).await {
         Ok(v) => v,
-        Err(e) => return sign_in_unavailable(&e.to_string()),
+        Err(e) => return sign_in_unavailable(&web, &headers, &e.to_string()).await,
     };
     let mut res = Redirect::to(&url).into_response();
     res.headers_mut().append(
@@ -93,7 +137,7 @@ pub async fn callback(
     let login = match web.sessions.take_login(&value).await {
         Ok(Some(l)) => l,
         Ok(None) => return refused("This sign-in has expired or was already used."),
-        Err(e) => return sign_in_unavailable(&e.to_string()),
+        Err(e) => return sign_in_unavailable(&web, &headers, &e.to_string()).await,
     };
     let state = q.get("state").map(String::as_str).unwrap_or_default();
     if !same(state.as_bytes(), login.state.as_bytes()) {
@@ -111,7 +155,9 @@ pub async fn callback(
         .await
     {
         Ok(t) => t,
-        Err(crate::oidc::OidcError::Unavailable(e)) => return sign_in_unavailable(&e),
+        Err(crate::oidc::OidcError::Unavailable(e)) => {
+            return sign_in_unavailable(&web, &headers, &e).await;
+        }
         Err(e) => return refused(&format!("{e}.")),
     };
     let Some(id_token) = tokens.id_token.clone() else {
@@ -127,7 +173,7 @@ pub async fn callback(
         .await
     {
         Ok(s) => s,
-        Err(e) => return sign_in_unavailable(&e.to_string()),
+        Err(e) => return sign_in_unavailable(&web, &headers, &e.to_string()).await,
     };
     tracing::info!(user.name = %who.user_name, "signed in");
     let mut res = Redirect::to(&local_path(Some(&login.return_to))).into_response();
@@ -175,7 +221,7 @@ pub async fn logout(
         );
     }
     if let Err(e) = web.sessions.delete(&session.id_hash).await {
-        return sign_in_unavailable(&e.to_string());
+        return sign_in_unavailable(&web, &headers, &e.to_string()).await;
     }
     tracing::info!(user.name = %session.user_name, "signed out");
     let to = web

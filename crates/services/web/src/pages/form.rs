@@ -62,7 +62,10 @@ pub struct Field {
 impl Field {
     pub fn new(name: &'static str, label: &'static str, kind: Kind) -> Field {
         let options = match kind {
-            Kind::YesNo => vec![("false".into(), "No".into()), ("true".into(), "Yes".into())],
+            Kind::YesNo => vec![
+                ("false".into(), crate::format::yes_no(false).into()),
+                ("true".into(), crate::format::yes_no(true).into()),
+            ],
             _ => Vec::new(),
         };
         Field {

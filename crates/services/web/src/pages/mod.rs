@@ -30,7 +30,7 @@ use tis_auth::{AuthenticatedBy, Principal, UserProfile};
 
 use crate::api::{ApiError, Gateway};
 use crate::oidc::{Oidc, OidcError};
-use crate::session::{SESSION_COOKIE, Session, Sessions};
+use crate::session::{Claim, RefreshFlights, SESSION_COOKIE, Session, Sessions};
 use crate::status::{Banner, StatusCache};
 
 /// The application's state. Cheap to clone.
@@ -44,6 +44,10 @@ pub struct Web {
     pub after_logout: String,
     pub secure_cookies: bool,
     pub refresh_before: Duration,
+    /// Timeout of one call to the identity provider: how long a refresh may take.
+    pub idp_timeout: Duration,
+    /// The refreshes under way in this instance, one per session.
+    pub refreshing: RefreshFlights,
     /// The page policy, with the identity provider's origin in `form-action`.
     pub csp: HeaderValue,
     /// Each user's profile as Profile last gave it.
@@ -232,7 +236,10 @@ pub async fn one_record(
     Ok((c, id, record))
 }
 
-/// Notices for the degradations an answer carried.
+/// The notice of a signed-in page while the identity provider cannot be reached.
+pub const IDP_DOWN_SIGNED_IN: &str = "Signing in to TIS is unavailable right now. You are signed in and can carry on, but if you sign out you cannot sign in again until it is back.";
+
+/// Notices for the degradations an answer carried, on a signed-in user's page.
 pub fn degraded_notices(marks: &[String]) -> Vec<String> {
     marks
         .iter()
@@ -244,7 +251,8 @@ pub fn degraded_notices(marks: &[String]) -> Vec<String> {
             "db-read-only" => crate::status::WRITES_DOWN.to_owned(),
             "db-stale" => "This page may be a few seconds out of date.".to_owned(),
             "profile-stale" => "Your permissions may be a few minutes out of date.".to_owned(),
-            "idp" => "Signing in is unavailable right now; you stay signed in.".to_owned(),
+            // Notices are for a signed-in user's page: that is the fact the page has.
+            "idp" => IDP_DOWN_SIGNED_IN.to_owned(),
             other => format!("Part of this page was served in a degraded way ({other})."),
         })
         .collect()
@@ -269,13 +277,16 @@ pub async fn current(web: &Web, headers: &HeaderMap, here: &str) -> Result<Curre
             ));
         }
     };
-    let now = crate::session::now();
-    let left = session.access_expires - now;
+    let mut notices = Vec::new();
+    let left = session.access_expires - crate::session::now();
     if left <= i64::try_from(web.refresh_before.as_secs()).unwrap_or(30) {
-        match refresh(web, &mut session).await {
-            Ok(()) => {}
+        match refresh(web, session.clone()).await {
+            Ok(refreshed) => session = refreshed,
             // The provider is down: the session lives while its access token does.
-            Err(OidcError::Unavailable(_)) if left > 0 => {}
+            Err(OidcError::Unavailable(why)) if session.access_expires > crate::session::now() => {
+                tracing::warn!(error.message = %why, "the session's tokens cannot be refreshed");
+                notices.push(signed_in_until(session.access_expires));
+            }
             Err(_) => {
                 let _ = web.sessions.delete(&session.id_hash).await;
                 return Err(to_login());
@@ -283,7 +294,6 @@ pub async fn current(web: &Web, headers: &HeaderMap, here: &str) -> Result<Curre
         }
     }
     let banner = web.status.banner().await;
-    let mut notices = Vec::new();
     let profile = match web
         .gateway
         .get::<UserProfile>(&session.access_token, "/profile/api/userinfo")
@@ -353,15 +363,80 @@ pub async fn current(web: &Web, headers: &HeaderMap, here: &str) -> Result<Curre
     })
 }
 
-async fn refresh(web: &Web, session: &mut Session) -> Result<(), OidcError> {
-    let Some(token) = session.refresh_token.clone() else {
-        return Err(OidcError::Refused("no refresh token".into()));
-    };
-    let tokens = web.oidc.refresh(&token).await?;
-    web.sessions
-        .update_tokens(session, &tokens)
-        .await
-        .map_err(|e| OidcError::Unavailable(e.to_string()))
+/// What a signed-in page says while the session's tokens cannot be refreshed: the sign-in
+/// lasts as long as its access token.
+fn signed_in_until(access_expires: i64) -> String {
+    let until = time::OffsetDateTime::from_unix_timestamp(access_expires)
+        .map(crate::format::instant)
+        .unwrap_or_default();
+    format!(
+        "TIS cannot reach its sign-in service right now. You are signed in until {until} (UTC); if it is not back by then, you will need to sign in again."
+    )
+}
+
+/// The session with fresh tokens, the refresh token redeemed once however many requests of
+/// the session find them due together (see [`crate::session`], "Refreshing tokens once"):
+/// in this instance the session's other requests wait for this one's outcome; across
+/// instances the row's lease makes the others wait for the tokens this one stores. A request
+/// that waits longer than a refresh may take goes on with the tokens it has (`Unavailable`:
+/// the session lives while its access token does).
+async fn refresh(web: &Web, mut session: Session) -> Result<Session, OidcError> {
+    let store = |e: tis_store::StoreError| OidcError::Unavailable(e.to_string());
+    let started = tokio::time::Instant::now();
+    let mut flight = web.refreshing.join(&session.id_hash).await;
+    if flight.unavailable_at.is_some_and(|at| at >= started) {
+        return Err(OidcError::Unavailable(
+            "the refresh this request waited for found the provider unavailable".into(),
+        ));
+    }
+    // The lease outlasts the provider's timeout: its holder either stores tokens or gives up
+    // within it; one that died holding it is outwaited.
+    let lease = web.idp_timeout + Duration::from_secs(2);
+    let lease_secs = i64::try_from(lease.as_secs()).unwrap_or(5);
+    let deadline = started + lease;
+    let mut poll = Duration::from_millis(20);
+    loop {
+        match web
+            .sessions
+            .claim_refresh(&session, lease_secs)
+            .await
+            .map_err(store)?
+        {
+            Claim::Refreshed(now) => return Ok(now),
+            Claim::Gone => return Err(OidcError::Refused("the session has ended".into())),
+            Claim::Busy if tokio::time::Instant::now() >= deadline => {
+                return Err(OidcError::Unavailable(
+                    "another instance's refresh of this session did not finish in time".into(),
+                ));
+            }
+            Claim::Busy => {
+                tokio::time::sleep(poll).await;
+                poll = (poll * 2).min(Duration::from_millis(200));
+            }
+            Claim::Mine => {
+                let Some(token) = session.refresh_token.clone() else {
+                    let _ = web.sessions.release_refresh(&session).await;
+                    return Err(OidcError::Refused("no refresh token".into()));
+                };
+                return match web.oidc.refresh(&token).await {
+                    Ok(tokens) => {
+                        web.sessions
+                            .update_tokens(&mut session, &tokens)
+                            .await
+                            .map_err(store)?;
+                        Ok(session)
+                    }
+                    Err(e) => {
+                        if matches!(e, OidcError::Unavailable(_)) {
+                            flight.unavailable_at = Some(tokio::time::Instant::now());
+                            let _ = web.sessions.release_refresh(&session).await;
+                        }
+                        Err(e)
+                    }
+                };
+            }
+        }
+    }
 }
 
 /// The value of cookie `name`.

@@ -165,7 +165,7 @@ struct Rig {
     granted: Arc<AtomicBool>,
     /// Whether Profile's userinfo answers 503.
     profile_down: Arc<AtomicBool>,
-    _idp: FakeIdp,
+    idp: FakeIdp,
 }
 
 async fn rig(backend: tis_service_kit::testing::Backend) -> Rig {
@@ -191,17 +191,22 @@ async fn rig(backend: tis_service_kit::testing::Backend) -> Rig {
         sessions,
         granted,
         profile_down,
-        _idp: idp,
+        idp,
     }
 }
 
 /// A session as a sign-in would have made it; its cookie value.
 async fn signed_in(sessions: &Sessions) -> String {
+    signed_in_for(sessions, 300).await
+}
+
+/// A session whose access token has `expires_in` seconds left; its cookie value.
+async fn signed_in_for(sessions: &Sessions, expires_in: u64) -> String {
     let tokens = Tokens {
         access_token: "access".into(),
         id_token: Some("id".into()),
         refresh_token: Some("refresh".into()),
-        expires_in: 300,
+        expires_in,
         refresh_expires_in: Some(1800),
     };
     sessions
@@ -677,5 +682,239 @@ async fn with_profile_unreachable_the_menu_is_the_one_profile_last_gave() {
             !html.contains("no healthy endpoint"),
             "no internal text: {html}"
         );
+    }
+}
+
+#[tokio::test]
+async fn booleans_read_yes_or_no_in_reference_lists_not_true_or_false() {
+    for backend in BACKENDS {
+        let r = rig(backend).await;
+        let cookie = signed_in(&r.sessions).await;
+        r.granted.store(true, Ordering::SeqCst);
+        let (status, html) = page(&r, &cookie, "/admin/reference/grades").await;
+        assert_eq!(status, 200, "{backend:?}: {html}");
+        let cells: Vec<&str> = html
+            .split("<td class=\"nhsuk-table__cell\">")
+            .skip(1)
+            .filter_map(|c| c.split("</td>").next())
+            .collect();
+        assert!(cells.contains(&"Yes") && cells.contains(&"No"), "{cells:?}");
+        assert!(
+            !cells.iter().any(|c| *c == "true" || *c == "false"),
+            "{backend:?}: {cells:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn with_the_identity_provider_unreachable_pages_say_whether_the_user_is_signed_in() {
+    const STAY: &str = "you stay signed in";
+    for backend in BACKENDS {
+        let r = rig(backend).await;
+        // The provider answers 503: a refresh, like a sign-in, finds it unavailable.
+        r.idp.set_failing(true);
+        // A session due for refresh whose access token still has 20 s: the page, signed in,
+        // and until when.
+        let due = signed_in_for(&r.sessions, 20).await;
+        let (status, html) = page(&r, &due, "/").await;
+        assert_eq!(status, 200, "{backend:?}: {html}");
+        assert!(
+            html.contains("Signed in as <strong>tester</strong>")
+                && html.contains("You are signed in until ")
+                && html.contains("you will need to sign in again"),
+            "{backend:?}: {html}"
+        );
+        // The sign-in page's words follow what this browser is: signed in, ended, or neither.
+        let login = |cookie: Option<String>| {
+            let mut req = r.app.client.get(r.app.url("/auth/login?return_to=%2F"));
+            if let Some(c) = cookie {
+                req = req.header("cookie", format!("TIS_SESSION={c}"));
+            }
+            async move {
+                let res = req.send().await.expect("GET");
+                assert_eq!(res.status(), 503);
+                res.text().await.expect("html")
+            }
+        };
+        let html = login(Some(due.clone())).await;
+        assert!(html.contains("You are still signed in"), "{html}");
+        let html = login(None).await;
+        assert!(html.contains("so you cannot sign in"), "{html}");
+        assert!(
+            !html.contains(STAY) && !html.contains("still signed in"),
+            "{html}"
+        );
+        // Past the access token's life the session ends; its browser is told so, not that it
+        // stays signed in.
+        let expired = signed_in_for(&r.sessions, 0).await;
+        let res = r
+            .app
+            .client
+            .get(r.app.url("/people"))
+            .header("cookie", format!("TIS_SESSION={expired}"))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(res.status(), 303, "{backend:?}: sent to sign in");
+        assert!(r.sessions.load(&expired).await.expect("load").is_none());
+        let html = login(Some(expired)).await;
+        assert!(html.contains("Your sign-in has ended"), "{html}");
+        assert!(
+            !html.contains(STAY) && !html.contains("still signed in"),
+            "{html}"
+        );
+    }
+}
+
+#[test]
+fn the_identity_providers_degradation_mark_tells_a_signed_in_user_what_holds() {
+    let notices = tis_web::pages::degraded_notices(&["idp".to_owned()]);
+    assert_eq!(notices, [tis_web::pages::IDP_DOWN_SIGNED_IN]);
+    assert!(!notices[0].contains("you stay signed in"), "{notices:?}");
+}
+
+/// An identity provider whose token endpoint rotates refresh tokens as `tis idp` does, slowly
+/// (each redemption answered after `delay`, so that requests overlap), and counts: every
+/// redemption, and every second use of a token (which `tis idp` answers by revoking the
+/// session). Serves discovery and the keys too. Its issuer URL.
+async fn rotating_idp(
+    key: Arc<TestKey>,
+    redemptions: Arc<std::sync::atomic::AtomicUsize>,
+    reuses: Arc<std::sync::atomic::AtomicUsize>,
+) -> String {
+    let used = Arc::new(std::sync::Mutex::new(
+        std::collections::HashSet::<String>::new(),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let issuer = format!("http://{}/realms/lin", listener.local_addr().expect("addr"));
+    let discovery = json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/protocol/openid-connect/auth"),
+        "token_endpoint": format!("{issuer}/protocol/openid-connect/token"),
+        "jwks_uri": format!("{issuer}/protocol/openid-connect/certs"),
+    });
+    let jwks = testing::jwks(&[&key]);
+    let app = axum::Router::new()
+        .route(
+            "/realms/lin/.well-known/openid-configuration",
+            get(move || async move { Json(discovery) }),
+        )
+        .route(
+            "/realms/lin/protocol/openid-connect/certs",
+            get(move || async move { Json(jwks) }),
+        )
+        .route(
+            "/realms/lin/protocol/openid-connect/token",
+            axum::routing::post(move |body: String| async move {
+                let form: std::collections::HashMap<String, String> =
+                    serde_urlencoded::from_str(&body).expect("a form");
+                let token = form.get("refresh_token").cloned().unwrap_or_default();
+                let n = redemptions.fetch_add(1, Ordering::SeqCst) + 1;
+                let fresh = used.lock().expect("lock").insert(token);
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                if !fresh {
+                    reuses.fetch_add(1, Ordering::SeqCst);
+                    return (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_grant"})));
+                }
+                (
+                    StatusCode::OK,
+                    Json(json!({"access_token": format!("access-{n}"), "refresh_token": format!("refresh-{n}"),
+                        "expires_in": 300, "refresh_expires_in": 1800, "token_type": "Bearer"})),
+                )
+            }),
+        );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    issuer
+}
+
+#[tokio::test]
+async fn pages_of_a_session_due_for_refresh_on_two_instances_at_once_redeem_its_token_once() {
+    use std::sync::atomic::AtomicUsize;
+    const AT_ONCE: usize = 8;
+    for backend in BACKENDS {
+        let key = Arc::new(TestKey::ed25519("idp-1"));
+        let (redemptions, reuses) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let issuer = rotating_idp(key, redemptions.clone(), reuses.clone()).await;
+        let gateway = fake_gateway(Arc::default(), Arc::default()).await;
+        // Two instances on one database, as `tis up` and production run them.
+        let instance = |url: Option<String>| {
+            let (gateway, issuer) = (gateway.clone(), issuer.clone());
+            TestApp::spawn(
+                backend,
+                move |c: &mut WebConfig| {
+                    use tis_service_kit::config::ServiceConfig as _;
+                    if let Some(url) = url {
+                        c.base_mut().database.url = url;
+                    }
+                    c.gateway_url = gateway;
+                    c.client_secret = "secret".into();
+                    c.access_tokens = Some(testing::auth_config(&issuer));
+                },
+                |cfg| async move { tis_web::build(&cfg).await },
+            )
+        };
+        let first = instance(None).await;
+        let second = instance(Some(first.db.config().url.clone())).await;
+        let apps = [first, second];
+        let sessions = Sessions::new(apps[0].db.clone(), std::time::Duration::from_secs(3600));
+        for (round, instances) in [("one instance", &apps[..1]), ("two instances", &apps[..])] {
+            // A session of its own (its own refresh token), due for refresh.
+            let tokens = Tokens {
+                access_token: "access".into(),
+                id_token: Some("id".into()),
+                refresh_token: Some(format!("refresh of {round}")),
+                expires_in: 10,
+                refresh_expires_in: Some(1800),
+            };
+            let cookie = sessions
+                .create("tester", &tokens, "id")
+                .await
+                .expect("session");
+            let before = redemptions.load(Ordering::SeqCst);
+            let mut pages = tokio::task::JoinSet::new();
+            for i in 0..AT_ONCE {
+                let app = &instances[i % instances.len()];
+                let req = app
+                    .client
+                    .get(app.url("/"))
+                    .header("cookie", format!("TIS_SESSION={cookie}"));
+                pages.spawn(async move {
+                    let res = req.send().await.expect("GET");
+                    (res.status().as_u16(), res.text().await.expect("page"))
+                });
+            }
+            while let Some(page) = pages.join_next().await {
+                let (status, html) = page.expect("join");
+                assert!(
+                    status == 200 && html.contains("Signed in as <strong>tester</strong>"),
+                    "{backend:?}, {round}: {status} {html}"
+                );
+            }
+            assert_eq!(
+                redemptions.load(Ordering::SeqCst) - before,
+                1,
+                "{backend:?}, {round}: one redemption of the refresh token"
+            );
+            assert_eq!(
+                reuses.load(Ordering::SeqCst),
+                0,
+                "{backend:?}, {round}: no reuse"
+            );
+            let now = sessions
+                .load(&cookie)
+                .await
+                .expect("load")
+                .expect("signed in");
+            assert!(
+                now.access_token.starts_with("access-")
+                    && now
+                        .refresh_token
+                        .as_deref()
+                        .is_some_and(|r| r.starts_with("refresh-")),
+                "{backend:?}, {round}: the new tokens stored: {now:?}"
+            );
+        }
     }
 }
