@@ -5,6 +5,7 @@
 mod deadlines;
 mod dns;
 mod failover;
+mod leaf;
 mod limits;
 mod observe;
 mod registry;
