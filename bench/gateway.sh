@@ -355,6 +355,7 @@ if [ -n "${BARE_PID:-}" ]; then
   run_wrk "bare hyper proxy (floor)" "http://$(head -1 "$WORK/bare.addr")/bench" "Authorization: Bearer $TOKEN"
   T1=$(cpu_ticks "$BARE_PID")
   BARE_CPU="; bare hyper $(cpu_per_req "$T0" "$T1" "${RPS[bare hyper proxy (floor)]}")"
+  cpu_data "bare hyper proxy (floor)" "$BARE_CPU"
   for _ in $(seq 1 100); do [ -s "$WORK/mesh.addr" ] && break; sleep 0.05; done
   T0=$(cpu_ticks "$MESH_PID")
   if [ -n "${PERF:-}" ]; then
@@ -364,7 +365,9 @@ if [ -n "${BARE_PID:-}" ]; then
   run_wrk "hyper + tis-mesh only" "http://$(head -1 "$WORK/mesh.addr")/bench" "Authorization: Bearer $TOKEN"
   [ -n "${PERF:-}" ] && { wait $PERF_PID || true; }
   T1=$(cpu_ticks "$MESH_PID")
-  BARE_CPU="$BARE_CPU; hyper + tis-mesh $(cpu_per_req "$T0" "$T1" "${RPS[hyper + tis-mesh only]}")"
+  MESH_CPU="$(cpu_per_req "$T0" "$T1" "${RPS[hyper + tis-mesh only]}")"
+  cpu_data "hyper + tis-mesh only" "$MESH_CPU"
+  BARE_CPU="$BARE_CPU; hyper + tis-mesh $MESH_CPU"
 fi
 echo "CPU of the proxy during its own run: gateway $GW_CPU$BEFORE_CPU$PROF_CPU; nginx $NGX_CPU; haproxy $HAP_CPU$BARE_CPU"
 if [ -n "${PROF:-}" ]; then

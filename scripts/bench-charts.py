@@ -176,10 +176,15 @@ def gateway(rows, out_dir):
             [(t, [v for _, v in vs], t in OURS) for t, vs in rps.items()], "req/s")))
     cpu = series(rows, "gateway", "cpu_us_per_req")
     if cpu:
+        floor = sorted(v for _, v in cpu.get("bare hyper proxy (floor)", []))
+        targets = []
+        if floor:  # issue 17: the gateway's CPU a request within 1.25 × the floor's median
+            targets = [(1.25 * floor[len(floor) // 2], "1.25 × floor (target)")]
         written.append(("gateway-cpu.svg", bar_chart(
             "CPU per request, µs (lower is better)",
             "the proxy's user+system CPU during its own wrk run ÷ its requests", when,
-            [(t, [v for _, v in vs], t in OURS) for t, vs in cpu.items()], "µs")))
+            [(t, [v for _, v in vs], t in OURS) for t, vs in cpu.items()], "µs",
+            targets=targets)))
     p50, p99 = series(rows, "gateway", "p50_ms_at_2000"), series(rows, "gateway", "p99_ms_at_2000")
     if "direct" in p50 and "gateway" in p50:
         def added(s):
