@@ -28,6 +28,8 @@
 //! - [`status`]: [`DbStatus`], the snapshot for status pages.
 //! - [`sql`]: [`Sql`], the portable builder, and [`Value`], what can be bound (NULLs with
 //!   their [`SqlType`]).
+//! - [`copy`]: bulk loads ([`Tx::insert_rows`]): `COPY` on PostgreSQL, multi-row `INSERT`s on
+//!   SQLite.
 //! - `exec`: running one statement on one connection, and row decoding.
 //! - [`error`]: [`StoreError`] and the classification of driver errors.
 //! - [`migrate`]: [`Migrations`], one embedded migrator per backend, and tis-store's own.
@@ -37,6 +39,7 @@
 pub mod access;
 pub(crate) mod cluster;
 pub mod config;
+pub mod copy;
 pub mod db;
 pub mod error;
 pub(crate) mod exec;

@@ -25,7 +25,7 @@ use super::names::{FORENAMES, SURNAMES, TITLES};
 mod placements;
 mod posts;
 
-/// Rows per multi-row `INSERT`.
+/// Rows per progress report of the placements.
 const BATCH: usize = 250;
 
 /// Told how far generation is: the step (`posts`, `people`, `list rows`, `placements`,
@@ -64,39 +64,31 @@ fn date(y: i32, m: u8, d: u8) -> Date {
         .unwrap_or(Date::MIN)
 }
 
-/// Collects rows for one table and inserts them in batches.
+/// Collects rows for one table and writes them in bulk ([`Tx::insert_rows`]: `COPY` on
+/// PostgreSQL).
 struct Table {
-    head: &'static str,
+    /// `table (column, …)`.
+    target: &'static str,
     width: usize,
     rows: Vec<Vec<Value>>,
 }
 
 impl Table {
-    fn new(head: &'static str, width: usize) -> Table {
+    fn new(target: &'static str, width: usize) -> Table {
         Table {
-            head,
+            target,
             width,
             rows: Vec::new(),
         }
     }
 
     fn push(&mut self, row: Vec<Value>) {
-        debug_assert_eq!(row.len(), self.width, "{}", self.head);
+        debug_assert_eq!(row.len(), self.width, "{}", self.target);
         self.rows.push(row);
     }
 
     async fn flush(&mut self, tx: &mut Tx) -> Result<(), StoreError> {
-        for chunk in self.rows.chunks(BATCH) {
-            let mut q = Sql::new(self.head);
-            q.push(" VALUES ");
-            for (i, row) in chunk.iter().enumerate() {
-                if i > 0 {
-                    q.push(", ");
-                }
-                q.bind_list(row.iter().cloned());
-            }
-            tx.execute(q).await?;
-        }
+        tx.insert_rows(self.target, &self.rows).await?;
         self.rows.clear();
         Ok(())
     }
@@ -106,7 +98,7 @@ impl Table {
 /// specialty id), programmes (office × specialty, ids from 1), their curricula, one rotation
 /// each. Returns the programmes as (id, office index, specialty index).
 async fn catalogue(tx: &mut Tx) -> Result<Vec<(i64, usize, usize)>, StoreError> {
-    let mut groups = Table::new("INSERT INTO specialty_group (id, uuid, name)", 3);
+    let mut groups = Table::new("specialty_group (id, uuid, name)", 3);
     for (i, name) in catalogue::GROUPS.iter().enumerate() {
         groups.push(vec![
             Value::Int(i as i64 + 1),
@@ -116,11 +108,11 @@ async fn catalogue(tx: &mut Tx) -> Result<Vec<(i64, usize, usize)>, StoreError> 
     }
     groups.flush(tx).await?;
     let mut specialties = Table::new(
-        "INSERT INTO specialty (id, uuid, status, college, specialty_code, name, specialty_group_id, specialty_types, block_indemnity)",
+        "specialty (id, uuid, status, college, specialty_code, name, specialty_group_id, specialty_types, block_indemnity)",
         9,
     );
     let mut curricula = Table::new(
-        "INSERT INTO curriculum (id, uuid, status, name, curriculum_sub_type, length, assessment_type, does_this_curriculum_lead_to_cct, eligible_for_period_of_grace, period_of_grace, specialty_id)",
+        "curriculum (id, uuid, status, name, curriculum_sub_type, length, assessment_type, does_this_curriculum_lead_to_cct, eligible_for_period_of_grace, period_of_grace, specialty_id)",
         11,
     );
     for (i, (name, code, group, college, _)) in SPECIALTIES.iter().enumerate() {
@@ -159,14 +151,14 @@ async fn catalogue(tx: &mut Tx) -> Result<Vec<(i64, usize, usize)>, StoreError> 
     specialties.flush(tx).await?;
     curricula.flush(tx).await?;
     let mut programmes = Table::new(
-        "INSERT INTO programme (id, status, owner, programme_name, programme_number)",
+        "programme (id, status, owner, programme_name, programme_number)",
         5,
     );
     let mut links = Table::new(
-        "INSERT INTO programme_curriculum (programme_id, curriculum_id, gmc_programme_code)",
+        "programme_curriculum (programme_id, curriculum_id, gmc_programme_code)",
         3,
     );
-    let mut rotations = Table::new("INSERT INTO rotation (programme_id, name, status)", 3);
+    let mut rotations = Table::new("rotation (programme_id, name, status)", 3);
     let mut out = Vec::new();
     for (o, office) in OFFICES.iter().enumerate() {
         for &s in PROGRAMMES_PER_OFFICE {
@@ -198,8 +190,10 @@ async fn catalogue(tx: &mut Tx) -> Result<Vec<(i64, usize, usize)>, StoreError> 
     Ok(out)
 }
 
-/// Writes the catalogue and `plan.people` people into empty tables, in one transaction per
-/// few thousand people (the caller commits `tx`'s last part). Returns the rows written.
+/// Writes the catalogue and `plan.people` people into empty tables, in `tx` (the caller
+/// commits it). Bulk tables go in by [`Tx::insert_rows`] (`COPY` on PostgreSQL), derived rows
+/// by set-based statements: a few statements per thousand rows, so that a load of millions of
+/// rows is not a million round trips. Returns the rows written.
 pub async fn generate(
     tx: &mut Tx,
     plan: Plan,
@@ -215,43 +209,43 @@ pub async fn generate(
     )
     .await?;
     let mut person = Table::new(
-        "INSERT INTO person (id, added_date, amended_date, role, status, public_health_number, regulator, created_owner)",
+        "person (id, added_date, amended_date, role, status, public_health_number, regulator, created_owner)",
         8,
     );
     let mut contact = Table::new(
-        "INSERT INTO contact_details (id, surname, forenames, known_as, title, email, mobile_number, address1, address2, post_code, country)",
+        "contact_details (id, surname, forenames, known_as, title, email, mobile_number, address1, address2, post_code, country)",
         11,
     );
     let mut personal = Table::new(
-        "INSERT INTO personal_details (id, date_of_birth, gender, nationality, marital_status, ethnic_origin, religious_belief, sexual_orientation, disability, national_insurance_number)",
+        "personal_details (id, date_of_birth, gender, nationality, marital_status, ethnic_origin, religious_belief, sexual_orientation, disability, national_insurance_number)",
         10,
     );
     let mut gmc = Table::new(
-        "INSERT INTO gmc_details (id, gmc_number, gmc_status, gmc_start_date)",
+        "gmc_details (id, gmc_number, gmc_status, gmc_start_date)",
         4,
     );
     let mut gdc = Table::new(
-        "INSERT INTO gdc_details (id, gdc_number, gdc_status, gdc_start_date)",
+        "gdc_details (id, gdc_number, gdc_status, gdc_start_date)",
         4,
     );
     let mut rtw = Table::new(
-        "INSERT INTO right_to_work (id, eea_resident, permit_to_work, settled)",
+        "right_to_work (id, eea_resident, permit_to_work, settled)",
         4,
     );
     let mut qualification = Table::new(
-        "INSERT INTO qualification (person_id, qualification, qualification_type, qualification_attained_date, medical_school, country_of_qualification)",
+        "qualification (person_id, qualification, qualification_type, qualification_attained_date, medical_school, country_of_qualification)",
         6,
     );
     let mut numbers = Table::new(
-        "INSERT INTO training_number (id, training_number_type, training_number, number, appointment_year, type_of_contract, suffix, programme_id)",
+        "training_number (id, training_number_type, training_number, number, appointment_year, type_of_contract, suffix, programme_id)",
         8,
     );
     let mut memberships = Table::new(
-        "INSERT INTO programme_membership (uuid, person_id, programme_id, programme_membership_type, programme_start_date, programme_end_date, training_pathway, rotation_id, training_number_id)",
+        "programme_membership (uuid, person_id, programme_id, programme_membership_type, programme_start_date, programme_end_date, training_pathway, rotation_id, training_number_id)",
         9,
     );
     let mut curricula = Table::new(
-        "INSERT INTO curriculum_membership (programme_membership_uuid, curriculum_id, curriculum_start_date, curriculum_end_date, period_of_grace)",
+        "curriculum_membership (programme_membership_uuid, curriculum_id, curriculum_start_date, curriculum_end_date, period_of_grace)",
         5,
     );
     let now = time::OffsetDateTime::now_utc();
@@ -525,14 +519,31 @@ pub async fn generate(
             .await?;
         }
     }
-    for id in 1..=plan.people {
-        crate::people::refresh::refresh(tx, id as i64, plan.today, true).await?;
-        if id % 1_000 == 0 || id == plan.people {
-            progress("list rows", id, plan.people);
-        }
+    analyze(tx).await?;
+    // The list rows and owners, as a write's refresh makes them, a few thousand at a time.
+    let mut from = 1;
+    while from <= plan.people {
+        let to = (from + REFRESH - 1).min(plan.people);
+        crate::people::refresh::refresh_range(tx, from as i64..=to as i64, plan.today).await?;
+        progress("list rows", to, plan.people);
+        from = to + 1;
     }
     written += placements::generate(tx, plan.today, progress).await?;
+    analyze(tx).await?;
     Ok(written + plan.people)
+}
+
+/// People per [`crate::people::refresh::refresh_range`].
+const REFRESH: usize = 2_000;
+
+/// Gives PostgreSQL's planner the loaded tables' statistics (in the loading transaction:
+/// `ANALYZE` sees its own rows), so that the statements deriving rows from them, and the
+/// service's first queries, are planned for their real sizes. Nothing on SQLite.
+async fn analyze(tx: &mut Tx) -> Result<(), StoreError> {
+    if tx.backend() == tis_store::Backend::Postgres {
+        tx.execute(Sql::new("ANALYZE")).await?;
+    }
+    Ok(())
 }
 
 /// The sensible `today` for generated data: the real one.

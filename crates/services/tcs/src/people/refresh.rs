@@ -16,12 +16,14 @@
 
 use serde::Deserialize;
 use time::Date;
-use tis_store::{Sql, StoreError, Tx};
+use tis_store::{Sql, StoreError, Tx, Value};
 
 /// One of the person's programme memberships, with what the list shows of it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Membership {
+    #[serde(default)]
+    person_id: i64,
     programme_id: i64,
     #[serde(deserialize_with = "date")]
     programme_start_date: Date,
@@ -89,6 +91,7 @@ fn shown(memberships: &[Membership], today: Date) -> Option<(&Membership, When, 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Heads {
+    id: i64,
     intrepid_id: Option<String>,
     public_health_number: Option<String>,
     role: Option<String>,
@@ -100,34 +103,44 @@ struct Heads {
     gdc_number: Option<String>,
 }
 
-/// Rewrites person `id`'s owner, (with `status_too`) status, and list row, as of `today`.
-/// Does nothing when the person does not exist (deleted in the same transaction).
-pub async fn refresh(
-    tx: &mut Tx,
+/// The select list of the memberships [`refresh`] reads; `WHERE` follows.
+const MEMBERSHIPS: &str = r#"SELECT pm.person_id AS "personId", pm.programme_id AS "programmeId", pm.programme_start_date AS "programmeStartDate", pm.programme_end_date AS "programmeEndDate", g.programme_name AS "programmeName", g.programme_number AS "programmeNumber", g.owner AS "owner", tn.training_number AS "trainingNumber" FROM programme_membership pm JOIN programme g ON g.id = pm.programme_id LEFT JOIN training_number tn ON tn.id = pm.training_number_id WHERE "#;
+
+/// The select list of the person's other sources; `WHERE` follows.
+const HEADS: &str = r#"SELECT p.id AS "id", p.intrepid_id AS "intrepidId", p.public_health_number AS "publicHealthNumber", p.role AS "role", p.status AS "status", p.created_owner AS "createdOwner", cd.surname AS "surname", cd.forenames AS "forenames", gmc.gmc_number AS "gmcNumber", gdc.gdc_number AS "gdcNumber" FROM person p LEFT JOIN contact_details cd ON cd.id = p.id LEFT JOIN gmc_details gmc ON gmc.id = p.id LEFT JOIN gdc_details gdc ON gdc.id = p.id WHERE "#;
+
+/// The list row's columns, in the order of [`Derived::view`].
+const VIEW: &str = "person_view (id, intrepid_id, surname, forenames, gmc_number, gdc_number, public_health_number, programme_id, programme_name, programme_number, programme_membership_status, training_number, role, status, current_owner, current_owner_rule, search_text)";
+
+/// What a write of a list row does when the row is there.
+const VIEW_CONFLICT: &str = " ON CONFLICT (id) DO UPDATE SET intrepid_id = excluded.intrepid_id, surname = excluded.surname, \
+     forenames = excluded.forenames, gmc_number = excluded.gmc_number, gdc_number = excluded.gdc_number, \
+     public_health_number = excluded.public_health_number, programme_id = excluded.programme_id, \
+     programme_name = excluded.programme_name, programme_number = excluded.programme_number, \
+     programme_membership_status = excluded.programme_membership_status, \
+     training_number = excluded.training_number, role = excluded.role, status = excluded.status, \
+     current_owner = excluded.current_owner, current_owner_rule = excluded.current_owner_rule, \
+     search_text = excluded.search_text";
+
+/// What [`refresh`] writes for one person.
+struct Derived {
+    owner: Option<String>,
+    rule: Option<&'static str>,
+    /// The new status (with `status_too`), else the stored one.
+    status: Option<String>,
+    /// The list row, in [`VIEW`]'s columns.
+    view: Vec<Value>,
+}
+
+/// Person `id`'s owner, status and list row from their memberships and other sources.
+fn derive(
     id: i64,
+    memberships: &[Membership],
+    mut heads: Heads,
     today: Date,
     status_too: bool,
-) -> Result<(), StoreError> {
-    let mut q = Sql::new(
-        r#"SELECT pm.programme_id AS "programmeId", pm.programme_start_date AS "programmeStartDate", pm.programme_end_date AS "programmeEndDate", g.programme_name AS "programmeName", g.programme_number AS "programmeNumber", g.owner AS "owner", tn.training_number AS "trainingNumber" FROM programme_membership pm JOIN programme g ON g.id = pm.programme_id LEFT JOIN training_number tn ON tn.id = pm.training_number_id WHERE pm.person_id = "#,
-    );
-    q.bind(id);
-    let memberships: Vec<Membership> = tx
-        .fetch_all(q)
-        .await?
-        .into_iter()
-        .map(tis_store::db::decode)
-        .collect::<Result<_, _>>()?;
-    let mut q = Sql::new(
-        r#"SELECT p.intrepid_id AS "intrepidId", p.public_health_number AS "publicHealthNumber", p.role AS "role", p.status AS "status", p.created_owner AS "createdOwner", cd.surname AS "surname", cd.forenames AS "forenames", gmc.gmc_number AS "gmcNumber", gdc.gdc_number AS "gdcNumber" FROM person p LEFT JOIN contact_details cd ON cd.id = p.id LEFT JOIN gmc_details gmc ON gmc.id = p.id LEFT JOIN gdc_details gdc ON gdc.id = p.id WHERE p.id = "#,
-    );
-    q.bind(id);
-    let Some(row) = tx.fetch_optional(q).await? else {
-        return Ok(());
-    };
-    let mut heads: Heads = tis_store::db::decode(row)?;
-
-    let shown = shown(&memberships, today);
+) -> Derived {
+    let shown = shown(memberships, today);
     let (owner, rule) = match shown.and_then(|(m, _, rule)| m.owner.clone().map(|o| (o, rule))) {
         Some((owner, rule)) => (Some(owner), Some(rule)),
         None => (
@@ -135,21 +148,12 @@ pub async fn refresh(
             heads.created_owner.as_ref().map(|_| "P9"),
         ),
     };
-    let mut q = Sql::new("UPDATE person SET current_owner = ");
-    q.bind(owner.clone())
-        .push(", current_owner_rule = ")
-        .bind(rule.map(str::to_owned));
     if status_too {
         let current = memberships.iter().any(|m| {
             When::of(m.programme_start_date, m.programme_end_date, today) == When::Current
         });
-        let status = if current { "CURRENT" } else { "INACTIVE" };
-        q.push(", status = ").bind(status);
-        heads.status = Some(status.to_owned());
+        heads.status = Some(if current { "CURRENT" } else { "INACTIVE" }.to_owned());
     }
-    q.push(" WHERE id = ").bind(id);
-    tx.execute(q).await?;
-
     let search_text = [
         &heads.public_health_number,
         &heads.surname,
@@ -168,53 +172,136 @@ pub async fn refresh(
         Some((m, when, _)) => (Some(m), Some(when)),
         None => (None, None),
     };
-    let mut q = Sql::new(
-        "INSERT INTO person_view (id, intrepid_id, surname, forenames, gmc_number, gdc_number, public_health_number, programme_id, programme_name, programme_number, programme_membership_status, training_number, role, status, current_owner, current_owner_rule, search_text) VALUES (",
+    let view = vec![
+        id.into(),
+        heads.intrepid_id.into(),
+        heads.surname.into(),
+        heads.forenames.into(),
+        heads.gmc_number.into(),
+        heads.gdc_number.into(),
+        heads.public_health_number.into(),
+        m.map(|m| m.programme_id).into(),
+        m.and_then(|m| m.programme_name.clone()).into(),
+        m.and_then(|m| m.programme_number.clone()).into(),
+        when.map(|w| w.as_str().to_owned()).into(),
+        m.and_then(|m| m.training_number.clone()).into(),
+        heads.role.into(),
+        heads.status.clone().into(),
+        owner.clone().into(),
+        rule.map(str::to_owned).into(),
+        search_text.into(),
+    ];
+    Derived {
+        owner,
+        rule,
+        status: heads.status,
+        view,
+    }
+}
+
+/// Rewrites person `id`'s owner, (with `status_too`) status, and list row, as of `today`.
+/// Does nothing when the person does not exist (deleted in the same transaction).
+pub async fn refresh(
+    tx: &mut Tx,
+    id: i64,
+    today: Date,
+    status_too: bool,
+) -> Result<(), StoreError> {
+    let mut q = Sql::new(MEMBERSHIPS);
+    q.push("pm.person_id = ").bind(id);
+    let memberships: Vec<Membership> = tx
+        .fetch_all(q)
+        .await?
+        .into_iter()
+        .map(tis_store::db::decode)
+        .collect::<Result<_, _>>()?;
+    let mut q = Sql::new(HEADS);
+    q.push("p.id = ").bind(id);
+    let Some(row) = tx.fetch_optional(q).await? else {
+        return Ok(());
+    };
+    let d = derive(
+        id,
+        &memberships,
+        tis_store::db::decode(row)?,
+        today,
+        status_too,
     );
-    q.bind(id)
-        .push(", ")
-        .bind(heads.intrepid_id)
-        .push(", ")
-        .bind(heads.surname)
-        .push(", ")
-        .bind(heads.forenames)
-        .push(", ")
-        .bind(heads.gmc_number)
-        .push(", ")
-        .bind(heads.gdc_number)
-        .push(", ")
-        .bind(heads.public_health_number)
-        .push(", ")
-        .bind(m.map(|m| m.programme_id))
-        .push(", ")
-        .bind(m.and_then(|m| m.programme_name.clone()))
-        .push(", ")
-        .bind(m.and_then(|m| m.programme_number.clone()))
-        .push(", ")
-        .bind(when.map(|w| w.as_str().to_owned()))
-        .push(", ")
-        .bind(m.and_then(|m| m.training_number.clone()))
-        .push(", ")
-        .bind(heads.role)
-        .push(", ")
-        .bind(heads.status)
-        .push(", ")
-        .bind(owner)
-        .push(", ")
-        .bind(rule.map(str::to_owned))
-        .push(", ")
-        .bind(search_text)
-        .push(
-            ") ON CONFLICT (id) DO UPDATE SET intrepid_id = excluded.intrepid_id, surname = excluded.surname, \
-             forenames = excluded.forenames, gmc_number = excluded.gmc_number, gdc_number = excluded.gdc_number, \
-             public_health_number = excluded.public_health_number, programme_id = excluded.programme_id, \
-             programme_name = excluded.programme_name, programme_number = excluded.programme_number, \
-             programme_membership_status = excluded.programme_membership_status, \
-             training_number = excluded.training_number, role = excluded.role, status = excluded.status, \
-             current_owner = excluded.current_owner, current_owner_rule = excluded.current_owner_rule, \
-             search_text = excluded.search_text",
-        );
+    let mut q = Sql::new("UPDATE person SET current_owner = ");
+    q.bind(d.owner)
+        .push(", current_owner_rule = ")
+        .bind(d.rule.map(str::to_owned));
+    if status_too {
+        q.push(", status = ").bind(d.status);
+    }
+    q.push(" WHERE id = ").bind(id);
     tx.execute(q).await?;
+    let mut q = Sql::new(&format!("INSERT INTO {VIEW} VALUES "));
+    q.bind_list(d.view).push(VIEW_CONFLICT);
+    tx.execute(q).await?;
+    Ok(())
+}
+
+/// [`refresh`] of everyone with an id in `ids`, with their status, in a few statements
+/// whatever their number (bulk loads: the demo generator). The same rows as [`refresh`] of
+/// each.
+pub async fn refresh_range(
+    tx: &mut Tx,
+    ids: std::ops::RangeInclusive<i64>,
+    today: Date,
+) -> Result<(), StoreError> {
+    let (from, to) = (*ids.start(), *ids.end());
+    let mut q = Sql::new(MEMBERSHIPS);
+    q.push("pm.person_id BETWEEN ")
+        .bind(from)
+        .push(" AND ")
+        .bind(to);
+    let mut memberships: std::collections::HashMap<i64, Vec<Membership>> =
+        std::collections::HashMap::new();
+    for row in tx.fetch_all(q).await? {
+        let m: Membership = tis_store::db::decode(row)?;
+        memberships.entry(m.person_id).or_default().push(m);
+    }
+    let mut q = Sql::new(HEADS);
+    q.push("p.id BETWEEN ")
+        .bind(from)
+        .push(" AND ")
+        .bind(to)
+        .push(" ORDER BY p.id");
+    let mut people = Vec::new();
+    for row in tx.fetch_all(q).await? {
+        let heads: Heads = tis_store::db::decode(row)?;
+        let id = heads.id;
+        let mine = memberships.remove(&id).unwrap_or_default();
+        people.push((id, derive(id, &mine, heads, today, true)));
+    }
+    for chunk in people.chunks(tis_store::copy::ROWS) {
+        let mut q = Sql::new(
+            "UPDATE person SET current_owner = v.column2, current_owner_rule = v.column3, status = v.column4 FROM (VALUES ",
+        );
+        for (i, (id, d)) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.bind_list([
+                Value::from(*id),
+                d.owner.clone().into(),
+                d.rule.map(str::to_owned).into(),
+                d.status.clone().into(),
+            ]);
+        }
+        q.push(") AS v WHERE person.id = v.column1");
+        tx.execute(q).await?;
+        let mut q = Sql::new(&format!("INSERT INTO {VIEW} VALUES "));
+        for (i, (_, d)) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.bind_list(d.view.iter().cloned());
+        }
+        q.push(VIEW_CONFLICT);
+        tx.execute(q).await?;
+    }
     Ok(())
 }
 
@@ -225,6 +312,7 @@ mod tests {
 
     fn pm(id: i64, start: Date, end: Date, owner: &str) -> Membership {
         Membership {
+            person_id: 0,
             programme_id: id,
             programme_start_date: start,
             programme_end_date: end,

@@ -300,6 +300,36 @@ pub(crate) fn restrict_placements(scope: &Scope, sql: &mut Sql, pl: &str) {
     sql.push("))");
 }
 
+/// Which of a person's (or a post's) placements current today is the current one: approved
+/// before drafts, then the latest-starting.
+const CURRENT_FIRST: &str = "pl.lifecycle_state, pl.date_from DESC, pl.id DESC";
+
+/// [`refresh_person`]'s list row columns and [`refresh_post`]'s of everyone and every post
+/// with a placement current on `today`, in two statements (bulk loads: the demo generator,
+/// into list rows that have none yet; `person_trust` is not touched).
+pub(crate) async fn refresh_all_current(tx: &mut Tx, today: time::Date) -> Result<(), StoreError> {
+    let current = |q: &mut Sql| {
+        q.push(" WHERE pl.date_from <= ")
+            .bind(today)
+            .push(" AND (pl.date_to IS NULL OR pl.date_to >= ")
+            .bind(today)
+            .push(")");
+    };
+    let mut q = Sql::new(&format!(
+        "UPDATE person_view SET grade_id = c.grade_id, grade_abbreviation = c.grade_abbreviation, site_id = c.site_id, site_code = c.site_code, placement_type = c.placement_type FROM (SELECT pl.trainee_id, pl.grade_id, pl.grade_abbreviation, pl.site_id, pl.site_code, pl.placement_type, ROW_NUMBER() OVER (PARTITION BY pl.trainee_id ORDER BY {CURRENT_FIRST}) AS n FROM placement pl"
+    ));
+    current(&mut q);
+    q.push(") AS c WHERE c.n = 1 AND person_view.id = c.trainee_id");
+    tx.execute(q).await?;
+    let mut q = Sql::new(&format!(
+        "UPDATE post_view SET current_trainee_id = c.trainee_id, current_trainee_gmc_number = c.gmc_number, current_trainee_surname = c.surname, current_trainee_forenames = c.forenames FROM (SELECT pl.post_id, pl.trainee_id, gmc.gmc_number, cd.surname, cd.forenames, ROW_NUMBER() OVER (PARTITION BY pl.post_id ORDER BY {CURRENT_FIRST}) AS n FROM placement pl LEFT JOIN contact_details cd ON cd.id = pl.trainee_id LEFT JOIN gmc_details gmc ON gmc.id = pl.trainee_id"
+    ));
+    current(&mut q);
+    q.push(") AS c WHERE c.n = 1 AND post_view.id = c.post_id");
+    tx.execute(q).await?;
+    Ok(())
+}
+
 /// Re-derives what a person's placements feed, in `tx`: their `person_trust` rows (the
 /// trusts of their placements' posts, through which trust admins see them) and the current
 /// placement's grade, site and type on their list row (`person_view`).
@@ -324,7 +354,7 @@ pub(crate) async fn refresh_person(
         .bind(today)
         .push(" AND (pl.date_to IS NULL OR pl.date_to >= ")
         .bind(today)
-        .push(") ORDER BY pl.lifecycle_state, pl.date_from DESC, pl.id DESC LIMIT 1");
+        .push(&format!(") ORDER BY {CURRENT_FIRST} LIMIT 1"));
     let current = tx.fetch_optional(q).await?;
     let get = |k: &str| current.as_ref().and_then(|r| r.get(k)).cloned();
     let int = |k: &str| get(k).and_then(|v| v.as_i64());
@@ -378,7 +408,7 @@ pub(crate) async fn refresh_post(
         .bind(today)
         .push(" AND (pl.date_to IS NULL OR pl.date_to >= ")
         .bind(today)
-        .push(") ORDER BY pl.lifecycle_state, pl.date_from DESC, pl.id DESC LIMIT 1");
+        .push(&format!(") ORDER BY {CURRENT_FIRST} LIMIT 1"));
     let current = tx.fetch_optional(q).await?;
     let get = |k: &str| current.as_ref().and_then(|r| r.get(k)).cloned();
     let text = |k: &str| get(k).and_then(|v| v.as_str().map(str::to_owned));

@@ -92,11 +92,11 @@ pub async fn generate(
         }
     }
     let mut placement = Table::new(
-        "INSERT INTO placement (id, trainee_id, post_id, site_id, site_code, grade_id, grade_abbreviation, date_from, date_to, placement_type, whole_time_equivalent, training_description, lifecycle_state)",
+        "placement (id, trainee_id, post_id, site_id, site_code, grade_id, grade_abbreviation, date_from, date_to, placement_type, whole_time_equivalent, training_description, lifecycle_state)",
         13,
     );
     let mut specialty = Table::new(
-        "INSERT INTO placement_specialty (placement_id, specialty_id, placement_specialty_type)",
+        "placement_specialty (placement_id, specialty_id, placement_specialty_type)",
         3,
     );
     let mut taken: HashSet<(i64, i32)> = HashSet::new();
@@ -172,25 +172,15 @@ pub async fn generate(
         .await?;
     }
     // What placements feed: every placed trainee's trusts, then the current ones' list rows
-    // and their posts' current trainees.
+    // and their posts' current trainees, as a write's refresh makes them.
+    super::analyze(tx).await?;
     tx.execute(Sql::new(
         "INSERT INTO person_trust (person_id, trust_id, trust_code) SELECT DISTINCT pl.trainee_id, pt.trust_id, pt.trust_code FROM placement pl JOIN post_trust pt ON pt.post_id = pl.post_id",
     ))
     .await?;
     let total = people.len() + current_posts.len();
-    for (k, person) in people.into_iter().enumerate() {
-        crate::placements::refresh_person(tx, person, today).await?;
-        if k % 1_000 == 0 {
-            progress("placed list rows", k, total);
-        }
-    }
-    let done = total - current_posts.len();
-    for (k, post) in current_posts.into_iter().enumerate() {
-        crate::placements::refresh_post(tx, post, today).await?;
-        if k % 1_000 == 0 || done + k + 1 == total {
-            progress("placed list rows", done + k + 1, total);
-        }
-    }
+    crate::placements::refresh_all_current(tx, today).await?;
+    progress("placed list rows", total, total);
     Ok(rows)
 }
 

@@ -277,29 +277,23 @@ pub async fn generate(
     progress: super::Progress<'_>,
 ) -> Result<usize, StoreError> {
     let mut post = Table::new(
-        "INSERT INTO post (id, national_post_number, status, owner, post_family, employing_body_id, training_body_id, training_description, local_post_number, bypass_npn_generation)",
+        "post (id, national_post_number, status, owner, post_family, employing_body_id, training_body_id, training_description, local_post_number, bypass_npn_generation)",
         10,
     );
-    let mut site = Table::new(
-        "INSERT INTO post_site (post_id, site_id, post_site_type)",
-        3,
-    );
-    let mut grade = Table::new(
-        "INSERT INTO post_grade (post_id, grade_id, post_grade_type)",
-        3,
-    );
+    let mut site = Table::new("post_site (post_id, site_id, post_site_type)", 3);
+    let mut grade = Table::new("post_grade (post_id, grade_id, post_grade_type)", 3);
     let mut specialty = Table::new(
-        "INSERT INTO post_specialty (post_id, specialty_id, post_specialty_type)",
+        "post_specialty (post_id, specialty_id, post_specialty_type)",
         3,
     );
-    let mut programme = Table::new("INSERT INTO post_programme (post_id, programme_id)", 2);
+    let mut programme = Table::new("post_programme (post_id, programme_id)", 2);
     let mut funding = Table::new(
-        "INSERT INTO post_funding (post_id, funding_type, info, start_date, end_date)",
+        "post_funding (post_id, funding_type, info, start_date, end_date)",
         5,
     );
-    let mut trust = Table::new("INSERT INTO post_trust (post_id, trust_id, trust_code)", 3);
+    let mut trust = Table::new("post_trust (post_id, trust_id, trust_code)", 3);
     let mut view = Table::new(
-        "INSERT INTO post_view (id, national_post_number, status, owner, primary_site_id, primary_site_code, primary_site_name, primary_site_known_as, approved_grade_id, approved_grade_code, approved_grade_name, primary_specialty_id, primary_specialty_code, primary_specialty_name, programme_names, funding_type, search_text)",
+        "post_view (id, national_post_number, status, owner, primary_site_id, primary_site_code, primary_site_name, primary_site_known_as, approved_grade_id, approved_grade_code, approved_grade_name, primary_specialty_id, primary_specialty_code, primary_specialty_name, programme_names, funding_type, search_text)",
         17,
     );
     let mut counters: HashMap<String, u32> = HashMap::new();
