@@ -7,8 +7,12 @@
 //!
 //! Each event is a row (`placement_esr_event`, `post_esr_event`; migration 0008) that goes
 //! with its placement or post. A placement's events are its `esrEvents`
-//! (`placement_events`). A post's events are kept; its `currentReconciledEvents` (the
-//! original's latest event per position, when RECONCILED) are not answered yet.
+//! (`placement_events`). A post's `currentReconciledEvents` (`current_reconciled`) are, as
+//! the original's view `v_PostEsrLatestEvent` reads them, the latest events of each ESR
+//! position (`positionId`, `positionNumber`) the post has had, whichever post they are of,
+//! that are this post's and RECONCILED: a position reconciled with another post since, or
+//! deleted since, is no longer this post's. Events of the same latest instant are all
+//! latest; an event without an instant or a position is never one (the view's join).
 //!
 //! `exportedAt` is the instant of the event: RFC 3339 (`2026-08-01T09:30:00Z`) or, as Jackson
 //! also read a `java.util.Date`, milliseconds since the epoch; it is answered as RFC 3339.
@@ -328,6 +332,46 @@ fn post_event(post: i64, row: &tis_store::Row) -> PostEsrEventDto {
         position_id: get("positionId"),
         status: row.get("status").and_then(Json::as_str).map(str::to_owned),
     }
+}
+
+/// Post `post`'s `currentReconciledEvents` (see the module's notes), oldest first. Each
+/// position's latest instant is found here, from the instants parsed, not by the database's
+/// `MAX`: SQLite keeps instants as RFC 3339 text, whose order is not the instants' order once
+/// fractions of a second appear (`…T11:00:00.5Z` sorts before `…T11:00:00Z`).
+pub(crate) async fn current_reconciled(
+    kit: &tis_service_kit::http::Kit,
+    post: i64,
+) -> Result<Vec<PostEsrEventDto>, ApiError> {
+    let mut q = Sql::new(&format!(
+        "SELECT e.post_id AS \"owner\", {EVENT_COLUMNS} FROM post_esr_event e \
+         JOIN (SELECT DISTINCT m.position_id, m.position_number FROM post_esr_event m WHERE m.post_id = "
+    ));
+    q.bind(post).push(
+        ") held ON held.position_id = e.position_id AND held.position_number = e.position_number ORDER BY e.id",
+    );
+    let rows = kit.repo.db().read().fetch_all(q).await?;
+    let int = |r: &tis_store::Row, k: &str| r.get(k).and_then(Json::as_i64);
+    let at = |r: &tis_store::Row| {
+        let text = r.get("at")?.as_str()?;
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
+    };
+    let position = |r: &tis_store::Row| Some((int(r, "positionId")?, int(r, "positionNumber")?));
+    let mut latest: BTreeMap<(i64, i64), time::OffsetDateTime> = BTreeMap::new();
+    for row in &rows {
+        if let (Some(p), Some(t)) = (position(row), at(row)) {
+            let best = latest.entry(p).or_insert(t);
+            *best = (*best).max(t);
+        }
+    }
+    Ok(rows
+        .iter()
+        .filter(|r| int(r, "owner") == Some(post))
+        .filter(|r| r.get("status").and_then(Json::as_str) == Some("RECONCILED"))
+        .filter(
+            |r| matches!((position(r), at(r)), (Some(p), Some(t)) if latest.get(&p) == Some(&t)),
+        )
+        .map(|r| post_event(post, r))
+        .collect())
 }
 
 /// The ESR events of placements `ids` (oldest first), by placement: their `esrEvents`.

@@ -112,11 +112,15 @@ pub struct PostDto {
     /// Keep the number as sent (never make one).
     #[serde(default, rename = "bypassNPNGeneration")]
     pub bypass_npn_generation: bool,
+    /// HEAD's ESR positions this post holds: of each ESR position's latest events
+    /// (`v_PostEsrLatestEvent`), the RECONCILED ones of this post. Answered by
+    /// `GET /posts/{id}` only, as the original's `findOne`; `null` elsewhere, ignored on write.
+    pub current_reconciled_events: Option<Vec<crate::esr::PostEsrEventDto>>,
 }
 
 entity! {
     /// A row of the post list (the original's `PostViewDTO`), from `post_view`.
-    PostViewDto / POST_VIEW { name: "PostView", plural: "posts", table: "post_view", id: i64 = Long, code: None, search_index: true }
+    PostViewDto / POST_VIEW { name: "PostView", plural: "posts", table: "post_view", id: i64 = Long, code: None, search_index: true, data_version: true }
     current_trainee_id "currentTraineeId": i64 => "current_trainee_id" (Kind::Long) .sort() .filter();
     current_trainee_gmc_number "currentTraineeGmcNumber": String => "current_trainee_gmc_number" (Kind::Text) .sort() .filter();
     current_trainee_surname "currentTraineeSurname": String => "current_trainee_surname" (Kind::Text) .sort() .filter();
@@ -160,4 +164,29 @@ pub struct RotationPostDto {
     pub id: Option<i64>,
     pub post_id: Option<i64>,
     pub rotation_id: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use tis_service_kit::entity::ddl::check_data_version_migration;
+    use tis_store::Backend;
+
+    use super::POST_VIEW;
+
+    /// Migration 0011 is the post list's data version as the kit writes it.
+    #[test]
+    fn the_post_list_data_version_migration_matches_the_descriptor() {
+        for (backend, file) in [
+            (
+                Backend::Sqlite,
+                "migrations/sqlite/0011_post_view_version.sql",
+            ),
+            (
+                Backend::Postgres,
+                "migrations/postgres/0011_post_view_version.sql",
+            ),
+        ] {
+            check_data_version_migration(&[&POST_VIEW], backend, env!("CARGO_MANIFEST_DIR"), file);
+        }
+    }
 }

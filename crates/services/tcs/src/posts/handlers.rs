@@ -288,11 +288,12 @@ async fn get_one(
 ) -> Result<axum::Json<PostDto>, ApiError> {
     let id = number("id", &id)?;
     let ids = seen(&tcs, &Scope::of(&who), &[id]).await?;
-    read::load(&tcs.kit, &ids)
+    let mut post = read::load(&tcs.kit, &ids)
         .await?
         .pop()
-        .map(axum::Json)
-        .ok_or_else(|| ApiError::NotFound(format!("no Post with id {id}")))
+        .ok_or_else(|| ApiError::NotFound(format!("no Post with id {id}")))?;
+    post.current_reconciled_events = Some(crate::esr::current_reconciled(&tcs.kit, id).await?);
+    Ok(axum::Json(post))
 }
 
 /// `GET /posts/in/{nationalPostNumbers}`: 302 with the posts in scope, by id, as the original.

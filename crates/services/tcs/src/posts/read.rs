@@ -61,8 +61,10 @@ pub async fn page(
     if got < page.size && (got > 0 || page.offset() == 0) {
         return Ok((rows, page.offset() + got));
     }
-    let n = db.read().fetch_one(count).await?;
-    Ok((rows, n.get("n").and_then(Json::as_u64).unwrap_or(0)))
+    Ok((
+        rows,
+        crate::programmes::total(kit, &POST_VIEW, count).await?,
+    ))
 }
 
 /// The statements of a page answered by the search structure (see [`page`]): the page's rows

@@ -114,9 +114,17 @@ pub async fn page_from(
     let mut count = Sql::new("SELECT COUNT(*) AS n FROM ");
     count.append(source());
     count.append(where_clause_on(desc, q, backend));
-    let n = db.read().fetch_one(count).await?;
-    Ok((
-        rows,
-        n.get("n").and_then(serde_json::Value::as_u64).unwrap_or(0),
-    ))
+    Ok((rows, total(kit, desc, count).await?))
+}
+
+/// The value of `count` (a `COUNT(*) AS n` over `desc`'s table): for a type with a data
+/// version ([`Descriptor::data_version`]) kept against it ([`tis_service_kit::repo::Repo::count_versioned`]),
+/// so that a count read once is reused until any instance writes the table.
+pub async fn total(kit: &Kit, desc: &'static Descriptor, count: Sql) -> Result<u64, ApiError> {
+    if desc.data_version {
+        let version = tis_service_kit::entity::ddl::data_version_table(desc.table);
+        return Ok(kit.repo.count_versioned(&version, count).await?);
+    }
+    let n = kit.repo.db().read().fetch_one(count).await?;
+    Ok(n.get("n").and_then(serde_json::Value::as_u64).unwrap_or(0))
 }

@@ -774,3 +774,83 @@ async fn esr_events_are_recorded_for_placements_and_posts_in_scope_and_read_back
         );
     }
 }
+
+/// `GET /posts/{id}`'s `currentReconciledEvents`.
+async fn reconciled(app: &TestApp, post: i64) -> serde_json::Value {
+    let (status, _, res) = call(
+        app,
+        Method::GET,
+        &format!("/tcs/api/posts/{post}"),
+        &pl::etl(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{res}");
+    res["currentReconciledEvents"].clone()
+}
+
+/// An ESR position's event (`at` its instant) about `post`.
+async fn position_changed(app: &TestApp, post: i64, position: i64, status: &str, at: &str) {
+    let event = json!({"exportedAt": at, "filename": format!("{status}.dat"), "positionNumber": 7, "positionId": position, "status": status});
+    let (code, _, res) = call(
+        app,
+        Method::POST,
+        &format!("/tcs/api/posts/{post}/esr-changed"),
+        &pl::etl(),
+        Some(event),
+    )
+    .await;
+    assert_eq!(code, 200, "{res}");
+}
+
+#[tokio::test]
+async fn a_posts_current_reconciled_events_are_its_positions_latest_reconciled_events() {
+    for backend in BACKENDS {
+        let (app, _reference) = pl::setup(backend).await;
+        let (a, b) = (POSTS + 1, POSTS + 2);
+        assert_eq!(
+            reconciled(&app, a).await,
+            json!([]),
+            "{backend:?}: no events"
+        );
+
+        // Reconciled: the event, as esr-changed answered it.
+        position_changed(&app, a, 8, "RECONCILED", "2026-08-02T10:00:00Z").await;
+        let events = reconciled(&app, a).await;
+        assert_eq!(
+            events,
+            json!([{"exportedAt": "2026-08-02T10:00:00Z", "filename": "RECONCILED.dat", "postId": a, "positionNumber": 7, "positionId": 8, "status": "RECONCILED"}]),
+            "{backend:?}"
+        );
+        // Deleted later: none.
+        position_changed(&app, a, 8, "DELETED", "2026-08-02T11:00:00Z").await;
+        assert_eq!(reconciled(&app, a).await, json!([]), "{backend:?}: deleted");
+        // Reconciled half a second after the deletion: the latest again (as text it would
+        // sort before the deletion's instant).
+        position_changed(&app, a, 8, "RECONCILED", "2026-08-02T11:00:00.5Z").await;
+        let events = reconciled(&app, a).await;
+        assert_eq!(
+            events.as_array().map(Vec::len),
+            Some(1),
+            "{backend:?}: {events}"
+        );
+        assert_eq!(events[0]["exportedAt"], "2026-08-02T11:00:00.5Z");
+        // An older event arriving late changes nothing; a second position is its own.
+        position_changed(&app, a, 8, "DELETED", "2026-08-01T09:00:00Z").await;
+        position_changed(&app, a, 9, "RECONCILED", "2026-07-01T09:00:00Z").await;
+        let events = reconciled(&app, a).await;
+        let positions: Vec<_> = events
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| e["positionId"].clone())
+            .collect();
+        assert_eq!(positions, [json!(8), json!(9)], "{backend:?}: {events}");
+
+        // Position 8 reconciled with another post: that post's now, no longer this one's.
+        position_changed(&app, b, 8, "RECONCILED", "2026-09-01T09:00:00Z").await;
+        assert_eq!(reconciled(&app, a).await[0]["positionId"], 9, "{backend:?}");
+        assert_eq!(reconciled(&app, a).await.as_array().map(Vec::len), Some(1));
+        assert_eq!(reconciled(&app, b).await[0]["postId"], b, "{backend:?}");
+    }
+}

@@ -18,6 +18,7 @@ mod placements_scope;
 mod posts;
 mod posts_scope;
 mod posts_search;
+mod posts_totals;
 mod programmes;
 mod qualifications;
 mod replicas;
