@@ -71,6 +71,11 @@ impl Repo {
         page: Page,
     ) -> Result<(Vec<Row>, u64), StoreError> {
         let backend = self.db.backend();
+        if query::walkable(desc, q, backend) {
+            // Boxed: its future inside `page`'s would deepen every handler's future type past
+            // the compiler's default recursion limit.
+            return Box::pin(self.sorted_page(desc, q, page)).await;
+        }
         let rows = self
             .fetch(desc, query::select(desc, q, Some(page), backend), 0)
             .await?;
@@ -78,15 +83,58 @@ impl Repo {
         if got < page.size && (got > 0 || page.offset() == 0) {
             return Ok((rows, page.offset() + got));
         }
-        let count = query::count(desc, q, backend);
-        let total = if desc.data_version {
+        let total = self.total(desc, q).await?;
+        Ok((rows, total))
+    }
+
+    /// A page of a search sorted by an indexed column on SQLite ([`query::walkable`]): the
+    /// total first (kept for a type with a data version), which tells how common the term
+    /// is; when the page is expected within half of [`query::WALK_BUDGET`] index
+    /// entries ([`query::expected_walk`]), the sort column's index is walked
+    /// ([`query::walk`]), else (or when the walk did not fill the page) the match drives the
+    /// read and sorts it ([`query::select`]). Counting first costs a count on a page that
+    /// would have been short; that happens for rare terms, whose count is cheap.
+    async fn sorted_page(
+        &self,
+        desc: &'static Descriptor,
+        q: &ListQuery,
+        page: Page,
+    ) -> Result<(Vec<Row>, u64), StoreError> {
+        let total = self.total(desc, q).await?;
+        if total >= page.offset() + page.size {
+            let rows = self.db.read().fetch_one(query::table_rows(desc)).await?;
+            let rows = rows.get("n").and_then(Json::as_u64).unwrap_or(0);
+            let expected = query::expected_walk(page, total, rows);
+            if expected.saturating_mul(2) <= query::WALK_BUDGET {
+                let budget = expected
+                    .saturating_mul(4)
+                    .max(page.offset() + page.size)
+                    .min(query::WALK_BUDGET);
+                if let Some(walk) = query::walk(desc, q, page, budget) {
+                    let found = self.fetch(desc, walk, 0).await?;
+                    if found.len() as u64 == page.size {
+                        return Ok((found, total));
+                    }
+                }
+            }
+        }
+        let backend = self.db.backend();
+        let rows = self
+            .fetch(desc, query::select(desc, q, Some(page), backend), 0)
+            .await?;
+        Ok((rows, total))
+    }
+
+    /// `COUNT(*)` of `q`, kept against the table's data version when it has one.
+    async fn total(&self, desc: &'static Descriptor, q: &ListQuery) -> Result<u64, StoreError> {
+        let count = query::count(desc, q, self.db.backend());
+        if desc.data_version {
             let version = crate::entity::ddl::data_version_table(desc.table);
-            self.count_versioned(&version, count).await?
+            self.count_versioned(&version, count).await
         } else {
             let row = self.db.read().fetch_one(count).await?;
-            row.get("n").and_then(Json::as_u64).unwrap_or(0)
-        };
-        Ok((rows, total))
+            Ok(row.get("n").and_then(Json::as_u64).unwrap_or(0))
+        }
     }
 
     /// The value of `count` (a statement selecting one row with the number in column `n`)

@@ -15,3 +15,4 @@ mod paging;
 mod patroni;
 mod replicas;
 mod schema;
+mod sorted_search;
