@@ -88,6 +88,65 @@ pub(crate) fn failure(res: Response, key: &str, params: &str) -> Response {
     original_headers(res, "error", &format!("error.{key}"), params)
 }
 
+/// The original's refusal of a bulk create whose items have ids (`ids`, one per item): 400
+/// `error.ids.exist` naming them, each item's `[i].id` "a new {what} cannot already have an
+/// id"; `None` when no item has one.
+pub(crate) fn refuse_ids(object: &str, what: &str, ids: &[Option<i64>]) -> Option<Response> {
+    let fields: Vec<FieldError> = ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| id.is_some())
+        .map(|(i, _)| {
+            FieldError::new(
+                format!("[{i}].id"),
+                format!("a new {what} cannot already have an id"),
+            )
+        })
+        .collect();
+    let named: Vec<String> = ids.iter().flatten().map(i64::to_string).collect();
+    (!fields.is_empty()).then(|| {
+        failure(
+            answer(object, Err(ApiError::Validation(fields))),
+            "ids.exist",
+            &named.join(","),
+        )
+    })
+}
+
+/// The original's refusals of a bulk update (`ids`, one per item): an empty list 400
+/// `error.request.body.empty`, an item without an id 400 `error.bulk.update.failed.noId`
+/// (`[i].id`); `None` when every item has one.
+pub(crate) fn refuse_bulk_update(
+    object: &str,
+    entity: &str,
+    ids: &[Option<i64>],
+) -> Option<Response> {
+    if ids.is_empty() {
+        let err = ApiError::field(
+            "body",
+            "the request body for this end point cannot be empty",
+        );
+        return Some(failure(
+            answer(object, Err(err)),
+            "request.body.empty",
+            entity,
+        ));
+    }
+    let without: Vec<FieldError> = ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| id.is_none())
+        .map(|(i, _)| FieldError::new(format!("[{i}].id"), "must not be null to update"))
+        .collect();
+    (!without.is_empty()).then(|| {
+        failure(
+            answer(object, Err(ApiError::Validation(without))),
+            "bulk.update.failed.noId",
+            entity,
+        )
+    })
+}
+
 /// `X-tcsApp-{kind}: {value}` and `X-tcsApp-params: {params}`.
 fn original_headers(mut res: Response, kind: &str, value: &str, params: &str) -> Response {
     let h = res.headers_mut();

@@ -34,7 +34,9 @@ use super::dto::PostFundingDto;
 use super::write::{date, text};
 use super::{ENTITIES, read};
 use crate::domain::scope::Scope;
-use crate::memberships::{alert, answer, bounded, created, failure, item_errors, number};
+use crate::memberships::{
+    alert, answer, bounded, created, failure, item_errors, number, refuse_bulk_update, refuse_ids,
+};
 use crate::programmes::page_from;
 use crate::reference::Refs;
 use crate::routes::{API, Tcs};
@@ -532,27 +534,9 @@ async fn bulk_create(
     headers: HeaderMap,
     Body(dtos): Body<Vec<PostFundingDto>>,
 ) -> Response {
-    let with_ids: Vec<FieldError> = dtos
-        .iter()
-        .enumerate()
-        .filter(|(_, d)| d.id.is_some())
-        .map(|(i, _)| {
-            FieldError::new(
-                format!("[{i}].id"),
-                "a new Post Funding cannot already have an ID",
-            )
-        })
-        .collect();
-    if !with_ids.is_empty() {
-        let ids: Vec<String> = dtos
-            .iter()
-            .filter_map(|d| d.id.map(|i| i.to_string()))
-            .collect();
-        return failure(
-            answer(OBJECT, Err(ApiError::Validation(with_ids))),
-            "ids.exist",
-            &ids.join(","),
-        );
+    let ids: Vec<Option<i64>> = dtos.iter().map(|d| d.id).collect();
+    if let Some(refused) = refuse_ids(OBJECT, "Post Funding", &ids) {
+        return refused;
     }
     let result = async {
         let saved = save(&tcs, &who, &headers, &dtos, false, true).await?;
@@ -576,25 +560,9 @@ async fn bulk_update(
     headers: HeaderMap,
     Body(dtos): Body<Vec<PostFundingDto>>,
 ) -> Response {
-    if dtos.is_empty() {
-        let err = ApiError::field(
-            "body",
-            "the request body for this end point cannot be empty",
-        );
-        return failure(answer(OBJECT, Err(err)), "request.body.empty", ENTITY);
-    }
-    let without: Vec<FieldError> = dtos
-        .iter()
-        .enumerate()
-        .filter(|(_, d)| d.id.is_none())
-        .map(|(i, _)| FieldError::new(format!("[{i}].id"), "must not be null to update"))
-        .collect();
-    if !without.is_empty() {
-        return failure(
-            answer(OBJECT, Err(ApiError::Validation(without))),
-            "bulk.update.failed.noId",
-            ENTITY,
-        );
+    let ids: Vec<Option<i64>> = dtos.iter().map(|d| d.id).collect();
+    if let Some(refused) = refuse_bulk_update(OBJECT, ENTITY, &ids) {
+        return refused;
     }
     let result = async {
         let saved = save(&tcs, &who, &headers, &dtos, true, true).await?;

@@ -6,7 +6,6 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode, Uri};
 use tis_auth::Authenticated;
-use tis_core::FieldError;
 use tis_core::extract::Json as Body;
 use tis_core::paging::{self, query_pairs};
 use tis_service_kit::ApiError;
@@ -18,7 +17,9 @@ use tis_store::{Sql, Value};
 use super::dto::{POST_VIEW, PostDto, PostEsrDto, PostFundingDto, PostViewDto, SEARCH_TEXT};
 use super::{ADD_MODIFY, BULK, DELETE, ENTITIES, ETL_OR_VIEW, VIEW, check, read, write};
 use crate::domain::scope::Scope;
-use crate::memberships::{alert, answer, bounded, created, failure, number};
+use crate::memberships::{
+    alert, answer, bounded, created, failure, number, refuse_bulk_update, refuse_ids,
+};
 use crate::programmes::page_from;
 use crate::routes::{API, Tcs};
 
@@ -434,53 +435,12 @@ async fn bulk_create(
     headers: HeaderMap,
     Body(dtos): Body<Vec<PostDto>>,
 ) -> Response {
-    let with_ids: Vec<i64> = dtos.iter().filter_map(|d| d.id).collect();
-    if !with_ids.is_empty() {
-        let fields = dtos
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| d.id.is_some())
-            .map(|(i, _)| {
-                FieldError::new(format!("[{i}].id"), "a new Post cannot already have an id")
-            })
-            .collect();
-        return failure(
-            answer(OBJECT, Err(ApiError::Validation(fields))),
-            "ids.exist",
-            &joined(&with_ids),
-        );
+    let ids: Vec<Option<i64>> = dtos.iter().map(|d| d.id).collect();
+    if let Some(refused) = refuse_ids(OBJECT, "Post", &ids) {
+        return refused;
     }
     let result = saved_list(&tcs, &who, &headers, &dtos, false, "created").await;
     answer(OBJECT, result)
-}
-
-/// An empty list body: 400 `error.request.body.empty`; an item without an id: 400
-/// `error.bulk.update.failed.noId`.
-fn needs_ids(dtos: &[PostDto]) -> Option<Response> {
-    if dtos.is_empty() {
-        let err = ApiError::field(
-            "body",
-            "the request body for this end point cannot be empty",
-        );
-        return Some(failure(
-            answer(OBJECT, Err(err)),
-            "request.body.empty",
-            ENTITY,
-        ));
-    }
-    let without: Vec<FieldError> = dtos
-        .iter()
-        .enumerate()
-        .filter(|(_, d)| d.id.is_none())
-        .map(|(i, _)| FieldError::new(format!("[{i}].id"), "must not be null to update"))
-        .collect();
-    (!without.is_empty()).then(|| {
-        failure(
-            answer(OBJECT, Err(ApiError::Validation(without))),
-            "bulk.update.failed.noId",
-            ENTITY,
-        )
-    })
 }
 
 /// `PUT /bulk-posts`: all or none.
@@ -490,7 +450,8 @@ async fn bulk_update(
     headers: HeaderMap,
     Body(dtos): Body<Vec<PostDto>>,
 ) -> Response {
-    if let Some(refused) = needs_ids(&dtos) {
+    let ids: Vec<Option<i64>> = dtos.iter().map(|d| d.id).collect();
+    if let Some(refused) = refuse_bulk_update(OBJECT, ENTITY, &ids) {
         return refused;
     }
     let result = saved_list(&tcs, &who, &headers, &dtos, true, "updated").await;
@@ -506,7 +467,8 @@ async fn bulk_patch(
     Body(dtos): Body<Vec<PostDto>>,
     which: Patch,
 ) -> Response {
-    if let Some(refused) = needs_ids(&dtos) {
+    let ids: Vec<Option<i64>> = dtos.iter().map(|d| d.id).collect();
+    if let Some(refused) = refuse_bulk_update(OBJECT, ENTITY, &ids) {
         return refused;
     }
     let result = async {
