@@ -6,6 +6,9 @@
 //! tokens, an open redirect after login, markup in a text field, another person's id in a
 //! form), with the security headers on every page.
 
+#[path = "browser/sessions.rs"]
+mod sessions;
+
 use std::sync::Arc;
 
 use reqwest::cookie::{CookieStore, Jar};
@@ -216,12 +219,84 @@ fn assert_secure(page: &Page) {
 }
 
 async fn system() -> (TisUp, String) {
+    let (up, state) = system_state().await;
+    (up, TisUp::addr_of(&state, "gateway", "addr"))
+}
+
+async fn system_state() -> (TisUp, serde_json::Value) {
     let up = TisUp::start(TIS, &[]);
     let state = up
         .state_when("the system ready", |s| TisUp::has(s, READY))
         .await;
+    (up, state)
+}
+
+/// A session's access token due for refresh, and pages of it asked for all at once, of one
+/// web instance and then of both: the single-use refresh token is redeemed once (a second
+/// redemption is token reuse to `tis idp`, which revokes the session and the user is signed
+/// out), every page is served signed in with the new tokens, and the session goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_of_a_session_due_for_refresh_at_once_refresh_it_once_and_stay_signed_in() {
+    const AT_ONCE: usize = 8;
+    let (up, state) = system_state().await;
     let gateway = TisUp::addr_of(&state, "gateway", "addr");
-    (up, gateway)
+    let webs = [
+        TisUp::addr_of(&state, "web-1", "addr"),
+        TisUp::addr_of(&state, "web-2", "addr"),
+    ];
+    let web_db = sessions::web_db(&up);
+    let b = Browser::new(&gateway);
+    b.sign_in("admin").await;
+    let session = b.session();
+    let client = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .expect("client");
+    for (round, instances) in [("one instance", &webs[..1]), ("two instances", &webs[..])] {
+        for attempt in 0..3 {
+            let due = sessions::age_session(&web_db, &session, 20).await;
+            let mut pages = tokio::task::JoinSet::new();
+            for i in 0..AT_ONCE {
+                let req = client
+                    .get(format!("http://{}/", instances[i % instances.len()]))
+                    .header("cookie", format!("TIS_SESSION={session}"));
+                pages.spawn(async move {
+                    let res = req.send().await.expect("GET");
+                    let status = res.status().as_u16();
+                    let location = res
+                        .headers()
+                        .get("location")
+                        .and_then(|l| l.to_str().ok())
+                        .map(str::to_owned);
+                    (status, location, res.text().await.expect("page"))
+                });
+            }
+            while let Some(page) = pages.join_next().await {
+                let (status, location, html) = page.expect("join");
+                assert!(
+                    status == 200 && html.contains("Signed in as <strong>admin</strong>"),
+                    "{round}, attempt {attempt}: {status} {location:?}: signed out by a second redemption of the refresh token? {html}"
+                );
+            }
+            let renewed = sessions::access_expires(&web_db, &session)
+                .await
+                .unwrap_or_else(|| panic!("{round}, attempt {attempt}: the session ended"));
+            assert!(
+                renewed > due + 60,
+                "{round}, attempt {attempt}: refreshed ({due} -> {renewed})"
+            );
+        }
+    }
+    // The provider did not revoke it either: through the gateway, the next page and the next
+    // refresh work.
+    sessions::age_session(&web_db, &session, 20).await;
+    let home = b.get("/").await;
+    assert_eq!(home.status, 200, "{}", home.html);
+    assert!(
+        home.html.contains("Signed in as <strong>admin</strong>"),
+        "{}",
+        home.html
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

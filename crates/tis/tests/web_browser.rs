@@ -21,6 +21,8 @@
 //! its driver the test fails: it is never skipped (`.ci/run` installs `chromium` and
 //! `chromium-driver`).
 
+#[path = "browser/sessions.rs"]
+mod sessions;
 #[path = "browser/webdriver.rs"]
 mod webdriver;
 
@@ -30,7 +32,6 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
-use sqlx::Connection;
 use tis_testkit::pg::{ClusterOptions, PgCluster};
 use tis_testkit::up::TisUp;
 use tis_web::status::{REFERENCE_STALE, WRITES_DOWN};
@@ -235,33 +236,12 @@ impl Site {
 
 /// The web database's session row of `b`: `access_expires`, or `None` once it is gone.
 async fn access_expires(web_db: &str, b: &Browser) -> Option<i64> {
-    let id = tis_web::session::hash(&b.cookie("TIS_SESSION").await);
-    let mut db = sqlx::SqliteConnection::connect(web_db)
-        .await
-        .expect("web.db");
-    sqlx::query_scalar::<_, i64>("SELECT access_expires FROM web_session WHERE id_hash = ?")
-        .bind(id)
-        .fetch_optional(&mut db)
-        .await
-        .expect("a session row")
+    sessions::access_expires(web_db, &b.cookie("TIS_SESSION").await).await
 }
 
-/// Makes `b`'s access token look `left` seconds from its end to the web application (the
-/// token itself is untouched): its next page needs a refresh, as it would minutes later.
+/// Makes `b`'s access token look `left` seconds from its end: its next page needs a refresh.
 async fn age_session(web_db: &str, b: &Browser, left: i64) -> i64 {
-    let id = tis_web::session::hash(&b.cookie("TIS_SESSION").await);
-    let at = tis_web::session::now() + left;
-    let mut db = sqlx::SqliteConnection::connect(web_db)
-        .await
-        .expect("web.db");
-    let done = sqlx::query("UPDATE web_session SET access_expires = ? WHERE id_hash = ?")
-        .bind(at)
-        .bind(id)
-        .execute(&mut db)
-        .await
-        .expect("update the session");
-    assert_eq!(done.rows_affected(), 1, "the browser's session row");
-    at
+    sessions::age_session(web_db, &b.cookie("TIS_SESSION").await, left).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -311,7 +291,7 @@ async fn in_a_real_browser_every_page_is_accessible_and_parts_down_are_told_neve
             .build()
             .expect("client"),
     };
-    let web_db = format!("sqlite://{}", up.dir().join(".tis/web.db").display());
+    let web_db = sessions::web_db(&up);
     let shots = artefacts();
     println!("screenshots: {}", shots.display());
 
@@ -406,6 +386,12 @@ async fn every_page(
     let grades = site
         .visit(b, "/admin/reference/grades", "reference-grades")
         .await;
+    // "Placement grade" reads Yes or No, as the rendered table shows it, not true/false.
+    let table = b.text("#maincontent table").await;
+    assert!(
+        table.contains("Yes") && !table.contains("true") && !table.contains("false"),
+        "{table}"
+    );
     let grade = first_link(&grades, "/admin/reference/grades/").expect("a grade");
     site.visit(
         b,
@@ -552,6 +538,8 @@ async fn idp_outage(site: &Site, b: &Browser, state: &Value, web_db: &str) {
     b.go(&format!("{}/people?q=smith", site.base)).await;
     b.source_with("Signed in as <strong>admin</strong>").await;
     b.source_with("People found").await;
+    // Said as it is: signed in until the access token's end, not "you stay signed in".
+    b.source_with("You are signed in until ").await;
     b.check("idp-frozen-people").await;
     assert_eq!(
         access_expires(web_db, b).await,
@@ -581,6 +569,12 @@ async fn idp_outage(site: &Site, b: &Browser, state: &Value, web_db: &str) {
     b.go(&format!("{}/auth/login?return_to=%2Fpeople", site.base))
         .await;
     b.source_with("Signing in is unavailable right now").await;
+    // This browser's session has just ended: the page says so.
+    let main = b.text("#maincontent").await;
+    assert!(
+        main.contains("Your sign-in has ended") && !main.contains("stay signed in"),
+        "{main}"
+    );
     b.check("idp-frozen-sign-in").await;
     frozen.thaw();
     // Signing in again: the provider's login form, or straight back signed in by the

@@ -2,11 +2,14 @@
 //! plain HTTP: open a session, go to a page, read it, fill and click, run axe-core, save a
 //! screenshot. Used by `web_browser.rs`.
 
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
 use base64::Engine as _;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -18,10 +21,17 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// How long a page may take to show what a test waits for (debug builds, a loaded machine).
 pub const PAGE_WAIT: Duration = Duration::from_secs(30);
 
-/// `chromedriver` on a free port, killed when dropped.
+/// `chromedriver` on a free port and every Chromium it starts, in a process group of their
+/// own: killed together when the driver is dropped, at the test's end and when it panics
+/// (unwinding drops it), and by a watchdog if the test process itself is killed. Killing
+/// `chromedriver` alone (`kill_on_drop`) left its browsers running after a failed test.
+/// Their temporary files (profiles, `TMPDIR`) are in a folder removed with them.
 pub struct Driver {
-    _process: tokio::process::Child,
+    process: tokio::process::Child,
     url: String,
+    _tmp: tempfile::TempDir,
+    /// Left running: it outlives the driver, to clean up after a killed test process.
+    _watchdog: std::process::Child,
 }
 
 impl Driver {
@@ -30,13 +40,18 @@ impl Driver {
             Path::new(CHROMIUM).exists(),
             "{CHROMIUM} is missing: apt-get install chromium (see .ci/run)"
         );
+        let tmp = tempfile::tempdir().expect("a folder for the browsers");
         let mut process = tokio::process::Command::new("chromedriver")
             .arg("--port=0")
+            .env("TMPDIR", tmp.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .expect("chromedriver is missing: apt-get install chromium-driver (see .ci/run)");
+        let pid = process.id().expect("chromedriver's pid");
+        let watchdog = watchdog(pid, tmp.path());
         let mut lines = BufReader::new(process.stdout.take().expect("stdout")).lines();
         let port = tokio::time::timeout(Duration::from_secs(30), async {
             while let Some(line) = lines.next_line().await.expect("chromedriver output") {
@@ -51,10 +66,45 @@ impl Driver {
         // Keep reading its output so that it never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Driver {
-            _process: process,
+            process,
             url: format!("http://127.0.0.1:{port}"),
+            _tmp: tmp,
+            _watchdog: watchdog,
         }
     }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let Some(pid) = self.process.id().and_then(|p| i32::try_from(p).ok()) else {
+            return;
+        };
+        let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+        // Reaped here, so that its folder is not removed under a process still exiting.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while matches!(self.process.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// A detached shell that kills process group `group` and removes `tmp` once this test process
+/// is gone, however it ended (a SIGKILL runs no `Drop`).
+fn watchdog(group: u32, tmp: &Path) -> std::process::Child {
+    let script = format!(
+        "while [ -d /proc/{me} ]; do sleep 1; done; kill -9 -{group} 2>/dev/null; rm -rf '{tmp}'",
+        me = std::process::id(),
+        tmp = tmp.display(),
+    );
+    std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("the browser watchdog")
 }
 
 /// One browser session (its own profile: its own cookies).

@@ -747,15 +747,8 @@ async fn with_the_identity_provider_unreachable_pages_say_whether_the_user_is_si
         // Past the access token's life the session ends; its browser is told so, not that it
         // stays signed in.
         let expired = signed_in_for(&r.sessions, 0).await;
-        let res = r
-            .app
-            .client
-            .get(r.app.url("/people"))
-            .header("cookie", format!("TIS_SESSION={expired}"))
-            .send()
-            .await
-            .expect("GET");
-        assert_eq!(res.status(), 303, "{backend:?}: sent to sign in");
+        let (status, _) = page(&r, &expired, "/people").await;
+        assert_eq!(status, 303, "{backend:?}: sent to sign in");
         assert!(r.sessions.load(&expired).await.expect("load").is_none());
         let html = login(Some(expired)).await;
         assert!(html.contains("Your sign-in has ended"), "{html}");
