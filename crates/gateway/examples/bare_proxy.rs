@@ -116,7 +116,7 @@ async fn serve(listener: std::net::TcpListener, upstream: Upstream) -> anyhow::R
                     match upstream {
                         Upstream::Mesh(client) => {
                             let res = client.call(req).await?;
-                            Ok::<_, anyhow::Error>(res.map(|b| b.boxed_unsync()))
+                            Ok::<_, anyhow::Error>(res.map(|b| b.boxed()))
                         }
                         Upstream::Bare(bare) => {
                             let (client, authority) = *bare;
@@ -129,7 +129,7 @@ async fn serve(listener: std::net::TcpListener, upstream: Upstream) -> anyhow::R
                             let res = client
                                 .request(hyper::Request::from_parts(parts, body))
                                 .await?;
-                            Ok(res.map(|b| b.boxed_unsync()))
+                            Ok(res.map(|b| b.boxed()))
                         }
                     }
                 }

@@ -29,8 +29,7 @@
 //! - [`breaker`]: the per-endpoint breaker below the balancer, and its state machine.
 //! - [`health`]: active `GET /health/ready` checks feeding the breakers.
 //! - [`timeout`]: the per-try timeout; [`latency`]: the early one, from the service's p99.
-//! - [`connect`]: the endpoint service; HTTP/1.1 connections driven in the request's own task
-//!   ([`connect::leaf`], [`ResponseBody`]), hyper-util's pooled client for h2c.
+//! - [`connect`]: the pooled HTTP/1.1 / h2c client and the endpoint service.
 //! - [`body`]: replayable request bodies.
 //! - [`outbound`]: what a request carries through the stack; `traceparent`, `X-Request-Id`.
 //! - [`error`]: one type per condition, [`MeshError`], and their HTTP mapping.
@@ -64,7 +63,6 @@ pub use config::{
     BalancerConfig, BreakerConfig, ConfigError, DnsConfig, HealthCheckConfig, LatencyTimeoutConfig,
     MeshConfig, RetryConfig,
 };
-pub use connect::leaf::ResponseBody;
 pub use discover::config::{DiscoveryConfig, DiscoveryContext, DiscoveryError};
 pub use discover::dns::{DnsDiscovery, DnsTarget, HickoryResolve, Resolve};
 pub use discover::remote::RemoteRegistryDiscovery;

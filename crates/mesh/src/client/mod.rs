@@ -28,6 +28,7 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
+use hyper::body::Incoming;
 use tis_core::Degradation;
 use tis_core::context::RequestContext;
 use tokio::time::Instant;
@@ -38,7 +39,6 @@ use crate::balance::Balancer;
 use crate::balance::board::Board;
 use crate::body::{self, MeshBody};
 use crate::config::{ConfigError, MeshConfig};
-use crate::connect::leaf::ResponseBody;
 use crate::discover::Discovery;
 use crate::error::{BoxError, DeadlineExceeded, MeshError, RequestBody};
 use crate::limit::ConcurrencyLimit;
@@ -114,7 +114,7 @@ impl ServiceClient {
     ///
     /// An upstream *answer* is returned whatever its status; only failures to get one are
     /// errors.
-    pub async fn call<B>(&self, req: Request<B>) -> Result<Response<ResponseBody>, MeshError>
+    pub async fn call<B>(&self, req: Request<B>) -> Result<Response<Incoming>, MeshError>
     where
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
@@ -135,7 +135,7 @@ impl ServiceClient {
         &self,
         mut req: Request<B>,
         deadline: Instant,
-    ) -> Result<Response<ResponseBody>, MeshError>
+    ) -> Result<Response<Incoming>, MeshError>
     where
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
@@ -144,7 +144,7 @@ impl ServiceClient {
         self.call(req).await
     }
 
-    async fn send<B>(&self, req: Request<B>) -> Result<Response<ResponseBody>, MeshError>
+    async fn send<B>(&self, req: Request<B>) -> Result<Response<Incoming>, MeshError>
     where
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,

@@ -73,7 +73,7 @@ pub(crate) fn assemble(
     cfg: &MeshConfig,
     discovery: &dyn Discovery,
 ) -> Assembled<Endpoint> {
-    let pools = Pools::new(name, cfg);
+    let pools = Pools::new(cfg);
     let make = {
         let (pools, cfg) = (pools.clone(), cfg.clone());
         let service: Arc<str> = Arc::from(name);

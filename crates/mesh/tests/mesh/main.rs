@@ -5,7 +5,6 @@
 mod deadlines;
 mod dns;
 mod failover;
-mod leaf;
 mod limits;
 mod observe;
 mod registry;
