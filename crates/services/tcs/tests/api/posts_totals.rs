@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tis_tcs::TcsConfig;
 
 use crate::helpers::*;
-use crate::posts::{SOUTH_LONDON, admin, names, post};
+use crate::posts::{Names, SOUTH_LONDON, admin, names, post};
 
 /// The pages counted: a filter (every caller's path), and a search term (on SQLite, the
 /// search structure's own count).
@@ -36,6 +36,24 @@ async fn totals(app: &TestApp, token: &str) -> Vec<i64> {
         out.push(total);
     }
     out
+}
+
+/// Creates a post of South London at RJ122 for each of `npns` on `app`, as `token`.
+async fn create(app: &TestApp, token: &str, n: &Names, npns: &[&str]) -> Vec<Value> {
+    let mut made = Vec::new();
+    for npn in npns {
+        let (status, _, created) = call(
+            app,
+            Method::POST,
+            "/tcs/api/posts",
+            token,
+            Some(post(n, Some(npn))),
+        )
+        .await;
+        assert_eq!(status, 201, "{created}");
+        made.push(created);
+    }
+    made
 }
 
 /// TCS and a second instance on the same database (both checking against `reference`).
@@ -66,34 +84,22 @@ async fn a_kept_post_total_follows_writes_by_another_instance() {
         let token = admin(&[SOUTH_LONDON]).token();
         let etl = Caller::etl().granted(&["post:view"]).token();
         // Two current posts at RJ122 at least: every page below is full, so counted.
-        let mut made = Vec::new();
-        for npn in ["LDN/RJ122/076/ST1/501", "LDN/RJ122/076/ST1/502"] {
-            let (status, _, created) = call(
-                &one,
-                Method::POST,
-                "/tcs/api/posts",
-                &token,
-                Some(post(&n, Some(npn))),
-            )
-            .await;
-            assert_eq!(status, 201, "{backend:?}: {created}");
-            made.push(created);
-        }
+        create(
+            &one,
+            &token,
+            &n,
+            &["LDN/RJ122/076/ST1/501", "LDN/RJ122/076/ST1/502"],
+        )
+        .await;
         let before = totals(&one, &token).await;
         let everything = totals(&one, &etl).await;
         assert!(before.iter().all(|t| *t >= 2), "{backend:?}: {before:?}");
         assert_eq!(totals(&one, &token).await, before, "{backend:?}: kept");
 
         // An insert on two: one's totals grow by one.
-        let (status, _, third) = call(
-            &two,
-            Method::POST,
-            "/tcs/api/posts",
-            &token,
-            Some(post(&n, Some("LDN/RJ122/076/ST1/503"))),
-        )
-        .await;
-        assert_eq!(status, 201, "{backend:?}: {third}");
+        let third = create(&two, &token, &n, &["LDN/RJ122/076/ST1/503"])
+            .await
+            .remove(0);
         let plus = |t: &[i64], d: [i64; 2]| vec![t[0] + d[0], t[1] + d[1]];
         assert_eq!(
             totals(&one, &token).await,
@@ -148,17 +154,13 @@ async fn a_post_total_is_reused_while_the_data_version_stands() {
         let (one, _two) = two_instances(backend, &reference).await;
         let n = names(&one, &reference).await;
         let token = admin(&[SOUTH_LONDON]).token();
-        for npn in ["LDN/RJ122/076/ST1/601", "LDN/RJ122/076/ST1/602"] {
-            let (status, _, created) = call(
-                &one,
-                Method::POST,
-                "/tcs/api/posts",
-                &token,
-                Some(post(&n, Some(npn))),
-            )
-            .await;
-            assert_eq!(status, 201, "{backend:?}: {created}");
-        }
+        create(
+            &one,
+            &token,
+            &n,
+            &["LDN/RJ122/076/ST1/601", "LDN/RJ122/076/ST1/602"],
+        )
+        .await;
         let before = totals(&one, &token).await;
         let drops: &[&str] = match backend {
             Backend::Sqlite => &[
@@ -175,15 +177,7 @@ async fn a_post_total_is_reused_while_the_data_version_stands() {
                 .await
                 .expect("drop trigger");
         }
-        let (status, _, created) = call(
-            &one,
-            Method::POST,
-            "/tcs/api/posts",
-            &token,
-            Some(post(&n, Some("LDN/RJ122/076/ST1/603"))),
-        )
-        .await;
-        assert_eq!(status, 201, "{backend:?}: {created}");
+        create(&one, &token, &n, &["LDN/RJ122/076/ST1/603"]).await;
         assert_eq!(totals(&one, &token).await, before, "{backend:?}: kept");
         one.db
             .write()
