@@ -388,3 +388,72 @@ async fn each_sqlite_connection_bounds_its_page_cache_as_configured() {
     .expect("sqlite");
     assert_eq!(cache_of(db).await, json!(-2000));
 }
+
+/// Two instances on one SQLite file: a writer that finds the other's write lock taken waits
+/// for it in tis-store's busy handler (db/busy.rs), in short steps, for its `busy_timeout`, and
+/// then gets `Unavailable` (a 503) with nothing written; one with time enough commits once the
+/// lock is free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sqlite_writer_waits_for_another_instances_lock_for_its_busy_timeout() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let instance = |busy_timeout: Duration| {
+        Db::connect(&DbConfig {
+            url: url.clone(),
+            busy_timeout,
+            ..Default::default()
+        })
+        .expect("sqlite")
+    };
+    let holder = instance(Duration::from_secs(5));
+    holder.migrate(&MIGRATIONS).await.expect("migrations");
+    let impatient = instance(Duration::from_millis(50));
+    let patient = instance(Duration::from_secs(30));
+
+    let mut held = holder.begin().await.expect("begin");
+    held.fetch_one(insert("HOLD")).await.expect("insert");
+
+    // The lock stays taken: the impatient writer gives up after its 50 ms, not sqlx's or
+    // SQLite's default, and writes nothing.
+    let started = std::time::Instant::now();
+    let refused = async {
+        let mut tx = impatient.begin().await?;
+        tx.fetch_one(insert("NOPE")).await?;
+        tx.commit().await
+    }
+    .await;
+    let waited = started.elapsed();
+    assert!(
+        matches!(refused, Err(StoreError::Unavailable(_))),
+        "{refused:?}"
+    );
+    assert!(
+        waited >= Duration::from_millis(50),
+        "gave up after {waited:?}"
+    );
+    assert!(
+        waited < Duration::from_secs(4),
+        "waited {waited:?} for a 50 ms timeout"
+    );
+
+    // The patient one waits while the lock is held, and commits once it is free.
+    let waiting = tokio::spawn(async move {
+        let mut tx = patient.begin().await?;
+        tx.fetch_one(insert("LATER")).await?;
+        tx.commit().await
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await; // the lock held a while longer
+    assert!(!waiting.is_finished(), "wrote while the lock was held");
+    held.commit().await.expect("commit");
+    waiting
+        .await
+        .expect("join")
+        .expect("the waiting writer commits");
+
+    let codes = holder
+        .fetch_all(Sql::new("SELECT code FROM widget ORDER BY id"))
+        .await
+        .expect("codes");
+    let codes: Vec<_> = codes.iter().map(|r| r["code"].clone()).collect();
+    assert_eq!(codes, vec![json!("HOLD"), json!("LATER")]);
+}

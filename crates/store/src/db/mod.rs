@@ -45,6 +45,7 @@ use crate::status::{DbStatus, NodeStatus};
 
 pub use crate::access::{Reader, Writer};
 
+mod busy;
 mod statements;
 
 /// Which database engine a [`Db`] talks to.
@@ -121,8 +122,13 @@ impl Db {
                 .foreign_keys(true)
                 .busy_timeout(cfg.busy_timeout)
                 .pragma("cache_size", format!("-{}", cfg.sqlite_cache_kib.max(64)));
+            let busy_timeout = cfg.busy_timeout;
             Engine::Sqlite(
                 SqlitePoolOptions::new()
+                    // A writer waiting for another's lock retries in short steps (busy.rs).
+                    .after_connect(move |conn, _| {
+                        Box::pin(async move { busy::install(conn, busy_timeout).await })
+                    })
                     .max_connections(cfg.max_connections.max(1))
                     .min_connections(cfg.min_connections)
                     .acquire_timeout(cfg.acquire_timeout)
