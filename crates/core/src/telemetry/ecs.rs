@@ -302,30 +302,31 @@ mod tests {
         assert!(line["@timestamp"].as_str().unwrap().ends_with('Z'));
     }
 
+    /// The one line `log` writes through an [`EcsLayer`] for `service`, every key of which is
+    /// an ECS name or under `tis.` (so never a plain value where ECS has an object).
+    fn one_line(service: &str, log: impl FnOnce()) -> Value {
+        let buf = Buf::default();
+        let sub = tracing_subscriber::registry().with(EcsLayer::with_writer(service, buf.clone()));
+        tracing::subscriber::with_default(sub, log);
+        let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let line: Value = serde_json::from_str(out.trim()).unwrap();
+        for key in line.as_object().unwrap().keys() {
+            assert!(stays(key), "`{key}` is custom but outside `tis.`: {line}");
+            assert!(
+                !ECS_OBJECTS.contains(&key.as_str()),
+                "`{key}` is an object in ECS, not a value: {line}"
+            );
+        }
+        line
+    }
+
     #[test]
     fn fields_that_are_objects_in_ecs_never_appear_as_plain_values() {
-        let buf = Buf::default();
-        let sub =
-            tracing_subscriber::registry().with(EcsLayer::with_writer("gateway", buf.clone()));
-        tracing::subscriber::with_default(sub, || {
+        let line = one_line("gateway", || {
             let span = tracing::info_span!("request", "url.path" = "/x", user = "alice");
             let _g = span.enter();
             tracing::info!(service = "profile", tls = false, "endpoint discovered");
         });
-        let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
-        let line: Value = serde_json::from_str(out.trim()).unwrap();
-        let keys: Vec<&str> = line
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
-        for key in &keys {
-            assert!(
-                !ECS_OBJECTS.contains(key),
-                "`{key}` is an object in ECS, not a value: {line}"
-            );
-        }
         assert_eq!(line["service.name"], "gateway");
         assert_eq!(line["tis.service"], "profile");
         assert_eq!(line["tis.tls"], false);
@@ -334,10 +335,8 @@ mod tests {
 
     #[test]
     fn custom_fields_go_under_tis_and_long_values_are_cut() {
-        let buf = Buf::default();
-        let sub = tracing_subscriber::registry().with(EcsLayer::with_writer("tcs", buf.clone()));
         let ddl = format!("CREATE TABLE é{}", "x".repeat(3 * MAX_VALUE_BYTES));
-        tracing::subscriber::with_default(sub, || {
+        let line = one_line("tcs", || {
             tracing::warn!(
                 endpoint = "127.0.0.1:1",
                 retry_in_ms = 250u64,
@@ -346,20 +345,6 @@ mod tests {
                 "slow statement"
             );
         });
-        let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
-        let line: Value = serde_json::from_str(out.trim()).unwrap();
-        let keys: Vec<&str> = line
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
-        for key in &keys {
-            assert!(
-                key.contains('.') || ECS_TOP_LEVEL.contains(key),
-                "`{key}` is custom but outside `tis.`: {line}"
-            );
-        }
         assert_eq!(line["tis.endpoint"], "127.0.0.1:1");
         assert_eq!(line["tis.retry_in_ms"], 250);
         assert_eq!(line["tags"], "a");
