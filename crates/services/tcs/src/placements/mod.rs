@@ -394,7 +394,12 @@ pub(crate) async fn refresh_post_people(tx: &mut Tx, post: i64) -> Result<(), St
     Ok(())
 }
 
-/// Re-derives the current trainee of post `post` on its list row (`post_view`), in `tx`.
+/// Re-derives the current trainee of post `post` on its list row (`post_view`), in `tx`;
+/// writes the row only when the trainee changed. Most placement writes (every future or past
+/// placement) do not change it, and a write of `post_view` bumps the post list's data version
+/// (migration 0011), one row every writer of `post_view` locks until it commits: on
+/// PostgreSQL an unconditional update serialised every placement create on that row
+/// (173 creates a second, p50 1 s, in bench/tcs.sh's create mix).
 pub(crate) async fn refresh_post(
     tx: &mut Tx,
     post: i64,
@@ -412,6 +417,19 @@ pub(crate) async fn refresh_post(
     let current = tx.fetch_optional(q).await?;
     let get = |k: &str| current.as_ref().and_then(|r| r.get(k)).cloned();
     let text = |k: &str| get(k).and_then(|v| v.as_str().map(str::to_owned));
+    let mut q = Sql::new(
+        r#"SELECT current_trainee_id AS "traineeId", current_trainee_gmc_number AS "gmcNumber", current_trainee_surname AS "surname", current_trainee_forenames AS "forenames" FROM post_view WHERE id = "#,
+    );
+    q.bind(post);
+    if let Some(shown) = tx.fetch_optional(q).await? {
+        let field = |k: &str| shown.get(k).cloned().unwrap_or(Json::Null);
+        let unchanged = ["traineeId", "gmcNumber", "surname", "forenames"]
+            .iter()
+            .all(|k| field(k) == get(k).unwrap_or(Json::Null));
+        if unchanged {
+            return Ok(());
+        }
+    }
     let mut q = Sql::new("UPDATE post_view SET current_trainee_id = ");
     q.bind(get("traineeId").and_then(|v| v.as_i64()))
         .push(", current_trainee_gmc_number = ")

@@ -534,3 +534,49 @@ async fn the_demo_placements_keep_the_rules_within_their_programmes_past_present
         assert!(n("SELECT COUNT(*) AS n FROM person_view WHERE grade_id IS NOT NULL").await > 0);
     }
 }
+
+/// A placement that does not change its post's current trainee (a future one) leaves the post's
+/// list row and so the post list's data version alone: every writer of `post_view` takes the
+/// version's one row until it commits, which serialised every placement create on PostgreSQL.
+/// One that does (a current one) moves both.
+#[tokio::test]
+async fn only_a_placement_that_changes_its_posts_current_trainee_writes_the_post_list() {
+    for backend in BACKENDS {
+        let (app, _reference) = setup(backend).await;
+        let etl = etl();
+        let version = || db_value(&app, "SELECT version AS n FROM search_post_view_version");
+        let shown = format!(
+            "SELECT current_trainee_id AS n FROM post_view WHERE id = {}",
+            POSTS + 1
+        );
+        let trainee = || db_value(&app, &shown);
+        let before = version().await;
+        assert_eq!(trainee().await, Value::Null, "{backend:?}");
+
+        let future = body(1, 1, &day(400), Some(&day(500)));
+        let (status, _, created) = call(
+            &app,
+            Method::POST,
+            "/tcs/api/placements",
+            &etl,
+            Some(future),
+        )
+        .await;
+        assert_eq!(status, 201, "{backend:?}: {created}");
+        assert_eq!(version().await, before, "{backend:?}: a future placement");
+        assert_eq!(trainee().await, Value::Null, "{backend:?}");
+
+        let current = body(1, 1, &day(-10), Some(&day(30)));
+        let (status, _, created) = call(
+            &app,
+            Method::POST,
+            "/tcs/api/placements",
+            &etl,
+            Some(current),
+        )
+        .await;
+        assert_eq!(status, 201, "{backend:?}: {created}");
+        assert_ne!(version().await, before, "{backend:?}: a current placement");
+        assert_eq!(trainee().await, json!(1), "{backend:?}");
+    }
+}
