@@ -214,7 +214,13 @@ run_backend() {
         python3 -c 'import sqlite3, sys; print(*sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone())' "$WORK/$name/.tis/tcs.db" "$counted"
     fi | { read -r posts placements; echo "($posts posts, $placements placements)"; }
     local loaded=$((SECONDS - t0))
-    if [ "$name" = postgres ]; then start_up "$name" --postgres "$PG"; else start_up "$name"; fi
+    # TCS is pointed at its database by name: `tis up --postgres` alone would use (and create)
+    # `tis_tcs` on that server, not the copy.
+    if [ "$name" = postgres ]; then
+        UP_ENV="${UP_ENV:+$UP_ENV }TIS_TCS__DATABASE__URL=$url" start_up "$name" --postgres "$PG"
+    else
+        start_up "$name"
+    fi
     local base="http://$GW" token etl
     token=$("$TIS" token --user "$TOKEN_USER" --issuer "$ISSUER")
     etl=$("$TIS" token --client etl --issuer "$ISSUER")

@@ -330,14 +330,9 @@ pub(crate) async fn refresh_all_current(tx: &mut Tx, today: time::Date) -> Resul
     Ok(())
 }
 
-/// Re-derives what a person's placements feed, in `tx`: their `person_trust` rows (the
-/// trusts of their placements' posts, through which trust admins see them) and the current
-/// placement's grade, site and type on their list row (`person_view`).
-pub(crate) async fn refresh_person(
-    tx: &mut Tx,
-    person: i64,
-    today: time::Date,
-) -> Result<(), StoreError> {
+/// Re-derives a person's `person_trust` rows in `tx`: the trusts of their placements' posts,
+/// through which trust admins see them.
+pub(crate) async fn refresh_person_trusts(tx: &mut Tx, person: i64) -> Result<(), StoreError> {
     let mut q = Sql::new("DELETE FROM person_trust WHERE person_id = ");
     q.bind(person);
     tx.execute(q).await?;
@@ -346,6 +341,36 @@ pub(crate) async fn refresh_person(
     );
     q.bind(person);
     tx.execute(q).await?;
+    Ok(())
+}
+
+/// Adds the trusts of post `post` to a person's `person_trust` rows in `tx`, those they do
+/// not have yet: all a new placement changes of them (one statement where
+/// [`refresh_person_trusts`] takes two and reads every placement of the person).
+pub(crate) async fn add_person_trusts(
+    tx: &mut Tx,
+    person: i64,
+    post: i64,
+) -> Result<(), StoreError> {
+    let mut q =
+        Sql::new("INSERT INTO person_trust (person_id, trust_id, trust_code) SELECT DISTINCT ");
+    q.bind(person)
+        .push(", pt.trust_id, pt.trust_code FROM post_trust pt WHERE pt.post_id = ")
+        .bind(post)
+        .push(" AND NOT EXISTS (SELECT 1 FROM person_trust x WHERE x.person_id = ")
+        .bind(person)
+        .push(" AND x.trust_id = pt.trust_id)");
+    tx.execute(q).await?;
+    Ok(())
+}
+
+/// Re-derives the current placement's grade, site and type on a person's list row
+/// (`person_view`) in `tx`.
+pub(crate) async fn refresh_person_current(
+    tx: &mut Tx,
+    person: i64,
+    today: time::Date,
+) -> Result<(), StoreError> {
     let mut q = Sql::new(
         r#"SELECT pl.grade_id AS "gradeId", pl.grade_abbreviation AS "gradeAbbreviation", pl.site_id AS "siteId", pl.site_code AS "siteCode", pl.placement_type AS "placementType" FROM placement pl WHERE pl.trainee_id = "#,
     );

@@ -36,14 +36,14 @@ use tis_reference_client::RefType;
 use tis_service_kit::ApiError;
 use tis_service_kit::guard::Guard;
 use tis_service_kit::http::api::{Api, Body as Doc, Method, Op};
-use tis_store::{Reader, Row, Sql, StoreError, Tx, Value};
+use tis_store::{Backend, Reader, Row, Sql, StoreError, Tx, Value};
 use utoipa::ToSchema;
 
 use super::overlap::{self, Breach, Span};
 use super::{
     PersonLiteDto, PlacementCommentDto, PlacementDetailsDto, PlacementDto, PlacementSiteDto,
-    PlacementSpecialtyDto, PlacementSupervisorDto, comments, date_of, refresh_person, refresh_post,
-    restrict_placements, status_of,
+    PlacementSpecialtyDto, PlacementSupervisorDto, add_person_trusts, comments, date_of,
+    refresh_person_current, refresh_person_trusts, refresh_post, restrict_placements, status_of,
 };
 use crate::domain::scope::Scope;
 use crate::memberships::{
@@ -51,6 +51,7 @@ use crate::memberships::{
     person_in_scope, today,
 };
 use crate::people::history;
+use crate::people::refresh::When;
 use crate::reference::Refs;
 use crate::routes::{API, Tcs};
 
@@ -115,11 +116,53 @@ fn respond(result: Result<Response, Failed>) -> Response {
 
 const SELECT: &str = r#"SELECT pl.id AS "id", pl.intrepid_id AS "intrepidId", pl.trainee_id AS "traineeId", cd.forenames AS "traineeFirstName", cd.surname AS "traineeLastName", gmc.gmc_number AS "traineeGmcNumber", po.national_post_number AS "nationalPostNumber", pl.date_from AS "dateFrom", pl.date_to AS "dateTo", pl.whole_time_equivalent AS "wholeTimeEquivalent", pl.site_code AS "siteCode", pl.site_id AS "siteId", pl.grade_abbreviation AS "gradeAbbreviation", pl.grade_id AS "gradeId", pl.placement_type AS "placementType", po.owner AS "owner", pl.training_description AS "trainingDescription", pl.post_id AS "postId", pl.local_post_number AS "localPostNumber", pl.added_date AS "addedDate", pl.amended_date AS "amendedDate", pl.lifecycle_state AS "lifecycleState" FROM placement pl JOIN post po ON po.id = pl.post_id LEFT JOIN contact_details cd ON cd.id = pl.trainee_id LEFT JOIN gmc_details gmc ON gmc.id = pl.trainee_id WHERE 1 = 1"#;
 
+/// Which of a placement's children [`load_parts`] reads: each is one more statement.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Parts {
+    specialties: bool,
+    sites: bool,
+    supervisors: bool,
+    comments: bool,
+    esr_events: bool,
+}
+
+impl Parts {
+    const ALL: Parts = Parts {
+        specialties: true,
+        sites: true,
+        supervisors: true,
+        comments: true,
+        esr_events: true,
+    };
+
+    /// The children a placement just created from `dto` can have: those `dto` names (a new
+    /// placement has no ESR events, and nothing else has written children for its new id).
+    fn created_from(dto: &PlacementDetailsDto) -> Parts {
+        Parts {
+            specialties: !dto.specialties.is_empty(),
+            sites: !dto.sites.is_empty(),
+            supervisors: !dto.supervisors.is_empty(),
+            comments: !dto.comments.is_empty(),
+            esr_events: false,
+        }
+    }
+}
+
 /// The placements `ids` within `scope`, in `ids`' order, whole (with their children).
 pub(crate) async fn load(
     src: &mut Source<'_>,
     ids: &[i64],
     scope: &Scope,
+) -> Result<Vec<PlacementDetailsDto>, ApiError> {
+    load_parts(src, ids, scope, Parts::ALL).await
+}
+
+/// [`load`], reading only the children `parts` names (the others stay empty).
+async fn load_parts(
+    src: &mut Source<'_>,
+    ids: &[i64],
+    scope: &Scope,
+    parts: Parts,
 ) -> Result<Vec<PlacementDetailsDto>, ApiError> {
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -139,7 +182,7 @@ pub(crate) async fn load(
     }
     let keys: Vec<i64> = found.keys().copied().collect();
     if !keys.is_empty() {
-        children(src, &keys, &mut found).await?;
+        children(src, &keys, &mut found, parts).await?;
     }
     Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
 }
@@ -169,8 +212,37 @@ fn full_name(forenames: Option<&str>, surname: Option<&str>) -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
-/// Fills the specialties, other sites, supervisors and latest comment of `found`.
+/// Fills the specialties, other sites, supervisors, latest comment and ESR events of `found`
+/// that `parts` names.
 async fn children(
+    src: &mut Source<'_>,
+    ids: &[i64],
+    found: &mut BTreeMap<i64, PlacementDetailsDto>,
+    parts: Parts,
+) -> Result<(), ApiError> {
+    if parts.specialties {
+        specialties(src, ids, found).await?;
+    }
+    if parts.sites {
+        sites(src, ids, found).await?;
+    }
+    if parts.supervisors {
+        supervisors(src, ids, found).await?;
+    }
+    if parts.comments {
+        latest_comments(src, ids, found).await?;
+    }
+    if parts.esr_events {
+        for (id, events) in crate::esr::placement_events(src, ids).await? {
+            if let Some(p) = found.get_mut(&id) {
+                p.esr_events = events;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn specialties(
     src: &mut Source<'_>,
     ids: &[i64],
     found: &mut BTreeMap<i64, PlacementDetailsDto>,
@@ -186,6 +258,14 @@ async fn children(
             p.specialties.push(s);
         }
     }
+    Ok(())
+}
+
+async fn sites(
+    src: &mut Source<'_>,
+    ids: &[i64],
+    found: &mut BTreeMap<i64, PlacementDetailsDto>,
+) -> Result<(), ApiError> {
     let mut q = Sql::new(
         r#"SELECT s.id AS "id", s.placement_id AS "placementId", s.site_id AS "siteId", s.placement_site_type AS "placementSiteType" FROM placement_site s WHERE s.placement_id IN "#,
     );
@@ -196,6 +276,14 @@ async fn children(
             p.sites.push(s);
         }
     }
+    Ok(())
+}
+
+async fn supervisors(
+    src: &mut Source<'_>,
+    ids: &[i64],
+    found: &mut BTreeMap<i64, PlacementDetailsDto>,
+) -> Result<(), ApiError> {
     let mut q = Sql::new(
         r#"SELECT su.placement_id AS "placementId", su.person_id AS "personId", su.type AS "type", cd.forenames AS "forenames", cd.surname AS "surname", p.public_health_number AS "publicHealthNumber", gmc.gmc_number AS "gmcNumber", gdc.gdc_number AS "gdcNumber" FROM placement_supervisor su JOIN person p ON p.id = su.person_id LEFT JOIN contact_details cd ON cd.id = su.person_id LEFT JOIN gmc_details gmc ON gmc.id = su.person_id LEFT JOIN gdc_details gdc ON gdc.id = su.person_id WHERE su.placement_id IN "#,
     );
@@ -217,6 +305,14 @@ async fn children(
             });
         }
     }
+    Ok(())
+}
+
+async fn latest_comments(
+    src: &mut Source<'_>,
+    ids: &[i64],
+    found: &mut BTreeMap<i64, PlacementDetailsDto>,
+) -> Result<(), ApiError> {
     let mut q = Sql::new(comments::SELECT);
     q.push(" AND c.placement_id IN ")
         .bind_list(ids.iter().copied())
@@ -227,11 +323,6 @@ async fn children(
             && p.comments.is_empty()
         {
             p.comments.push(c);
-        }
-    }
-    for (id, events) in crate::esr::placement_events(src, ids).await? {
-        if let Some(p) = found.get_mut(&id) {
-            p.esr_events = events;
         }
     }
     Ok(())
@@ -754,6 +845,20 @@ async fn exists(tx: &mut Tx, q: Sql) -> Result<bool, ApiError> {
     Ok(tx.fetch_optional(q).await?.is_some())
 }
 
+/// `q`, a look-up of the trainee's or the post's row, locking the row it finds until `tx`
+/// ends on PostgreSQL: the overlap rules read the trainee's and the post's other placements,
+/// and two writes for the same trainee (or post) must not both read them before either has
+/// written, or both would pass. Every write locks the trainee before the post. SQLite has
+/// one writer at a time already.
+fn locked(tx: &Tx, mut q: Sql) -> Sql {
+    if tx.backend() == Backend::Postgres {
+        // NO KEY: a placement's foreign key takes KEY SHARE on the row, which this does not
+        // wait for
+        q.push(" FOR NO KEY UPDATE");
+    }
+    q
+}
+
 /// Checks `dto` in `tx` for `who`: field errors (400), 404 for an update of a placement that
 /// is none or out of scope, 409 for a broken overlap rule.
 async fn check(tx: &mut Tx, dto: &PlacementDetailsDto, who: &Principal) -> Result<Checked, Failed> {
@@ -771,7 +876,7 @@ async fn check(tx: &mut Tx, dto: &PlacementDetailsDto, who: &Principal) -> Resul
     };
     if let Some(id) = dto.trainee_id.filter(|i| *i >= 0)
         && tx
-            .fetch_optional(person_in_scope(id, &scope))
+            .fetch_optional(locked(tx, person_in_scope(id, &scope)))
             .await?
             .is_none()
     {
@@ -784,6 +889,7 @@ async fn check(tx: &mut Tx, dto: &PlacementDetailsDto, who: &Principal) -> Resul
         let mut q = Sql::new("SELECT po.id FROM post po WHERE po.id = ");
         q.bind(id);
         scope.restrict_posts(&mut q, "po");
+        let q = locked(tx, q);
         if !exists(tx, q).await? {
             errors.push(FieldError::new(
                 "postId",
@@ -1064,30 +1170,50 @@ pub(crate) async fn record(
     Ok(())
 }
 
-/// Re-derives what the placement feeds for the trainees and posts of `before` and `after`.
+/// Re-derives what the placement feeds for the trainees and posts of `before` and `after`
+/// (a create, an update, a delete): the trainees' trusts, and — only when the placement is
+/// current today before or after the write, the only case in which whose placement is
+/// current can change — the current placement on the trainees' and posts' list rows. Most
+/// writes are of future or past placements: they leave the list rows alone (three statements
+/// fewer, and no lock on a post's list row).
 pub(crate) async fn refresh_around(
     tx: &mut Tx,
     before: Option<&PlacementDetailsDto>,
     after: Option<&PlacementDetailsDto>,
 ) -> Result<(), StoreError> {
     let today = today();
-    let people: BTreeSet<i64> = [before, after]
-        .into_iter()
-        .flatten()
-        .filter_map(|d| d.trainee_id)
-        .collect();
-    let posts: BTreeSet<i64> = [before, after]
-        .into_iter()
-        .flatten()
-        .filter_map(|d| d.post_id)
-        .collect();
+    let sides = || [before, after].into_iter().flatten();
+    let people: BTreeSet<i64> = sides().filter_map(|d| d.trainee_id).collect();
+    let posts: BTreeSet<i64> = sides().filter_map(|d| d.post_id).collect();
+    let current = sides().any(|d| is_current(d, today));
     for p in people {
-        refresh_person(tx, p, today).await?;
+        match (before, after.and_then(|a| a.post_id)) {
+            // a new placement only adds its post's trusts
+            (None, Some(post)) => add_person_trusts(tx, p, post).await?,
+            _ => refresh_person_trusts(tx, p).await?,
+        }
+        if current {
+            refresh_person_current(tx, p, today).await?;
+        }
     }
-    for p in posts {
-        refresh_post(tx, p, today).await?;
+    if current {
+        for p in posts {
+            refresh_post(tx, p, today).await?;
+        }
     }
     Ok(())
+}
+
+/// Whether `d` is current on `today`; a date that does not read counts as current (the
+/// list rows are then re-derived, as for any current placement).
+fn is_current(d: &PlacementDetailsDto, today: Date) -> bool {
+    let Some(Ok(from)) = d.date_from.as_deref().map(date_of) else {
+        return true;
+    };
+    match d.date_to.as_deref().map(date_of).transpose() {
+        Ok(to) => When::of(from, to.unwrap_or(Date::MAX), today) == When::Current,
+        Err(_) => true,
+    }
 }
 
 /// Writes a checked placement with its children, history and derived rows, in `tx`;
@@ -1222,7 +1348,11 @@ async fn write(
     if let Some(comment) = dto.comments.first() {
         comments::put_latest(tx, who, id, comment).await?;
     }
-    let after = load(&mut Source::Tx(tx), &[id], &Scope::Everything)
+    let parts = match c.before {
+        Some(_) => Parts::ALL,
+        None => Parts::created_from(dto),
+    };
+    let after = load_parts(&mut Source::Tx(tx), &[id], &Scope::Everything, parts)
         .await?
         .pop()
         .ok_or_else(|| ApiError::NotFound(format!("no placement with id {id}")))?;

@@ -21,8 +21,7 @@ use tis_service_kit::http::api::{Api, Body as Doc, Method, Op};
 use tis_store::Sql;
 use utoipa::ToSchema;
 
-use super::placement::{Source, load};
-use super::{PlacementDetailsDto, date_of, restrict_placements, status_of};
+use super::{PlacementDetailsDto, date_of, status_of};
 use crate::domain::scope::Scope;
 use crate::memberships::{number, person_in_scope, today};
 use crate::routes::{API, PERSON_VIEW_GUARD, Tcs};
@@ -228,34 +227,35 @@ async fn post(tcs: &Tcs, scope: &Scope, raw: &str) -> Result<Of, ApiError> {
     }
 }
 
-/// The placements of `of` within `scope`, latest first, as views.
-async fn views(tcs: &Tcs, scope: &Scope, of: Of) -> Result<Response, ApiError> {
+/// A placement as a list shows it: the placement's own columns and its trainee's names, in
+/// one statement (the whole placement's children, which [`super::placement::load`] reads in five more, are not
+/// part of a view).
+const VIEW: &str = r#"SELECT pl.id AS "id", pl.intrepid_id AS "intrepidId", pl.trainee_id AS "traineeId", cd.forenames AS "traineeFirstName", cd.surname AS "traineeLastName", gmc.gmc_number AS "traineeGmcNumber", pl.post_id AS "postId", pl.site_id AS "siteId", pl.site_code AS "siteCode", pl.grade_id AS "gradeId", pl.grade_abbreviation AS "gradeAbbreviation", pl.date_from AS "dateFrom", pl.date_to AS "dateTo", pl.placement_type AS "placementType", pl.lifecycle_state AS "lifecycleState" FROM placement pl JOIN post po ON po.id = pl.post_id LEFT JOIN contact_details cd ON cd.id = pl.trainee_id LEFT JOIN gmc_details gmc ON gmc.id = pl.trainee_id WHERE "#;
+
+/// The placements of `of`, latest first, as views. `of` is in the caller's scope already
+/// ([`person`], [`post`]), and a placement is visible to whoever sees its person or its post
+/// ([`super::restrict_placements`]): every placement of `of` is.
+async fn views(tcs: &Tcs, of: Of) -> Result<Response, ApiError> {
     let (column, id) = of.column();
-    let mut q = Sql::new("SELECT pl.id AS \"id\" FROM placement pl WHERE ");
+    let mut q = Sql::new(VIEW);
     q.push(column).push(" = ").bind(id);
-    restrict_placements(scope, &mut q, "pl");
     q.push(" ORDER BY pl.date_from DESC, pl.id DESC");
-    let db = tcs.kit.repo.db().read();
-    let ids: Vec<i64> = db
-        .fetch_all(q)
-        .await?
-        .iter()
-        .filter_map(|r| r.get("id").and_then(Json::as_i64))
-        .collect();
-    let items: Vec<PlacementViewDto> = load(&mut Source::Read(db), &ids, scope)
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect();
+    let today = today();
+    let mut items: Vec<PlacementViewDto> = tcs.kit.repo.db().read().fetch_all_as(q).await?;
+    for v in &mut items {
+        if let Some(from) = v.date_from.as_deref() {
+            let to = v.date_to.as_deref().map(date_of).transpose()?;
+            v.status = Some(status_of(date_of(from)?, to, today).to_owned());
+        }
+    }
     Ok(axum::Json(items).into_response())
 }
 
-/// The placements of `of` within `scope`, latest first, summarised.
-async fn summaries(tcs: &Tcs, scope: &Scope, of: Of) -> Result<Response, ApiError> {
+/// The placements of `of` (in scope, as for [`views`]), latest first, summarised.
+async fn summaries(tcs: &Tcs, of: Of) -> Result<Response, ApiError> {
     let (column, id) = of.column();
     let mut q = Sql::new(SUMMARY);
     q.push(" AND ").push(column).push(" = ").bind(id);
-    restrict_placements(scope, &mut q, "pl");
     q.push(" ORDER BY pl.date_from DESC, pl.id DESC LIMIT ");
     q.push(&MAX_SUMMARIES.to_string());
     let today = today();
@@ -289,8 +289,8 @@ async fn view<const BY: u8, const SUMMARY: bool>(
         _ => post(&tcs, &scope, &raw).await?,
     };
     if SUMMARY {
-        summaries(&tcs, &scope, of).await
+        summaries(&tcs, of).await
     } else {
-        views(&tcs, &scope, of).await
+        views(&tcs, of).await
     }
 }

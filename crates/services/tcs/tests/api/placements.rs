@@ -186,6 +186,17 @@ async fn a_placement_is_created_read_updated_listed_and_deleted_as_the_original_
         assert_eq!(created["supervisors"][0]["person"]["id"], 2);
         assert_eq!(created["comments"][0]["body"], "Starts on nights");
         assert!(created["traineeLastName"].is_string(), "{created}");
+        // The answer is the placement as read back (the create reads only the children it wrote).
+        let (status, _, read) = call(
+            &app,
+            Method::GET,
+            &format!("/tcs/api/placements/{id}"),
+            &etl,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{read}");
+        assert_eq!(created, read, "{backend:?}");
         assert!(
             count(&app, "person_history").await > before,
             "history written"

@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-use crate::placements::{body, count, day, etl, setup};
+use crate::placements::{body, count, day, etl, owner_of, post, setup};
 
 fn fields(body: &Value) -> Vec<String> {
     let mut f: Vec<String> = body["error"]["fields"]
@@ -186,6 +186,47 @@ async fn a_trainee_is_never_placed_over_whole_time_on_any_day_at_the_edges() {
         .await;
         assert_eq!(status, 400, "{res}");
         assert_eq!(fields(&res), ["fromDate", "toDate"]);
+    }
+}
+
+/// Writes that race: on PostgreSQL two transactions could both read a trainee's (or a post's)
+/// placements before either had written, and both pass the overlap rules; each write locks
+/// the trainee's and the post's rows before it reads them.
+#[tokio::test]
+async fn racing_creates_are_checked_against_each_other() {
+    for backend in BACKENDS {
+        let (app, _reference) = setup(backend).await;
+        let owner = owner_of(&app, 1).await;
+        for id in 3..=10 {
+            post(&app, id, &owner, None, None, None).await;
+        }
+        // One trainee, eight posts, the same days, all at once: one is placed.
+        let tries = (3..=10).map(|p| create(&app, body(1, p, &day(10), Some(&day(100)))));
+        let answers = futures::future::join_all(tries).await;
+        let statuses: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 201).count(),
+            1,
+            "{backend:?}: {answers:?}"
+        );
+        assert!(
+            statuses.iter().all(|s| *s == 201 || *s == 409),
+            "{answers:?}"
+        );
+        // One post, four trainees, the same days, all at once: the post holds one.
+        let tries = (1..=4).map(|t| create(&app, body(t, 2, &day(200), Some(&day(300)))));
+        let answers = futures::future::join_all(tries).await;
+        let statuses: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 201).count(),
+            1,
+            "{backend:?}: {answers:?}"
+        );
+        assert!(
+            statuses.iter().all(|s| *s == 201 || *s == 409),
+            "{answers:?}"
+        );
+        assert_eq!(count(&app, "placement").await, 2, "{backend:?}");
     }
 }
 
