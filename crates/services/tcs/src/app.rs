@@ -40,6 +40,9 @@ pub async fn build_with_reference(
     tis_service_kit::App::builder(config, crate::migrations())
         .seed(|db| Box::pin(async move { crate::demo::seed(&db).await }))
         .build(|ctx| {
+            if config.day_turn {
+                tokio::spawn(crate::day::every_day(ctx.db.clone(), ctx.health.clone()));
+            }
             let state = Tcs {
                 kit: ctx.kit,
                 reference: reference.clone(),

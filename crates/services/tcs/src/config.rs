@@ -11,6 +11,9 @@
 //! discovery = { kind = "static", addrs = ["127.0.0.1:8088"] }
 //! stale_if_error = "12h"              # see tis_reference_client::ReferenceClientConfig
 //! ```
+//!
+//! `day_turn = true` (the default): the instance takes part in the turn of the day
+//! ([`crate::day`]).
 
 pub use tis_mesh::DiscoveryConfig;
 pub use tis_reference_client::ReferenceClientConfig;
@@ -21,6 +24,11 @@ tis_service_kit::service_config! {
         /// How Reference is reached to check the Reference data writes name
         /// (tis-reference-client: fresh for 60 s, last-good for 12 h while Reference is down).
         pub reference: ReferenceClientConfig = ReferenceClientConfig::default(),
+        /// Whether this instance takes part in the turn of the day (see [`crate::day`]):
+        /// once a day, the list rows and owners of the people and posts whose memberships
+        /// or placements started or ended re-derived. One instance of those that take part
+        /// does it each day; `false` for an instance that must never write on its own.
+        pub day_turn: bool = true,
     }
 }
 

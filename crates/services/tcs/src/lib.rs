@@ -23,6 +23,8 @@
 //!   placement views, the overlap rules, a trainee's timeline.
 //! - [`esr`]: what the ESR interface reports about placements and posts (exported,
 //!   reconciled), and where those events are read.
+//! - [`day`]: the turn of the day: what "current today" decides (owners, list rows),
+//!   re-derived once a day for the records whose memberships or placements started or ended.
 //! - [`mod@reference`]: checking the Reference data a write names, through the cached client.
 //! - [`demo`]: deterministic synthetic trainees for `tis up` and benchmarks.
 //! - `migrations/{sqlite,postgres}`: the schema (0001), and each engine's people search
@@ -31,6 +33,7 @@
 pub mod app;
 pub mod catalogue;
 pub mod config;
+pub mod day;
 pub mod demo;
 pub mod domain;
 pub mod esr;

@@ -1,5 +1,6 @@
 //! What is derived from a person's records, rewritten in the transaction of every write that
-//! changes them, so that it is never stale (the original rebuilt it nightly):
+//! changes them, and once a day for those whose memberships started or ended without a write
+//! ([`crate::day`]; the original rebuilt it all nightly):
 //!
 //! - **the owner** (`currentOwner`, `currentOwnerRule`), by the original's rules as its
 //!   stored procedure evaluated them, first match wins (docs/tcs-original.md §7): P1 the

@@ -32,6 +32,8 @@ pub async fn spawn_with_reference(
         |c: &mut TcsConfig| {
             c.reference.discovery = DiscoveryConfig::Static { addrs: reference };
             c.reference.mesh.per_try_timeout = Duration::from_secs(2);
+            // no background writes beside a test's own (tests::day turns the day itself)
+            c.day_turn = false;
             tweak(c);
         },
         |cfg| async move { tis_tcs::build(&cfg).await },

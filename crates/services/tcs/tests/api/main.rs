@@ -4,6 +4,7 @@
 mod catalogue;
 mod conditions_of_joining;
 mod curricula;
+mod day;
 mod etl;
 mod fundings_esr;
 mod helpers;
