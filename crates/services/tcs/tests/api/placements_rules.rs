@@ -189,6 +189,16 @@ async fn a_trainee_is_never_placed_over_whole_time_on_any_day_at_the_edges() {
     }
 }
 
+/// Exactly one of racing creates placed (201), the others refused for the overlap (409).
+fn one_placed(backend: Backend, answers: Vec<(u16, Value)>) {
+    let placed = answers.iter().filter(|(s, _)| *s == 201).count();
+    assert_eq!(placed, 1, "{backend:?}: {answers:?}");
+    assert!(
+        answers.iter().all(|(s, _)| *s == 201 || *s == 409),
+        "{backend:?}: {answers:?}"
+    );
+}
+
 /// Writes that race: on PostgreSQL two transactions could both read a trainee's (or a post's)
 /// placements before either had written, and both pass the overlap rules; each write locks
 /// the trainee's and the post's rows before it reads them.
@@ -202,30 +212,10 @@ async fn racing_creates_are_checked_against_each_other() {
         }
         // One trainee, eight posts, the same days, all at once: one is placed.
         let tries = (3..=10).map(|p| create(&app, body(1, p, &day(10), Some(&day(100)))));
-        let answers = futures::future::join_all(tries).await;
-        let statuses: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
-        assert_eq!(
-            statuses.iter().filter(|s| **s == 201).count(),
-            1,
-            "{backend:?}: {answers:?}"
-        );
-        assert!(
-            statuses.iter().all(|s| *s == 201 || *s == 409),
-            "{answers:?}"
-        );
+        one_placed(backend, futures::future::join_all(tries).await);
         // One post, four trainees, the same days, all at once: the post holds one.
         let tries = (1..=4).map(|t| create(&app, body(t, 2, &day(200), Some(&day(300)))));
-        let answers = futures::future::join_all(tries).await;
-        let statuses: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
-        assert_eq!(
-            statuses.iter().filter(|s| **s == 201).count(),
-            1,
-            "{backend:?}: {answers:?}"
-        );
-        assert!(
-            statuses.iter().all(|s| *s == 201 || *s == 409),
-            "{answers:?}"
-        );
+        one_placed(backend, futures::future::join_all(tries).await);
         assert_eq!(count(&app, "placement").await, 2, "{backend:?}");
     }
 }
