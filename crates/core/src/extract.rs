@@ -5,6 +5,13 @@
 //! `payload_too_large` over the body limit, 400 `malformed_json` for broken syntax, and 400
 //! `validation_failed` with the failing field's path for JSON of the wrong shape. Query strings
 //! and path parameters that do not parse give 400 `invalid_query` / `invalid_path`.
+//!
+//! A struct is read from a JSON object only: serde would also take an array, its fields by
+//! position (`[1, "F1"]` for `{"id": 1, "name": "F1"}`); `extract/objects.rs` refuses that,
+//! at any depth, with "expected a JSON object, not an array", while lists (`Vec<T>`) take
+//! arrays.
+
+mod objects;
 
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -59,9 +66,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, HttpError> {
 fn deserialize<'de, T: DeserializeOwned>(
     de: &mut serde_json::Deserializer<serde_json::de::SliceRead<'de>>,
 ) -> Result<T, HttpError> {
-    serde_path_to_error::deserialize(de).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
+    let mut track = serde_path_to_error::Track::new();
+    let result = T::deserialize(objects::Objects(serde_path_to_error::Deserializer::new(
+        de, &mut track,
+    )));
+    result.map_err(|inner| {
+        let path = track.path().to_string();
         if inner.is_syntax() || inner.is_eof() || inner.is_io() {
             HttpError::bad_request(
                 code::MALFORMED_JSON,
@@ -78,17 +88,23 @@ fn deserialize<'de, T: DeserializeOwned>(
     })
 }
 
-/// serde's message, without our Rust type names: "invalid type: integer `1`, expected struct
-/// GradeDto" or "invalid length 1, expected struct GradeDto with 10 elements" (an array sent
-/// for an object) become "must be a JSON object" (with serde's position).
+/// serde's message, without our Rust type names: a struct sent anything but an object
+/// ("invalid type: integer `1`, expected a JSON object", [`objects`]; "expected struct
+/// GradeDto" where serde names it) becomes "expected a JSON object" (with serde's position),
+/// "…, not an array" when an array was sent.
 fn in_json_terms(err: &serde_json::Error) -> String {
     let message = err.to_string();
-    if message.contains("expected struct ") || message.contains("expected a map") {
-        format!(
-            "must be a JSON object (line {} column {})",
-            err.line(),
-            err.column()
-        )
+    let position = format!("(line {} column {})", err.line(), err.column());
+    if message.starts_with(&format!(
+        "invalid type: sequence, expected {}",
+        objects::EXPECTED
+    )) {
+        format!("expected {}, not an array {position}", objects::EXPECTED)
+    } else if message.contains(&format!("expected {}", objects::EXPECTED))
+        || message.contains("expected struct ")
+        || message.contains("expected a map")
+    {
+        format!("expected {} {position}", objects::EXPECTED)
     } else {
         message
     }
@@ -191,16 +207,110 @@ mod tests {
 
     #[test]
     fn a_value_of_the_wrong_kind_is_named_in_json_terms_not_rust_types() {
-        for body in [&b"[]"[..], b"1", b"\"x\"", b"null"] {
+        for body in [&b"1"[..], b"\"x\"", b"null", b"true"] {
             let err = parse_json::<Grade>(body).unwrap_err();
             assert_eq!(err.code, "validation_failed");
             let message = &err.fields[0].message;
-            assert!(message.starts_with("must be a JSON object"), "{message}");
+            assert!(message.starts_with("expected a JSON object ("), "{message}");
             assert!(!message.contains("Grade"), "{message}");
         }
         let err = parse_json::<Vec<Grade>>(br#"[7]"#).unwrap_err();
         assert_eq!(err.fields[0].field, "[0]");
-        assert!(err.fields[0].message.starts_with("must be a JSON object"));
+        assert!(err.fields[0].message.starts_with("expected a JSON object"));
+        let err = parse_json::<std::collections::BTreeMap<String, i64>>(b"[1]").unwrap_err();
+        assert!(err.fields[0].message.starts_with("expected a JSON object"));
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Post {
+        id: Option<i64>,
+        grade: Option<Grade>,
+        #[serde(default)]
+        grades: Vec<Grade>,
+        shape: Option<Shape>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    enum Shape {
+        Box { width: i64 },
+        Pair(i64, i64),
+    }
+
+    fn refused(body: &[u8], field: &str) {
+        let err = parse_json::<Post>(body).unwrap_err();
+        let text = String::from_utf8_lossy(body);
+        assert_eq!(
+            (err.status, err.code.as_ref()),
+            (StatusCode::BAD_REQUEST, "validation_failed"),
+            "{text}"
+        );
+        assert_eq!(err.fields[0].field, field, "{text}");
+        let message = &err.fields[0].message;
+        assert!(
+            message.starts_with("expected a JSON object, not an array (line 1 column "),
+            "{text}: {message}"
+        );
+    }
+
+    #[test]
+    fn a_struct_sent_as_an_array_is_refused_at_any_depth() {
+        // serde alone takes these, fields by position.
+        assert!(serde_json::from_slice::<Grade>(br#"["F1", true]"#).is_ok());
+        let err = parse_json::<Grade>(br#"["F1", true]"#).unwrap_err();
+        assert_eq!(err.fields[0].field, "body");
+        assert_eq!(
+            err.fields[0].message,
+            "expected a JSON object, not an array (line 1 column 1)"
+        );
+        let err = parse_json::<Grade>(b" []").unwrap_err();
+        assert!(
+            err.fields[0]
+                .message
+                .starts_with("expected a JSON object, not an array")
+        );
+        refused(br#"[1, null, [], null]"#, "body");
+        refused(br#"{"grade": ["F1", true]}"#, "grade");
+        refused(
+            br#"{"grades": [{"name": "F1", "training": true}, ["F2", false]]}"#,
+            "grades[1]",
+        );
+        refused(br#"{"shape": {"Box": [3]}}"#, "shape.Box");
+        let err = parse_json::<Vec<Grade>>(br#"[["F1", true]]"#).unwrap_err();
+        assert_eq!(err.fields[0].field, "[0]");
+        assert!(
+            err.fields[0]
+                .message
+                .starts_with("expected a JSON object, not an array")
+        );
+    }
+
+    #[test]
+    fn lists_tuples_and_objects_are_read_as_before() {
+        let grades =
+            parse_json::<Vec<Grade>>(br#"[{"name": "F1", "training": true}]"#).expect("a list");
+        assert_eq!(grades[0].name, "F1");
+        assert_eq!(
+            parse_json::<(i64, String)>(br#"[1, "x"]"#).expect("a tuple"),
+            (1, "x".to_owned())
+        );
+        assert_eq!(
+            parse_json::<Vec<Vec<i64>>>(b"[[1, 2], []]").expect("lists of lists"),
+            vec![vec![1, 2], vec![]]
+        );
+        let post = parse_json::<Post>(
+            br#"{"id": 4, "grade": {"name": "F1", "training": false},
+                 "grades": [{"name": "F2", "training": true}],
+                 "shape": {"Box": {"width": 3}}}"#,
+        )
+        .expect("objects all the way down");
+        assert_eq!(post.grades[0].name, "F2");
+        assert!(matches!(post.shape, Some(Shape::Box { width: 3 })));
+        let post = parse_json::<Post>(br#"{"shape": {"Pair": [1, 2]}}"#).expect("a tuple variant");
+        assert!(matches!(post.shape, Some(Shape::Pair(1, 2))));
+        let value = parse_json::<serde_json::Value>(br#"[1, {"a": [2]}]"#).expect("any JSON");
+        assert_eq!(value, serde_json::json!([1, {"a": [2]}]));
     }
 
     #[test]

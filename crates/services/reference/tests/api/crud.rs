@@ -410,3 +410,61 @@ async fn an_id_with_a_sign_is_not_an_id() {
         assert_eq!((status, code.as_str()), (400, "invalid_path"), "{path}");
     }
 }
+
+#[tokio::test]
+async fn a_record_sent_as_an_array_is_refused_while_bulk_routes_take_lists() {
+    for b in BACKENDS {
+        let app = spawn_app(b).await;
+        // A GenderDTO's fields by position (id, uuid, code, label, status): serde's derive
+        // alone would take it as {"code": "F", "label": "Female", …}.
+        let positional = json!([null, null, "F", "Female", "CURRENT"]);
+        for (method, path, body, field) in [
+            (
+                Method::POST,
+                "/reference/api/genders",
+                positional.clone(),
+                "body",
+            ),
+            (
+                Method::PUT,
+                "/reference/api/genders",
+                positional.clone(),
+                "body",
+            ),
+            (
+                Method::POST,
+                "/reference/api/bulk-genders",
+                json!([positional]),
+                "[0]",
+            ),
+        ] {
+            let (status, code, res) = error_code(app.send(method.clone(), path, &body).await).await;
+            assert_eq!(
+                (status, code.as_str()),
+                (400, "validation_failed"),
+                "{b:?} {method} {path}: {res}"
+            );
+            assert_eq!(res["error"]["fields"][0]["field"], field, "{res}");
+            let message = res["error"]["fields"][0]["message"].as_str().unwrap_or("");
+            assert!(
+                message.starts_with("expected a JSON object, not an array (line 1 column "),
+                "{b:?} {path}: {message}"
+            );
+        }
+        assert_eq!(
+            app.get_json("/reference/api/genders").await,
+            json!([]),
+            "{b:?}: nothing written"
+        );
+        let created = app
+            .bulk(
+                "genders",
+                json!([{"code": "F", "label": "Female", "status": "CURRENT"}]),
+            )
+            .await;
+        assert_eq!(
+            created[0]["label"], "Female",
+            "{b:?}: a list of objects is taken"
+        );
+    }
+}
