@@ -18,6 +18,12 @@
 //! New request ids are a per-process random prefix and a counter (32 hex digits, a UUID's
 //! size), not a UUID from the operating system's generator on every request: unique within
 //! the process by the counter, across processes by the prefix, and several times cheaper.
+//!
+//! Cheap on every request, as every request of every server pays it: the request id is made
+//! once, as the header value it is echoed and forwarded with (one allocation for a new id,
+//! none for a caller's); the request span is made only when something listens at `info`
+//! (the access log, or the trace exporter), and its ids are formatted only then, without
+//! allocating; `TIS-Degraded` is written only when something was degraded.
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -28,9 +34,11 @@ use std::time::Duration;
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, StatusCode};
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, StatusCode};
 use tokio::time::Instant;
 use tracing::Instrument;
+use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
 
 use crate::degradation::Degradation;
 use crate::error::HttpError;
@@ -39,6 +47,12 @@ use crate::trace_context::{self, TraceContext};
 pub const REQUEST_ID: &str = "x-request-id";
 pub const DEGRADED: &str = "tis-degraded";
 pub const DEADLINE: &str = "tis-deadline";
+
+/// The same names, parsed once: a header map lookup by `&str` parses the name every time.
+const REQUEST_ID_NAME: HeaderName = HeaderName::from_static(REQUEST_ID);
+const DEGRADED_NAME: HeaderName = HeaderName::from_static(DEGRADED);
+const DEADLINE_NAME: HeaderName = HeaderName::from_static(DEADLINE);
+const TRACEPARENT_NAME: HeaderName = HeaderName::from_static(trace_context::HEADER);
 
 tokio::task_local! {
     static CURRENT: RequestContext;
@@ -50,14 +64,26 @@ pub struct RequestContext(Arc<Inner>);
 
 #[derive(Debug)]
 struct Inner {
-    request_id: String,
+    /// Printable ASCII ([`request_id_from`]), so its text is the header value's bytes: made
+    /// once, cloned (a reference count) into the response and every outbound call.
+    request_id: HeaderValue,
     trace: TraceContext,
     deadline: Option<Instant>,
     degraded: Mutex<Vec<Cow<'static, str>>>,
 }
 
 impl RequestContext {
+    /// A context with `request_id`, which is replaced by a new one when it is not printable
+    /// ASCII (it could not be sent on as a header).
     pub fn new(request_id: String, trace: TraceContext, deadline: Option<Instant>) -> Self {
+        let id = HeaderValue::from_maybe_shared(Bytes::from_owner(request_id))
+            .ok()
+            .filter(|v| v.to_str().is_ok())
+            .unwrap_or_else(new_request_id_value);
+        Self::with_id(id, trace, deadline)
+    }
+
+    fn with_id(request_id: HeaderValue, trace: TraceContext, deadline: Option<Instant>) -> Self {
         RequestContext(Arc::new(Inner {
             request_id,
             trace,
@@ -77,6 +103,12 @@ impl RequestContext {
     }
 
     pub fn request_id(&self) -> &str {
+        // Always printable ASCII (see `Inner`), so this never falls back.
+        self.0.request_id.to_str().unwrap_or_default()
+    }
+
+    /// The request id as a header value: a clone is a reference count, not a copy.
+    pub fn request_id_header(&self) -> &HeaderValue {
         &self.0.request_id
     }
 
@@ -115,6 +147,15 @@ impl RequestContext {
         let list = self.0.degraded.lock().unwrap_or_else(|p| p.into_inner());
         list.iter().map(|d| d.clone().into_owned()).collect()
     }
+
+    /// The `TIS-Degraded` value of the marks so far, if any (nothing is made when none).
+    fn degraded_header(&self) -> Option<HeaderValue> {
+        let list = self.0.degraded.lock().unwrap_or_else(|p| p.into_inner());
+        if list.is_empty() {
+            return None;
+        }
+        HeaderValue::try_from(list.join(", ")).ok()
+    }
 }
 
 /// Marks the current request degraded; does nothing outside a request.
@@ -152,18 +193,15 @@ fn is_degradation_name(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
-/// A request id from the caller is kept when it is short printable ASCII, with its header
-/// value to echo; otherwise a new one is made, so that logs cannot be forged or flooded
-/// through it.
-fn request_id_from(value: Option<&HeaderValue>) -> (String, Option<HeaderValue>) {
-    match value
-        .and_then(|v| Some((v, v.to_str().ok()?)))
-        .filter(|(_, s)| !s.is_empty() && s.len() <= 128)
-        .filter(|(_, s)| s.bytes().all(|b| b.is_ascii_graphic()))
-    {
-        Some((v, s)) => (s.to_owned(), Some(v.clone())),
-        None => (new_request_id(), None),
-    }
+/// A request id from the caller is kept when it is short printable ASCII (its header value
+/// as it came, echoed as it came); otherwise a new one is made, so that logs cannot be forged
+/// or flooded through it.
+fn request_id_from(value: Option<&HeaderValue>) -> HeaderValue {
+    value
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .filter(|v| v.as_bytes().iter().all(u8::is_ascii_graphic))
+        .cloned()
+        .unwrap_or_else(new_request_id_value)
 }
 
 /// Where new request ids come from: a random prefix per process, then a counter.
@@ -184,15 +222,26 @@ static IDS: LazyLock<IdSource> = LazyLock::new(|| {
 /// A new request id: 32 lowercase hex digits (a UUID's simple form), see the module
 /// documentation.
 pub fn new_request_id() -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
+    new_request_id_bytes()
+        .iter()
+        .map(|&b| char::from(b))
+        .collect()
+}
+
+/// A new request id as a header value, in one allocation (the digits and the reference count
+/// together).
+fn new_request_id_value() -> HeaderValue {
+    let bytes = Bytes::from_owner(new_request_id_bytes());
+    // Hex digits are always a valid value; the fallback is never taken.
+    HeaderValue::from_maybe_shared(bytes).unwrap_or_else(|_| HeaderValue::from_static("-"))
+}
+
+fn new_request_id_bytes() -> [u8; 32] {
     let n = IDS.next.fetch_add(1, Ordering::Relaxed);
     // By hand: `format!` costs a few times more, on every request without an id.
-    let mut out = String::with_capacity(32);
-    for word in [IDS.prefix, n] {
-        for shift in (0..16).rev() {
-            out.push(char::from(HEX[((word >> (shift * 4)) & 0xf) as usize]));
-        }
-    }
+    let mut out = [0u8; 32];
+    out[..16].copy_from_slice(&trace_context::lower_hex::<16>(u128::from(IDS.prefix)));
+    out[16..].copy_from_slice(&trace_context::lower_hex::<16>(u128::from(n)));
     out
 }
 
@@ -220,27 +269,31 @@ where
 {
     let start = Instant::now();
     let headers = req.headers();
-    let (request_id, echo) = request_id_from(headers.get(REQUEST_ID));
-    let trace = TraceContext::continue_from(
-        headers
-            .get(trace_context::HEADER)
-            .and_then(|v| v.to_str().ok()),
-    );
-    let deadline = deadline_from(headers.get(DEADLINE), start);
-    let ctx = RequestContext::new(request_id, trace, deadline);
+    let request_id = request_id_from(headers.get(REQUEST_ID_NAME));
+    let trace =
+        TraceContext::continue_from(headers.get(TRACEPARENT_NAME).and_then(|v| v.to_str().ok()));
+    let deadline = deadline_from(headers.get(DEADLINE_NAME), start);
+    let ctx = RequestContext::with_id(request_id, trace, deadline);
     let probe = is_probe(req.uri().path());
-    // Made with the context current, so that the trace exporter finds this hop's ids
-    // (`telemetry::traces`).
-    let span = CURRENT.sync_scope(ctx.clone(), || {
-        tracing::info_span!(
-            "request",
-            "trace.id" = %trace.trace_id_hex(),
-            "span.id" = %trace.span_id_hex(),
-            "http.request.id" = %ctx.request_id(),
-            "http.request.method" = %req.method(),
-            "url.path" = %req.uri().path(),
-        )
-    });
+    // Only when something listens at `info` (the access log, or the trace exporter's filter):
+    // otherwise nothing would read the span, and making it (with the context current, so
+    // that the trace exporter finds this hop's ids, `telemetry::traces`) is work for nothing.
+    let span = if tracing::Level::INFO <= STATIC_MAX_LEVEL
+        && tracing::Level::INFO <= LevelFilter::current()
+    {
+        CURRENT.sync_scope(ctx.clone(), || {
+            tracing::info_span!(
+                "request",
+                "trace.id" = %trace.trace_id_text(),
+                "span.id" = %trace.span_id_text(),
+                "http.request.id" = %ctx.request_id(),
+                "http.request.method" = %req.method(),
+                "url.path" = %req.uri().path(),
+            )
+        })
+    } else {
+        tracing::Span::none()
+    };
 
     let work = async move {
         match deadline {
@@ -254,29 +307,26 @@ where
     };
     let mut res = ctx.clone().scope(work.instrument(span.clone())).await;
 
-    if let Some(v) = echo.or_else(|| HeaderValue::from_str(ctx.request_id()).ok()) {
-        res.headers_mut().insert(REQUEST_ID, v);
-    }
-    let degraded = ctx.degraded();
-    if !degraded.is_empty()
-        && let Ok(v) = HeaderValue::from_str(&degraded.join(", "))
-    {
-        res.headers_mut().insert(DEGRADED, v);
+    res.headers_mut()
+        .insert(REQUEST_ID_NAME, ctx.request_id_header().clone());
+    if let Some(v) = ctx.degraded_header() {
+        res.headers_mut().insert(DEGRADED_NAME, v);
     }
 
     let status = res.status().as_u16();
-    let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    // The clock is read only for an event that is written.
+    let nanos = || u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
     span.in_scope(|| {
         if probe {
             tracing::debug!(
                 http.response.status_code = status,
-                event.duration = nanos,
+                event.duration = nanos(),
                 "request completed"
             );
         } else {
             tracing::info!(
                 http.response.status_code = status,
-                event.duration = nanos,
+                event.duration = nanos(),
                 "request completed"
             );
         }
@@ -300,13 +350,27 @@ mod tests {
     #[test]
     fn a_reasonable_request_id_is_kept_and_a_hostile_one_replaced() {
         let keep = HeaderValue::from_static("abc-123");
-        assert_eq!(request_id_from(Some(&keep)), ("abc-123".into(), Some(keep)));
-        let (id, echo) = request_id_from(Some(&HeaderValue::from_static("has spaces")));
+        assert_eq!(request_id_from(Some(&keep)), keep);
+        let id = request_id_from(Some(&HeaderValue::from_static("has spaces")));
         assert_ne!(id, "has spaces");
-        assert!(echo.is_none());
+        assert_eq!(id.len(), 32);
         let long = HeaderValue::from_str(&"x".repeat(500)).expect("ascii");
-        assert_eq!(request_id_from(Some(&long)).0.len(), 32);
-        assert_eq!(request_id_from(None).0.len(), 32);
+        assert_eq!(request_id_from(Some(&long)).len(), 32);
+        assert_eq!(request_id_from(None).len(), 32);
+        assert_eq!(
+            request_id_from(Some(&HeaderValue::from_static(""))).len(),
+            32
+        );
+    }
+
+    #[test]
+    fn a_context_id_is_its_header_value_and_one_that_cannot_be_a_header_is_replaced() {
+        let ctx = RequestContext::new("req-7".into(), TraceContext::new_root(), None);
+        assert_eq!(ctx.request_id(), "req-7");
+        assert_eq!(ctx.request_id_header(), "req-7");
+        let ctx = RequestContext::new("r\u{e9}q\n".into(), TraceContext::new_root(), None);
+        assert_eq!(ctx.request_id().len(), 32, "{}", ctx.request_id());
+        assert_eq!(ctx.request_id_header(), ctx.request_id());
     }
 
     #[test]
@@ -342,6 +406,16 @@ mod tests {
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(res.headers()[REQUEST_ID], "abc-1");
         assert_eq!(res.headers()[DEGRADED], "idp, retried");
+
+        let res = within(req(REQUEST_ID, "abc-2"), |_| async {
+            StatusCode::OK.into_response()
+        })
+        .await;
+        assert_eq!(res.headers()[REQUEST_ID], "abc-2");
+        assert!(
+            !res.headers().contains_key(DEGRADED),
+            "nothing was degraded"
+        );
 
         let served = std::sync::atomic::AtomicBool::new(false);
         let res = within(req(DEADLINE, "0"), |_| async {

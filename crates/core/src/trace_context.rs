@@ -6,6 +6,9 @@
 
 use std::fmt;
 
+use bytes::Bytes;
+use http::HeaderValue;
+
 /// The trace this request belongs to, and the span that stands for this hop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TraceContext {
@@ -49,25 +52,72 @@ impl TraceContext {
 
     /// The `traceparent` value for calls made on behalf of this hop.
     pub fn header_value(&self) -> String {
-        format!(
-            "00-{:032x}-{:016x}-{:02x}",
-            self.trace_id, self.span_id, self.flags
-        )
+        self.header_bytes().iter().map(|&b| char::from(b)).collect()
+    }
+
+    /// [`TraceContext::header_value`] as a header, in one allocation and without `format!`
+    /// (every outbound call of every request sends one).
+    pub fn to_header(&self) -> HeaderValue {
+        // Hex digits and dashes are always a valid value; the fallback is never taken.
+        HeaderValue::from_maybe_shared(Bytes::from_owner(self.header_bytes()))
+            .unwrap_or_else(|_| HeaderValue::from_static("-"))
+    }
+
+    /// `00-<trace id>-<span id>-<flags>`, 55 bytes.
+    fn header_bytes(&self) -> [u8; 55] {
+        let mut out = [b'-'; 55];
+        out[..2].copy_from_slice(b"00");
+        out[3..35].copy_from_slice(&lower_hex::<32>(self.trace_id));
+        out[36..52].copy_from_slice(&lower_hex::<16>(u128::from(self.span_id)));
+        out[53..].copy_from_slice(&lower_hex::<2>(u128::from(self.flags)));
+        out
     }
 
     pub fn trace_id_hex(&self) -> String {
-        format!("{:032x}", self.trace_id)
+        self.trace_id_text().to_string()
     }
 
     pub fn span_id_hex(&self) -> String {
-        format!("{:016x}", self.span_id)
+        self.span_id_text().to_string()
+    }
+
+    /// The trace id as 32 hex digits, for a log field: formatted where it is written, with no
+    /// `String` in between.
+    pub fn trace_id_text(&self) -> HexText<32> {
+        HexText(lower_hex(self.trace_id))
+    }
+
+    /// The span id as 16 hex digits, like [`TraceContext::trace_id_text`].
+    pub fn span_id_text(&self) -> HexText<16> {
+        HexText(lower_hex(u128::from(self.span_id)))
     }
 }
 
 impl fmt::Display for TraceContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.header_value())
+        f.write_str(std::str::from_utf8(&self.header_bytes()).map_err(|_| fmt::Error)?)
     }
+}
+
+/// Lowercase hex digits, on the stack (see [`TraceContext::trace_id_text`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HexText<const N: usize>([u8; N]);
+
+impl<const N: usize> fmt::Display for HexText<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(std::str::from_utf8(&self.0).map_err(|_| fmt::Error)?)
+    }
+}
+
+/// The low `N` nibbles of `value` as `N` lowercase hex digits, zero-padded (`{:0N$x}`, by
+/// hand: `format!` costs several times more, and these are written on every request).
+pub(crate) fn lower_hex<const N: usize>(value: u128) -> [u8; N] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [b'0'; N];
+    for (i, digit) in out.iter_mut().rev().enumerate().take(32) {
+        *digit = HEX[((value >> (i * 4)) & 0xf) as usize];
+    }
+    out
 }
 
 /// Parses a `traceparent` value into (trace id, parent span id, flags).
@@ -139,6 +189,28 @@ mod tests {
                 .starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-")
         );
         assert!(ctx.header_value().ends_with("-01"));
+    }
+
+    #[test]
+    fn the_hand_written_hex_is_what_format_writes() {
+        for (t, s, f) in [
+            (1u128, 1u64, 0u8),
+            (u128::MAX, u64::MAX, 0xff),
+            (0x4bf92f3577b34da6a3ce929d0e0e4736, 0x00f067aa0ba902b7, 1),
+        ] {
+            let ctx = TraceContext {
+                trace_id: t,
+                span_id: s,
+                parent_id: None,
+                flags: f,
+            };
+            let want = format!("00-{t:032x}-{s:016x}-{f:02x}");
+            assert_eq!(ctx.header_value(), want);
+            assert_eq!(ctx.to_header(), want.as_str());
+            assert_eq!(ctx.to_string(), want);
+            assert_eq!(ctx.trace_id_hex(), format!("{t:032x}"));
+            assert_eq!(ctx.span_id_hex(), format!("{s:016x}"));
+        }
     }
 
     #[test]

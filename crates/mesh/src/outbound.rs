@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU32;
 
-use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use http::{HeaderMap, HeaderName, Method};
 use tis_core::context::{REQUEST_ID, RequestContext};
 use tis_core::trace_context::{self, TraceContext};
 use tokio::time::Instant;
@@ -80,15 +80,13 @@ const X_REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID);
 /// Sets `traceparent` and `X-Request-Id` from the caller's context.
 pub(crate) fn stamp(headers: &mut HeaderMap, ctx: Option<&RequestContext>) {
     let trace = ctx.map_or_else(TraceContext::new_root, RequestContext::trace);
-    // The formatted value becomes the header's bytes as it is, not copied again.
-    if let Ok(v) = HeaderValue::from_maybe_shared(bytes::Bytes::from(trace.header_value())) {
-        headers.insert(TRACEPARENT, v);
-    }
+    // One allocation, shared (not copied) by a retry's copy of the headers.
+    headers.insert(TRACEPARENT, trace.to_header());
     if let Some(ctx) = ctx
         && !headers.contains_key(&X_REQUEST_ID)
-        && let Ok(v) = HeaderValue::from_str(ctx.request_id())
     {
-        headers.insert(X_REQUEST_ID, v);
+        // The context's own value: a reference count, not a copy.
+        headers.insert(X_REQUEST_ID, ctx.request_id_header().clone());
     }
 }
 
@@ -107,6 +105,7 @@ pub(crate) fn try_clone(req: &MeshRequest) -> Option<MeshRequest> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::HeaderValue;
 
     #[test]
     fn only_idempotent_methods_or_keyed_posts_are_retryable() {
