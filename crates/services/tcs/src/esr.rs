@@ -339,7 +339,7 @@ fn post_event(post: i64, row: &tis_store::Row) -> PostEsrEventDto {
 /// `MAX`: SQLite keeps instants as RFC 3339 text, whose order is not the instants' order once
 /// fractions of a second appear (`…T11:00:00.5Z` sorts before `…T11:00:00Z`).
 pub(crate) async fn current_reconciled(
-    kit: &tis_service_kit::http::Kit,
+    src: &mut Source<'_>,
     post: i64,
 ) -> Result<Vec<PostEsrEventDto>, ApiError> {
     let mut q = Sql::new(&format!(
@@ -349,7 +349,7 @@ pub(crate) async fn current_reconciled(
     q.bind(post).push(
         ") held ON held.position_id = e.position_id AND held.position_number = e.position_number ORDER BY e.id",
     );
-    let rows = kit.repo.db().read().fetch_all(q).await?;
+    let rows = src.all(q).await?;
     let int = |r: &tis_store::Row, k: &str| r.get(k).and_then(Json::as_i64);
     let at = |r: &tis_store::Row| {
         let text = r.get("at")?.as_str()?;

@@ -83,68 +83,100 @@ pub(crate) fn alert(res: Response, entity: &str, action: &str, params: &str) -> 
     original_headers(res, "alert", &format!("{APP}.{entity}.{action}"), params)
 }
 
+/// The original's answer to a delete: 200, no body, `X-tcsApp-alert: tcsApp.{entity}.deleted`
+/// naming `id`.
+pub(crate) fn deleted(entity: &str, id: i64) -> Response {
+    alert(
+        http::StatusCode::OK.into_response(),
+        entity,
+        "deleted",
+        &id.to_string(),
+    )
+}
+
 /// A refusal the original named: `X-tcsApp-error: error.{key}`, `X-tcsApp-params: {params}`.
 pub(crate) fn failure(res: Response, key: &str, params: &str) -> Response {
     original_headers(res, "error", &format!("error.{key}"), params)
 }
 
-/// The original's refusal of a bulk create whose items have ids (`ids`, one per item): 400
-/// `error.ids.exist` naming them, each item's `[i].id` "a new {what} cannot already have an
-/// id"; `None` when no item has one.
-pub(crate) fn refuse_ids(object: &str, what: &str, ids: &[Option<i64>]) -> Option<Response> {
-    let fields: Vec<FieldError> = ids
-        .iter()
-        .enumerate()
-        .filter(|(_, id)| id.is_some())
-        .map(|(i, _)| {
-            FieldError::new(
-                format!("[{i}].id"),
-                format!("a new {what} cannot already have an id"),
-            )
-        })
-        .collect();
-    let named: Vec<String> = ids.iter().flatten().map(i64::to_string).collect();
-    (!fields.is_empty()).then(|| {
-        failure(
-            answer(object, Err(ApiError::Validation(fields))),
-            "ids.exist",
-            &named.join(","),
-        )
-    })
+/// A refusal of a bulk write as the original named it: the error, and the key and params of
+/// its `X-tcsApp-error` / `X-tcsApp-params` headers. Routes answer it their way
+/// ([`Refusal::answer`], or the kit's `error_response`).
+pub(crate) struct Refusal {
+    pub error: ApiError,
+    pub key: &'static str,
+    pub params: String,
 }
 
-/// The original's refusals of a bulk update (`ids`, one per item): an empty list 400
-/// `error.request.body.empty`, an item without an id 400 `error.bulk.update.failed.noId`
-/// (`[i].id`); `None` when every item has one.
+impl Refusal {
+    /// The original's refusal of a bulk create whose items have ids (`ids`, one per item):
+    /// 400 `error.ids.exist` naming them, each item's `[i].id` "a new {what} cannot already
+    /// have an id"; `None` when no item has one.
+    pub(crate) fn ids_exist(what: &str, ids: &[Option<i64>]) -> Option<Refusal> {
+        let fields: Vec<FieldError> = ids
+            .iter()
+            .enumerate()
+            .filter(|(_, id)| id.is_some())
+            .map(|(i, _)| {
+                FieldError::new(
+                    format!("[{i}].id"),
+                    format!("a new {what} cannot already have an id"),
+                )
+            })
+            .collect();
+        let named: Vec<String> = ids.iter().flatten().map(i64::to_string).collect();
+        (!fields.is_empty()).then(|| Refusal {
+            error: ApiError::Validation(fields),
+            key: "ids.exist",
+            params: named.join(","),
+        })
+    }
+
+    /// The original's refusals of a bulk update of `entity` (`ids`, one per item): an empty
+    /// list 400 `error.request.body.empty`, an item without an id 400
+    /// `error.bulk.update.failed.noId` (`[i].id`); `None` when every item has one.
+    pub(crate) fn bulk_update(entity: &str, ids: &[Option<i64>]) -> Option<Refusal> {
+        if ids.is_empty() {
+            return Some(Refusal {
+                error: ApiError::field(
+                    "body",
+                    "the request body for this end point cannot be empty",
+                ),
+                key: "request.body.empty",
+                params: entity.to_owned(),
+            });
+        }
+        let without: Vec<FieldError> = ids
+            .iter()
+            .enumerate()
+            .filter(|(_, id)| id.is_none())
+            .map(|(i, _)| FieldError::new(format!("[{i}].id"), "must not be null to update"))
+            .collect();
+        (!without.is_empty()).then(|| Refusal {
+            error: ApiError::Validation(without),
+            key: "bulk.update.failed.noId",
+            params: entity.to_owned(),
+        })
+    }
+
+    /// The refusal answered as [`answer`] answers `object`'s errors, with its headers.
+    pub(crate) fn answer(self, object: &str) -> Response {
+        failure(answer(object, Err(self.error)), self.key, &self.params)
+    }
+}
+
+/// [`Refusal::ids_exist`], answered for `object`.
+pub(crate) fn refuse_ids(object: &str, what: &str, ids: &[Option<i64>]) -> Option<Response> {
+    Refusal::ids_exist(what, ids).map(|r| r.answer(object))
+}
+
+/// [`Refusal::bulk_update`], answered for `object`.
 pub(crate) fn refuse_bulk_update(
     object: &str,
     entity: &str,
     ids: &[Option<i64>],
 ) -> Option<Response> {
-    if ids.is_empty() {
-        let err = ApiError::field(
-            "body",
-            "the request body for this end point cannot be empty",
-        );
-        return Some(failure(
-            answer(object, Err(err)),
-            "request.body.empty",
-            entity,
-        ));
-    }
-    let without: Vec<FieldError> = ids
-        .iter()
-        .enumerate()
-        .filter(|(_, id)| id.is_none())
-        .map(|(i, _)| FieldError::new(format!("[{i}].id"), "must not be null to update"))
-        .collect();
-    (!without.is_empty()).then(|| {
-        failure(
-            answer(object, Err(ApiError::Validation(without))),
-            "bulk.update.failed.noId",
-            entity,
-        )
-    })
+    Refusal::bulk_update(entity, ids).map(|r| r.answer(object))
 }
 
 /// `X-tcsApp-{kind}: {value}` and `X-tcsApp-params: {params}`.

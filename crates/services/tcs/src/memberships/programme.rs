@@ -1776,12 +1776,7 @@ async fn delete_one(
     let result = async {
         let id = number("id", &id)?;
         delete_cms(&tcs, &who, &[id]).await?;
-        Ok(alert(
-            StatusCode::OK.into_response(),
-            ENTITY,
-            "deleted",
-            &id.to_string(),
-        ))
+        Ok(super::deleted(ENTITY, id))
     }
     .await;
     answer(OBJECT, result)

@@ -20,7 +20,7 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, StatusCode, Uri};
+use http::{HeaderMap, Uri};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 use tis_auth::{Authenticated, Principal};
@@ -633,12 +633,7 @@ async fn delete(
         tx.execute(q).await?;
         record(&mut tx, who.user_name(), Some(&before), None).await?;
         tx.commit().await?;
-        Ok(alert(
-            StatusCode::OK.into_response(),
-            ENTITY,
-            "deleted",
-            &id.to_string(),
-        ))
+        Ok(super::deleted(ENTITY, id))
     }
     .await;
     answer(OBJECT, result)

@@ -14,7 +14,7 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, StatusCode, Uri};
+use http::{HeaderMap, Uri};
 use serde_json::Value as Json;
 use tis_auth::{Authenticated, Principal};
 use tis_core::FieldError;
@@ -35,7 +35,8 @@ use super::write::{date, text};
 use super::{ENTITIES, read};
 use crate::domain::scope::Scope;
 use crate::memberships::{
-    alert, answer, bounded, created, failure, item_errors, number, refuse_bulk_update, refuse_ids,
+    alert, answer, bounded, created, deleted, failure, item_errors, number, refuse_bulk_update,
+    refuse_ids,
 };
 use crate::programmes::page_from;
 use crate::reference::Refs;
@@ -443,23 +444,7 @@ async fn create(
         let err = ApiError::field("id", "a new postFunding cannot already have an ID");
         return failure(answer(OBJECT, Err(err)), "idexists", ENTITY);
     }
-    let result = async {
-        let saved = save(
-            &tcs,
-            &who,
-            &headers,
-            std::slice::from_ref(&dto),
-            false,
-            false,
-        )
-        .await?
-        .pop()
-        .unwrap_or_default();
-        let id = saved.id.unwrap_or_default().to_string();
-        Ok(created(tcs.kit.api, "post-fundings", ENTITY, &id, saved))
-    }
-    .await;
-    answer(OBJECT, result)
+    write(&tcs, &who, &headers, &[dto], false, false).await
 }
 
 /// `PUT /post-fundings`: without an id it creates (201), as the original.
@@ -472,26 +457,39 @@ async fn update(
     if dto.id.is_none() {
         return create(state, who, headers, Body(dto)).await;
     }
-    let (State(tcs), Authenticated(who)) = (state, who);
+    write(&state.0, &who.0, &headers, &[dto], true, false).await
+}
+
+/// Saves `dtos` (created, or updated when `update`; a `list` body names its errors
+/// `[i].field`) and answers as the original: a list 200 with the saved fundings and the
+/// `created`/`updated` alert naming their ids; one funding created 201 + `Location` + alert,
+/// updated 200 + alert.
+async fn write(
+    tcs: &Tcs,
+    who: &Principal,
+    headers: &HeaderMap,
+    dtos: &[PostFundingDto],
+    update: bool,
+    list: bool,
+) -> Response {
     let result = async {
-        let saved = save(
-            &tcs,
-            &who,
-            &headers,
-            std::slice::from_ref(&dto),
-            true,
-            false,
-        )
-        .await?
-        .pop()
-        .unwrap_or_default();
-        let id = saved.id.unwrap_or_default().to_string();
-        Ok(alert(
-            axum::Json(saved).into_response(),
-            ENTITY,
-            "updated",
-            &id,
-        ))
+        let saved = save(tcs, who, headers, dtos, update, list).await?;
+        let ids = joined(&saved);
+        let action = if update { "updated" } else { "created" };
+        if list {
+            return Ok(alert(
+                axum::Json(saved).into_response(),
+                ENTITY,
+                action,
+                &ids,
+            ));
+        }
+        let one = saved.into_iter().next().unwrap_or_default();
+        Ok(if update {
+            alert(axum::Json(one).into_response(), ENTITY, action, &ids)
+        } else {
+            created(tcs.kit.api, "post-fundings", ENTITY, &ids, one)
+        })
     }
     .await;
     answer(OBJECT, result)
@@ -516,12 +514,7 @@ async fn delete(
             refresh_view(&mut tx, post).await?;
         }
         tx.commit().await?;
-        Ok(alert(
-            StatusCode::OK.into_response(),
-            ENTITY,
-            "deleted",
-            &id.to_string(),
-        ))
+        Ok(deleted(ENTITY, id))
     }
     .await;
     answer(OBJECT, result)
@@ -538,18 +531,7 @@ async fn bulk_create(
     if let Some(refused) = refuse_ids(OBJECT, "Post Funding", &ids) {
         return refused;
     }
-    let result = async {
-        let saved = save(&tcs, &who, &headers, &dtos, false, true).await?;
-        let ids = joined(&saved);
-        Ok(alert(
-            axum::Json(saved).into_response(),
-            ENTITY,
-            "created",
-            &ids,
-        ))
-    }
-    .await;
-    answer(OBJECT, result)
+    write(&tcs, &who, &headers, &dtos, false, true).await
 }
 
 /// `PUT /bulk-post-fundings`: an empty list is 400 `error.request.body.empty`, an item
@@ -564,16 +546,5 @@ async fn bulk_update(
     if let Some(refused) = refuse_bulk_update(OBJECT, ENTITY, &ids) {
         return refused;
     }
-    let result = async {
-        let saved = save(&tcs, &who, &headers, &dtos, true, true).await?;
-        let ids = joined(&saved);
-        Ok(alert(
-            axum::Json(saved).into_response(),
-            ENTITY,
-            "updated",
-            &ids,
-        ))
-    }
-    .await;
-    answer(OBJECT, result)
+    write(&tcs, &who, &headers, &dtos, true, true).await
 }

@@ -20,6 +20,7 @@ use crate::domain::scope::Scope;
 use crate::memberships::{
     alert, answer, bounded, created, failure, number, refuse_bulk_update, refuse_ids,
 };
+use crate::placements::placement::Source;
 use crate::programmes::page_from;
 use crate::routes::{API, Tcs};
 
@@ -293,7 +294,8 @@ async fn get_one(
         .await?
         .pop()
         .ok_or_else(|| ApiError::NotFound(format!("no Post with id {id}")))?;
-    post.current_reconciled_events = Some(crate::esr::current_reconciled(&tcs.kit, id).await?);
+    let mut src = Source::Read(tcs.kit.repo.db().read());
+    post.current_reconciled_events = Some(crate::esr::current_reconciled(&mut src, id).await?);
     Ok(axum::Json(post))
 }
 
@@ -411,7 +413,8 @@ async fn update(
     answer(OBJECT, result)
 }
 
-/// `DELETE /posts/{id}`: 404 out of scope; 409 while placements name it.
+/// `DELETE /posts/{id}`: 404 out of scope; 409 when reconciled with ESR (the original's
+/// refusal, [`read::RECONCILED_WITH_ESR`]) or while placements name it.
 async fn delete(
     State(tcs): State<Tcs>,
     Authenticated(who): Authenticated,
@@ -423,6 +426,7 @@ async fn delete(
         ("id", &raw),
         ("post", "id"),
         (ENTITY, "placements"),
+        true,
     )
     .await;
     answer(OBJECT, result)

@@ -17,6 +17,7 @@ use super::dto::{
     SEARCH_TEXT,
 };
 use crate::domain::scope::Scope;
+use crate::placements::placement::Source;
 use crate::programmes::programme;
 use crate::programmes::specialties::{SPECIALTY, SpecialtyDto};
 
@@ -203,22 +204,36 @@ pub async fn in_scope(tx: &mut Tx, scope: &Scope, id: i64) -> Result<bool, ApiEr
         .is_some())
 }
 
+/// The original's refusal to delete a post reconciled with ESR (`PostServiceImpl.delete`:
+/// an `IllegalStateException` when the post's `currentReconciledEvents` are not empty).
+pub const RECONCILED_WITH_ESR: &str =
+    "The post has been reconciled with ESR. Do you still want to delete the post?";
+
 /// Deletes the rows of `table` whose `column` is post `raw` (a path segment named `field`),
-/// in one transaction, when the post is in `scope` (else 404); a foreign key that refuses is
-/// a 409 saying `what` still names the post. Answers the original's deletion alert for
-/// `entity`.
+/// in one transaction, when the post is in `scope` (else 404); when `reconciled_refuses`, a
+/// post with current reconciled ESR events (`currentReconciledEvents`, read in the
+/// transaction) is a 409 [`RECONCILED_WITH_ESR`] and nothing is deleted; a foreign key that
+/// refuses is a 409 saying `what` still names the post. Answers the original's deletion alert
+/// for `entity`.
 pub async fn delete_of_post(
     kit: &tis_service_kit::http::Kit,
     scope: &Scope,
     (field, raw): (&str, &str),
     (table, column): (&str, &str),
     (entity, what): (&str, &str),
+    reconciled_refuses: bool,
 ) -> Result<axum::response::Response, ApiError> {
-    use axum::response::IntoResponse;
     let id = crate::memberships::number(field, raw)?;
     let mut tx = kit.repo.db().write().begin().await?;
     if !in_scope(&mut tx, scope, id).await? {
         return Err(ApiError::NotFound(format!("no Post with id {id}")));
+    }
+    if reconciled_refuses
+        && !crate::esr::current_reconciled(&mut Source::Tx(&mut tx), id)
+            .await?
+            .is_empty()
+    {
+        return Err(ApiError::Conflict(RECONCILED_WITH_ESR.into()));
     }
     let mut sql = Sql::new(&format!("DELETE FROM {table} WHERE {column} = "));
     sql.bind(id);
@@ -229,12 +244,7 @@ pub async fn delete_of_post(
         other => other.into(),
     })?;
     tx.commit().await?;
-    Ok(crate::memberships::alert(
-        http::StatusCode::OK.into_response(),
-        entity,
-        "deleted",
-        &id.to_string(),
-    ))
+    Ok(crate::memberships::deleted(entity, id))
 }
 
 /// The ids of `rows` (each with an `id`).

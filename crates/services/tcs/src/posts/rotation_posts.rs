@@ -201,6 +201,7 @@ async fn delete(
         ("postId", &raw),
         ("rotation_post", "post_id"),
         (ENTITY, "nothing"),
+        false,
     )
     .await;
     answer(OBJECT, result)

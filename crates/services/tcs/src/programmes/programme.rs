@@ -50,6 +50,7 @@ use super::curricula::{CURRICULUM, CurriculumDto};
 use super::{alert, original, page_from};
 use crate::domain::owners;
 use crate::domain::scope::Scope;
+use crate::memberships::Refusal;
 use crate::people::basic::parse_ids;
 use crate::routes::{API, Tcs};
 
@@ -764,26 +765,9 @@ async fn bulk_create(
     Authenticated(who): Authenticated,
     Body(dtos): Body<Vec<ProgrammeDto>>,
 ) -> Response {
-    let with_ids: Vec<(usize, i64)> = dtos
-        .iter()
-        .enumerate()
-        .filter_map(|(i, d)| d.id.map(|id| (i, id)))
-        .collect();
-    if !with_ids.is_empty() {
-        let fields = with_ids
-            .iter()
-            .map(|(i, _)| {
-                FieldError::new(
-                    format!("[{i}].id"),
-                    "a new Programme cannot already have an id",
-                )
-            })
-            .collect();
-        let ids: Vec<i64> = with_ids.iter().map(|(_, id)| *id).collect();
-        return refused(
-            ApiError::Validation(fields),
-            Some(("ids.exist", &joined(&ids))),
-        );
+    let ids: Vec<Option<i64>> = dtos.iter().map(|d| d.id).collect();
+    if let Some(r) = Refusal::ids_exist("Programme", &ids) {
+        return refused(r.error, Some((r.key, &r.params)));
     }
     let result = async {
         let ids = save(&kit, &Scope::of(&who), &dtos, false, true).await?;
@@ -804,24 +788,9 @@ async fn bulk_update(
     Authenticated(who): Authenticated,
     Body(dtos): Body<Vec<ProgrammeDto>>,
 ) -> Response {
-    if dtos.is_empty() {
-        let err = ApiError::field(
-            "body",
-            "the request body for this end point cannot be empty",
-        );
-        return refused(err, Some(("request.body.empty", ENTITY)));
-    }
-    let without: Vec<FieldError> = dtos
-        .iter()
-        .enumerate()
-        .filter(|(_, d)| d.id.is_none())
-        .map(|(i, _)| FieldError::new(format!("[{i}].id"), "must not be null to update"))
-        .collect();
-    if !without.is_empty() {
-        return refused(
-            ApiError::Validation(without),
-            Some(("bulk.update.failed.noId", ENTITY)),
-        );
+    let ids: Vec<Option<i64>> = dtos.iter().map(|d| d.id).collect();
+    if let Some(r) = Refusal::bulk_update(ENTITY, &ids) {
+        return refused(r.error, Some((r.key, &r.params)));
     }
     let result = async {
         let ids = save(&kit, &Scope::of(&who), &dtos, true, true).await?;

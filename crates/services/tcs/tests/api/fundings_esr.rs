@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::helpers::*;
 use crate::person_schema::{keys, properties};
 use crate::placements::{self as pl, POSTS};
-use crate::posts::{SOUTH_LONDON, WESSEX, admin, fields, post, start};
+use crate::posts::{SOUTH_LONDON, WESSEX, admin, fields, start};
 
 const TCS: &[&str] = &[
     "tcs:view:entities",
@@ -59,20 +59,24 @@ async fn fundings_of(app: &TestApp, id: i64) -> i64 {
     .unwrap_or(-1)
 }
 
+/// A post of South London numbered `npn`, as answered.
+async fn one_post(
+    app: &TestApp,
+    token: &str,
+    n: &crate::posts::Names,
+    npn: &str,
+) -> serde_json::Value {
+    crate::posts_totals::create(app, token, n, &[npn])
+        .await
+        .remove(0)
+}
+
 #[tokio::test]
 async fn post_fundings_are_created_read_listed_updated_and_deleted_through_their_post() {
     for backend in BACKENDS {
         let (_reference, app, n) = start(backend).await;
         let token = admin(&[SOUTH_LONDON]).granted(TCS).token();
-        let (status, _, created) = call(
-            &app,
-            Method::POST,
-            "/tcs/api/posts",
-            &token,
-            Some(post(&n, Some("LDN/RJ122/076/ST1/101"))),
-        )
-        .await;
-        assert_eq!(status, 201, "{created}");
+        let created = one_post(&app, &token, &n, "LDN/RJ122/076/ST1/101").await;
         let post_id = created["id"].as_i64().expect("a post");
         let first = created["fundings"][0]["id"].as_i64().expect("a funding");
 
@@ -715,6 +719,12 @@ async fn esr_events_are_recorded_for_placements_and_posts_in_scope_and_read_back
                 json!({"status": "RECONCILED", "positionNumber": "seven"}),
                 "positionNumber",
             ),
+            // Not a status of the original's (docs/tcs.md "ESR events").
+            (
+                format!("/tcs/api/posts/{post}/esr-changed"),
+                json!({"status": "RECONCILED_EXP", "positionNumber": 7, "positionId": 8}),
+                "status",
+            ),
             (
                 "/tcs/api/posts/x/esr-changed".to_owned(),
                 changed.clone(),
@@ -852,5 +862,123 @@ async fn a_posts_current_reconciled_events_are_its_positions_latest_reconciled_e
         assert_eq!(reconciled(&app, a).await[0]["positionId"], 9, "{backend:?}");
         assert_eq!(reconciled(&app, a).await.as_array().map(Vec::len), Some(1));
         assert_eq!(reconciled(&app, b).await[0]["postId"], b, "{backend:?}");
+    }
+}
+
+/// `DELETE /posts/{id}` as a caller with `post:delete`.
+async fn delete_post(app: &TestApp, post: i64) -> (u16, serde_json::Value) {
+    let token = Caller::etl().granted(&["post:view", "post:delete"]).token();
+    let (status, _, res) = call(
+        app,
+        Method::DELETE,
+        &format!("/tcs/api/posts/{post}"),
+        &token,
+        None,
+    )
+    .await;
+    (status, res)
+}
+
+#[tokio::test]
+async fn a_post_reconciled_with_esr_is_not_deleted_as_the_original_refused() {
+    for backend in BACKENDS {
+        let (app, _reference) = pl::setup(backend).await;
+        let (a, b) = (POSTS + 1, POSTS + 2);
+        position_changed(&app, a, 8, "RECONCILED", "2026-08-02T10:00:00Z").await;
+        let events = || pl::count(&app, "post_esr_event");
+        let before = events().await;
+
+        // Reconciled: 409 with the original's message; the post and its events stay.
+        let (status, res) = delete_post(&app, a).await;
+        assert_eq!(status, 409, "{backend:?}: {res}");
+        assert_eq!(res["error"]["code"], "conflict", "{backend:?}");
+        assert_eq!(
+            res["error"]["message"],
+            "The post has been reconciled with ESR. Do you still want to delete the post?"
+        );
+        assert_eq!(reconciled(&app, a).await.as_array().map(Vec::len), Some(1));
+        assert_eq!(events().await, before, "{backend:?}: nothing deleted");
+
+        // The position reconciled with another post since: no longer this post's, deleted
+        // (its events with it); the other post is now the one refused.
+        position_changed(&app, b, 8, "RECONCILED", "2026-08-03T10:00:00Z").await;
+        assert_eq!(delete_post(&app, b).await.0, 409, "{backend:?}");
+        let (status, res) = delete_post(&app, a).await;
+        assert_eq!(status, 200, "{backend:?}: {res}");
+        assert_eq!(delete_post(&app, a).await.0, 404, "{backend:?}: gone");
+        assert_eq!(
+            events().await,
+            before,
+            "{backend:?}: a's one event went with it"
+        );
+
+        // Its position deleted in ESR: the post may go.
+        position_changed(&app, b, 8, "DELETED", "2026-08-04T10:00:00Z").await;
+        let (status, res) = delete_post(&app, b).await;
+        assert_eq!(status, 200, "{backend:?}: {res}");
+        assert_eq!(events().await, before - 1, "{backend:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_funding_sent_as_an_array_is_refused_while_the_bulk_route_takes_its_list() {
+    for backend in BACKENDS {
+        let (_reference, app, n) = start(backend).await;
+        let token = admin(&[SOUTH_LONDON]).granted(TCS).token();
+        let created = one_post(&app, &token, &n, "LDN/RJ122/076/ST1/102").await;
+        let post_id = created["id"].as_i64().expect("a post");
+        let before = fundings_of(&app, post_id).await;
+
+        // A PostFundingDTO's fields by position: serde's derive alone would take it.
+        let positional = json!([
+            null,
+            null,
+            "TRUST",
+            "trust",
+            "2027-08-01",
+            "2029-07-31",
+            "RJ1",
+            post_id
+        ]);
+        for path in ["/tcs/api/post-fundings", "/tcs/api/bulk-post-fundings"] {
+            let body = if path.contains("bulk") {
+                json!([positional])
+            } else {
+                positional.clone()
+            };
+            let (status, _, res) = call(&app, Method::POST, path, &token, Some(body)).await;
+            assert_eq!(status, 400, "{backend:?} {path}: {res}");
+            assert_eq!(res["error"]["code"], "validation_failed", "{res}");
+            let field = &res["error"]["fields"][0];
+            assert_eq!(
+                field["field"],
+                if path.contains("bulk") { "[0]" } else { "body" },
+                "{res}"
+            );
+            assert!(
+                field["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("expected a JSON object, not an array")),
+                "{res}"
+            );
+        }
+        assert_eq!(
+            fundings_of(&app, post_id).await,
+            before,
+            "{backend:?}: nothing written"
+        );
+
+        // The same funding as an object, in the bulk route's list: taken.
+        let object = json!({"postId": post_id, "fundingType": "TRUST", "startDate": "2027-08-01", "endDate": "2029-07-31", "info": "trust", "fundingBodyId": "RJ1"});
+        let (status, _, res) = call(
+            &app,
+            Method::POST,
+            "/tcs/api/bulk-post-fundings",
+            &token,
+            Some(json!([object])),
+        )
+        .await;
+        assert_eq!(status, 200, "{backend:?}: {res}");
+        assert_eq!(fundings_of(&app, post_id).await, before + 1, "{backend:?}");
     }
 }

@@ -39,7 +39,7 @@ async fn totals(app: &TestApp, token: &str) -> Vec<i64> {
 }
 
 /// Creates a post of South London at RJ122 for each of `npns` on `app`, as `token`.
-async fn create(app: &TestApp, token: &str, n: &Names, npns: &[&str]) -> Vec<Value> {
+pub async fn create(app: &TestApp, token: &str, n: &Names, npns: &[&str]) -> Vec<Value> {
     let mut made = Vec::new();
     for npn in npns {
         let (status, _, created) = call(
