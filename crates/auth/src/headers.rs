@@ -6,50 +6,28 @@
 //! an attempt to have one layer check one token and another layer use the other, and is
 //! refused with 400 `conflicting_tokens`.
 
-use http::HeaderMap;
 use http::header::AUTHORIZATION;
+use http::{HeaderMap, HeaderName};
 
 use crate::error::AuthError;
 
 /// The legacy header carrying a raw access token.
 pub const LEGACY_TOKEN_HEADER: &str = "oidc_access_token";
 
+/// `OIDC_access_token`, parsed once (a lookup by `&str` parses the name every time).
+const LEGACY: HeaderName = HeaderName::from_static(LEGACY_TOKEN_HEADER);
+
 /// The access token of a request (see the module documentation).
+///
+/// Two passes over the headers, without collecting them (this runs on every request, twice
+/// at the gateway): the first refuses any malformed value, the second finds the token and
+/// refuses a different second one, naming both headers.
 pub fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
-    // Each token with the header it came in, so that a conflict names what conflicted.
-    let mut tokens: Vec<(&'static str, &str)> = Vec::new();
-    for value in headers.get_all(AUTHORIZATION) {
-        let value = value
-            .to_str()
-            .map_err(|_| AuthError::Malformed("Authorization is not visible ASCII"))?
-            .trim();
-        let Some((scheme, rest)) = value.split_once(' ') else {
-            continue; // not a bearer credential: another scheme, ignored
-        };
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            continue;
-        }
-        let token = rest.trim();
-        if token.is_empty() {
-            return Err(AuthError::Malformed("empty bearer token"));
-        }
-        tokens.push(("Authorization", token));
-    }
-    for value in headers.get_all(LEGACY_TOKEN_HEADER) {
-        let value = value
-            .to_str()
-            .map_err(|_| AuthError::Malformed("OIDC_access_token is not visible ASCII"))?
-            .trim();
-        let token = match value.split_once(' ') {
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
-            _ => value,
-        };
-        if !token.is_empty() {
-            tokens.push(("OIDC_access_token", token));
-        }
+    for found in tokens(headers) {
+        found?;
     }
     let mut found: Option<(&'static str, &str)> = None;
-    for (header, token) in tokens {
+    for (header, token) in tokens(headers).filter_map(Result::ok).flatten() {
         match found {
             Some((first, prev)) if prev != token => {
                 return Err(AuthError::ConflictingTokens(first, header));
@@ -58,6 +36,43 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
         }
     }
     found.map(|(_, token)| token).ok_or(AuthError::MissingToken)
+}
+
+/// Each value of the two headers: an error when malformed, `None` when it carries no token
+/// (another scheme, an empty legacy value), else the token with the header it came in, so
+/// that a conflict names what conflicted.
+fn tokens(
+    headers: &HeaderMap,
+) -> impl Iterator<Item = Result<Option<(&'static str, &str)>, AuthError>> {
+    let bearer = headers.get_all(AUTHORIZATION).iter().map(|value| {
+        let value = value
+            .to_str()
+            .map_err(|_| AuthError::Malformed("Authorization is not visible ASCII"))?
+            .trim();
+        let Some((scheme, rest)) = value.split_once(' ') else {
+            return Ok(None); // not a bearer credential: another scheme, ignored
+        };
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Ok(None);
+        }
+        let token = rest.trim();
+        if token.is_empty() {
+            return Err(AuthError::Malformed("empty bearer token"));
+        }
+        Ok(Some(("Authorization", token)))
+    });
+    let legacy = headers.get_all(LEGACY).iter().map(|value| {
+        let value = value
+            .to_str()
+            .map_err(|_| AuthError::Malformed("OIDC_access_token is not visible ASCII"))?
+            .trim();
+        let token = match value.split_once(' ') {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+            _ => value,
+        };
+        Ok((!token.is_empty()).then_some(("OIDC_access_token", token)))
+    });
+    bearer.chain(legacy)
 }
 
 #[cfg(test)]

@@ -58,6 +58,8 @@ struct Inner {
     max_bytes: usize,
     accepted: Vec<Algorithm>,
     cache: VerifiedCache<AccessClaims>,
+    /// The counters of the outcomes of nearly every request: `ok`, then `cached`.
+    succeeded: [::metrics::Counter; 2],
 }
 
 impl std::fmt::Debug for AccessTokenVerifier {
@@ -86,6 +88,7 @@ impl AccessTokenVerifier {
             max_bytes: config.max_token_bytes,
             accepted,
             cache: VerifiedCache::new(config.cache_capacity),
+            succeeded: ["ok", "cached"].map(|o| metrics::verifications(TokenKind::Access, o)),
         })))
     }
 
@@ -138,12 +141,10 @@ impl AccessTokenVerifier {
         if let Err(AuthError::IdpUnavailable { .. }) = &result {
             tis_core::context::mark_degraded(Degradation::Idp);
         }
-        let outcome = match &result {
-            Ok(v) if v.cached => "cached",
-            Ok(_) => "ok",
-            Err(e) => e.code(),
-        };
-        metrics::verification(TokenKind::Access, outcome);
+        match &result {
+            Ok(v) => self.0.succeeded[usize::from(v.cached)].increment(1),
+            Err(e) => metrics::verification(TokenKind::Access, e.code()),
+        }
         result
     }
 

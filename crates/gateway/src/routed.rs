@@ -33,6 +33,9 @@ use crate::steps::deadline::DeadlineStep;
 use crate::steps::principal::MintPrincipal;
 use crate::steps::{Req, Res};
 
+/// `TIS-Principal`, parsed once: inserting by a `&str` name copies a custom name every time.
+const PRINCIPAL: http::HeaderName = http::HeaderName::from_static(PRINCIPAL_HEADER);
+
 /// The steps of the routed path, called in order (see the module documentation).
 pub struct Routed {
     pub(crate) table: Arc<ArcSwap<RouteTable>>,
@@ -101,7 +104,7 @@ impl Routed {
         if let Some(route) = route {
             let header = step_span("gateway.principal")
                 .in_scope(|| self.principal.header_for(&verified, &principal, route))?;
-            req.headers_mut().insert(PRINCIPAL_HEADER, header);
+            req.headers_mut().insert(PRINCIPAL, header);
         }
         let res = self.proxy.forward(req, route, deadline, peer);
         let res = res.instrument(step_span("gateway.proxy")).await?;
