@@ -24,6 +24,9 @@
 # PostgreSQL, `VACUUM (ANALYZE) site` after the load (what autovacuum does a minute later). A 5 s
 # warm-up at the same rate, then RUNS runs of DURATION seconds; the medians are reported.
 # KIND_TERMS=0 leaves out the kind-of-site terms (`hospital` matches 4 sites in 10).
+# STATS=1: on PostgreSQL, after each run, the statements that took the most time in it
+# (pg_stat_statements: calls, mean, max, total; reset before each run), to say which
+# statement a slow request waited on.
 #
 # Needs: python3, PostgreSQL's server binaries (Debian: postgresql), curl.
 set -euo pipefail
@@ -66,6 +69,8 @@ listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$WORK/pg'
 shared_buffers = '128MB'
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track = 'all'
 CONF
     "${RUN_AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w start >/dev/null
     echo "postgres://postgres@127.0.0.1:$port" | tee "$WORK/pg/url"
@@ -147,7 +152,13 @@ run_backend() {
     echo "| run | answered/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | answers |"
     echo "|---|---|---|---|---|---|---|---|"
     : > "$WORK/$name.lat"
+    local pgdb=
+    if [ -f "$WORK/pg/url" ]; then
+        pgdb="$(cat "$WORK/pg/url")/tis_reference"
+        "$PGBIN/psql" -X -q "$pgdb" -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements'
+    fi
     for run in $(seq 1 "$RUNS"); do
+        [ -n "$pgdb" ] && "$PGBIN/psql" -X -q -o /dev/null "$pgdb" -c 'SELECT pg_stat_statements_reset()'
         local out; out=$("${drive[@]}" --duration "$DURATION")
         python3 - "$out" "$run" "$WORK/$name.lat" <<'PY'
 import json, sys
@@ -156,7 +167,12 @@ answers = ", ".join(f"{v} × {k}" for k, v in d["statuses"].items()) + (f", {d['
 print(f"| {sys.argv[2]} | {d['answered_per_s']} | {d['p50']} | {d['p90']} | {d['p99']} | {d['p99.9']} | {d['max']} | {answers} |")
 open(sys.argv[3], "a").write(f"{d['p50']} {d['p99']}\n")
 PY
+        if [ -n "$pgdb" ] && [ "${STATS:-0}" = 1 ]; then
+            "$PGBIN/psql" -X -q -A -F ' | ' -t "$pgdb" -c "SELECT calls, round(mean_exec_time::numeric, 2), round(max_exec_time::numeric, 1), round(total_exec_time::numeric), left(regexp_replace(query, '\s+', ' ', 'g'), 150) FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat%' ORDER BY total_exec_time DESC LIMIT 8" \
+                | sed 's/^/    run '"$run"': calls | mean ms | max ms | total ms | /' >> "$WORK/$name.stats"
+        fi
     done
+    [ -f "$WORK/$name.stats" ] && { echo; echo "PostgreSQL statements by total time in each run (pg_stat_statements):"; echo; cat "$WORK/$name.stats"; }
     SUMMARY[$name]=$(python3 -c "
 import statistics
 rows = [tuple(map(float, l.split())) for l in open('$WORK/$name.lat')]

@@ -15,9 +15,16 @@ The statements are written as the kit writes them (crates/kit/src/repo/query.rs)
   `MAX(rowid)`, then the sort column's index walked when the page is expected within a
   half of the walk budget (`query::walk`, `Repo::sorted_page`), else as old.
 
+- sets: what the kit reads for a list of a table with a data version since it keeps id sets
+  (`repo::Sets`, `query::id_sets`): per condition (each filter, the term), the ids it matches
+  as one `group_concat`, once per data version; timed here once per distinct condition of the
+  URLs (what a cold instance, or every instance after a write, pays once per condition).
+
 Each URL runs old then new (or new then old, alternating), cache_size 256 KiB as the service.
 Rows of old and new are compared (order included) for every URL; a difference stops the run.
-Prints p50 / p90 / p99 per kind of request. Uses pysqlite3 (a recent SQLite, as the
+Prints p50 / p90 / p99 per kind of request, then the slowest old requests (SLOWEST=N, default
+15) with their page and count statements' times apart: which URLs make the tail, and in which
+statement. Uses pysqlite3 (a recent SQLite, as the
 service's bundled one) when installed, else Python's sqlite3.
 """
 
@@ -177,6 +184,28 @@ def new(db, u):
     return rows, "counted", None, "select"
 
 
+def set_reads(db, urls):
+    """The id-set statement of each distinct condition of `urls` (`query::id_sets`), timed."""
+    seen, times = set(), {}
+    for url in urls:
+        u = parse(url)
+        conds = [("filter", f"SELECT group_concat(id) FROM site WHERE {COLUMNS[k]} IN "
+                  f"({', '.join('?' * len(v))})", tuple(v)) for k, v in u["filters"].items()]
+        if len(u["term"]) >= 3:
+            conds.append(("term", "SELECT group_concat(id) FROM (SELECT rowid AS id FROM "
+                          "search_site WHERE search_site MATCH ?)", (phrase(u["term"]),)))
+        for kind, sql, args in conds:
+            if (sql, args) in seen:
+                continue
+            seen.add((sql, args))
+            t0 = time.perf_counter()
+            text = db.execute(sql, args).fetchone()[0] or ""
+            ids = {int(x) for x in text.split(",") if x}
+            times.setdefault(f"sets: cold {kind} set", []).append((time.perf_counter() - t0) * 1000)
+            times.setdefault(f"sets: {kind} set size", []).append(len(ids))
+    return times
+
+
 def pct(xs, p):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] if xs else float("nan")
@@ -198,6 +227,7 @@ def main():
         times.setdefault(kind, []).append(ms)
 
     plans = {}
+    slow = []
     for i, url in enumerate(urls):
         u = parse(url)
         if len(u["term"]) < 3:
@@ -211,6 +241,7 @@ def main():
                 t1 = time.perf_counter()
                 add("old: request (page + count)", (t1 - t0) * 1000)
                 add("old: page statement", (t_page - t0) * 1000)
+                slow.append(((t1 - t0) * 1000, (t_page - t0) * 1000, (t1 - t_page) * 1000, u))
                 if u["sort"]:
                     add("old: request, column sort", (t1 - t0) * 1000)
             else:
@@ -224,6 +255,7 @@ def main():
         if got[0] != got[1]:
             sys.exit(f"different rows for {url}:\n old {[r[0] for r in got[0]]}\n new "
                      f"{[r[0] for r in got[1]]}")
+    times.update(set_reads(db, urls))
     print(f"SQLite {sqlite3.sqlite_version}, {len(urls)} URLs of seed {seed}, rows equal on all; "
           f"column-sorted pages: {plans}; load average {os.getloadavg()[0]:.1f}")
     print(f"| {'statement (ms)':32} | n | p50 | p90 | p99 | max |")
@@ -232,6 +264,13 @@ def main():
         xs = times[kind]
         print(f"| {kind:32} | {len(xs)} | {statistics.median(xs):.2f} | {pct(xs, 90):.2f} | "
               f"{pct(xs, 99):.2f} | {max(xs):.2f} |")
+    print()
+    print("| slowest old requests: ms | page ms | count ms | term | filters | sort | page |")
+    print("|---|---|---|---|---|---|---|")
+    for total, page, counted, u in sorted(slow, key=lambda x: -x[0])[:int(os.environ.get("SLOWEST", "15"))]:
+        filters = ", ".join(f"{k}={len(v)}" for k, v in u["filters"].items())
+        sort = f"{u['sort'][0]} {'desc' if u['sort'][1] else 'asc'}" if u["sort"] else "id"
+        print(f"| {total:.1f} | {page:.1f} | {counted:.1f} | {u['term']} | {filters} | {sort} | {u['page']} |")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ impl Counts {
     /// over a table whose data version is in `version_table`: the kept one while the version
     /// is the one it was read at, else read again (with the version) and kept.
     pub async fn count(&self, db: &Db, version_table: &str, count: Sql) -> Result<u64, StoreError> {
-        let key = format!("{}\u{0}{:?}", count.render(db.backend()), count.values());
+        let key = key(&count, db);
         let kept = self.lock().get(&key).copied();
         if let Some((version, n)) = kept {
             let now = db
@@ -63,4 +63,9 @@ impl Counts {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (i64, u64)>> {
         self.known.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// What a kept value of `sql` is known by: its text and its values.
+pub(super) fn key(sql: &Sql, db: &Db) -> String {
+    format!("{}\u{0}{:?}", sql.render(db.backend()), sql.values())
 }

@@ -319,9 +319,82 @@ fn walk_column(
     if !q.search.as_deref().is_some_and(|t| t.is_ascii()) {
         return None;
     }
+    sort_column(q)
+}
+
+/// The one column other than the id that `q` is sorted by, when it has its own index (every
+/// [`Field::sort`] field does: [`crate::entity::ddl`]).
+fn sort_column(q: &ListQuery) -> Option<&'static Field> {
     let mut columns = q.sort.iter().filter(|s| s.field.column != "id");
     let sort = columns.next()?;
     (columns.next().is_none() && sort.field.sort).then_some(sort.field)
+}
+
+/// `(descending on the column, descending on the id)` of a sort by one column.
+fn directions(q: &ListQuery, col: &str) -> (bool, bool) {
+    let descending = |c: &str| {
+        q.sort
+            .iter()
+            .find(|s| s.field.column == c)
+            .is_some_and(|s| s.descending)
+    };
+    (descending(col), descending("id"))
+}
+
+/// For a page of kept id sets ([`crate::repo::Sets`]) sorted by one indexed column: the
+/// first `budget` ids of the table with a value in that column, in the page's order, read
+/// from the column's index, comma-separated as `ids` (the caller keeps those in the set).
+/// Rows without a value come after them ascending and before them descending (`NULLS LAST` /
+/// `NULLS FIRST`, see [`order_by`]); the caller accounts for those ([`null_ids`]). `None`
+/// when `q` is not sorted by one indexed column.
+pub fn ordered_ids(
+    desc: &'static Descriptor,
+    q: &ListQuery,
+    budget: u64,
+    backend: Backend,
+) -> Option<(&'static Field, Sql)> {
+    let field = sort_column(q)?;
+    let col = field.column;
+    let table = desc.table;
+    let (descending, id_desc) = directions(q, col);
+    let dir = |d: bool| if d { "DESC" } else { "ASC" };
+    let order = format!("ORDER BY {col} {}, id {}", dir(descending), dir(id_desc));
+    let (indexed, agg) = match backend {
+        Backend::Sqlite => (
+            format!(" INDEXED BY ix_{table}_{col}"),
+            "group_concat(id, ','",
+        ),
+        Backend::Postgres => (String::new(), "string_agg(id::text, ','"),
+    };
+    Some((
+        field,
+        Sql::new(&format!(
+            r#"SELECT {agg} {order}) AS "ids" FROM (SELECT id, {col} FROM {table}{indexed} WHERE {col} IS NOT NULL {order} LIMIT {budget}) AS walked"#
+        )),
+    ))
+}
+
+/// The id set ([`id_sets`]) of the rows of `desc`'s table without a value in `field`.
+pub fn null_ids(
+    desc: &'static Descriptor,
+    field: &'static Field,
+    backend: Backend,
+    version_table: &str,
+) -> Sql {
+    let mut sql = id_set_head(desc.table, backend, version_table);
+    sql.push(&format!(" WHERE {} IS NULL", field.column));
+    sql
+}
+
+/// `SELECT (version) AS "v", (ids as text) AS "ids" FROM {from}`, see [`id_sets`].
+fn id_set_head(from: &str, backend: Backend, version_table: &str) -> Sql {
+    let ids = match backend {
+        Backend::Sqlite => "group_concat(id)",
+        Backend::Postgres => "string_agg(id::text, ',')",
+    };
+    Sql::new(&format!(
+        r#"SELECT (SELECT version FROM {version_table}) AS "v", {ids} AS "ids" FROM {from}"#
+    ))
 }
 
 /// How many index entries [`walk`] is expected to read for `page`: the page's end over the
@@ -334,9 +407,14 @@ pub fn expected_walk(page: Page, total: u64, rows: u64) -> u64 {
     end.saturating_mul(rows.max(total)) / total
 }
 
-/// `SELECT MAX(rowid) AS n` of `desc`'s table: the table's size, near enough (SQLite).
-pub fn table_rows(desc: &'static Descriptor) -> Sql {
-    Sql::new(&format!("SELECT MAX(rowid) AS n FROM {}", desc.table))
+/// `SELECT MAX(rowid) AS n` of `desc`'s table (`MAX(id)` on PostgreSQL, for sequence ids):
+/// the table's size, near enough.
+pub fn table_rows(desc: &'static Descriptor, backend: Backend) -> Sql {
+    let id = match backend {
+        Backend::Sqlite => "rowid",
+        Backend::Postgres => "id",
+    };
+    Sql::new(&format!("SELECT MAX({id}) AS n FROM {}", desc.table))
 }
 
 /// The page of a [`walkable`] query read in the order of its sort column's index, for a term
@@ -359,16 +437,7 @@ pub fn walk(desc: &'static Descriptor, q: &ListQuery, page: Page, budget: u64) -
     let term = q.search.as_deref()?.to_lowercase();
     let col = field.column;
     let table = desc.table;
-    let descending = q
-        .sort
-        .iter()
-        .find(|s| s.field.column == col)
-        .is_some_and(|s| s.descending);
-    let id_desc = q
-        .sort
-        .iter()
-        .find(|s| s.field.column == "id")
-        .is_some_and(|s| s.descending);
+    let (descending, id_desc) = directions(q, col);
     let dir = |d: bool| if d { "DESC" } else { "ASC" };
     // The walk's order: the page's on rows with a value. The outer statement repeats it
     // unchanged, so that SQLite (3.46+) reads the co-routine in that order instead of
@@ -429,6 +498,62 @@ fn like_any(columns: &[&'static Field], term: &str) -> Sql {
     }
     sql.push(")");
     sql
+}
+
+/// One statement per condition of `q` (each filter, the search term), selecting the data
+/// version kept in `version_table` as `v` and the ids the condition matches as
+/// comma-separated text `ids`, in one statement (one snapshot), for [`crate::repo::Sets`].
+/// The rows of `q` are the ids in every set. A search term that goes through SQLite's search
+/// structure ([`where_clause_on`]) reads the FTS5 table's rowids alone (the table's ids), not
+/// a probe of the table per match. `None` for a type whose ids are not sequence numbers, and
+/// for a query without conditions (its count is one pass over the table, cheap enough).
+pub fn id_sets(
+    desc: &'static Descriptor,
+    q: &ListQuery,
+    backend: Backend,
+    version_table: &str,
+) -> Option<Vec<Sql>> {
+    if desc.id != crate::entity::IdKind::Long {
+        return None;
+    }
+    let head = |from: &str| id_set_head(from, backend, version_table);
+    let mut sets = Vec::new();
+    for f in &q.filters {
+        let mut sql = head(desc.table);
+        sql.append(where_clause_on(
+            desc,
+            &ListQuery::filtered(vec![f.clone()]),
+            backend,
+        ));
+        sets.push(sql);
+    }
+    if q.search.as_deref().is_some_and(|t| !t.is_empty()) {
+        if let Some((table, phrase)) = sqlite_match(desc, q, Some(backend)) {
+            let mut sql = head(&format!(
+                "(SELECT rowid AS id FROM {table} WHERE {table} MATCH "
+            ));
+            sql.bind(phrase).push(")");
+            sets.push(sql);
+        } else {
+            let term = ListQuery {
+                search: q.search.clone(),
+                search_in: q.search_in.clone(),
+                ..ListQuery::default()
+            };
+            let mut sql = head(desc.table);
+            sql.append(where_clause_on(desc, &term, backend));
+            sets.push(sql);
+        }
+    }
+    (!sets.is_empty()).then_some(sets)
+}
+
+/// `Some(descending)` when `q`'s rows are ordered by id alone (no sort, or only by id).
+pub fn id_order(q: &ListQuery) -> Option<bool> {
+    q.sort
+        .iter()
+        .all(|s| s.field.column == "id")
+        .then(|| q.sort.iter().any(|s| s.descending))
 }
 
 /// `SELECT COUNT(*) AS n` of `q` on `backend`.
