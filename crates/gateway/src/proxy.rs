@@ -21,6 +21,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use http::{HeaderMap, HeaderValue, Request};
 use http_body::Body as _;
+use hyper::body::Incoming;
 use tis_core::Degradation;
 use tis_core::context;
 
@@ -32,8 +33,8 @@ use tokio::time::Instant;
 use crate::error::NoRoute;
 use crate::routes::Route;
 use crate::status::Sightings;
+use crate::steps::Req;
 use crate::steps::hygiene;
-use crate::steps::{Req, Res};
 
 /// The client at the other end of a connection: made once per connection by
 /// [`crate::server`], passed by reference to every request on it.
@@ -76,7 +77,7 @@ impl Proxy {
         route: Option<&Arc<Route>>,
         deadline: Option<Instant>,
         peer: &Peer,
-    ) -> Result<Res, BoxError> {
+    ) -> Result<http::Response<Incoming>, BoxError> {
         let (mut parts, body) = req.into_parts();
         let Some(route) = route else {
             return Err(NoRoute {
@@ -131,7 +132,8 @@ impl Proxy {
         }
         merge_degraded(res.headers_mut(), &service.name, &self.sightings);
         hygiene::strip_hop_by_hop(res.headers_mut());
-        Ok(res.map(Body::new))
+        // The body as it came: the admission step boxes it once, with its permit.
+        Ok(res)
     }
 }
 

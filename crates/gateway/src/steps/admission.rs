@@ -79,8 +79,13 @@ pub struct Held {
 }
 
 impl Held {
-    /// Keeps the permit until `res`'s body is done or dropped.
-    pub fn attach(self, res: Res) -> Res {
+    /// Keeps the permit until `res`'s body is done or dropped. The body is boxed once, here
+    /// (the proxy hands over the service's body as it came).
+    pub fn attach<B>(self, res: http::Response<B>) -> Res
+    where
+        B: http_body::Body<Data = Bytes> + Unpin + Send + 'static,
+        B::Error: Into<tis_mesh::BoxError>,
+    {
         res.map(|body| Body::new(PermitBody { body, _held: self }))
     }
 }
@@ -92,19 +97,19 @@ impl Drop for Held {
 }
 
 /// A response body that holds the admission permit until it is done or dropped.
-struct PermitBody {
-    body: Body,
+struct PermitBody<B> {
+    body: B,
     _held: Held,
 }
 
-impl http_body::Body for PermitBody {
+impl<B: http_body::Body<Data = Bytes> + Unpin> http_body::Body for PermitBody<B> {
     type Data = Bytes;
-    type Error = axum::Error;
+    type Error = B::Error;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         Pin::new(&mut self.body).poll_frame(cx)
     }
 

@@ -152,9 +152,11 @@ impl ServiceClient {
         let inner = &*self.inner;
         let ctx = RequestContext::current();
         let (mut parts, body) = req.into_parts();
+        // Taken out, not read: from here on the deadline travels in `Outbound`, and every
+        // extension left would be copied again for each retryable try (`outbound::try_clone`).
         let deadline = parts
             .extensions
-            .get::<Deadline>()
+            .remove::<Deadline>()
             .map(|d| d.0)
             .or_else(|| ctx.as_ref().and_then(RequestContext::deadline));
         let too_late = || {
