@@ -209,13 +209,7 @@ impl Repo {
         if total < end || backend != Backend::Sqlite {
             return Ok(None);
         }
-        let rows = self
-            .db
-            .read()
-            .fetch_one(query::table_rows(desc, backend))
-            .await?;
-        let rows = rows.get("n").and_then(Json::as_u64).unwrap_or(0);
-        let expected = query::expected_walk(page, total, rows);
+        let expected = self.expected_walk(desc, page, total).await?;
         if expected.saturating_mul(2) > SET_WALK_BUDGET {
             return Ok(None);
         }
@@ -270,13 +264,7 @@ impl Repo {
     ) -> Result<(Vec<Row>, u64), StoreError> {
         let backend = self.db.backend();
         if total >= page.offset() + page.size {
-            let rows = self
-                .db
-                .read()
-                .fetch_one(query::table_rows(desc, backend))
-                .await?;
-            let rows = rows.get("n").and_then(Json::as_u64).unwrap_or(0);
-            let expected = query::expected_walk(page, total, rows);
+            let expected = self.expected_walk(desc, page, total).await?;
             if expected.saturating_mul(2) <= query::WALK_BUDGET {
                 let budget = expected
                     .saturating_mul(4)
@@ -294,6 +282,23 @@ impl Repo {
             .fetch(desc, query::select(desc, q, Some(page), backend), 0)
             .await?;
         Ok((rows, total))
+    }
+
+    /// How many index entries a walk in a sort column's order is expected to read for `page`
+    /// of `total` rows ([`query::expected_walk`] over the table's size).
+    async fn expected_walk(
+        &self,
+        desc: &'static Descriptor,
+        page: Page,
+        total: u64,
+    ) -> Result<u64, StoreError> {
+        let rows = self
+            .db
+            .read()
+            .fetch_one(query::table_rows(desc, self.db.backend()))
+            .await?;
+        let rows = rows.get("n").and_then(Json::as_u64).unwrap_or(0);
+        Ok(query::expected_walk(page, total, rows))
     }
 
     /// `COUNT(*)` of `q`, kept against the table's data version when it has one.

@@ -75,6 +75,25 @@ fn generated() -> Vec<Value> {
         .collect()
 }
 
+/// The query the API makes of `searchQuery=term` (none when empty) and `columnFilters`.
+fn list_query(term: &str, filters: &Value) -> ListQuery {
+    let mut q = ListQuery {
+        search: (!term.is_empty()).then(|| term.to_owned()),
+        ..ListQuery::default()
+    };
+    for (key, values) in filters.as_object().expect("object") {
+        let values = values
+            .as_array()
+            .expect("values")
+            .iter()
+            .map(|v| SqlValue::Text(v.as_str().expect("text").into()))
+            .collect();
+        q.filters
+            .push(Filter::new(SITE.field(key).expect("field"), values));
+    }
+    q
+}
+
 fn ids(rows: &[Value]) -> Vec<i64> {
     rows.iter().map(|r| r["id"].as_i64().expect("id")).collect()
 }
@@ -170,24 +189,11 @@ async fn a_sorted_search_page_is_the_same_whichever_way_it_is_read() {
                             continue;
                         }
                         // Both statements, run directly on the service's database.
-                        let mut q = ListQuery {
-                            search: Some(term.to_owned()),
-                            sort: vec![Sort {
-                                field: SITE.field(json_name).expect("field"),
-                                descending,
-                            }],
-                            ..ListQuery::default()
-                        };
-                        for (key, values) in filters.as_object().expect("object") {
-                            let values = values
-                                .as_array()
-                                .expect("values")
-                                .iter()
-                                .map(|v| SqlValue::Text(v.as_str().expect("text").into()))
-                                .collect();
-                            q.filters
-                                .push(Filter::new(SITE.field(key).expect("field"), values));
-                        }
+                        let mut q = list_query(term, &filters);
+                        q.sort = vec![Sort {
+                            field: SITE.field(json_name).expect("field"),
+                            descending,
+                        }];
                         let page = Page { number, size };
                         let matched = app
                             .db
@@ -268,20 +274,7 @@ async fn a_page_from_the_kept_id_sets_is_the_statements_page() {
                     json!({"status": ["CURRENT", "INACTIVE"]}),
                     json!({"status": ["CURRENT"], "localOffice": ["South Office", "West Office"]}),
                 ] {
-                    let mut q = ListQuery {
-                        search: (!term.is_empty()).then(|| term.to_owned()),
-                        ..ListQuery::default()
-                    };
-                    for (key, values) in filters.as_object().expect("object") {
-                        let values = values
-                            .as_array()
-                            .expect("values")
-                            .iter()
-                            .map(|v| SqlValue::Text(v.as_str().expect("text").into()))
-                            .collect();
-                        q.filters
-                            .push(Filter::new(SITE.field(key).expect("field"), values));
-                    }
+                    let mut q = list_query(term, &filters);
                     let counted = app
                         .db
                         .read()
