@@ -31,7 +31,7 @@ use tis_store::{Sql, Tx, Value};
 
 use super::check;
 use super::dto::PostFundingDto;
-use super::write::{date, text};
+use super::write::{date, text, update_by_id};
 use super::{ENTITIES, read};
 use crate::domain::scope::Scope;
 use crate::memberships::{
@@ -386,15 +386,9 @@ pub(crate) async fn write_row(
     ];
     match id {
         Some(id) => {
-            let mut sql = Sql::new("UPDATE post_funding SET ");
-            for (j, (column, value)) in COLUMNS.iter().zip(values).enumerate() {
-                sql.push(if j > 0 { ", " } else { "" })
-                    .push(column)
-                    .push(" = ");
-                sql.bind(value);
-            }
-            sql.push(" WHERE id = ").bind(id);
-            tx.execute(sql).await?;
+            let columns = COLUMNS.iter().copied().zip(values);
+            tx.execute(update_by_id("post_funding", columns, id))
+                .await?;
             Ok(id)
         }
         None => {

@@ -56,6 +56,24 @@ fn int(v: Option<i64>) -> Value {
     v.map(Value::Int).unwrap_or(Value::NullOf(SqlType::Int))
 }
 
+/// `UPDATE {table} SET {column} = $1, … WHERE id = ${n}`: row `id`'s `columns` set to their
+/// values.
+pub(crate) fn update_by_id<'a>(
+    table: &str,
+    columns: impl IntoIterator<Item = (&'a str, Value)>,
+    id: i64,
+) -> Sql {
+    let mut sql = Sql::new(&format!("UPDATE {table} SET "));
+    for (i, (column, value)) in columns.into_iter().enumerate() {
+        sql.push(if i > 0 { ", " } else { "" })
+            .push(column)
+            .push(" = ");
+        sql.bind(value);
+    }
+    sql.push(" WHERE id = ").bind(id);
+    sql
+}
+
 pub(super) fn date(v: Option<&String>) -> Value {
     v.and_then(|d| tis_service_kit::entity::validate::parse_date(d))
         .map(Value::Date)
@@ -420,15 +438,7 @@ async fn write(tx: &mut Tx, dto: &PostDto, update: bool, number: &str) -> Result
     ];
     match dto.id.filter(|_| update) {
         Some(id) => {
-            let mut sql = Sql::new("UPDATE post SET ");
-            for (i, (column, value)) in values.into_iter().enumerate() {
-                sql.push(if i > 0 { ", " } else { "" })
-                    .push(column)
-                    .push(" = ");
-                sql.bind(value);
-            }
-            sql.push(" WHERE id = ").bind(id);
-            tx.execute(sql).await?;
+            tx.execute(update_by_id("post", values, id)).await?;
             Ok(id)
         }
         None => {

@@ -52,6 +52,7 @@ use crate::domain::owners;
 use crate::domain::scope::Scope;
 use crate::memberships::Refusal;
 use crate::people::basic::parse_ids;
+use crate::posts::write::update_by_id;
 use crate::routes::{API, Tcs};
 
 /// The original's guards of programmes.
@@ -537,15 +538,11 @@ async fn save(
                     .any(|f| {
                         before.get(*f).unwrap_or(&Json::Null) != map.get(*f).unwrap_or(&Json::Null)
                     });
-                let mut sql = Sql::new("UPDATE programme SET ");
-                for (i, f) in PROGRAMME.fields.iter().enumerate() {
-                    sql.push(if i > 0 { ", " } else { "" })
-                        .push(f.column)
-                        .push(" = ");
-                    sql.bind(bind_value(f, map.get(f.json)));
-                }
-                sql.push(" WHERE id = ").bind(id);
-                tx.execute(sql).await?;
+                let columns = PROGRAMME
+                    .fields
+                    .iter()
+                    .map(|f| (f.column, bind_value(f, map.get(f.json))));
+                tx.execute(update_by_id("programme", columns, id)).await?;
                 let mut sql = Sql::new("DELETE FROM programme_curriculum WHERE programme_id = ");
                 sql.bind(id);
                 tx.execute(sql).await?;

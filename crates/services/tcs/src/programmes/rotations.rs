@@ -29,6 +29,7 @@ use tis_store::{Sql, Value};
 
 use super::{alert, original, page_from};
 use crate::domain::scope::Scope;
+use crate::posts::write::update_by_id;
 use crate::routes::{API, Tcs};
 
 const ENTITY: &str = "rotation";
@@ -222,15 +223,10 @@ async fn save(
     let fields: Vec<_> = WRITTEN.iter().filter_map(|j| ROTATION.field(j)).collect();
     let id = match id {
         Some(id) => {
-            let mut sql = Sql::new("UPDATE rotation SET ");
-            for (i, f) in fields.iter().enumerate() {
-                sql.push(if i > 0 { ", " } else { "" })
-                    .push(f.column)
-                    .push(" = ");
-                sql.bind(bind_value(f, map.get(f.json)));
-            }
-            sql.push(" WHERE id = ").bind(id);
-            tx.execute(sql).await?;
+            let columns = fields
+                .iter()
+                .map(|f| (f.column, bind_value(f, map.get(f.json))));
+            tx.execute(update_by_id("rotation", columns, id)).await?;
             id
         }
         None => {
