@@ -7,6 +7,9 @@
 #   TIS=/path/to/tis bench/tcs.sh         # this binary instead of target/release/tis
 #   MIXES="name gmc" BACKENDS=sqlite PEOPLE=20000 bench/tcs.sh
 #   EXPLAIN=1 bench/tcs.sh                # also print each mix's query plan (see below)
+#   DAY_TURN_DAYS=30 bench/tcs.sh         # instead of the mixes: how long TCS's turn of the
+#                                         # day takes with that many days of calendar changes
+#                                         # to catch up on (src/day.rs; from its log line)
 #   UP_ENV="MALLOC_ARENA_MAX=2" bench/tcs.sh   # environment for `tis up` and its instances
 #   TCS_DB=/path/tcs.db BACKENDS=sqlite bench/tcs.sh   # a copy of that SQLite data set instead of
 #                                         # generating one (e.g. one kept with KEEP=1)
@@ -214,12 +217,57 @@ run_backend() {
         python3 -c 'import sqlite3, sys; print(*sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone())' "$WORK/$name/.tis/tcs.db" "$counted"
     fi | { read -r posts placements; echo "($posts posts, $placements placements)"; }
     local loaded=$((SECONDS - t0))
+    # The turn of the day (crates/services/tcs/src/day.rs), at this binary's schema: none to
+    # do at start (last day turned: today), or DAY_TURN_DAYS days of changes to catch up on.
+    (cd "$WORK/$name" && TIS_LOG__LEVEL=warn "$TIS" migrate tcs --database-url "$url") > /dev/null
+    local days=${DAY_TURN_DAYS:-0}
+    if [ "$name" = postgres ]; then
+        psql_tcs -c "DO \$\$ BEGIN IF to_regclass('day_turn') IS NOT NULL THEN UPDATE day_turn SET last_day = CURRENT_DATE - $days; END IF; END \$\$"
+    else
+        python3 -c 'import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+if db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", ("day_turn",)).fetchone():
+    db.execute("UPDATE day_turn SET last_day = date(?, ?)", ("now", f"-{sys.argv[2]} days"))
+    db.commit()' "$WORK/$name/.tis/tcs.db" "$days"
+    fi
+    local turn_env=
+    [ -n "${DAY_TURN_DAYS:-}" ] && turn_env="TIS_LOG__LEVEL=warn,tis_tcs::day=info"
     # TCS is pointed at its database by name: `tis up --postgres` alone would use (and create)
     # `tis_tcs` on that server, not the copy.
+    local up_env="${UP_ENV:-} $turn_env"
     if [ "$name" = postgres ]; then
-        UP_ENV="${UP_ENV:+$UP_ENV }TIS_TCS__DATABASE__URL=$url" start_up "$name" --postgres "$PG"
+        UP_ENV="$up_env TIS_TCS__DATABASE__URL=$url" start_up "$name" --postgres "$PG"
+    elif [ -n "${up_env// /}" ]; then
+        UP_ENV="$up_env" start_up "$name"
     else
         start_up "$name"
+    fi
+    local mixes=$MIXES
+    if [ -n "${DAY_TURN_DAYS:-}" ]; then
+        mixes=
+        local deadline=$((SECONDS + 1800)) line=
+        until line=$(grep -m 1 'the day turned' "$WORK/$name/up.log"); do
+            if [ $SECONDS -ge $deadline ]; then
+                echo "no turn of the day logged within 1800 s; the log:" >&2
+                tail -n 30 "$WORK/$name/up.log" >&2
+                exit 1
+            fi
+            sleep 1
+        done
+        echo "### $name: the turn of the day, $DAY_TURN_DAYS days of changes"
+        echo
+        python3 -c 'import json, sys
+e = json.loads(sys.argv[1][sys.argv[1].index("{"):])
+def get(k):
+    if k in e:
+        return e[k]
+    v = e
+    for part in k.split("."):
+        v = v.get(part, {}) if isinstance(v, dict) else {}
+    return v
+people, posts, took = (get(k) for k in ("tis.people", "tis.posts", "event.duration"))
+print(f"people {people}, posts {posts}, {int(took) / 1e9:.2f} s")' "$line"
+        echo
     fi
     local base="http://$GW" token etl
     token=$("$TIS" token --user "$TOKEN_USER" --issuer "$ISSUER")
@@ -235,7 +283,7 @@ run_backend() {
     echo
     echo "| mix | answered/s | p50 ms | p90 ms | p99 ms | max ms | answers | TCS RSS peak (anon; PSS) | runs p99 |"
     echo "|---|---|---|---|---|---|---|---|---|"
-    for mix in $MIXES; do
+    for mix in $mixes; do
         # a token per mix: an access token lives minutes, a backend's run longer
         token=$("$TIS" token --user "$TOKEN_USER" --issuer "$ISSUER")
         python3 "$BENCH/tcs_data.py" urls "$mix" 2000 "$WORK/sample.json" "$record_path" > "$WORK/$mix.urls"
