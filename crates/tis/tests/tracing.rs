@@ -158,12 +158,13 @@ async fn one_request_is_followed_from_the_gateway_through_the_service_to_its_dat
             .into_iter()
             .filter(|g| hex(&g.span.trace_id) == trace_id)
             .collect();
-        let done = ours
-            .iter()
-            .any(|g| g.span.name == "GET /reference/api/grades")
-            && ours
-                .iter()
-                .any(|g| g.service == "reference" && g.span.name == "db.query");
+        // Each process's server span ends last of its spans, and each process exports on
+        // its own: wait for both (one process's spans may arrive a batch before the other's).
+        let served_by = |service: &str| {
+            ours.iter()
+                .any(|g| g.service == service && g.span.name == "GET /reference/api/grades")
+        };
+        let done = served_by("gateway") && served_by("reference");
         async move { done.then_some(ours) }
     })
     .await
