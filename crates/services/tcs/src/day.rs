@@ -49,6 +49,9 @@ pub struct Turned {
 #[serde(rename_all = "camelCase")]
 struct Id {
     id: i64,
+    /// A placement's post, read in the same scan as its trainee.
+    #[serde(default)]
+    post: Option<i64>,
 }
 
 /// Turns the day to `today` if no instance has yet: `None` when it was turned already (or
@@ -79,30 +82,32 @@ pub async fn turn(db: &Db, today: Date) -> Result<Option<Turned>, StoreError> {
         .and_then(|r| r.get("lastDay").and_then(|v| v.as_str().map(str::to_owned)))
         .and_then(|d| tis_service_kit::entity::validate::parse_date(&d))
         .unwrap_or(yesterday);
-    let people_of_memberships = ids(
+    let people_of_memberships: Vec<i64> = ids(
         db,
         "SELECT DISTINCT pm.person_id AS \"id\" FROM programme_membership pm WHERE ",
         ("pm.programme_start_date", "pm.programme_end_date"),
         from,
         today,
     )
-    .await?;
-    let people_of_placements = ids(
+    .await?
+    .into_iter()
+    .map(|i| i.id)
+    .collect();
+    // One scan of the placements for both their trainees and their posts.
+    let placed = ids(
         db,
-        "SELECT DISTINCT pl.trainee_id AS \"id\" FROM placement pl WHERE ",
+        "SELECT DISTINCT pl.trainee_id AS \"id\", pl.post_id AS \"post\" FROM placement pl WHERE ",
         ("pl.date_from", "pl.date_to"),
         from,
         today,
     )
     .await?;
-    let posts = ids(
-        db,
-        "SELECT DISTINCT pl.post_id AS \"id\" FROM placement pl WHERE ",
-        ("pl.date_from", "pl.date_to"),
-        from,
-        today,
-    )
-    .await?;
+    let mut people_of_placements: Vec<i64> = placed.iter().map(|i| i.id).collect();
+    let mut posts: Vec<i64> = placed.iter().filter_map(|i| i.post).collect();
+    for list in [&mut people_of_placements, &mut posts] {
+        list.sort_unstable();
+        list.dedup();
+    }
     for chunk in people_of_memberships.chunks(BATCH) {
         let mut tx = db.write().begin().await?;
         for id in chunk {
@@ -138,7 +143,7 @@ pub async fn turn(db: &Db, today: Date) -> Result<Option<Turned>, StoreError> {
     }))
 }
 
-/// The ids `select` finds among the rows whose `(start, end)` columns started after `from`
+/// The rows `select` finds (an `id`, and a `post` if it selects one) among the rows whose `(start, end)` columns started after `from`
 /// and by `today`, or ended on `from` or later and before `today`: what was current on
 /// `from` and is not today, or the reverse.
 async fn ids(
@@ -147,7 +152,7 @@ async fn ids(
     (start, end): (&str, &str),
     from: Date,
     today: Date,
-) -> Result<Vec<i64>, StoreError> {
+) -> Result<Vec<Id>, StoreError> {
     let mut q = Sql::new(select);
     q.push(&format!("({start} > "))
         .bind(from)
@@ -162,7 +167,7 @@ async fn ids(
         .fetch_all(q)
         .await?
         .into_iter()
-        .map(|row| tis_store::db::decode::<Id>(row).map(|i| i.id))
+        .map(tis_store::db::decode::<Id>)
         .collect()
 }
 
