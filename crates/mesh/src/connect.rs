@@ -20,16 +20,17 @@
 //! [`Upstream`].
 
 use std::cell::RefCell;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Weak};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
-use futures::future::BoxFuture;
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Response, Uri, Version};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::{Client, ResponseFuture};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tower::Service;
 
@@ -148,7 +149,7 @@ pub(crate) fn endpoint_uri(authority: &Authority, uri: &Uri) -> Uri {
 impl Service<MeshRequest> for HttpEndpoint {
     type Response = Response<Incoming>;
     type Error = BoxError;
-    type Future = BoxFuture<'static, Result<Response<Incoming>, BoxError>>;
+    type Future = EndpointFuture;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         // The pool opens connections on demand; readiness is the breaker's business.
@@ -158,25 +159,44 @@ impl Service<MeshRequest> for HttpEndpoint {
     fn call(&mut self, mut req: MeshRequest) -> Self::Future {
         *req.uri_mut() = endpoint_uri(&self.authority, req.uri());
         *req.version_mut() = self.version;
-        let fut = self.pools.with_local(|client| client.request(req));
-        let (service, endpoint) = (self.service.clone(), self.endpoint);
-        Box::pin(async move {
-            fut.await.map_err(|e| -> BoxError {
-                if e.is_connect() {
-                    Box::new(Connect {
-                        service,
-                        endpoint,
-                        source: Box::new(e),
-                    })
-                } else {
-                    Box::new(Upstream {
-                        service,
-                        endpoint,
-                        source: Box::new(e),
-                    })
-                }
-            })
-        })
+        EndpointFuture {
+            inner: self.pools.with_local(|client| client.request(req)),
+            service: self.service.clone(),
+            endpoint: self.endpoint,
+        }
+    }
+}
+
+/// The pool's answer with its error sorted into [`Connect`] or [`Upstream`]: a named type, so
+/// that a try costs no box of its own here (the pool's future is already one).
+pub struct EndpointFuture {
+    inner: ResponseFuture,
+    service: Arc<str>,
+    endpoint: SocketAddr,
+}
+
+impl Future for EndpointFuture {
+    type Output = Result<Response<Incoming>, BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let result = ready!(Pin::new(&mut this.inner).poll(cx));
+        Poll::Ready(result.map_err(|e| -> BoxError {
+            let (service, endpoint) = (this.service.clone(), this.endpoint);
+            if e.is_connect() {
+                Box::new(Connect {
+                    service,
+                    endpoint,
+                    source: Box::new(e),
+                })
+            } else {
+                Box::new(Upstream {
+                    service,
+                    endpoint,
+                    source: Box::new(e),
+                })
+            }
+        }))
     }
 }
 

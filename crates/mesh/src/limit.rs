@@ -8,11 +8,15 @@
 //! of waiting behind the others. The only queue is the balancer's lock, and only permit
 //! holders stand in it, so it is bounded by the limit.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
-use futures::future::BoxFuture;
+use futures::future::{Either, Ready};
+use metrics::Gauge;
+use pin_project_lite::pin_project;
 use tower::Service;
 
 use crate::balance::board::ServiceCtx;
@@ -71,7 +75,7 @@ where
 {
     type Response = S::Response;
     type Error = BoxError;
-    type Future = BoxFuture<'static, Result<S::Response, BoxError>>;
+    type Future = Either<Ready<Result<S::Response, BoxError>>, Limited<S::Future>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         self.inner.poll_ready(cx)
@@ -88,17 +92,51 @@ where
                 service: self.ctx.name.clone(),
                 limit: self.max,
             };
-            return Box::pin(futures::future::ready(Err(err.into())));
+            return Either::Left(futures::future::ready(Err(err.into())));
         };
         let gauge = self.ctx.metrics.in_flight.clone();
         gauge.increment(1.0);
-        let fut = self.inner.call(req);
-        Box::pin(async move {
-            let result = fut.await;
-            gauge.decrement(1.0);
-            drop(permit);
-            result
+        Either::Right(Limited {
+            inner: self.inner.call(req),
+            held: Some(Held {
+                gauge,
+                _permit: permit,
+            }),
         })
+    }
+}
+
+/// A try's permit and its count in the in-flight gauge, both given back when the try ends
+/// or is dropped.
+struct Held {
+    gauge: Gauge,
+    _permit: Permit,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.gauge.decrement(1.0);
+    }
+}
+
+pin_project! {
+    /// A try under the limit: its permit is released with its answer (a named future, so
+    /// that a try costs no box here).
+    pub struct Limited<F> {
+        #[pin]
+        inner: F,
+        held: Option<Held>,
+    }
+}
+
+impl<F: Future> Future for Limited<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let result = ready!(this.inner.poll(cx));
+        this.held.take();
+        Poll::Ready(result)
     }
 }
 

@@ -13,13 +13,15 @@
 //! ([`crate::latency`] says when and why); it records its time to the headers there when
 //! answered.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use futures::future::BoxFuture;
-use tokio::time::Instant;
+use pin_project_lite::pin_project;
+use tokio::time::{Instant, Sleep};
 use tower::Service;
 
 use crate::balance::board::EndpointShared;
@@ -62,7 +64,7 @@ where
 {
     type Response = S::Response;
     type Error = BoxError;
-    type Future = BoxFuture<'static, Result<S::Response, BoxError>>;
+    type Future = TryFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         self.inner.poll_ready(cx).map_err(Into::into)
@@ -84,49 +86,89 @@ where
             .and_then(|_| ctx.latency.early_timeout(started))
             .map(|after| started + after)
             .filter(|cut| *cut < at);
-        let fut = self.inner.call(req);
-        let (endpoint, timeout) = (self.endpoint.clone(), self.timeout);
-        Box::pin(async move {
-            let timed_out = |after| -> BoxError {
-                Box::new(Timeout {
-                    service: endpoint.ctx.name.clone(),
-                    endpoint: endpoint.addr,
-                    after,
-                })
-            };
-            let answered = |result: Result<S::Response, S::Error>| {
-                if result.is_ok() {
-                    let now = Instant::now();
-                    endpoint.ctx.latency.record(now, now - started);
-                }
-                result.map_err(Into::into)
-            };
-            tokio::pin!(fut);
-            if let Some(cut) = early {
-                match tokio::time::timeout_at(cut, &mut fut).await {
-                    Ok(result) => return answered(result),
-                    Err(_) if worth_cutting(&endpoint) => {
-                        endpoint.ctx.metrics.early_timeouts.increment(1);
-                        // Overdue by several times the service's p99 while a peer is ready:
-                        // an outlier. Eject it now, not after `consecutive_failures` more
-                        // requests have each paid the cut (the balancer's decaying EWMA soon
-                        // makes a frozen endpoint look cheap again); its health checks bring
-                        // it back as soon as it answers.
-                        endpoint.update(|st, now| st.trip_overdue(now));
-                        return Err(timed_out(cut - started));
-                    }
-                    Err(_) => {}
-                }
+        TryFuture {
+            inner: self.inner.call(req),
+            sleep: tokio::time::sleep_until(early.unwrap_or(at)),
+            early,
+            at,
+            by_deadline,
+            started,
+            timeout: self.timeout,
+            endpoint: self.endpoint.clone(),
+        }
+    }
+}
+
+pin_project! {
+    /// One try under its timers: the early cut if any, then the per-try timeout or the
+    /// deadline, one `Sleep` reset from the first to the second (a named future, so that a
+    /// try costs no box here).
+    pub struct TryFuture<F> {
+        #[pin]
+        inner: F,
+        #[pin]
+        sleep: Sleep,
+        // The early cut, while it is still ahead.
+        early: Option<Instant>,
+        at: Instant,
+        by_deadline: bool,
+        started: Instant,
+        timeout: Duration,
+        endpoint: Arc<EndpointShared>,
+    }
+}
+
+impl<F, T, E> Future for TryFuture<F>
+where
+    F: Future<Output = Result<T, E>>,
+    E: Into<BoxError>,
+{
+    type Output = Result<T, BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        // The answer first, as `tokio::time::timeout` does: one that is ready is never cut.
+        if let Poll::Ready(result) = this.inner.poll(cx) {
+            if result.is_ok() {
+                let now = Instant::now();
+                this.endpoint.ctx.latency.record(now, now - *this.started);
             }
-            match tokio::time::timeout_at(at, fut).await {
-                Ok(result) => answered(result),
-                Err(_) if by_deadline => Err(DeadlineExceeded {
+            return Poll::Ready(result.map_err(Into::into));
+        }
+        let endpoint = &**this.endpoint;
+        let timed_out = |after| -> BoxError {
+            Box::new(Timeout {
+                service: endpoint.ctx.name.clone(),
+                endpoint: endpoint.addr,
+                after,
+            })
+        };
+        loop {
+            ready!(this.sleep.as_mut().poll(cx));
+            if let Some(cut) = this.early.take() {
+                if worth_cutting(endpoint) {
+                    endpoint.ctx.metrics.early_timeouts.increment(1);
+                    // Overdue by several times the service's p99 while a peer is ready: an
+                    // outlier. Eject it now, not after `consecutive_failures` more requests
+                    // have each paid the cut (the balancer's decaying EWMA soon makes a
+                    // frozen endpoint look cheap again); its health checks bring it back as
+                    // soon as it answers.
+                    endpoint.update(|st, now| st.trip_overdue(now));
+                    return Poll::Ready(Err(timed_out(cut - *this.started)));
+                }
+                // Not worth cutting: wait on for the per-try timeout or the deadline.
+                this.sleep.as_mut().reset(*this.at);
+                continue;
+            }
+            return Poll::Ready(Err(if *this.by_deadline {
+                DeadlineExceeded {
                     service: endpoint.ctx.name.clone(),
                 }
-                .into()),
-                Err(_) => Err(timed_out(timeout)),
-            }
-        })
+                .into()
+            } else {
+                timed_out(*this.timeout)
+            }));
+        }
     }
 }
 

@@ -26,10 +26,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
-use futures::future::BoxFuture;
+use futures::future::{Either, Ready};
 use http::Response;
+use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 use tower::Service;
 
@@ -97,7 +98,7 @@ where
 {
     type Response = Response<B>;
     type Error = BoxError;
-    type Future = BoxFuture<'static, Result<Response<B>, BoxError>>;
+    type Future = Either<Ready<Result<Response<B>, BoxError>>, Attempted<S::Future>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         if self.shared.ctx.should_avoid(self.shared.addr) {
@@ -151,19 +152,45 @@ where
                 service: self.shared.ctx.name.clone(),
                 endpoint: self.shared.addr,
             };
-            return Box::pin(futures::future::ready(Err(err.into())));
+            return Either::Left(futures::future::ready(Err(err.into())));
         }
-        let endpoint = self.shared.addr;
         let attempt = Attempt::start(self.shared.clone(), probe);
-        let fut = self.inner.call(req);
-        Box::pin(async move {
-            let result = fut.await.map_err(Into::into);
-            attempt.finish(&result);
-            result.map(|mut res| {
-                res.extensions_mut().insert(Served { endpoint });
-                res
-            })
+        Either::Right(Attempted {
+            inner: self.inner.call(req),
+            attempt: Some(attempt),
         })
+    }
+}
+
+pin_project! {
+    /// A try through the breaker: its outcome is recorded when it ends, "cancelled" if it is
+    /// dropped first (a named future, so that a try costs no box here).
+    pub struct Attempted<F> {
+        #[pin]
+        inner: F,
+        attempt: Option<Attempt>,
+    }
+}
+
+impl<F, B, E> Future for Attempted<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    E: Into<BoxError>,
+{
+    type Output = Result<Response<B>, BoxError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = ready!(this.inner.poll(cx)).map_err(Into::into);
+        let Some(attempt) = this.attempt.take() else {
+            return Poll::Ready(result);
+        };
+        let endpoint = attempt.shared.addr;
+        attempt.finish(&result);
+        Poll::Ready(result.map(|mut res| {
+            res.extensions_mut().insert(Served { endpoint });
+            res
+        }))
     }
 }
 
