@@ -170,9 +170,19 @@ async fn load_parts(
     let mut q = Sql::new(SELECT);
     q.push(" AND pl.id IN ").bind_list(ids.iter().copied());
     restrict_placements(scope, &mut q, "pl");
-    let mut found: BTreeMap<i64, PlacementDetailsDto> = BTreeMap::new();
+    let mut found = decoded(src.all(q).await?)?;
+    let keys: Vec<i64> = found.keys().copied().collect();
+    if !keys.is_empty() {
+        children(src, &keys, &mut found, parts).await?;
+    }
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+}
+
+/// Placements' rows of [`SELECT`] as DTOs (with their status today) by id, children empty.
+fn decoded(rows: Vec<Row>) -> Result<BTreeMap<i64, PlacementDetailsDto>, ApiError> {
     let today = today();
-    for row in src.all(q).await? {
+    let mut found = BTreeMap::new();
+    for row in rows {
         let mut dto: PlacementDetailsDto = tis_store::db::decode(row)?;
         if let Some(from) = dto.date_from.as_deref() {
             let to = dto.date_to.as_deref().map(date_of).transpose()?;
@@ -180,11 +190,7 @@ async fn load_parts(
         }
         found.insert(dto.id.unwrap_or_default(), dto);
     }
-    let keys: Vec<i64> = found.keys().copied().collect();
-    if !keys.is_empty() {
-        children(src, &keys, &mut found, parts).await?;
-    }
-    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    Ok(found)
 }
 
 #[derive(Deserialize)]
@@ -859,6 +865,52 @@ fn locked(tx: &Tx, mut q: Sql) -> Sql {
     q
 }
 
+/// Whether the trainee and the post exist within `scope` (`false` for `None`), in one
+/// statement (a round trip fewer on PostgreSQL, where each is a wake-up of the server on a
+/// busy machine) that, on PostgreSQL, locks the rows it finds until `tx` ends: the
+/// trainee's before the post's (the select list is evaluated in order), see [`locked`].
+async fn lock_trainee_and_post(
+    tx: &mut Tx,
+    trainee: Option<i64>,
+    post: Option<i64>,
+    scope: &Scope,
+) -> Result<(bool, bool), ApiError> {
+    if trainee.is_none() && post.is_none() {
+        return Ok((false, false));
+    }
+    let mut q = Sql::new("SELECT ");
+    match trainee {
+        Some(id) => {
+            let one = locked(tx, person_in_scope(id, scope));
+            q.push("(").append(one).push(")");
+        }
+        None => {
+            q.push("NULL");
+        }
+    }
+    q.push(r#" AS "trainee", "#);
+    match post {
+        Some(id) => {
+            let mut one = Sql::new("SELECT po.id FROM post po WHERE po.id = ");
+            one.bind(id);
+            scope.restrict_posts(&mut one, "po");
+            let one = locked(tx, one);
+            q.push("(").append(one).push(")");
+        }
+        None => {
+            q.push("NULL");
+        }
+    }
+    q.push(r#" AS "post""#);
+    let row = tx.fetch_optional(q).await?;
+    let found = |k: &str| {
+        row.as_ref()
+            .and_then(|r| r.get(k))
+            .is_some_and(|v| !v.is_null())
+    };
+    Ok((found("trainee"), found("post")))
+}
+
 /// Checks `dto` in `tx` for `who`: field errors (400), 404 for an update of a placement that
 /// is none or out of scope, 409 for a broken overlap rule.
 async fn check(tx: &mut Tx, dto: &PlacementDetailsDto, who: &Principal) -> Result<Checked, Failed> {
@@ -874,28 +926,20 @@ async fn check(tx: &mut Tx, dto: &PlacementDetailsDto, who: &Principal) -> Resul
         ),
         None => None,
     };
-    if let Some(id) = dto.trainee_id.filter(|i| *i >= 0)
-        && tx
-            .fetch_optional(locked(tx, person_in_scope(id, &scope)))
-            .await?
-            .is_none()
-    {
+    let trainee = dto.trainee_id.filter(|i| *i >= 0);
+    let post = dto.post_id.filter(|i| *i >= 0);
+    let (trainee_found, post_found) = lock_trainee_and_post(tx, trainee, post, &scope).await?;
+    if let Some(id) = trainee.filter(|_| !trainee_found) {
         errors.push(FieldError::new(
             "traineeId",
             format!("Trainee with id {id} does not exist"),
         ));
     }
-    if let Some(id) = dto.post_id.filter(|i| *i >= 0) {
-        let mut q = Sql::new("SELECT po.id FROM post po WHERE po.id = ");
-        q.bind(id);
-        scope.restrict_posts(&mut q, "po");
-        let q = locked(tx, q);
-        if !exists(tx, q).await? {
-            errors.push(FieldError::new(
-                "postId",
-                format!("Post with id {id} does not exist"),
-            ));
-        }
+    if let Some(id) = post.filter(|_| !post_found) {
+        errors.push(FieldError::new(
+            "postId",
+            format!("Post with id {id} does not exist"),
+        ));
     }
     for (i, s) in dto.specialties.iter().enumerate() {
         if let Some(id) = s.specialty_id.filter(|i| *i >= 0) {
@@ -972,33 +1016,55 @@ struct SpanRow {
     whole_time_equivalent: Option<f64>,
 }
 
-/// The placements of `column` = `value` that share a day with `span` (other than itself).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MeetingRow {
+    /// 0: one of the trainee's; 1: one of the post's.
+    side: i64,
+    #[serde(flatten)]
+    span: SpanRow,
+}
+
+/// The placements of the trainee and those of the post that share a day with `span` (other
+/// than itself), each list by date: one statement (a `UNION ALL` of the two look-ups, one
+/// round trip instead of two).
 async fn meeting(
     tx: &mut Tx,
-    column: &str,
-    value: i64,
+    trainee: i64,
+    post: i64,
     span: &Span,
-) -> Result<Vec<SpanRow>, ApiError> {
-    let mut q = Sql::new(
-        r#"SELECT pl.id AS "id", pl.trainee_id AS "traineeId", pl.post_id AS "postId", po.national_post_number AS "nationalPostNumber", pl.date_from AS "dateFrom", pl.date_to AS "dateTo", pl.whole_time_equivalent AS "wholeTimeEquivalent" FROM placement pl JOIN post po ON po.id = pl.post_id WHERE "#,
-    );
-    q.push(column)
+) -> Result<(Vec<SpanRow>, Vec<SpanRow>), ApiError> {
+    let mut q = Sql::new("");
+    for (side, column, value) in [(0, "pl.trainee_id", trainee), (1, "pl.post_id", post)] {
+        if side > 0 {
+            q.push(" UNION ALL ");
+        }
+        q.push(&format!(
+            r#"SELECT {side} AS "side", pl.id AS "id", pl.trainee_id AS "traineeId", pl.post_id AS "postId", po.national_post_number AS "nationalPostNumber", pl.date_from AS "dateFrom", pl.date_to AS "dateTo", pl.whole_time_equivalent AS "wholeTimeEquivalent" FROM placement pl JOIN post po ON po.id = pl.post_id WHERE "#
+        ))
+        .push(column)
         .push(" = ")
         .bind(value)
         .push(" AND pl.id <> ")
         .bind(span.id);
-    if let Some(to) = span.to {
-        q.push(" AND pl.date_from <= ").bind(to);
+        if let Some(to) = span.to {
+            q.push(" AND pl.date_from <= ").bind(to);
+        }
+        q.push(" AND (pl.date_to IS NULL OR pl.date_to >= ")
+            .bind(span.from)
+            .push(")");
     }
-    q.push(" AND (pl.date_to IS NULL OR pl.date_to >= ")
-        .bind(span.from)
-        .push(") ORDER BY pl.date_from, pl.id");
-    Ok(tx
-        .fetch_all(q)
-        .await?
-        .into_iter()
-        .map(tis_store::db::decode)
-        .collect::<Result<_, _>>()?)
+    q.push(r#" ORDER BY "side", "dateFrom", "id""#);
+    let (mut of_trainee, mut of_post) = (Vec::new(), Vec::new());
+    for row in tx.fetch_all(q).await? {
+        let m: MeetingRow = tis_store::db::decode(row)?;
+        if m.side == 0 {
+            of_trainee.push(m.span);
+        } else {
+            of_post.push(m.span);
+        }
+    }
+    Ok((of_trainee, of_post))
 }
 
 /// The overlap rules (see [`overlap`]): 409 `placement_overlap` naming the conflicting
@@ -1022,8 +1088,7 @@ async fn check_overlaps(
             })
             .collect()
     };
-    let of_trainee = meeting(tx, "pl.trainee_id", trainee, span).await?;
-    let of_post = meeting(tx, "pl.post_id", post, span).await?;
+    let (of_trainee, of_post) = meeting(tx, trainee, post, span).await?;
     let breaches: Vec<(Breach, &[SpanRow])> = [
         overlap::trainee_breach(span, &spans(&of_trainee)?).map(|b| (b, &of_trainee[..])),
         overlap::post_breach(span, &spans(&of_post)?, overlap::POST_ESTABLISHMENT)
@@ -1216,6 +1281,28 @@ fn is_current(d: &PlacementDetailsDto, today: Date) -> bool {
     }
 }
 
+/// The values of a new placement's `INSERT` (after its column list).
+fn insert_values(q: &mut Sql, dto: &PlacementDetailsDto, c: &Checked, now: time::OffsetDateTime) {
+    q.bind_list([
+        Value::from(dto.intrepid_id.clone()),
+        c.trainee.into(),
+        c.post.into(),
+        c.site.into(),
+        dto.site_code.clone().into(),
+        c.grade.into(),
+        dto.grade_abbreviation.clone().into(),
+        c.from.into(),
+        c.to.into(),
+        c.kind.clone().into(),
+        c.wte.into(),
+        dto.training_description.clone().into(),
+        dto.local_post_number.clone().into(),
+        c.state.into(),
+        now.into(),
+        now.into(),
+    ]);
+}
+
 /// Writes a checked placement with its children, history and derived rows, in `tx`;
 /// returns it as saved.
 async fn write(
@@ -1225,6 +1312,8 @@ async fn write(
     c: &Checked,
 ) -> Result<PlacementDetailsDto, ApiError> {
     let now = now();
+    // a create's row as inserted (PostgreSQL: read back by the insert itself)
+    let mut inserted = None;
     let id = match c.before.as_ref().and_then(|b| b.id) {
         Some(id) => {
             let mut q = Sql::new("UPDATE placement SET intrepid_id = ");
@@ -1275,30 +1364,30 @@ async fn write(
             let mut q = Sql::new(
                 "INSERT INTO placement (intrepid_id, trainee_id, post_id, site_id, site_code, grade_id, grade_abbreviation, date_from, date_to, placement_type, whole_time_equivalent, training_description, local_post_number, lifecycle_state, added_date, amended_date) VALUES ",
             );
-            q.bind_list([
-                Value::from(dto.intrepid_id.clone()),
-                c.trainee.into(),
-                c.post.into(),
-                c.site.into(),
-                dto.site_code.clone().into(),
-                c.grade.into(),
-                dto.grade_abbreviation.clone().into(),
-                c.from.into(),
-                c.to.into(),
-                c.kind.clone().into(),
-                c.wte.into(),
-                dto.training_description.clone().into(),
-                dto.local_post_number.clone().into(),
-                c.state.into(),
-                now.into(),
-                now.into(),
-            ])
-            .push(" RETURNING id AS \"id\"");
-            tx.fetch_one(q)
-                .await?
-                .get("id")
-                .and_then(Json::as_i64)
-                .ok_or_else(|| ApiError::Store(StoreError::Decode("no id returned".into())))?
+            insert_values(&mut q, dto, c, now);
+            if tx.backend() == Backend::Postgres {
+                // The insert and the read-back of its row in one statement: a round trip
+                // fewer (the children, if any, are read after they are written, below).
+                let mut both = Sql::new("WITH new_placement AS (");
+                both.append(q).push(" RETURNING *) ").push(&SELECT.replacen(
+                    "FROM placement pl",
+                    "FROM new_placement pl",
+                    1,
+                ));
+                let row = decoded(tx.fetch_all(both).await?)?
+                    .pop_first()
+                    .map(|(_, p)| p)
+                    .ok_or_else(|| ApiError::Store(StoreError::Decode("no row returned".into())))?;
+                inserted = Some(row);
+                inserted.as_ref().and_then(|p| p.id).unwrap_or_default()
+            } else {
+                q.push(" RETURNING id AS \"id\"");
+                tx.fetch_one(q)
+                    .await?
+                    .get("id")
+                    .and_then(Json::as_i64)
+                    .ok_or_else(|| ApiError::Store(StoreError::Decode("no id returned".into())))?
+            }
         }
     };
     let mut seen = BTreeSet::new();
@@ -1352,10 +1441,17 @@ async fn write(
         Some(_) => Parts::ALL,
         None => Parts::created_from(dto),
     };
-    let after = load_parts(&mut Source::Tx(tx), &[id], &Scope::Everything, parts)
-        .await?
-        .pop()
-        .ok_or_else(|| ApiError::NotFound(format!("no placement with id {id}")))?;
+    let after = match inserted {
+        Some(row) => {
+            let mut found = BTreeMap::from([(id, row)]);
+            children(&mut Source::Tx(tx), &[id], &mut found, parts).await?;
+            found.remove(&id)
+        }
+        None => load_parts(&mut Source::Tx(tx), &[id], &Scope::Everything, parts)
+            .await?
+            .pop(),
+    }
+    .ok_or_else(|| ApiError::NotFound(format!("no placement with id {id}")))?;
     record(tx, who.user_name(), c.before.as_ref(), Some(&after)).await?;
     refresh_around(tx, c.before.as_ref(), Some(&after)).await?;
     Ok(after)
