@@ -11,6 +11,7 @@
 #                                         # day takes with that many days of calendar changes
 #                                         # to catch up on (src/day.rs; from its log line)
 #   UP_ENV="MALLOC_ARENA_MAX=2" bench/tcs.sh   # environment for `tis up` and its instances
+#   WAITS=1 BACKENDS=postgres bench/tcs.sh   # also where a mix's time goes (see below)
 #   TCS_DB=/path/tcs.db BACKENDS=sqlite bench/tcs.sh   # a copy of that SQLite data set instead of
 #                                         # generating one (e.g. one kept with KEEP=1)
 #   TCS_PG=postgres://postgres@127.0.0.1:PORT/tcs200k bench/tcs.sh   # on PostgreSQL, a copy
@@ -62,6 +63,13 @@
 # PostgreSQL the plan the service's own statement got (auto_explain, ANALYZE and BUFFERS: a
 # prepared statement's custom or generic plan, as executed); on SQLite EXPLAIN QUERY PLAN of
 # the statement bench/tcs_plans.py writes for the URL (the text people/search.rs writes).
+#
+# WAITS=1 (PostgreSQL): during each mix's runs, the TCS database's sessions are sampled every
+# 50 ms (pg_stat_activity: state and wait event; `idle in transaction` = the server waiting for
+# the service's next statement) and each TCS instance's own request duration histogram
+# (/metrics, http_server_request_duration_seconds) is read before and after: a line after the
+# table gives the shares, and the service's share of requests over 25 and 50 ms beside the
+# client's p99 says whether a tail is in the service or in front of it (gateway, driver).
 #
 # Needs: python3, PostgreSQL's server binaries (Debian: postgresql), curl.
 set -euo pipefail
@@ -179,6 +187,31 @@ while True:
         out.write(f"{name} {st['VmRSS'].split()[0]} {st['RssAnon'].split()[0]} {pss}\n")
     out.flush()
     time.sleep(1)
+PY
+}
+
+# WAITS=1: samples the sessions of database $2 on server $1 every 50 ms into $3 until killed.
+watch_waits() {
+    exec "$PGBIN/psql" -X -q -At -F '|' "$1/postgres" -f <(while :; do
+        echo "SELECT coalesce(state, '-'), coalesce(wait_event_type || ':' || wait_event, '-') FROM pg_stat_activity WHERE datname = '$2' AND pid <> pg_backend_pid() AND state <> 'idle';"
+        echo "SELECT '--';"
+        sleep 0.05
+    done) > "$3"
+}
+
+# WAITS=1: the TCS instances' request duration histogram, summed (`le count` lines).
+service_histogram() {
+    python3 - "$STATE" <<'PY'
+import json, re, sys, urllib.request
+state, total = json.load(open(sys.argv[1])), {}
+for name, p in state["processes"].items():
+    if name.startswith("tcs-"):
+        for l in urllib.request.urlopen(f"http://{p['addr']}/metrics", timeout=5).read().decode().splitlines():
+            if l.startswith("http_server_request_duration_seconds_bucket{") and 'route="/tcs/api/' in l:
+                le = re.search(r'le="([^"]*)"', l).group(1)
+                total[le] = total.get(le, 0) + float(l.rsplit(" ", 1)[1])
+for le, n in total.items():
+    print(le, int(n))
 PY
 }
 
@@ -310,12 +343,21 @@ print(f"people {people}, posts {posts}, {int(took) / 1e9:.2f} s")' "$line"
         : > "$WORK/$name.$mix.runs"
         : > "$WORK/$name.$mix.rss"
         watch_rss "$WORK/$name.$mix.rss" &
-        local watcher=$!
+        local watcher=$! waiter=
+        if [ -n "${WAITS:-}" ] && [ "$name" = postgres ]; then
+            service_histogram > "$WORK/$mix.hist0"
+            watch_waits "$PG" "${COPY_DB:-tis_tcs}" "$WORK/$mix.waits" &
+            waiter=$!
+        fi
         for _ in $(seq 1 "$RUNS"); do
             fresh $((${RATE%.*} * ${DURATION%.*} + 10))
             "${drive[@]}" --duration "$DURATION" >> "$WORK/$name.$mix.runs"
         done
         kill "$watcher"; wait "$watcher" 2>/dev/null || true
+        if [ -n "$waiter" ]; then
+            kill "$waiter"; wait "$waiter" 2>/dev/null || true
+            service_histogram > "$WORK/$mix.hist1"
+        fi
         python3 - "$WORK/$name.$mix.runs" "$WORK/$name.$mix.rss" "$mix" <<'PY'
 import json, statistics, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
@@ -338,6 +380,7 @@ if restarts:
     peak += f", {restarts} instance restart(s)"
 print(f"| {sys.argv[3]} | {med('answered_per_s'):.1f} | {med('p50'):.2f} | {med('p90'):.2f} | **{med('p99'):.2f}** | {max(r['max'] for r in runs):.1f} | {answers} | {peak} | {', '.join(str(r['p99']) for r in runs)} |")
 PY
+        if [ -n "$waiter" ]; then waits_summary "$WORK/$mix"; fi
     done
     echo
     echo "load average now $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -351,6 +394,29 @@ PY
         "${RUN_AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m fast stop >/dev/null
         rm -rf "$WORK/pg"
     fi
+}
+
+# WAITS=1: the summary of a mix's samples ($1.waits) and service histograms ($1.hist0, .hist1).
+waits_summary() {
+    python3 - "$1" "${1##*/}" <<'PY'
+import collections, sys
+samples, seen = 0, collections.Counter()
+for l in open(sys.argv[1] + ".waits"):
+    l = l.strip()
+    if l == "--":
+        samples += 1
+    elif l:
+        seen[l.replace("|", " ")] += 1
+busy = sum(seen.values())
+shares = ", ".join(f"{k} {v / busy:.0%}" for k, v in seen.most_common(6)) if busy else "none"
+read = lambda f: {le: int(n) for le, n in (l.split() for l in open(f))}
+h0, h1 = read(sys.argv[1] + ".hist0"), read(sys.argv[1] + ".hist1")
+d = {le: h1[le] - h0.get(le, 0) for le in h1}
+n = d.get("+Inf", 0)
+over = lambda le: f"{(n - d.get(le, n)) / n:.2%}" if n else "-"
+print(f"\n- `{sys.argv[2]}`: {samples} samples of the TCS database's sessions, {busy / max(samples, 1):.2f} busy on average: {shares}; "
+      f"TCS's own request durations (both instances, warm-up excluded): {n} requests, over 25 ms {over('0.025')}, over 50 ms {over('0.05')}\n")
+PY
 }
 
 # The plans of the people list's statements, one URL of each mix (not `record`), on backend $1.
