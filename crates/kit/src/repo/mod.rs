@@ -21,11 +21,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
-use tis_store::{Backend, Db, Row, Sql, StoreError, Value};
+use tis_store::{Db, Row, Sql, StoreError, Value};
 
 pub use counts::Counts;
 pub use query::{Filter, ListQuery, Page, Sort};
-pub use sets::{Ids, Sets};
+pub use sets::{Ids, Order, Sets};
 pub use write::WriteError;
 
 use crate::entity::validate::{enum_set_json, id_from_text};
@@ -37,9 +37,6 @@ const NESTING: usize = 3;
 /// A sorted page of at most this many rows of kept sets is read by id and sorted
 /// ([`Repo::sorted_from_set`]).
 const BY_IDS: u64 = 1000;
-
-/// The most index entries a sorted page of kept sets reads ([`Repo::sorted_from_set`]).
-const SET_WALK_BUDGET: u64 = 8000;
 
 /// The repository. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -183,12 +180,11 @@ impl Repo {
     }
 
     /// A page sorted by one indexed column of the rows in `matched` (the kept sets of `q`'s
-    /// conditions at data `version`): up to [`BY_IDS`] rows are read by id and sorted; on
-    /// SQLite, more are cut from the first entries of the column's index in the page's order
-    /// ([`query::ordered_ids`]), kept when in `matched`, when the page is expected within
-    /// half of [`SET_WALK_BUDGET`] entries. Rows without a value in the
-    /// column come first descending: their count shifts the cut, and a page that would hold
-    /// some is read as before. `None`: read it as before (by the match, with the total).
+    /// conditions at data `version`): up to [`BY_IDS`] rows are read by id and sorted in SQL;
+    /// more are cut from the column's kept order ([`Sets::order`], [`Order::page`]) and read
+    /// by id, on both backends: no statement sorts every match. `None`: read it as before (by
+    /// the match, with the total), when `q` is not sorted by one indexed column or the
+    /// order cannot be kept.
     async fn sorted_from_set(
         &self,
         desc: &'static Descriptor,
@@ -202,49 +198,15 @@ impl Repo {
             let ids = matched.page(0, total, false);
             return Ok(Some(self.by_ids(desc, q, ids, Some(page)).await?));
         }
-        let end = page.offset() + page.size;
-        let backend = self.db.backend();
-        // PostgreSQL's index entries do not hold the id (a heap read each: 8,000 entries of
-        // `ix_site_site_name` took 15-25 ms against 1-7 ms for its own plan of the page).
-        if total < end || backend != Backend::Sqlite {
-            return Ok(None);
-        }
-        let expected = self.expected_walk(desc, page, total).await?;
-        if expected.saturating_mul(2) > SET_WALK_BUDGET {
-            return Ok(None);
-        }
-        let budget = expected.saturating_mul(2).max(end).min(SET_WALK_BUDGET);
-        let Some((field, walk)) = query::ordered_ids(desc, q, budget, backend) else {
+        let Some((field, descending, id_desc)) = query::sorted_by(q) else {
             return Ok(None);
         };
-        let mut skip = page.offset();
-        if q.sort
-            .iter()
-            .any(|s| std::ptr::eq(s.field, field) && s.descending)
-        {
-            let table = crate::entity::ddl::data_version_table(desc.table);
-            let nulls = query::null_ids(desc, field, backend, &table);
-            let Some(nulls) = self.sets.set(&self.db, version, nulls).await? else {
-                return Ok(None);
-            };
-            let first = matched.and(&nulls).len();
-            if skip < first {
-                return Ok(None);
-            }
-            skip -= first;
-        }
-        let walked = self.db.read().fetch_one(walk).await?;
-        let text = walked.get("ids").and_then(Json::as_str).unwrap_or("");
-        let ids: Vec<i64> = text
-            .split(',')
-            .filter_map(|id| id.parse().ok())
-            .filter(|id| matched.contains(*id))
-            .skip(skip as usize)
-            .take(page.size as usize)
-            .collect();
-        if (ids.len() as u64) < page.size {
+        let table = crate::entity::ddl::data_version_table(desc.table);
+        let statement = query::column_order(desc, field, self.db.backend(), &table);
+        let Some(order) = self.sets.order(&self.db, version, statement).await? else {
             return Ok(None);
-        }
+        };
+        let ids = order.page(matched, page.offset(), page.size, descending, id_desc);
         Ok(Some(self.by_ids(desc, q, ids, None).await?))
     }
 

@@ -341,49 +341,35 @@ fn directions(q: &ListQuery, col: &str) -> (bool, bool) {
     (descending(col), descending("id"))
 }
 
-/// For a page of kept id sets ([`crate::repo::Sets`]) sorted by one indexed column: the
-/// first `budget` ids of the table with a value in that column, in the page's order, read
-/// from the column's index, comma-separated as `ids` (the caller keeps those in the set).
-/// Rows without a value come after them ascending and before them descending (`NULLS LAST` /
-/// `NULLS FIRST`, see [`order_by`]); the caller accounts for those ([`null_ids`]). `None`
-/// when `q` is not sorted by one indexed column.
-pub fn ordered_ids(
-    desc: &'static Descriptor,
-    q: &ListQuery,
-    budget: u64,
-    backend: Backend,
-) -> Option<(&'static Field, Sql)> {
+/// `(sort field, descending on it, descending on the id)` of `q` when it is sorted by one
+/// column other than the id that the table keeps an index on: a page of kept id sets in that
+/// order is cut from the column's kept order ([`crate::repo::Order`], read by [`column_order`]).
+pub fn sorted_by(q: &ListQuery) -> Option<(&'static Field, bool, bool)> {
     let field = sort_column(q)?;
-    let col = field.column;
-    let table = desc.table;
-    let (descending, id_desc) = directions(q, col);
-    let dir = |d: bool| if d { "DESC" } else { "ASC" };
-    let order = format!("ORDER BY {col} {}, id {}", dir(descending), dir(id_desc));
-    let (indexed, agg) = match backend {
-        Backend::Sqlite => (
-            format!(" INDEXED BY ix_{table}_{col}"),
-            "group_concat(id, ','",
-        ),
-        Backend::Postgres => (String::new(), "string_agg(id::text, ','"),
-    };
-    Some((
-        field,
-        Sql::new(&format!(
-            r#"SELECT {agg} {order}) AS "ids" FROM (SELECT id, {col} FROM {table}{indexed} WHERE {col} IS NOT NULL {order} LIMIT {budget}) AS walked"#
-        )),
-    ))
+    let (descending, id_desc) = directions(q, field.column);
+    Some((field, descending, id_desc))
 }
 
-/// The id set ([`id_sets`]) of the rows of `desc`'s table without a value in `field`.
-pub fn null_ids(
+/// For [`crate::repo::Sets::order`]: the data version kept in `version_table` as `v`, and
+/// every row of `desc`'s table as `id:rank` in `ids` (comma-separated, in no order), the rank
+/// being the row's place in `field`'s ascending order with NULLs last, equal for rows that
+/// order does not tell apart (`DENSE_RANK()`: the database's own collation, as the page's
+/// `ORDER BY` ([`order_by`]) compares them). One statement, one snapshot.
+pub fn column_order(
     desc: &'static Descriptor,
     field: &'static Field,
     backend: Backend,
     version_table: &str,
 ) -> Sql {
-    let mut sql = id_set_head(desc.table, backend, version_table);
-    sql.push(&format!(" WHERE {} IS NULL", field.column));
-    sql
+    let col = field.column;
+    let pairs = match backend {
+        Backend::Sqlite => "group_concat(id || ':' || r)",
+        Backend::Postgres => "string_agg(id::text || ':' || r::text, ',')",
+    };
+    Sql::new(&format!(
+        r#"SELECT (SELECT version FROM {version_table}) AS "v", {pairs} AS "ids" FROM (SELECT id, DENSE_RANK() OVER (ORDER BY {col} IS NULL, {col}) AS r FROM {table}) AS ranked"#,
+        table = desc.table
+    ))
 }
 
 /// `SELECT (version) AS "v", (ids as text) AS "ids" FROM {from}`, see [`id_sets`].

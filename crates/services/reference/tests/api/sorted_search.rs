@@ -334,3 +334,115 @@ async fn a_page_from_the_kept_id_sets_is_the_statements_page() {
         }
     }
 }
+
+/// A column-sorted page of more than a thousand matches is cut from the column's kept order
+/// (`repo::Order`), kept against the data version like the sets: a write on another instance
+/// between two reads changes the next page (a renamed site moves to the top of the order both
+/// ways, a deleted one leaves it), and each page is the statement's page.
+#[tokio::test]
+async fn a_write_between_two_sorted_reads_changes_the_next_page() {
+    for b in BACKENDS {
+        let mut url = String::new();
+        let one = spawn_with(b, |c| {
+            url = tis_service_kit::config::ServiceConfig::base(c).database.url
+        })
+        .await;
+        let two = start(b, config(url), tempfile::tempdir().expect("tempdir")).await;
+        let mut sites = Vec::new();
+        for chunk in generated().chunks(100) {
+            sites.extend(one.bulk("sites", json!(chunk)).await);
+        }
+        let filters = json!({"status": ["CURRENT", "INACTIVE"]});
+        let mut q = list_query("", &filters);
+        let page = |descending: bool, number: u64| {
+            let dir = if descending { "desc" } else { "asc" };
+            format!(
+                "/reference/api/sites?columnFilters={}&sort=siteName,{dir}&page={number}&size=20",
+                url_encode(&filters.to_string())
+            )
+        };
+        let read = async |descending: bool, number: u64, q: &mut ListQuery| {
+            q.sort = vec![Sort {
+                field: SITE.field("siteName").expect("field"),
+                descending,
+            }];
+            let res = one.get(&page(descending, number)).await;
+            assert_eq!(res.status(), 200, "{b:?}");
+            let total = res.headers()["x-total-count"]
+                .to_str()
+                .expect("ascii")
+                .to_owned();
+            let got = ids(&res.json::<Vec<Value>>().await.expect("json"));
+            let want = one
+                .db
+                .read()
+                .fetch_all(query::select(
+                    &SITE,
+                    q,
+                    Some(Page { number, size: 20 }),
+                    one.db.backend(),
+                ))
+                .await
+                .expect("select");
+            let want: Vec<Value> = want.into_iter().map(|r| json!(r)).collect();
+            assert_eq!(
+                got,
+                ids(&want),
+                "{b:?} desc={descending}: the statement's page"
+            );
+            (got, total.parse::<u64>().expect("total"))
+        };
+        // Descending, the sites without a name come first; then (in code points) the Kelvin
+        // sign's names, so the renamed one starts with a fullwidth z.
+        let nulls = sites.iter().filter(|s| s["siteName"].is_null()).count() as u64;
+        let first_named = (nulls / 20, (nulls % 20) as usize);
+        let (before_desc, total) = read(true, first_named.0, &mut q).await;
+        let (before_asc, _) = read(false, 0, &mut q).await;
+        assert!(total > 1000, "{b:?}: {total} matches take the kept order");
+        // A site with a name in the middle of the order, not on either first page.
+        let moved = sites
+            .iter()
+            .find(|s| {
+                s["siteName"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("Park "))
+                    && !before_desc.contains(&s["id"].as_i64().expect("id"))
+                    && !before_asc.contains(&s["id"].as_i64().expect("id"))
+            })
+            .expect("a site in the middle")
+            .clone();
+        let id = moved["id"].as_i64().expect("id");
+        for (name, descending) in [("\u{ff5a}zzz Health", true), ("Aaaa Health", false)] {
+            let mut renamed = moved.clone();
+            renamed["siteName"] = json!(name);
+            let res = two
+                .send(reqwest::Method::PUT, "/reference/api/sites", &renamed)
+                .await;
+            assert_eq!(res.status(), 200, "{b:?}");
+            let (number, at) = if descending { first_named } else { (0, 0) };
+            let (after, after_total) = read(descending, number, &mut q).await;
+            assert_eq!(
+                after[at],
+                id,
+                "{b:?} {name}: first after the write on two ({nulls} nulls, {after:?}, {:?})",
+                one.get_json(&format!("/reference/api/sites/{}", after[at]))
+                    .await
+            );
+            assert_eq!(after_total, total, "{b:?}");
+        }
+        let res = two
+            .request(
+                reqwest::Method::DELETE,
+                &format!("/reference/api/sites/{id}"),
+                Some(&admin()),
+            )
+            .send()
+            .await
+            .expect("delete");
+        assert!(res.status().is_success(), "{b:?}: {}", res.status());
+        let (after, after_total) = read(false, 0, &mut q).await;
+        assert!(!after.contains(&id), "{b:?}: deleted");
+        assert_eq!(after, before_asc, "{b:?}: the first page as it was");
+        assert_eq!(after_total, total - 1, "{b:?}");
+    }
+}
