@@ -344,14 +344,10 @@ pub(crate) async fn refresh_person_trusts(tx: &mut Tx, person: i64) -> Result<()
     Ok(())
 }
 
-/// Adds the trusts of post `post` to a person's `person_trust` rows in `tx`, those they do
-/// not have yet: all a new placement changes of them (one statement where
+/// The statement adding the trusts of post `post` to a person's `person_trust` rows, those
+/// they do not have yet: all a new placement changes of them (one statement where
 /// [`refresh_person_trusts`] takes two and reads every placement of the person).
-pub(crate) async fn add_person_trusts(
-    tx: &mut Tx,
-    person: i64,
-    post: i64,
-) -> Result<(), StoreError> {
+pub(crate) fn person_trusts_added(person: i64, post: i64) -> Sql {
     let mut q =
         Sql::new("INSERT INTO person_trust (person_id, trust_id, trust_code) SELECT DISTINCT ");
     q.bind(person)
@@ -360,8 +356,7 @@ pub(crate) async fn add_person_trusts(
         .push(" AND NOT EXISTS (SELECT 1 FROM person_trust x WHERE x.person_id = ")
         .bind(person)
         .push(" AND x.trust_id = pt.trust_id)");
-    tx.execute(q).await?;
-    Ok(())
+    q
 }
 
 /// Re-derives the current placement's grade, site and type on a person's list row

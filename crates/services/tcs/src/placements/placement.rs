@@ -42,7 +42,7 @@ use utoipa::ToSchema;
 use super::overlap::{self, Breach, Span};
 use super::{
     PersonLiteDto, PlacementCommentDto, PlacementDetailsDto, PlacementDto, PlacementSiteDto,
-    PlacementSpecialtyDto, PlacementSupervisorDto, add_person_trusts, comments, date_of,
+    PlacementSpecialtyDto, PlacementSupervisorDto, comments, date_of, person_trusts_added,
     refresh_person_current, refresh_person_trusts, refresh_post, restrict_placements, status_of,
 };
 use crate::domain::scope::Scope;
@@ -1236,7 +1236,8 @@ pub(crate) async fn record(
 }
 
 /// Re-derives what the placement feeds for the trainees and posts of `before` and `after`
-/// (a create, an update, a delete): the trainees' trusts, and — only when the placement is
+/// (a create, an update, a delete; `trusts_added`: a create whose insert added its post's
+/// trusts to the trainee's already): the trainees' trusts, and — only when the placement is
 /// current today before or after the write, the only case in which whose placement is
 /// current can change — the current placement on the trainees' and posts' list rows. Most
 /// writes are of future or past placements: they leave the list rows alone (three statements
@@ -1245,6 +1246,7 @@ pub(crate) async fn refresh_around(
     tx: &mut Tx,
     before: Option<&PlacementDetailsDto>,
     after: Option<&PlacementDetailsDto>,
+    trusts_added: bool,
 ) -> Result<(), StoreError> {
     let today = today();
     let sides = || [before, after].into_iter().flatten();
@@ -1253,8 +1255,9 @@ pub(crate) async fn refresh_around(
     let current = sides().any(|d| is_current(d, today));
     for p in people {
         match (before, after.and_then(|a| a.post_id)) {
-            // a new placement only adds its post's trusts
-            (None, Some(post)) => add_person_trusts(tx, p, post).await?,
+            // a new placement only adds its post's trusts (unless its insert did)
+            (None, Some(_)) if trusts_added => {}
+            (None, Some(post)) => tx.execute(person_trusts_added(p, post)).await.map(drop)?,
             _ => refresh_person_trusts(tx, p).await?,
         }
         if current {
@@ -1314,6 +1317,7 @@ async fn write(
     let now = now();
     // a create's row as inserted (PostgreSQL: read back by the insert itself)
     let mut inserted = None;
+    let mut inserted_with_trusts = false;
     let id = match c.before.as_ref().and_then(|b| b.id) {
         Some(id) => {
             let mut q = Sql::new("UPDATE placement SET intrepid_id = ");
@@ -1366,14 +1370,16 @@ async fn write(
             );
             insert_values(&mut q, dto, c, now);
             if tx.backend() == Backend::Postgres {
-                // The insert and the read-back of its row in one statement: a round trip
-                // fewer (the children, if any, are read after they are written, below).
+                // The insert, the trainee's trusts from the post (see `refresh_around`) and the
+                // read-back of the new row in one statement: two round trips fewer (the
+                // children, if any, are read after they are written, below).
                 let mut both = Sql::new("WITH new_placement AS (");
-                both.append(q).push(" RETURNING *) ").push(&SELECT.replacen(
-                    "FROM placement pl",
-                    "FROM new_placement pl",
-                    1,
-                ));
+                both.append(q)
+                    .push(" RETURNING *), new_trusts AS (")
+                    .append(person_trusts_added(c.trainee, c.post))
+                    .push(") ")
+                    .push(&SELECT.replacen("FROM placement pl", "FROM new_placement pl", 1));
+                inserted_with_trusts = true;
                 let row = decoded(tx.fetch_all(both).await?)?
                     .pop_first()
                     .map(|(_, p)| p)
@@ -1453,7 +1459,7 @@ async fn write(
     }
     .ok_or_else(|| ApiError::NotFound(format!("no placement with id {id}")))?;
     record(tx, who.user_name(), c.before.as_ref(), Some(&after)).await?;
-    refresh_around(tx, c.before.as_ref(), Some(&after)).await?;
+    refresh_around(tx, c.before.as_ref(), Some(&after), inserted_with_trusts).await?;
     Ok(after)
 }
 
@@ -1654,7 +1660,7 @@ async fn delete_one(
         q.bind(id);
         tx.execute(q).await?;
         record(&mut tx, who.user_name(), Some(&before), None).await?;
-        refresh_around(&mut tx, Some(&before), None).await?;
+        refresh_around(&mut tx, Some(&before), None, false).await?;
         tx.commit().await?;
         Ok(alert(
             StatusCode::OK.into_response(),
@@ -1698,7 +1704,7 @@ async fn close(
             .await
             .or_else(|_| Ok::<_, ApiError>(before.clone()))?;
         record(&mut tx, who.user_name(), Some(&before), Some(&after)).await?;
-        refresh_around(&mut tx, Some(&before), Some(&after)).await?;
+        refresh_around(&mut tx, Some(&before), Some(&after), false).await?;
         tx.commit().await?;
         Ok(axum::Json(PlacementDto::from(after)).into_response())
     }
@@ -1781,7 +1787,7 @@ async fn approve(
                 ..b.clone()
             };
             record(&mut tx, who.user_name(), Some(b), Some(&after)).await?;
-            refresh_around(&mut tx, Some(b), None).await?;
+            refresh_around(&mut tx, Some(b), None, false).await?;
         }
         tx.commit().await?;
         Ok(axum::Json(json!({"updatedCount": ids.len()})).into_response())
