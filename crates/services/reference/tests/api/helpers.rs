@@ -51,6 +51,18 @@ pub async fn start(backend: Backend, cfg: ReferenceConfig, dir: tempfile::TempDi
     TestApp::run(backend, "reference", app, dir).await
 }
 
+/// Two instances of Reference on one new database (one's kept sets, counts and orders must
+/// follow the other's writes).
+pub async fn two_on_one_database(backend: Backend) -> (TestApp, TestApp) {
+    let mut url = String::new();
+    let one = spawn_with(backend, |c| {
+        url = tis_service_kit::config::ServiceConfig::base(c).database.url
+    })
+    .await;
+    let two = start(backend, config(url), tempfile::tempdir().expect("tempdir")).await;
+    (one, two)
+}
+
 /// Reference's shorthands over the kit's test app: reads as a reader, writes as an admin.
 pub trait ReferenceApp {
     async fn get(&self, path: &str) -> Response;
@@ -58,6 +70,8 @@ pub trait ReferenceApp {
     async fn send(&self, method: Method, path: &str, body: &Value) -> Response;
     /// Creates records through the bulk endpoint and returns them as stored.
     async fn bulk(&self, plural: &str, body: Value) -> Vec<Value>;
+    /// `DELETE path` as an admin.
+    async fn delete(&self, path: &str) -> Response;
 }
 
 impl ReferenceApp for TestApp {
@@ -92,6 +106,13 @@ impl ReferenceApp for TestApp {
         let body: Value = res.json().await.expect("json");
         assert_eq!(status, 200, "{:?} bulk {plural}: {body}", self.backend);
         serde_json::from_value(body).expect("a list")
+    }
+
+    async fn delete(&self, path: &str) -> Response {
+        self.request(Method::DELETE, path, Some(&admin()))
+            .send()
+            .await
+            .expect("DELETE")
     }
 }
 

@@ -318,12 +318,7 @@ async fn total(app: &TestApp, path: &str) -> String {
 #[tokio::test]
 async fn a_kept_total_follows_writes_by_another_instance() {
     for b in BACKENDS {
-        let mut url = String::new();
-        let one = spawn_with(b, |c| {
-            url = tis_service_kit::config::ServiceConfig::base(c).database.url
-        })
-        .await;
-        let two = start(b, config(url), tempfile::tempdir().expect("tempdir")).await;
+        let (one, two) = two_on_one_database(b).await;
         let sites = one.bulk("sites", listers(0, 12)).await;
         one.bulk(
             "sites",
@@ -351,15 +346,7 @@ async fn a_kept_total_follows_writes_by_another_instance() {
             "{b:?}: after an update on two"
         );
         let id = sites[1]["id"].as_i64().expect("id");
-        let res = two
-            .request(
-                reqwest::Method::DELETE,
-                &format!("/reference/api/sites/{id}"),
-                Some(&admin()),
-            )
-            .send()
-            .await
-            .expect("delete");
+        let res = two.delete(&format!("/reference/api/sites/{id}")).await;
         assert_eq!(res.status(), 200, "{b:?}");
         assert_eq!(
             total(&one, &page).await,

@@ -342,12 +342,7 @@ async fn a_page_from_the_kept_id_sets_is_the_statements_page() {
 #[tokio::test]
 async fn a_write_between_two_sorted_reads_changes_the_next_page() {
     for b in BACKENDS {
-        let mut url = String::new();
-        let one = spawn_with(b, |c| {
-            url = tis_service_kit::config::ServiceConfig::base(c).database.url
-        })
-        .await;
-        let two = start(b, config(url), tempfile::tempdir().expect("tempdir")).await;
+        let (one, two) = two_on_one_database(b).await;
         let mut sites = Vec::new();
         for chunk in generated().chunks(100) {
             sites.extend(one.bulk("sites", json!(chunk)).await);
@@ -430,15 +425,7 @@ async fn a_write_between_two_sorted_reads_changes_the_next_page() {
             );
             assert_eq!(after_total, total, "{b:?}");
         }
-        let res = two
-            .request(
-                reqwest::Method::DELETE,
-                &format!("/reference/api/sites/{id}"),
-                Some(&admin()),
-            )
-            .send()
-            .await
-            .expect("delete");
+        let res = two.delete(&format!("/reference/api/sites/{id}")).await;
         assert!(res.status().is_success(), "{b:?}: {}", res.status());
         let (after, after_total) = read(false, 0, &mut q).await;
         assert!(!after.contains(&id), "{b:?}: deleted");
