@@ -184,7 +184,7 @@ impl Repo {
     /// more are cut from the column's kept order ([`Sets::order`], [`Order::page`]) and read
     /// by id, on both backends: no statement sorts every match. `None`: read it as before (by
     /// the match, with the total), when `q` is not sorted by one indexed column or the
-    /// order cannot be kept.
+    /// order is not kept at this version (after a write, until it is read again).
     async fn sorted_from_set(
         &self,
         desc: &'static Descriptor,
@@ -203,8 +203,17 @@ impl Repo {
         };
         let table = crate::entity::ddl::data_version_table(desc.table);
         let statement = query::column_order(desc, field, self.db.backend(), &table);
-        let Some(order) = self.sets.order(&self.db, version, statement).await? else {
-            return Ok(None);
+        let order = match self.sets.order(&self.db, version, statement.clone()) {
+            sets::OrderRead::Kept(order) => order,
+            sets::OrderRead::First(read) => {
+                // A read that panicked leaves nothing kept: the page is read otherwise.
+                let _ = read.await;
+                match self.sets.order(&self.db, version, statement) {
+                    sets::OrderRead::Kept(order) => order,
+                    _ => return Ok(None),
+                }
+            }
+            sets::OrderRead::Unread => return Ok(None),
         };
         let ids = order.page(matched, page.offset(), page.size, descending, id_desc);
         Ok(Some(self.by_ids(desc, q, ids, None).await?))

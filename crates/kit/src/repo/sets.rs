@@ -217,11 +217,39 @@ impl Order {
     }
 }
 
-/// What a condition or a column keeps: its ids, or its order.
-#[derive(Debug, Clone)]
-enum Kept {
-    Ids(Arc<Ids>),
-    Order(Arc<Order>),
+/// How often, at most, a column's order is read again after a write: not before this many
+/// times the last read's duration has passed since that read started (an order of 50,000
+/// rows takes 50-300 ms to read on PostgreSQL under load). Under steady writes the orders are
+/// read with at most a tenth of a backend each; pages wait for none of it.
+const ORDER_REREAD_GAP: u32 = 10;
+
+/// A set kept at an older data version is read again only once the version has stood this
+/// long; until then [`Sets::set`] says `None` and the list is read by its statements. Under
+/// writes every write makes every instance's sets stale at once, and reading them all again
+/// for each (a set of `status = CURRENT` is 40,000 ids, 15-60 ms) cost more than the
+/// statements they replace: 5 creates a second took PostgreSQL's list p99 to 5 s
+/// (docs/benchmarks.md, "PostgreSQL's sorted pages").
+pub const STALE_REREAD_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A column's kept order and its reading.
+#[derive(Debug, Default)]
+struct Ordering {
+    /// The order and the data version it was read at.
+    kept: Option<(i64, Arc<Order>)>,
+    /// A read is in flight.
+    reading: bool,
+    /// When the last read started, and how long it took.
+    last: Option<(tokio::time::Instant, std::time::Duration)>,
+}
+
+/// What [`Sets::order`] has for a page.
+pub enum OrderRead {
+    /// The order at the asked version.
+    Kept(Arc<Order>),
+    /// None kept yet for the column: its first read, to await, then ask again.
+    First(tokio::task::JoinHandle<()>),
+    /// Not at this version (being read again, or not yet due): read the page otherwise.
+    Unread,
 }
 
 /// The kept sets of a repository, each with the data version it was read at. Shared by the
@@ -234,12 +262,16 @@ pub struct Sets {
 /// A condition's ids at one data version (`None`: they cannot be bits), read once: requests
 /// that need the same set while it is read wait for that read instead of making their own
 /// (after a write, every list request needs the common filters' sets again at once).
-type Cell = Arc<OnceCell<Option<Kept>>>;
+type Cell = Arc<OnceCell<Option<Arc<Ids>>>>;
 
 #[derive(Debug, Default)]
 struct Known {
     /// Each condition's set and the version it is (being) read at.
     sets: HashMap<String, (i64, Cell)>,
+    /// Each sortable column's order, by its statement.
+    orders: HashMap<String, Ordering>,
+    /// The newest data version seen, and since when.
+    current: Option<(i64, tokio::time::Instant)>,
     /// The 64-bit words of the sets read, as an approximate size.
     words: usize,
 }
@@ -296,87 +328,119 @@ impl Sets {
         version: i64,
         condition: Sql,
     ) -> Result<Option<Arc<Ids>>, StoreError> {
-        let kept = self
-            .kept(db, version, condition, |text| {
-                Ids::parse(text).map(|i| Kept::Ids(Arc::new(i)))
-            })
-            .await?;
-        Ok(match kept {
-            Some(Kept::Ids(ids)) => Some(ids),
-            _ => None,
-        })
-    }
-
-    /// The table's rows in one column's order ([`Order`]), from `statement` (selecting the
-    /// data version as `v` and `id:rank` pairs as `ids`, see
-    /// [`crate::repo::query::column_order`]) at data `version`, kept as the sets are; `None`
-    /// when the version moved or an id cannot be kept.
-    pub async fn order(
-        &self,
-        db: &Db,
-        version: i64,
-        statement: Sql,
-    ) -> Result<Option<Arc<Order>>, StoreError> {
-        let kept = self
-            .kept(db, version, statement, |text| {
-                Order::parse(text).map(|o| Kept::Order(Arc::new(o)))
-            })
-            .await?;
-        Ok(match kept {
-            Some(Kept::Order(order)) => Some(order),
-            _ => None,
-        })
-    }
-
-    /// What `statement` keeps at data `version`, read once per version ([`Cell`]) and made by
-    /// `parse` from its `ids` text; `None` when the version moved or `parse` refused it.
-    async fn kept(
-        &self,
-        db: &Db,
-        version: i64,
-        statement: Sql,
-        parse: impl FnOnce(&str) -> Option<Kept>,
-    ) -> Result<Option<Kept>, StoreError> {
-        let cell = self.cell(super::counts::key(&statement, db), version);
+        let Some(cell) = self.cell(super::counts::key(&condition, db), version) else {
+            return Ok(None);
+        };
         let read = cell
             .get_or_try_init(|| async {
-                let row = db
-                    .read()
-                    .fetch_one(statement)
-                    .await
-                    .map_err(Unread::Store)?;
-                if row.get("v").and_then(Json::as_i64) != Some(version) {
+                let (got, text) = Self::read(db, condition).await.map_err(Unread::Store)?;
+                if got != Some(version) {
                     return Err(Unread::Moved);
                 }
-                let text = row.get("ids").and_then(Json::as_str).unwrap_or("");
-                let kept = parse(text);
-                self.lock().words += kept.as_ref().map_or(1, |k| match k {
-                    Kept::Ids(ids) => ids.words.len().max(1),
-                    Kept::Order(order) => order.words(),
-                });
-                Ok(kept)
+                let ids = Ids::parse(&text).map(Arc::new);
+                self.lock().words += ids.as_ref().map_or(1, |i| i.words.len().max(1));
+                Ok(ids)
             })
             .await;
         match read {
-            Ok(kept) => Ok(kept.clone()),
+            Ok(ids) => Ok(ids.clone()),
             Err(Unread::Moved) => Ok(None),
             Err(Unread::Store(e)) => Err(e),
         }
     }
 
-    /// The cell of the set `key` at `version`: the kept one, or a new one in its place.
-    fn cell(&self, key: String, version: i64) -> Cell {
+    /// The data version (`v`) and the `ids` text a kept set's or order's statement selects.
+    async fn read(db: &Db, statement: Sql) -> Result<(Option<i64>, String), StoreError> {
+        let row = db.read().fetch_one(statement).await?;
+        let text = row
+            .get("ids")
+            .and_then(Json::as_str)
+            .unwrap_or("")
+            .to_owned();
+        Ok((row.get("v").and_then(Json::as_i64), text))
+    }
+
+    /// The table's rows in one column's order ([`Order`]) at data `version`, when it is
+    /// kept at that version; else `None`, and the caller reads its page by a statement.
+    /// `statement` selects the data version as `v` and `id:rank` pairs as `ids` (see
+    /// [`crate::repo::query::column_order`]). An order is costly to read (every row sorted)
+    /// and a write makes it stale, so a page never waits for it: the first time (no order
+    /// kept) it is read at once, later ones in the background, one at a time per column and
+    /// not sooner than [`ORDER_REREAD_GAP`] times the last read's duration after that read
+    /// started, so that writes in a row do not make every instance sort the table for each.
+    pub fn order(self: &Arc<Self>, db: &Db, version: i64, statement: Sql) -> OrderRead {
+        let key = super::counts::key(&statement, db);
         let mut known = self.lock();
-        if let Some((_, cell)) = known.sets.get(&key).filter(|(v, _)| *v == version) {
-            return Arc::clone(cell);
+        let ordering = known.orders.entry(key.clone()).or_default();
+        if let Some((v, order)) = &ordering.kept
+            && *v == version
+        {
+            return OrderRead::Kept(Arc::clone(order));
+        }
+        let due = ordering.last.is_none_or(|(started, took)| {
+            started.elapsed() >= took.saturating_mul(ORDER_REREAD_GAP)
+        });
+        if ordering.reading || !due {
+            return OrderRead::Unread;
+        }
+        ordering.reading = true;
+        let first = ordering.kept.is_none();
+        drop(known);
+        let (sets, db) = (Arc::clone(self), db.clone());
+        let read = async move {
+            let started = tokio::time::Instant::now();
+            let read = Self::read(&db, statement).await;
+            let mut known = sets.lock();
+            let words = known.words;
+            let ordering = known.orders.entry(key).or_default();
+            ordering.reading = false;
+            ordering.last = Some((started, started.elapsed()));
+            let (Ok((Some(v), text)), true) = (read, words <= CAPACITY_WORDS) else {
+                return;
+            };
+            if let Some(order) = Order::parse(&text) {
+                let added = order.words();
+                ordering.kept = Some((v, Arc::new(order)));
+                known.words += added;
+            }
+        };
+        // Spawned either way: a page that gives up waiting does not leave `reading` set.
+        let reading = tokio::spawn(read);
+        if first {
+            OrderRead::First(reading)
+        } else {
+            OrderRead::Unread
+        }
+    }
+
+    /// The cell of the set `key` at `version`: the kept one, or a new one in its place;
+    /// `None` when the kept one is of an older version and `version` has not stood for
+    /// [`STALE_REREAD_AFTER`] yet.
+    fn cell(&self, key: String, version: i64) -> Option<Cell> {
+        let mut known = self.lock();
+        let now = tokio::time::Instant::now();
+        let since = match known.current {
+            Some((v, since)) if v >= version => since,
+            _ => {
+                known.current = Some((version, now));
+                now
+            }
+        };
+        match known.sets.get(&key) {
+            Some((v, cell)) if *v == version => return Some(Arc::clone(cell)),
+            Some((v, _)) if *v < version && now.duration_since(since) < STALE_REREAD_AFTER => {
+                return None;
+            }
+            _ => {}
         }
         if known.words > CAPACITY_WORDS {
             known.sets.clear();
+            known.orders.clear();
             known.words = 0;
         }
         let cell = Cell::default();
         known.sets.insert(key, (version, Arc::clone(&cell)));
-        cell
+        Some(cell)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Known> {
@@ -494,5 +558,31 @@ mod tests {
         assert_eq!(Order::parse("1:x"), None, "not a rank");
         assert_eq!(Order::parse("1"), None, "not a pair");
         assert_eq!(Order::parse(&format!("{}:1", MAX_ID + 1)), None);
+    }
+
+    /// A stale set is not read again until the new data version has stood for
+    /// [`STALE_REREAD_AFTER`] (the list is read by its statements meanwhile); a set never
+    /// kept, or kept at the current version, is there at once. Paused time.
+    #[tokio::test(start_paused = true)]
+    async fn a_stale_set_waits_for_the_version_to_stand() {
+        let sets = Sets::default();
+        let first = sets.cell("status".into(), 1).expect("never kept: read it");
+        let again = sets.cell("status".into(), 1).expect("kept at this version");
+        assert!(Arc::ptr_eq(&first, &again), "the same cell");
+        assert!(
+            sets.cell("status".into(), 2).is_none(),
+            "stale, the version has just moved"
+        );
+        assert!(sets.cell("term".into(), 2).is_some(), "never kept: read it");
+        tokio::time::advance(STALE_REREAD_AFTER - std::time::Duration::from_millis(1)).await;
+        assert!(sets.cell("status".into(), 2).is_none(), "not yet");
+        assert!(
+            sets.cell("status".into(), 1).is_some(),
+            "an older version's request keeps its own cell"
+        );
+        tokio::time::advance(std::time::Duration::from_millis(1)).await;
+        let read = sets.cell("status".into(), 2).expect("the version stood");
+        assert!(!Arc::ptr_eq(&first, &read), "a new read");
+        assert!(sets.cell("status".into(), 3).is_none(), "another write");
     }
 }
