@@ -28,6 +28,11 @@
 # (pg_stat_statements: calls, mean, max, total; reset before each run), to say which
 # statement a slow request waited on.
 #
+# WRITES=N: during each run (not the warm-up), also N creates of a site a second (the ETL
+# client's token, its own driver), each moving the sites' data version: the list figures
+# under writes, when every instance's kept sets re-read after each write. The writes' own
+# figures follow the table.
+#
 # Needs: python3, PostgreSQL's server binaries (Debian: postgresql), curl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -146,6 +151,14 @@ run_backend() {
     head -n 50 "$WORK/urls" | while read -r path; do
         curl -fsS -o /dev/null -H "Authorization: Bearer $token" "$base$path" || { echo "failed: $path" >&2; exit 1; }
     done
+    local writes=()
+    if [ "${WRITES:-0}" != 0 ]; then
+        org=$(curl -fsS -H "Authorization: Bearer $token" "$base/reference/api/organization-types?size=100" \
+            | python3 -c 'import json,sys; print(",".join(str(o["id"]) for o in json.load(sys.stdin)))')
+        python3 "$BENCH/lists_data.py" writes $((WRITES * (DURATION + 10) * RUNS)) "$ROWS" "$org" > "$WORK/writes"
+        writes=(python3 "$BENCH/rate.py" --rate "$WRITES" --conns 2 --urls "$WORK/writes"
+            --header "Authorization: Bearer $writer" "$base" --duration "$DURATION")
+    fi
     local drive=(python3 "$BENCH/rate.py" --rate "$RATE" --conns "$CONNS" --urls "$WORK/urls"
         --header "Authorization: Bearer $token" "$base")
     "${drive[@]}" --duration 5 --grace 5 > /dev/null
@@ -159,7 +172,15 @@ run_backend() {
     fi
     for run in $(seq 1 "$RUNS"); do
         [ -n "$pgdb" ] && "$PGBIN/psql" -X -q -o /dev/null "$pgdb" -c 'SELECT pg_stat_statements_reset()'
+        local wpid=
+        if [ ${#writes[@]} -gt 0 ]; then
+            # each run its own creates: rate.py starts at the file's first line
+            tail -n +$(( (run - 1) * WRITES * (DURATION + 10) + 1 )) "$WORK/writes" > "$WORK/writes.$run"
+            writes[7]="$WORK/writes.$run"
+            "${writes[@]}" > "$WORK/$name.writes.$run" & wpid=$!
+        fi
         local out; out=$("${drive[@]}" --duration "$DURATION")
+        [ -n "$wpid" ] && { wait "$wpid"; echo "    run $run writes: $(cat "$WORK/$name.writes.$run")" >> "$WORK/$name.wstats"; }
         python3 - "$out" "$run" "$WORK/$name.lat" <<'PY'
 import json, sys
 d = json.loads(sys.argv[1])
@@ -168,10 +189,11 @@ print(f"| {sys.argv[2]} | {d['answered_per_s']} | {d['p50']} | {d['p90']} | {d['
 open(sys.argv[3], "a").write(f"{d['p50']} {d['p99']}\n")
 PY
         if [ -n "$pgdb" ] && [ "${STATS:-0}" = 1 ]; then
-            "$PGBIN/psql" -X -q -A -F ' | ' -t "$pgdb" -c "SELECT calls, round(mean_exec_time::numeric, 2), round(max_exec_time::numeric, 1), round(total_exec_time::numeric), left(regexp_replace(query, '\s+', ' ', 'g'), 150) FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat%' ORDER BY total_exec_time DESC LIMIT 8" \
+            "$PGBIN/psql" -X -q -A -F ' | ' -t "$pgdb" -c "SELECT calls, round(mean_exec_time::numeric, 2), round(max_exec_time::numeric, 1), round(total_exec_time::numeric), left(regexp_replace(query, '\s+', ' ', 'g'), 110) || ' … ' || right(regexp_replace(query, '\s+', ' ', 'g'), 70) FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat%' ORDER BY total_exec_time DESC LIMIT 8" \
                 | sed 's/^/    run '"$run"': calls | mean ms | max ms | total ms | /' >> "$WORK/$name.stats"
         fi
     done
+    [ -f "$WORK/$name.wstats" ] && { echo; echo "Writes beside the reads (rate.py):"; echo; cat "$WORK/$name.wstats"; }
     [ -f "$WORK/$name.stats" ] && { echo; echo "PostgreSQL statements by total time in each run (pg_stat_statements):"; echo; cat "$WORK/$name.stats"; }
     SUMMARY[$name]=$(python3 -c "
 import statistics

@@ -105,9 +105,20 @@ def urls(n, seed):
         print("/reference/api/sites?" + urllib.parse.urlencode(params, quote_via=urllib.parse.quote))
 
 
+def writes(n, first, org_types):
+    """Creates of one site each (rate.py's JSON lines), ids from `first` on: every one moves
+    the sites' data version, so every instance's kept sets and orders are read again."""
+    rnd = random.Random(first)
+    for i in range(first, first + n):
+        print(json.dumps({"method": "POST", "path": "/reference/api/sites", "body": site(i, rnd, org_types)}))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "sites":
         org = [int(x) for x in sys.argv[3].split(",")] if len(sys.argv) > 3 and sys.argv[3] else []
         sites(int(sys.argv[2]), org)
+    elif sys.argv[1] == "writes":
+        org = [int(x) for x in sys.argv[4].split(",")] if len(sys.argv) > 4 and sys.argv[4] else []
+        writes(int(sys.argv[2]), int(sys.argv[3]), org)
     else:
         urls(int(sys.argv[2]), int(sys.argv[3]))
