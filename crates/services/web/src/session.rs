@@ -15,7 +15,10 @@
 //! request only: in an instance, [`RefreshFlights`] lets one request of a session refresh and
 //! the others wait for its outcome; across instances, the row's `refreshing_until` is a lease
 //! ([`Sessions::claim_refresh`]): the instance that sets it redeems the token and stores the
-//! new tokens; the others read them from the row when they appear.
+//! new tokens; the others read them from the row when they appear. When the provider does not
+//! answer, the row says so (`refresh_failed_at_ms`): the requests that waited for that refresh
+//! take its outcome and go on with the tokens they have, on every instance, instead of calling
+//! the provider again one after the other.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -43,6 +46,9 @@ pub struct Session {
     pub refresh_expires: Option<i64>,
     pub id_token: String,
     pub expires: i64,
+    /// When the last refresh found the provider unavailable (Unix milliseconds).
+    #[serde(default)]
+    pub refresh_failed_at_ms: Option<i64>,
 }
 
 /// A sign-in under way.
@@ -76,6 +82,12 @@ pub fn same(a: &[u8], b: &[u8]) -> bool {
 
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Unix milliseconds.
+pub fn now_ms() -> i64 {
+    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+        .unwrap_or(i64::MAX)
 }
 
 /// The session and sign-in tables. Cheap to clone.
@@ -184,7 +196,7 @@ impl Sessions {
     /// The live session stored under `id_hash`.
     async fn load_hashed(&self, id_hash: &str) -> Result<Option<Session>, StoreError> {
         let mut q = Sql::new(
-            r#"SELECT id_hash AS "id_hash", csrf AS "csrf", user_name AS "user_name", access_token AS "access_token", access_expires AS "access_expires", refresh_token AS "refresh_token", refresh_expires AS "refresh_expires", id_token AS "id_token", expires AS "expires" FROM web_session WHERE id_hash = "#,
+            r#"SELECT id_hash AS "id_hash", csrf AS "csrf", user_name AS "user_name", access_token AS "access_token", access_expires AS "access_expires", refresh_token AS "refresh_token", refresh_expires AS "refresh_expires", id_token AS "id_token", expires AS "expires", refresh_failed_at_ms AS "refresh_failed_at_ms" FROM web_session WHERE id_hash = "#,
         );
         q.bind(id_hash).push(" AND expires >= ").bind(now());
         // The primary: a session refreshed a moment ago must be read as it is now.
@@ -192,9 +204,15 @@ impl Sessions {
     }
 
     /// Takes the refresh of `session`'s tokens for `lease` seconds, unless another request
-    /// (of any instance) has it, or has already done it: see [`Claim`]. `session` is the
+    /// (of any instance) has it, has already done it, or found the provider unavailable at or
+    /// after `since_ms` (when this request began to wait): see [`Claim`]. `session` is the
     /// session as this request read it; its access token tells whether the row has moved on.
-    pub async fn claim_refresh(&self, session: &Session, lease: i64) -> Result<Claim, StoreError> {
+    pub async fn claim_refresh(
+        &self,
+        session: &Session,
+        lease: i64,
+        since_ms: i64,
+    ) -> Result<Claim, StoreError> {
         let now = now();
         let mut q = Sql::new("UPDATE web_session SET refreshing_until = ");
         q.bind(now + lease)
@@ -206,6 +224,8 @@ impl Sessions {
             .bind(now)
             .push(" AND (refreshing_until IS NULL OR refreshing_until < ")
             .bind(now)
+            .push(") AND (refresh_failed_at_ms IS NULL OR refresh_failed_at_ms < ")
+            .bind(since_ms)
             .push(")");
         if self.db.write().execute(q).await? == 1 {
             return Ok(Claim::Mine);
@@ -213,15 +233,25 @@ impl Sessions {
         Ok(match self.load_hashed(&session.id_hash).await? {
             None => Claim::Gone,
             Some(now) if now.access_token != session.access_token => Claim::Refreshed(now),
+            Some(now) if now.refresh_failed_at_ms.is_some_and(|at| at >= since_ms) => Claim::Failed,
             Some(_) => Claim::Busy,
         })
     }
 
-    /// Gives up the refresh [`claim_refresh`](Self::claim_refresh) took (the provider could
-    /// not be reached): another request may try.
-    pub async fn release_refresh(&self, session: &Session) -> Result<(), StoreError> {
-        let mut q = Sql::new("UPDATE web_session SET refreshing_until = NULL WHERE id_hash = ");
-        q.bind(&session.id_hash)
+    /// Gives up the refresh [`claim_refresh`](Self::claim_refresh) took; `unavailable`: because
+    /// the provider could not be reached, which the requests waiting for it then take as
+    /// their outcome too ([`Claim::Failed`]).
+    pub async fn release_refresh(
+        &self,
+        session: &Session,
+        unavailable: bool,
+    ) -> Result<(), StoreError> {
+        let mut q = Sql::new("UPDATE web_session SET refreshing_until = NULL");
+        if unavailable {
+            q.push(", refresh_failed_at_ms = ").bind(now_ms());
+        }
+        q.push(" WHERE id_hash = ")
+            .bind(&session.id_hash)
             .push(" AND access_token = ")
             .bind(&session.access_token);
         self.db.write().execute(q).await.map(|_| ())
@@ -252,7 +282,7 @@ impl Sessions {
             .bind(refresh_expires)
             .push(", id_token = ")
             .bind(&id_token)
-            .push(", refreshing_until = NULL WHERE id_hash = ")
+            .push(", refreshing_until = NULL, refresh_failed_at_ms = NULL WHERE id_hash = ")
             .bind(&session.id_hash);
         self.db.write().execute(q).await?;
         session.access_token = tokens.access_token.clone();
@@ -260,6 +290,7 @@ impl Sessions {
         session.refresh_token = refresh;
         session.refresh_expires = refresh_expires;
         session.id_token = id_token;
+        session.refresh_failed_at_ms = None;
         Ok(())
     }
 
@@ -283,22 +314,17 @@ pub enum Claim {
     Refreshed(Session),
     /// The session has ended (signed out, or revoked by a failed refresh).
     Gone,
+    /// The refresh this request waited for found the provider unavailable: go on with the
+    /// tokens it has.
+    Failed,
 }
 
 /// One refresh at a time per session in this instance: the requests of a session that find
-/// its tokens due queue on its [`Flight`], and each one after the first finds the tokens the
-/// first stored (or the failure it met) instead of redeeming the refresh token again. Entries
-/// go when their last request does. Cheap to clone.
+/// its tokens due queue here, so that each one after the first reads the outcome the first
+/// stored in the row (new tokens, or [`Claim::Failed`]) without polling the database for it.
+/// Entries go when their last request does. Cheap to clone.
 #[derive(Debug, Clone, Default)]
-pub struct RefreshFlights(Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<Flight>>>>>);
-
-/// The outcome of a session's last refresh in this instance.
-#[derive(Debug, Default)]
-pub struct Flight {
-    /// When the last attempt found the identity provider unavailable: a request that was
-    /// waiting for that attempt takes its outcome rather than trying again at once.
-    pub unavailable_at: Option<tokio::time::Instant>,
-}
+pub struct RefreshFlights(Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>);
 
 impl RefreshFlights {
     /// Waits for the session's flight: the refresh is this request's while it holds it.
@@ -328,22 +354,9 @@ impl RefreshFlights {
 /// A session's flight, held: see [`RefreshFlights::join`].
 #[derive(Debug)]
 pub struct FlightGuard {
-    guard: Option<tokio::sync::OwnedMutexGuard<Flight>>,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
     key: String,
     flights: RefreshFlights,
-}
-
-impl std::ops::Deref for FlightGuard {
-    type Target = Flight;
-    fn deref(&self) -> &Flight {
-        self.guard.as_ref().expect("held until dropped")
-    }
-}
-
-impl std::ops::DerefMut for FlightGuard {
-    fn deref_mut(&mut self) -> &mut Flight {
-        self.guard.as_mut().expect("held until dropped")
-    }
 }
 
 impl Drop for FlightGuard {
@@ -391,20 +404,20 @@ mod tests {
     #[tokio::test]
     async fn a_sessions_refreshes_queue_one_at_a_time_and_the_flight_goes_with_the_last() {
         let flights = RefreshFlights::default();
-        let mut first = flights.join("s").await;
-        first.unavailable_at = Some(tokio::time::Instant::now());
+        let first = flights.join("s").await;
         let waiting = {
             let flights = flights.clone();
-            tokio::spawn(async move { flights.join("s").await.unavailable_at })
+            tokio::spawn(async move { drop(flights.join("s").await) })
         };
         // Another session is not held up.
         drop(flights.join("other").await);
         tokio::task::yield_now().await;
         assert!(!waiting.is_finished(), "the second waits for the first");
         assert_eq!(flights.len(), 1);
-        let at = first.unavailable_at;
         drop(first);
-        assert_eq!(waiting.await.expect("join"), at, "and sees its outcome");
+        waiting
+            .await
+            .expect("the second goes on once the first is done");
         assert!(flights.is_empty(), "no flight left behind");
     }
 }

@@ -377,18 +377,31 @@ fn signed_in_until(access_expires: i64) -> String {
 /// The session with fresh tokens, the refresh token redeemed once however many requests of
 /// the session find them due together (see [`crate::session`], "Refreshing tokens once"):
 /// in this instance the session's other requests wait for this one's outcome; across
-/// instances the row's lease makes the others wait for the tokens this one stores. A request
-/// that waits longer than a refresh may take goes on with the tokens it has (`Unavailable`:
-/// the session lives while its access token does).
-async fn refresh(web: &Web, mut session: Session) -> Result<Session, OidcError> {
+/// instances the row's lease makes the others wait for the tokens this one stores, or for
+/// the failure it records. A request that waits longer than a refresh may take goes on with
+/// the tokens it has (`Unavailable`: the session lives while its access token does).
+async fn refresh(web: &Web, session: Session) -> Result<Session, OidcError> {
+    // Spawned: once started, a refresh finishes and records its outcome in the row even if
+    // the request that started it is cut (the browser gone, or a try the gateway cut early
+    // and sent to another instance). Cut half-way, it held the session's lease with no
+    // outcome, and the session's next requests, on any instance, waited for the lease to run
+    // out and then called the frozen provider again: a page then took longer than its
+    // deadline.
+    let task = {
+        let web = web.clone();
+        tokio::spawn(tracing::Instrument::in_current_span(async move {
+            refresh_once(&web, session).await
+        }))
+    };
+    task.await
+        .unwrap_or_else(|e| Err(OidcError::Unavailable(format!("the refresh stopped: {e}"))))
+}
+
+async fn refresh_once(web: &Web, mut session: Session) -> Result<Session, OidcError> {
     let store = |e: tis_store::StoreError| OidcError::Unavailable(e.to_string());
     let started = tokio::time::Instant::now();
-    let mut flight = web.refreshing.join(&session.id_hash).await;
-    if flight.unavailable_at.is_some_and(|at| at >= started) {
-        return Err(OidcError::Unavailable(
-            "the refresh this request waited for found the provider unavailable".into(),
-        ));
-    }
+    let since_ms = crate::session::now_ms();
+    let _flight = web.refreshing.join(&session.id_hash).await;
     // The lease outlasts the provider's timeout: its holder either stores tokens or gives up
     // within it; one that died holding it is outwaited.
     let lease = web.idp_timeout + Duration::from_secs(2);
@@ -398,12 +411,17 @@ async fn refresh(web: &Web, mut session: Session) -> Result<Session, OidcError> 
     loop {
         match web
             .sessions
-            .claim_refresh(&session, lease_secs)
+            .claim_refresh(&session, lease_secs, since_ms)
             .await
             .map_err(store)?
         {
             Claim::Refreshed(now) => return Ok(now),
             Claim::Gone => return Err(OidcError::Refused("the session has ended".into())),
+            Claim::Failed => {
+                return Err(OidcError::Unavailable(
+                    "the refresh this request waited for found the provider unavailable".into(),
+                ));
+            }
             Claim::Busy if tokio::time::Instant::now() >= deadline => {
                 return Err(OidcError::Unavailable(
                     "another instance's refresh of this session did not finish in time".into(),
@@ -415,7 +433,7 @@ async fn refresh(web: &Web, mut session: Session) -> Result<Session, OidcError> 
             }
             Claim::Mine => {
                 let Some(token) = session.refresh_token.clone() else {
-                    let _ = web.sessions.release_refresh(&session).await;
+                    let _ = web.sessions.release_refresh(&session, false).await;
                     return Err(OidcError::Refused("no refresh token".into()));
                 };
                 return match web.oidc.refresh(&token).await {
@@ -428,8 +446,7 @@ async fn refresh(web: &Web, mut session: Session) -> Result<Session, OidcError> 
                     }
                     Err(e) => {
                         if matches!(e, OidcError::Unavailable(_)) {
-                            flight.unavailable_at = Some(tokio::time::Instant::now());
-                            let _ = web.sessions.release_refresh(&session).await;
+                            let _ = web.sessions.release_refresh(&session, true).await;
                         }
                         Err(e)
                     }

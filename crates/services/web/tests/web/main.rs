@@ -767,13 +767,15 @@ fn the_identity_providers_degradation_mark_tells_a_signed_in_user_what_holds() {
 }
 
 /// An identity provider whose token endpoint rotates refresh tokens as `tis idp` does, slowly
-/// (each redemption answered after `delay`, so that requests overlap), and counts: every
+/// (each redemption answered after 300 ms, so that requests overlap), and counts: every
 /// redemption, and every second use of a token (which `tis idp` answers by revoking the
-/// session). Serves discovery and the keys too. Its issuer URL.
+/// session). Serves discovery and the keys too; `frozen`: its token endpoint counts a request
+/// and never answers it (a SIGSTOPped provider). Its issuer URL.
 async fn rotating_idp(
     key: Arc<TestKey>,
     redemptions: Arc<std::sync::atomic::AtomicUsize>,
     reuses: Arc<std::sync::atomic::AtomicUsize>,
+    frozen: bool,
 ) -> String {
     let used = Arc::new(std::sync::Mutex::new(
         std::collections::HashSet::<String>::new(),
@@ -805,6 +807,9 @@ async fn rotating_idp(
                     serde_urlencoded::from_str(&body).expect("a form");
                 let token = form.get("refresh_token").cloned().unwrap_or_default();
                 let n = redemptions.fetch_add(1, Ordering::SeqCst) + 1;
+                if frozen {
+                    std::future::pending::<()>().await;
+                }
                 let fresh = used.lock().expect("lock").insert(token);
                 tokio::time::sleep(std::time::Duration::from_millis(300)).await;
                 if !fresh {
@@ -822,6 +827,37 @@ async fn rotating_idp(
     issuer
 }
 
+/// Two web instances on one database, as `tis up` and production run them, with `issuer` as
+/// their identity provider and `tweak` on top of their configuration; and their sessions.
+async fn two_instances(
+    backend: tis_service_kit::testing::Backend,
+    issuer: &str,
+    tweak: impl Fn(&mut WebConfig) + Clone + Send + 'static,
+) -> ([TestApp; 2], Sessions) {
+    let gateway = fake_gateway(Arc::default(), Arc::default()).await;
+    let instance = |url: Option<String>| {
+        let (gateway, issuer, tweak) = (gateway.clone(), issuer.to_owned(), tweak.clone());
+        TestApp::spawn(
+            backend,
+            move |c: &mut WebConfig| {
+                use tis_service_kit::config::ServiceConfig as _;
+                if let Some(url) = url {
+                    c.base_mut().database.url = url;
+                }
+                c.gateway_url = gateway;
+                c.client_secret = "secret".into();
+                c.access_tokens = Some(testing::auth_config(&issuer));
+                tweak(c);
+            },
+            |cfg| async move { tis_web::build(&cfg).await },
+        )
+    };
+    let first = instance(None).await;
+    let second = instance(Some(first.db.config().url.clone())).await;
+    let sessions = Sessions::new(first.db.clone(), std::time::Duration::from_secs(3600));
+    ([first, second], sessions)
+}
+
 #[tokio::test]
 async fn pages_of_a_session_due_for_refresh_on_two_instances_at_once_redeem_its_token_once() {
     use std::sync::atomic::AtomicUsize;
@@ -829,29 +865,8 @@ async fn pages_of_a_session_due_for_refresh_on_two_instances_at_once_redeem_its_
     for backend in BACKENDS {
         let key = Arc::new(TestKey::ed25519("idp-1"));
         let (redemptions, reuses) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-        let issuer = rotating_idp(key, redemptions.clone(), reuses.clone()).await;
-        let gateway = fake_gateway(Arc::default(), Arc::default()).await;
-        // Two instances on one database, as `tis up` and production run them.
-        let instance = |url: Option<String>| {
-            let (gateway, issuer) = (gateway.clone(), issuer.clone());
-            TestApp::spawn(
-                backend,
-                move |c: &mut WebConfig| {
-                    use tis_service_kit::config::ServiceConfig as _;
-                    if let Some(url) = url {
-                        c.base_mut().database.url = url;
-                    }
-                    c.gateway_url = gateway;
-                    c.client_secret = "secret".into();
-                    c.access_tokens = Some(testing::auth_config(&issuer));
-                },
-                |cfg| async move { tis_web::build(&cfg).await },
-            )
-        };
-        let first = instance(None).await;
-        let second = instance(Some(first.db.config().url.clone())).await;
-        let apps = [first, second];
-        let sessions = Sessions::new(apps[0].db.clone(), std::time::Duration::from_secs(3600));
+        let issuer = rotating_idp(key, redemptions.clone(), reuses.clone(), false).await;
+        let (apps, sessions) = two_instances(backend, &issuer, |_| {}).await;
         for (round, instances) in [("one instance", &apps[..1]), ("two instances", &apps[..])] {
             // A session of its own (its own refresh token), due for refresh.
             let tokens = Tokens {
@@ -909,5 +924,76 @@ async fn pages_of_a_session_due_for_refresh_on_two_instances_at_once_redeem_its_
                 "{backend:?}, {round}: the new tokens stored: {now:?}"
             );
         }
+    }
+}
+
+/// A frozen identity provider costs the pages of a session due for refresh one wait, on every
+/// instance, even when the page that began the refresh is cut (the gateway cuts a try that
+/// takes much longer than the service's usual answers and sends it to the other instance).
+/// Cut half-way, that refresh used to hold the session's lease with no outcome: the session's
+/// next pages waited for the lease to run out and then called the frozen provider again, one
+/// after the other, past the gateway's deadline (`tis::web_browser`, identity provider frozen).
+#[tokio::test]
+async fn a_frozen_provider_costs_a_sessions_pages_one_wait_even_when_the_page_that_began_it_is_cut()
+{
+    use std::sync::atomic::AtomicUsize;
+    for backend in BACKENDS {
+        let key = Arc::new(TestKey::ed25519("idp-1"));
+        let asked = Arc::new(AtomicUsize::new(0));
+        let issuer = rotating_idp(key, asked.clone(), Arc::default(), true).await;
+        let (apps, sessions) = two_instances(backend, &issuer, |c| {
+            c.idp_timeout = std::time::Duration::from_secs(2);
+        })
+        .await;
+        // Due for refresh (within `refresh_before`), its access token good for 20 s more.
+        let cookie = signed_in_for(&sessions, 20).await;
+        let get = |app: &TestApp| {
+            let req = app
+                .client
+                .get(app.url("/"))
+                .header("cookie", format!("TIS_SESSION={cookie}"));
+            async move {
+                let res = req.send().await.expect("GET");
+                (res.status().as_u16(), res.text().await.expect("page"))
+            }
+        };
+        let first = tokio::spawn(get(&apps[0]));
+        tis_testkit::wait::until(
+            "the provider asked for new tokens",
+            std::time::Duration::from_secs(30),
+            std::time::Duration::from_millis(5),
+            || async { (asked.load(Ordering::SeqCst) == 1).then_some(()) },
+        )
+        .await
+        .expect("the first page's refresh reaches the provider");
+        first.abort();
+        // The session's next pages, on both instances, while that refresh waits.
+        let (other, same) = tokio::join!(get(&apps[1]), get(&apps[0]));
+        for (status, html) in [other, same] {
+            assert!(
+                status == 200
+                    && html.contains("Signed in as <strong>tester</strong>")
+                    && html.contains("You are signed in until "),
+                "{backend:?}: {status} {html}"
+            );
+        }
+        assert_eq!(
+            asked.load(Ordering::SeqCst),
+            1,
+            "{backend:?}: they took the outcome of the refresh under way, not a call of their own"
+        );
+        let row = sessions
+            .load(&cookie)
+            .await
+            .expect("load")
+            .expect("signed in");
+        assert!(row.refresh_failed_at_ms.is_some(), "{backend:?}: {row:?}");
+        // A page after that failure asks the provider again: it may be back.
+        let (status, html) = get(&apps[1]).await;
+        assert!(
+            status == 200 && html.contains("You are signed in until "),
+            "{backend:?}: {status} {html}"
+        );
+        assert_eq!(asked.load(Ordering::SeqCst), 2, "{backend:?}");
     }
 }
