@@ -75,6 +75,14 @@ pub struct Route {
     /// Whether it signs its users in itself (the web application): the gateway requires no
     /// token on its route and mints no principal (`RouteConfig::public`).
     pub public: bool,
+    /// Whether it answers with whole pages (the web application): a page waits on other
+    /// services and on the identity provider (3 s for a frozen one, by design), and some of
+    /// its GETs are single-use (the sign-in callback redeems a code once). So the gateway
+    /// neither cuts its tries early by latency nor retries a try it answered (its 503 is a
+    /// page telling the user what is down); it still retries a try that reached no instance.
+    /// A cut try used to be sent to the other instance, where it waited for the first one's
+    /// lease or found the sign-in already used.
+    pub pages: bool,
 }
 
 impl fmt::Debug for Service {
@@ -97,6 +105,7 @@ pub static SERVICES: &[Service] = &[
             calls: &[],
             forward_access_token: false,
             public: false,
+            pages: false,
         },
         migrations: tis_reference::migrations,
         seed: |db| Box::pin(async move { tis_reference::demo::seed(&db).await }),
@@ -118,6 +127,7 @@ pub static SERVICES: &[Service] = &[
             calls: &[tis_core::service::REFERENCE],
             forward_access_token: true,
             public: false,
+            pages: false,
         },
         migrations: tis_profile::migrations,
         seed: |db| Box::pin(async move { tis_profile::demo::seed(&db).await }),
@@ -138,6 +148,7 @@ pub static SERVICES: &[Service] = &[
             calls: &[tis_core::service::REFERENCE],
             forward_access_token: false,
             public: false,
+            pages: false,
         },
         migrations: tis_tcs::migrations,
         seed: |db| Box::pin(async move { tis_tcs::demo::seed(&db).await }),
@@ -156,6 +167,7 @@ pub static SERVICES: &[Service] = &[
             calls: &[],
             forward_access_token: false,
             public: true,
+            pages: true,
         },
         migrations: tis_web::migrations,
         seed: |_| Box::pin(async { Ok(0) }),
@@ -207,6 +219,17 @@ pub async fn serve<X>(
 }
 
 impl Service {
+    /// How the gateway reaches it by default: from the local registry, with the mesh's
+    /// defaults, except for a service of pages ([`Route::pages`]).
+    pub fn gateway_service(&self) -> tis_gateway::ServiceConfig {
+        let mut service = tis_gateway::ServiceConfig::default();
+        if self.route.pages {
+            service.mesh.latency_timeout.enabled = false;
+            service.mesh.retry.retry_statuses.clear();
+        }
+        service
+    }
+
     /// Its default gateway route.
     pub fn route_config(&self) -> RouteConfig {
         RouteConfig {
@@ -232,8 +255,11 @@ pub fn gateway_defaults(gateway: &mut GatewayConfig) {
         gateway.routes = SERVICES.iter().map(Service::route_config).collect();
     }
     for route in &gateway.routes {
-        if is_service(&route.service) {
-            gateway.services.entry(route.service.clone()).or_default();
+        if let Some(service) = named(&route.service) {
+            gateway
+                .services
+                .entry(route.service.clone())
+                .or_insert_with(|| service.gateway_service());
         }
     }
 }

@@ -144,6 +144,12 @@ fn the_gateway_gets_a_route_and_a_registry_service_for_every_entry_when_given_no
         SERVICES.iter().filter(|s| s.route.public).count() == 1,
         "only the web application signs people in itself"
     );
+    // The web application's pages are neither cut early nor retried once answered; the APIs
+    // keep the mesh's defaults.
+    let pages = &gw.services["web"].mesh;
+    assert!(!pages.latency_timeout.enabled && pages.retry.retry_statuses.is_empty());
+    let api = &gw.services["reference"].mesh;
+    assert_eq!(*api, tis_gateway::ServiceConfig::default().mesh);
 }
 
 #[test]
