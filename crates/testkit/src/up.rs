@@ -26,6 +26,45 @@ pub struct TisUp {
     dir: tempfile::TempDir,
 }
 
+/// A failing test shows the end of what the system logged (warnings and errors, unless the
+/// test asked for more): the only trace of a process's side of a failure once the temporary
+/// folder is gone.
+impl Drop for TisUp {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = self.log();
+            // The whole log, kept where CI collects its artefacts (`TISTEST_LOG_DIR`).
+            if let Some(dir) = std::env::var_os("TISTEST_LOG_DIR") {
+                let dir = PathBuf::from(dir);
+                let name = format!(
+                    "up-{}-{}.log",
+                    std::thread::current()
+                        .name()
+                        .unwrap_or("test")
+                        .replace("::", "-"),
+                    std::process::id()
+                );
+                if std::fs::create_dir_all(&dir).is_ok()
+                    && std::fs::write(dir.join(&name), &log).is_ok()
+                {
+                    eprintln!("--- tis up's whole log: {}", dir.join(name).display());
+                }
+            }
+            let lines: Vec<&str> = log.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(LOG_TAIL)..];
+            eprintln!(
+                "--- the last {} of {} lines tis up logged ---\n{}",
+                tail.len(),
+                lines.len(),
+                tail.join("\n")
+            );
+        }
+    }
+}
+
+/// How many lines of `up.log` a failing test prints.
+const LOG_TAIL: usize = 200;
+
 impl TisUp {
     /// Starts `tis up --data-dir .tis` in a new temporary folder, every listener on port 0,
     /// logging warnings only, with `env` on top (`TIS_<SECTION>__<KEY>`, inherited by the
@@ -43,7 +82,12 @@ impl TisUp {
             .env("TIS_IDP__LISTEN", "127.0.0.1:0")
             .env("TIS_GATEWAY__LISTEN", "127.0.0.1:0")
             .env("TIS_GATEWAY__ADMIN_LISTEN", "127.0.0.1:0")
-            .env("TIS_LOG__LEVEL", "warn");
+            // Warnings only, unless the person running the tests asks for more
+            // (`TISTEST_LOG_LEVEL=info`) to see a failure's lead-up.
+            .env(
+                "TIS_LOG__LEVEL",
+                std::env::var("TISTEST_LOG_LEVEL").unwrap_or_else(|_| "warn".to_owned()),
+            );
         for (k, v) in env {
             cmd.env(k, v);
         }
