@@ -333,6 +333,24 @@ impl Browser {
         }
     }
 
+    /// The current URL once `ok` holds for it (a click's navigation and its redirects may
+    /// still be under way when the click returns); fails after [`PAGE_WAIT`].
+    pub async fn url_when(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let found =
+            tis_testkit::wait::until(what, PAGE_WAIT, Duration::from_millis(50), || async {
+                Some(self.url().await).filter(|u| ok(u))
+            })
+            .await;
+        match found {
+            Ok(url) => url,
+            Err(_) => panic!(
+                "{what}: not at {}: {}",
+                self.url().await,
+                self.source().await
+            ),
+        }
+    }
+
     pub async fn sign_in(&self, gateway: &str, user: &str) {
         self.go(&format!("http://{gateway}/")).await;
         assert!(self.url().await.contains("/realms/lin/"), "the login page");
