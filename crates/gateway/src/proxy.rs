@@ -94,11 +94,9 @@ impl Proxy {
         if !route.forward_access_token {
             hygiene::strip_credentials(&mut parts.headers);
         }
-        // Only the deadline travels on: every other extension would be copied for each try.
+        // No extension travels on: each would be copied for each try. The deadline goes to
+        // tis-mesh as an argument (in an extension it cost a map and a box per request).
         parts.extensions = http::Extensions::new();
-        if let Some(d) = deadline {
-            parts.extensions.insert(tis_mesh::Deadline(d));
-        }
 
         let service = &route.service;
         let pool = service.choose();
@@ -109,15 +107,20 @@ impl Proxy {
             *copy.uri_mut() = parts.uri.clone();
             *copy.version_mut() = parts.version;
             *copy.headers_mut() = parts.headers.clone();
-            *copy.extensions_mut() = parts.extensions.clone();
             copy
         });
-        let result = pool.client.call(Request::from_parts(parts, body)).await;
+        let result = pool
+            .client
+            .call_within(Request::from_parts(parts, body), deadline)
+            .await;
         let result = match (result, spare) {
             (Err(MeshError::NoHealthyEndpoints(e)), Some(copy)) => match service.fallback(pool) {
                 Some(other) => {
                     tracing::debug!(tis.service = %service.name, from = %pool.name, to = %other.name, "pool has no healthy endpoint; trying another");
-                    other.client.call(copy.map(|()| Body::empty())).await
+                    other
+                        .client
+                        .call_within(copy.map(|()| Body::empty()), deadline)
+                        .await
                 }
                 None => Err(MeshError::NoHealthyEndpoints(e)),
             },

@@ -17,11 +17,18 @@ use http_body_util::BodyExt;
 use http_body_util::combinators::UnsyncBoxBody;
 
 use crate::error::BoxError;
+use crate::outbound::Outbound;
 
 /// The body of every request inside the stack.
+///
+/// It also carries the call's [`Outbound`] state (deadline, retryability, retries, endpoint
+/// to avoid) that every layer reads: the body is the one part of the request that each layer
+/// sees and a retry's copy takes along anyway, so the state costs no extensions map and no
+/// box per call and per copy (`http::Extensions` allocates both).
 #[derive(Debug)]
 pub struct MeshBody {
     kind: Kind,
+    out: Option<Outbound>,
 }
 
 #[derive(Debug)]
@@ -39,6 +46,7 @@ impl MeshBody {
     pub fn empty() -> Self {
         MeshBody {
             kind: Kind::Full(None),
+            out: None,
         }
     }
 
@@ -46,6 +54,7 @@ impl MeshBody {
         let bytes = bytes.into();
         MeshBody {
             kind: Kind::Full((!bytes.is_empty()).then_some(bytes)),
+            out: None,
         }
     }
 
@@ -60,6 +69,7 @@ impl MeshBody {
                 prefix: VecDeque::new(),
                 rest: body.map_err(Into::into).boxed_unsync(),
             },
+            out: None,
         }
     }
 
@@ -68,11 +78,21 @@ impl MeshBody {
         matches!(self.kind, Kind::Full(_))
     }
 
-    /// A copy for another try, if the body is replayable.
+    /// The call's state, once `ServiceClient::call` has set it.
+    pub(crate) fn outbound(&self) -> Option<&Outbound> {
+        self.out.as_ref()
+    }
+
+    pub(crate) fn set_outbound(&mut self, out: Outbound) {
+        self.out = Some(out);
+    }
+
+    /// A copy for another try (the call's state with it), if the body is replayable.
     pub fn try_clone(&self) -> Option<Self> {
         match &self.kind {
             Kind::Full(b) => Some(MeshBody {
                 kind: Kind::Full(b.clone()),
+                out: self.out.clone(),
             }),
             Kind::Streaming { .. } => None,
         }
@@ -157,6 +177,7 @@ where
                             prefix: frames,
                             rest: body,
                         },
+                        out: None,
                     });
                 }
             }

@@ -24,7 +24,7 @@ use tracing::Instrument;
 use tracing::instrument::Instrumented;
 
 use crate::error::{BoxError, DeadlineExceeded};
-use crate::outbound::{MeshRequest, Outbound};
+use crate::outbound::MeshRequest;
 
 /// `TIS-Deadline`, parsed once: inserting by a `&str` name copies a custom name every time.
 const DEADLINE_NAME: http::HeaderName = http::HeaderName::from_static(DEADLINE);
@@ -73,7 +73,7 @@ where
     }
 
     fn call(&mut self, mut req: MeshRequest) -> Self::Future {
-        let deadline = req.extensions().get::<Outbound>().and_then(|o| o.deadline);
+        let deadline = req.body().outbound().and_then(|o| o.deadline);
         if let Some(deadline) = deadline {
             let left = deadline.saturating_duration_since(Instant::now());
             if left < MIN_LEFT {
@@ -109,12 +109,13 @@ where
 mod tests {
     use super::*;
     use crate::body::MeshBody;
+    use crate::outbound::Outbound;
     use tower::ServiceExt;
     use tower_test::mock;
 
     fn request(deadline: Option<Instant>) -> MeshRequest {
         let mut req = http::Request::new(MeshBody::empty());
-        req.extensions_mut().insert(Outbound::new(deadline));
+        req.body_mut().set_outbound(Outbound::new(deadline));
         req
     }
 

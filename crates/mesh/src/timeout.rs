@@ -27,7 +27,7 @@ use tower::Service;
 use crate::balance::board::EndpointShared;
 use crate::breaker::state::EndpointState;
 use crate::error::{BoxError, DeadlineExceeded, Timeout};
-use crate::outbound::{MeshRequest, Outbound};
+use crate::outbound::MeshRequest;
 
 #[derive(Debug, Clone)]
 pub struct PerTryTimeout<S> {
@@ -73,7 +73,7 @@ where
     fn call(&mut self, req: MeshRequest) -> Self::Future {
         let started = Instant::now();
         let try_ends = started + self.timeout;
-        let out = req.extensions().get::<Outbound>();
+        let out = req.body().outbound();
         let deadline = out.and_then(|o| o.deadline);
         let (at, by_deadline) = match deadline {
             Some(d) if d < try_ends => (d, true),
@@ -177,6 +177,7 @@ mod tests {
     use super::*;
     use crate::body::MeshBody;
     use crate::error::Failure;
+    use crate::outbound::Outbound;
     use tower::ServiceExt;
     use tower_test::mock;
 
@@ -192,7 +193,7 @@ mod tests {
 
     fn request(deadline: Option<Instant>) -> MeshRequest {
         let mut req = http::Request::new(MeshBody::empty());
-        req.extensions_mut().insert(Outbound::new(deadline));
+        req.body_mut().set_outbound(Outbound::new(deadline));
         req
     }
 

@@ -65,7 +65,7 @@ use tower::load::{CompleteOnResponse, PeakEwmaDiscover};
 use self::board::Board;
 use crate::config::BalancerConfig;
 use crate::error::{BoxError, DeadlineExceeded, NoHealthyEndpoints};
-use crate::outbound::{MeshRequest, Outbound};
+use crate::outbound::MeshRequest;
 
 /// Endpoint services, as the discovery driver inserts and removes them.
 pub(crate) struct EndpointStream<S> {
@@ -280,7 +280,7 @@ where
     fn call(&mut self, req: MeshRequest) -> Self::Future {
         let (inner, board, give_up) = (self.local(), self.board.clone(), self.give_up);
         Box::pin(async move {
-            let out = req.extensions().get::<Outbound>();
+            let out = req.body().outbound();
             let avoid = out.and_then(|o| o.avoid);
             let deadline = out.and_then(|o| o.deadline);
             let fallback = Instant::now() + give_up;

@@ -119,8 +119,36 @@ impl ServiceClient {
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
+        self.call_within(req, None).await
+    }
+
+    /// [`ServiceClient::call`] with an explicit deadline, whatever the context says.
+    pub async fn call_with_deadline<B>(
+        &self,
+        req: Request<B>,
+        deadline: Instant,
+    ) -> Result<Response<Incoming>, MeshError>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        self.call_within(req, Some(deadline)).await
+    }
+
+    /// [`ServiceClient::call`] within `deadline` if given (it wins over the [`Deadline`]
+    /// extension and the context), as `call` otherwise. As an argument rather than an
+    /// extension, the deadline costs the request no extensions map.
+    pub async fn call_within<B>(
+        &self,
+        req: Request<B>,
+        deadline: Option<Instant>,
+    ) -> Result<Response<Incoming>, MeshError>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
         let started = Instant::now();
-        let result = self.send(req).await;
+        let result = self.send(req, deadline).await;
         let m = &self.inner.board.ctx.metrics;
         m.duration.record(started.elapsed().as_secs_f64());
         match &result {
@@ -130,21 +158,11 @@ impl ServiceClient {
         result
     }
 
-    /// [`ServiceClient::call`] with an explicit deadline, whatever the context says.
-    pub async fn call_with_deadline<B>(
+    async fn send<B>(
         &self,
-        mut req: Request<B>,
-        deadline: Instant,
+        req: Request<B>,
+        explicit: Option<Instant>,
     ) -> Result<Response<Incoming>, MeshError>
-    where
-        B: Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<BoxError>,
-    {
-        req.extensions_mut().insert(Deadline(deadline));
-        self.call(req).await
-    }
-
-    async fn send<B>(&self, req: Request<B>) -> Result<Response<Incoming>, MeshError>
     where
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
@@ -152,12 +170,11 @@ impl ServiceClient {
         let inner = &*self.inner;
         let ctx = RequestContext::current();
         let (mut parts, body) = req.into_parts();
-        // Taken out, not read: from here on the deadline travels in `Outbound`, and every
-        // extension left would be copied again for each retryable try (`outbound::try_clone`).
-        let deadline = parts
-            .extensions
-            .remove::<Deadline>()
-            .map(|d| d.0)
+        // Taken out, not read: from here on the deadline travels in `Outbound` (with the
+        // body), and every extension left would be copied again for each retryable try
+        // (`outbound::try_clone`).
+        let deadline = explicit
+            .or_else(|| parts.extensions.remove::<Deadline>().map(|d| d.0))
             .or_else(|| ctx.as_ref().and_then(RequestContext::deadline));
         let too_late = || {
             MeshError::DeadlineExceeded(DeadlineExceeded {
@@ -169,7 +186,7 @@ impl ServiceClient {
         }
 
         let retryable = outbound::is_retryable(&parts.method, &parts.headers);
-        let body = if retryable {
+        let mut body = if retryable {
             let buffering = body::buffer(body, inner.cfg.retry_body_limit);
             let buffered = match deadline {
                 Some(d) => tokio::time::timeout_at(d, buffering)
@@ -186,7 +203,7 @@ impl ServiceClient {
         let mut out = Outbound::new(deadline);
         out.retryable = retryable && body.is_replayable();
         let retries = out.retries.clone();
-        parts.extensions.insert(out);
+        body.set_outbound(out);
         let req = Request::from_parts(parts, body);
 
         inner.budget.deposit();

@@ -46,7 +46,7 @@ pub(crate) fn request(method: Method, key: bool, deadline: Option<Instant>) -> M
     }
     let mut out = Outbound::new(deadline);
     out.retryable = outbound::is_retryable(req.method(), req.headers());
-    req.extensions_mut().insert(out);
+    req.body_mut().set_outbound(out);
     req
 }
 

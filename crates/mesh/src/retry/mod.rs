@@ -114,7 +114,7 @@ impl<B> Policy<MeshRequest, Response<B>, BoxError> for RetryPolicy {
         if !worth {
             return None;
         }
-        let out = req.extensions().get::<Outbound>()?.clone();
+        let out = req.body().outbound()?.clone();
         let retries = out.retries.load(Ordering::Relaxed);
         if !out.retryable || retries >= self.cfg.max_retries {
             return None;
@@ -142,7 +142,7 @@ impl<B> Policy<MeshRequest, Response<B>, BoxError> for RetryPolicy {
         out.retries.fetch_add(1, Ordering::Relaxed);
         ctx.metrics.retries.increment(1);
         ctx.stats.retries.fetch_add(1, Ordering::Relaxed);
-        req.extensions_mut().insert(Outbound {
+        req.body_mut().set_outbound(Outbound {
             avoid: if elsewhere { failed_at } else { None },
             ..out
         });
@@ -155,7 +155,7 @@ impl<B> Policy<MeshRequest, Response<B>, BoxError> for RetryPolicy {
     }
 
     fn clone_request(&mut self, req: &MeshRequest) -> Option<MeshRequest> {
-        let out = req.extensions().get::<Outbound>()?;
+        let out = req.body().outbound()?;
         if !out.retryable {
             return None;
         }

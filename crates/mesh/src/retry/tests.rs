@@ -7,7 +7,6 @@ use tokio::time::Instant;
 
 use crate::client::testing::{Harness, Script, addr, get, request};
 use crate::config::MeshConfig;
-use crate::outbound::Outbound;
 
 fn always(status: u16) -> Script {
     Script::Answer(
@@ -85,7 +84,7 @@ async fn a_retry_goes_to_a_different_endpoint_than_the_failed_try() {
     let avoided = received
         .values()
         .flatten()
-        .filter_map(|r| r.extensions().get::<Outbound>().and_then(|o| o.avoid))
+        .filter_map(|r| r.body().outbound().and_then(|o| o.avoid))
         .count();
     assert_eq!(avoided, 40, "every retry avoided the endpoint that failed");
     assert!(received.keys().all(|a| *a == addr(1) || *a == addr(2)));
@@ -98,11 +97,7 @@ async fn a_successful_retry_is_reported_by_the_shared_retry_count() {
     let mut retried = 0;
     for _ in 0..10 {
         let req = get();
-        let out = req
-            .extensions()
-            .get::<Outbound>()
-            .cloned()
-            .expect("outbound");
+        let out = req.body().outbound().cloned().expect("outbound");
         let res = h.call(req).await.expect("answered");
         assert_eq!(
             res.status(),
