@@ -15,8 +15,11 @@
 #        measured as the floor of a Rust data path on this machine.
 # Env: GATEWAY_BIN=/path/to/a/copy/of/examples/gateway, BARE_BIN=…/bare_proxy, TIS=…/tis: run
 #        copies (so that a build during the run cannot replace a binary under it);
-#      GATEWAY_BEFORE=/path/to/an/older/examples/gateway adds that binary as a second
-#        gateway target ("gateway (before)") in the same run, for before/after figures;
+#      GATEWAY_BEFORE=/path/to/an/older/examples/gateway (or an older `tis`) adds that binary
+#        as a second gateway target ("gateway (before)") in the same run, for before/after;
+#      ALTERNATE=n adds n rounds of gateway, before, floor and HAProxy one after the other
+#        (same processes), with each round's ratios and their medians: what to quote on a
+#        shared machine, where one run's µs move with the others' builds;
 #      PROFILE=0 skips the issue-5 comparison. Otherwise (the default) the script runs
 #        `tis up --instances 1` for a real IdP and Profile instance, and a second gateway with
 #        [gateway.profiles] source = "profile" (warm cache) next to the first one
@@ -71,6 +74,47 @@ cpu_ticks() { # pid and its children
     t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
   done
   echo $t
+}
+threads_snap() { # pid > file: per thread "tid name utime+stime minflt voluntary nonvoluntary"
+  local t
+  for t in /proc/"$1"/task/*; do
+    python3 - "$t" <<'PY' 2>/dev/null || true
+import sys
+t = sys.argv[1]
+st = open(f"{t}/stat").read()
+name = st[st.index("(") + 1:st.rindex(")")]
+f = st[st.rindex(")") + 2:].split()
+status = dict(l.split(":", 1) for l in open(f"{t}/status") if ":" in l)
+print(t.rsplit("/", 1)[1], name.replace(" ", "_"), int(f[11]) + int(f[12]), f[7],
+      status["voluntary_ctxt_switches"].strip(), status["nonvoluntary_ctxt_switches"].strip())
+PY
+  done
+}
+threads_report() { # label before after requests: where the process's CPU went, by thread
+  python3 - "$@" "$(getconf CLK_TCK)" <<'PY'
+import sys
+label, before, after, reqs, hz = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5])
+def load(p):
+    return {l.split()[0]: l.split() for l in open(p) if l.strip()}
+b, a = load(before), load(after)
+groups = {}
+for tid, row in a.items():
+    old = b.get(tid, [tid, row[1], "0", "0", "0", "0"])
+    name = row[1] if row[1].startswith(("gateway-", "bare")) else row[1].split("-")[0] + "…"
+    d = [int(x) - int(y) for x, y in zip(row[2:], old[2:])]
+    g = groups.setdefault(name, [0, 0, 0, 0, 0])
+    g[0] += 1
+    for i in range(4):
+        g[i + 1] += d[i]
+total = sum(g[1] for g in groups.values()) or 1
+parts = []
+for name, (n, ticks, flt, vol, nonvol) in sorted(groups.items(), key=lambda kv: -kv[1][1]):
+    if ticks == 0 and flt == 0:
+        continue
+    parts.append(f"{name}{'×%d' % n if n > 1 else ''} {ticks / hz / reqs * 1e6:.1f} µs ({100 * ticks / total:.0f} %, "
+                 f"{flt / reqs * 1000:.1f} faults, {vol / reqs * 1000:.0f}+{nonvol / reqs * 1000:.0f} switches per 1k req)")
+print(f"# {label}, CPU by thread: " + "; ".join(parts))
+PY
 }
 cpu_per_req() { # ticks_before ticks_after rps
   python3 -c "t=($2-$1)/$(getconf CLK_TCK); print(f'{t/$DURATION*100:.0f}% of one core, {t/($DURATION*float(\"$3\"))*1e6:.1f} µs CPU per request')"
@@ -217,6 +261,8 @@ source = "role-catalogue"' > "$WORK/gateway.toml"
 start_gateway() { # bin config announce  (prints the pid)
   if [ "$1" = tis ]; then
     (cd "$WORK" && LD_PRELOAD="${GATEWAY_PRELOAD:-}" exec "$TIS" --config "$2" gateway --announce-to "$3") > "$3.log" 2>&1 &
+  elif "$1" --help 2>/dev/null | grep -q '^  gateway '; then   # a copy of another `tis`
+    (cd "$WORK" && LD_PRELOAD="${GATEWAY_PRELOAD:-}" exec "$1" --config "$2" gateway --announce-to "$3") > "$3.log" 2>&1 &
   else
     (cd "$WORK" && LD_PRELOAD="${GATEWAY_PRELOAD:-}" exec "$1" "$2" "$3") > "$3.log" 2>&1 &
   fi
@@ -310,9 +356,11 @@ if [ -n "${PERF:-}" ]; then
   perf record -F 299 ${PERF_CALLGRAPH:--g} -p "$GW_REAL" -o "$WORK/perf.data" -- sleep "$DURATION" >/dev/null 2>&1 &
   PERF_PID=$!
 fi
+threads_snap "$GW_REAL" > "$WORK/gw.threads0"
 T0=$(cpu_ticks "$GW_REAL")
 run_wrk "tis gateway (JWT)" "http://$GW/bench" "Authorization: Bearer $TOKEN"
 T1=$(cpu_ticks "$GW_REAL")
+threads_snap "$GW_REAL" > "$WORK/gw.threads1"
 GW_CPU=$(cpu_per_req "$T0" "$T1" "${RPS[tis gateway (JWT)]}")
 cpu_data "tis gateway (JWT)" "$GW_CPU"
 if [ -n "${PERF:-}" ]; then
@@ -351,9 +399,11 @@ cpu_data "haproxy" "$HAP_CPU"
 BARE_CPU=""
 if [ -n "${BARE_PID:-}" ]; then
   for _ in $(seq 1 100); do [ -s "$WORK/bare.addr" ] && break; sleep 0.05; done
+  threads_snap "$BARE_PID" > "$WORK/bare.threads0"
   T0=$(cpu_ticks "$BARE_PID")
   run_wrk "bare hyper proxy (floor)" "http://$(head -1 "$WORK/bare.addr")/bench" "Authorization: Bearer $TOKEN"
   T1=$(cpu_ticks "$BARE_PID")
+  threads_snap "$BARE_PID" > "$WORK/bare.threads1"
   BARE_CPU="; bare hyper $(cpu_per_req "$T0" "$T1" "${RPS[bare hyper proxy (floor)]}")"
   cpu_data "bare hyper proxy (floor)" "$BARE_CPU"
   for _ in $(seq 1 100); do [ -s "$WORK/mesh.addr" ] && break; sleep 0.05; done
@@ -379,6 +429,12 @@ print(f"issue 5: a request with a cached profile costs {prof:.1f} µs CPU vs {ba
       f"authorisation (role catalogue): ratio {prof/base:.2f} (target ≤ 1.10); "
       f"req/s ratio {float(sys.argv[4])/float(sys.argv[3]):.2f}")
 PY
+fi
+# Where each one's CPU went, thread by thread (the split between the two workers is
+# SO_REUSEPORT's hash of the 32 connections; the rest is the main runtime's background tasks).
+threads_report "tis gateway (JWT)" "$WORK/gw.threads0" "$WORK/gw.threads1" "$(python3 -c "print(float('${RPS[tis gateway (JWT)]}') * $DURATION)")"
+if [ -n "${BARE_PID:-}" ]; then
+  threads_report "bare hyper proxy (floor)" "$WORK/bare.threads0" "$WORK/bare.threads1" "$(python3 -c "print(float('${RPS[bare hyper proxy (floor)]}') * $DURATION)")"
 fi
 echo "gateway RSS after the wrk run: $((GW_RSS_WRK / 1024)) MB"
 curl -s "http://127.0.0.1:$GW_ADMIN/metrics" > "$WORK/metrics.txt" || true
@@ -433,3 +489,52 @@ FRESH_RSS=$(rss_kb "$FRESH_PID")
 FRESH_SPLIT=$(rss_split "$FRESH_PID")
 wait $OHA_PID
 echo "fresh gateway RSS: idle $((FRESH_IDLE / 1024)) MB, under the 2000 req/s load $((FRESH_RSS / 1024)) MB ($FRESH_SPLIT)"
+
+# ALTERNATE=n: n more rounds of the proxies that matter for issue 17 (the gateway, the gateway
+# before if given, the bare-hyper floor, HAProxy), one after the other in each round, in the
+# same processes as above. One run's µs move with whatever else the machine does at that
+# moment; the ratio of neighbours in one round moves much less, and n rounds show how far
+# each process's own figure drifts (a fresh process's first run, a heap that grows).
+if [ "${ALTERNATE:-0}" -gt 0 ]; then
+  echo
+  echo "# alternated rounds, wrk -t$THREADS -c$CONNS -d${DURATION}s each: CPU µs per request (req/s)"
+  alt_run() { # pid url  -> "µs req/s"
+    local t0 t1 rps
+    t0=$(cpu_ticks "$1")
+    rps=$(wrk -t$THREADS -c$CONNS -d${DURATION}s -H "Authorization: Bearer $TOKEN" "$2" | awk '/Requests\/sec/ {print $2}')
+    t1=$(cpu_ticks "$1")
+    python3 -c "print(f'{($t1-$t0)/$(getconf CLK_TCK)/($DURATION*float(\"$rps\"))*1e6:.1f} {float(\"$rps\"):.0f}')"
+  }
+  : > "$WORK/alt"
+  for i in $(seq 1 "$ALTERNATE"); do
+    bench_progress "alternated round $i of $ALTERNATE"
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    read -r g gr < <(alt_run "$GW_REAL" "http://$GW/bench")
+    b=- br=-
+    [ -n "${BEFORE:-}" ] && read -r b br < <(alt_run "$BEFORE_PID" "http://$BEFORE/bench")
+    f=- fr=-
+    [ -n "${BARE_PID:-}" ] && read -r f fr < <(alt_run "$BARE_PID" "http://$(head -1 "$WORK/bare.addr")/bench")
+    read -r h hr < <(alt_run "$HAP_PID" "http://127.0.0.1:$HAP/bench")
+    echo "$i $load $g $gr $b $br $f $fr $h $hr" >> "$WORK/alt"
+    bench_progress_done
+  done
+  python3 - "$WORK/alt" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+num = lambda x: None if x == "-" else float(x)
+print(f"{'round':>5} {'load':>5} {'gateway':>16} {'before':>16} {'floor':>16} {'haproxy':>16} {'gw/floor':>8} {'gw/before':>9} {'gw/hap':>6} {'rps gw/hap':>10}")
+ratios = {"gw/floor": [], "gw/before": [], "gw/hap": [], "rps gw/hap": []}
+for i, load, g, gr, b, br, f, fr, h, hr in rows:
+    g, gr, b, br, f, fr, h, hr = map(num, (g, gr, b, br, f, fr, h, hr))
+    r = {"gw/floor": f and g / f, "gw/before": b and g / b, "gw/hap": g / h, "rps gw/hap": gr / hr}
+    for k, v in r.items():
+        if v:
+            ratios[k].append(v)
+    cell = lambda us, rps: "-" if us is None else f"{us:.1f} ({rps:.0f})"
+    fmt = lambda v: "-" if not v else f"{v:.2f}"
+    print(f"{i:>5} {load:>5} {cell(g, gr):>16} {cell(b, br):>16} {cell(f, fr):>16} {cell(h, hr):>16} "
+          f"{fmt(r['gw/floor']):>8} {fmt(r['gw/before']):>9} {fmt(r['gw/hap']):>6} {fmt(r['rps gw/hap']):>10}")
+med = {k: (f"{statistics.median(v):.2f} ({min(v):.2f}–{max(v):.2f})" if v else "-") for k, v in ratios.items()}
+print("medians (range): " + "; ".join(f"{k} {v}" for k, v in med.items()))
+PY
+fi
