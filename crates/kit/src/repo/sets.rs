@@ -221,7 +221,7 @@ impl Order {
 /// times the last read's duration has passed since that read started (an order of 50,000
 /// rows takes 50-300 ms to read on PostgreSQL under load). Under steady writes the orders are
 /// read with at most a tenth of a backend each; pages wait for none of it.
-const ORDER_REREAD_GAP: u32 = 10;
+pub const ORDER_REREAD_GAP: u32 = 10;
 
 /// A set kept at an older data version is read again only once the version has stood this
 /// long; until then [`Sets::set`] says `None` and the list is read by its statements. Under
