@@ -21,7 +21,7 @@ use crate::outbound::Outbound;
 
 /// The body of every request inside the stack.
 ///
-/// It also carries the call's [`Outbound`] state (deadline, retryability, retries, endpoint
+/// It also carries the call's `Outbound` state (deadline, retryability, retries, endpoint
 /// to avoid) that every layer reads: the body is the one part of the request that each layer
 /// sees and a retry's copy takes along anyway, so the state costs no extensions map and no
 /// box per call and per copy (`http::Extensions` allocates both).

@@ -1,10 +1,11 @@
 //! What an outbound request carries through the stack, and the headers it leaves with.
 //!
 //! The caller's context is read once, when the call starts ([`crate::ServiceClient::call`]),
-//! and what the layers need of it travels as the `Outbound` request extension: the
-//! deadline, whether the request may be retried, how many retries it had, and which endpoint
-//! to avoid. Layers read the
-//! extension rather than the task-local context, so nothing depends on which task polls them.
+//! and what the layers need of it travels as `Outbound`, carried by the request's
+//! [`MeshBody`] (not in `http::Extensions`, whose map and box a retry's copy would make
+//! again): the deadline, whether the request may be retried, how many retries it had, and
+//! which endpoint to avoid. Layers read it rather than the task-local context, so nothing
+//! depends on which task polls them.
 //!
 //! Headers set on every call: W3C `traceparent` (this hop's span as the parent; a new trace
 //! when the caller has none) and `X-Request-Id` (the caller's). Each try also gets
@@ -38,7 +39,7 @@ pub struct Served {
     pub endpoint: SocketAddr,
 }
 
-/// The request extension every layer reads (see the module documentation).
+/// The call's state every layer reads, carried by the body (see the module documentation).
 #[derive(Debug, Clone)]
 pub(crate) struct Outbound {
     pub deadline: Option<Instant>,
