@@ -294,15 +294,26 @@ impl Browser {
     /// The page's source once `ok` holds for it; fails after [`PAGE_WAIT`] with the page it
     /// last saw.
     pub async fn source_when(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        self.seen_when(what, || self.source(), ok).await
+    }
+
+    /// What `read` gives (the page's source, its URL) once `ok` holds for it, polled every
+    /// 50 ms; fails after [`PAGE_WAIT`] with the URL and the page it last saw.
+    async fn seen_when<F: Future<Output = String>>(
+        &self,
+        what: &str,
+        read: impl Fn() -> F,
+        ok: impl Fn(&str) -> bool,
+    ) -> String {
         let found =
             tis_testkit::wait::until(what, PAGE_WAIT, Duration::from_millis(50), || async {
-                Some(self.source().await).filter(|s| ok(s))
+                Some(read().await).filter(|s| ok(s))
             })
             .await;
         match found {
-            Ok(html) => html,
+            Ok(seen) => seen,
             Err(_) => panic!(
-                "no {what:?} in {}: {}",
+                "no {what:?} at {}: {}",
                 self.url().await,
                 self.source().await
             ),
@@ -336,19 +347,7 @@ impl Browser {
     /// The current URL once `ok` holds for it (a click's navigation and its redirects may
     /// still be under way when the click returns); fails after [`PAGE_WAIT`].
     pub async fn url_when(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let found =
-            tis_testkit::wait::until(what, PAGE_WAIT, Duration::from_millis(50), || async {
-                Some(self.url().await).filter(|u| ok(u))
-            })
-            .await;
-        match found {
-            Ok(url) => url,
-            Err(_) => panic!(
-                "{what}: not at {}: {}",
-                self.url().await,
-                self.source().await
-            ),
-        }
+        self.seen_when(what, || self.url(), ok).await
     }
 
     pub async fn sign_in(&self, gateway: &str, user: &str) {
